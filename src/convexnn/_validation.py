@@ -1,0 +1,96 @@
+"""Input checks shared by every entry point: clear messages instead of numpy tracebacks."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from .errors import DataError, MemoryEstimateError, ParameterError
+
+
+def as_float_matrix(A, name: str, *, allow_1d_as_column: bool = False) -> np.ndarray:
+    """Return ``A`` as a C-contiguous float64 2-D array, or raise a DataError naming ``name``."""
+    if A is None:
+        raise DataError(f"{name} is missing (got None).")
+    try:
+        arr = np.asarray(A)
+    except Exception as exc:  # ragged lists and the like
+        raise DataError(f"{name} could not be read as a numeric array: {exc}") from exc
+    if arr.dtype == object or arr.dtype.kind in "USV":
+        try:
+            arr = arr.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise DataError(f"{name} must be numeric; it holds non-numeric values ({exc}).") from exc
+    if arr.dtype.kind == "c":
+        raise DataError(f"{name} must be real-valued; got complex dtype {arr.dtype}.")
+    if arr.dtype.kind not in "biuf":
+        raise DataError(f"{name} must be numeric; got dtype {arr.dtype}.")
+    if arr.ndim == 1 and allow_1d_as_column:
+        arr = arr[:, None]
+    if arr.ndim != 2:
+        raise DataError(f"{name} must be a 2-D array (samples x features); got shape {arr.shape}.")
+    if arr.shape[0] == 0:
+        raise DataError(f"{name} is empty: it has 0 rows.")
+    if arr.shape[1] == 0:
+        raise DataError(f"{name} has 0 columns.")
+    arr = np.ascontiguousarray(arr, dtype=np.float64)
+    if not np.all(np.isfinite(arr)):
+        bad = np.argwhere(~np.isfinite(arr))[0]
+        raise DataError(
+            f"{name} contains NaN or infinite values (first at row {bad[0]}, column {bad[1]}); "
+            "remove or impute them first."
+        )
+    return arr
+
+
+def check_XY(X, Y, *, X_name: str = "X", Y_name: str = "Y") -> tuple[np.ndarray, np.ndarray]:
+    """Validate a design matrix and a target matrix with matching numbers of rows."""
+    X = as_float_matrix(X, X_name)
+    Y = as_float_matrix(Y, Y_name, allow_1d_as_column=True)
+    if X.shape[0] != Y.shape[0]:
+        raise DataError(
+            f"{X_name} has {X.shape[0]} rows but {Y_name} has {Y.shape[0]}; they must match."
+        )
+    return X, Y
+
+
+def check_reg(reg, name: str = "reg") -> float:
+    """Return the regularisation strength as a positive float or raise a ParameterError."""
+    if isinstance(reg, bool) or not isinstance(reg, numbers.Real):
+        raise ParameterError(f"{name} must be a positive number; got {reg!r}.")
+    reg = float(reg)
+    if not np.isfinite(reg) or reg <= 0:
+        raise ParameterError(f"{name} must be a positive, finite number; got {reg}.")
+    return reg
+
+
+def check_positive_int(value, name: str, minimum: int = 1) -> int:
+    """Return ``value`` as an int >= minimum or raise a ParameterError."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ParameterError(f"{name} must be an integer >= {minimum}; got {value!r}.")
+    if value < minimum:
+        raise ParameterError(f"{name} must be >= {minimum}; got {value}.")
+    return int(value)
+
+
+def available_memory_bytes() -> int:
+    """Best estimate of the memory this process may still allocate (bytes)."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 8 * 1024**3
+
+
+def check_memory(n_bytes: float, what: str, *, fraction: float = 0.8) -> None:
+    """Refuse (MemoryEstimateError) when ``n_bytes`` exceeds ``fraction`` of available memory."""
+    avail = available_memory_bytes()
+    if n_bytes > fraction * avail:
+        raise MemoryEstimateError(
+            f"{what} needs about {n_bytes / 1024**3:.1f} GiB but only {avail / 1024**3:.1f} GiB "
+            "is available; use fewer samples or a lower-memory method."
+        )

@@ -1,0 +1,71 @@
+"""One result type for every solve: value, certified bound, status, iterations, time, history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+def relative_gap(upper: float | None, lower: float | None) -> float | None:
+    """(upper − lower)/|upper|, or None when either side is missing (0 when both are 0)."""
+    if upper is None or lower is None:
+        return None
+    if upper == lower:
+        return 0.0
+    denom = abs(upper)
+    return float((upper - lower) / denom) if denom > 0 else float("inf")
+
+
+@dataclass
+class SolveResult:
+    """Outcome of one solver run.
+
+    ``value`` is the solver's primal objective estimate, ``lower_bound`` a *certified* lower bound
+    (or None if the method has none), ``gap`` their relative gap. ``status`` is one of
+    'optimal' (tolerance reached), 'time_limit', 'max_iter', 'interrupted' (Ctrl-C), 'failed'.
+    ``solution`` holds method-specific arrays; ``history`` one dict per checkpoint.
+    """
+
+    method: str
+    value: float | None
+    lower_bound: float | None
+    status: str
+    iterations: int
+    time_s: float
+    history: list[dict] = field(default_factory=list)
+    solution: dict[str, Any] = field(default_factory=dict, repr=False)
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def gap(self) -> float | None:
+        """Relative gap (value − lower_bound)/|value| between primal estimate and certified bound."""
+        return relative_gap(self.value, self.lower_bound)
+
+    def summary(self) -> dict:
+        """JSON-ready summary (no arrays)."""
+        out = {
+            "value": _num(self.value),
+            "lower_bound": _num(self.lower_bound),
+            "gap": _num(self.gap),
+            "status": self.status,
+            "iterations": int(self.iterations),
+            "time_s": float(self.time_s),
+        }
+        out.update({k: _num(v) for k, v in self.info.items() if _jsonable(v)})
+        return out
+
+
+def _num(x):
+    if x is None:
+        return None
+    if isinstance(x, (np.floating, np.integer)):
+        x = x.item()
+    if isinstance(x, float) and not np.isfinite(x):
+        return None
+    return x
+
+
+def _jsonable(v) -> bool:
+    return isinstance(v, (str, int, float, bool, type(None), np.floating, np.integer))

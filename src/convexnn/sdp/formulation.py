@@ -1,0 +1,333 @@
+"""SDP-NN, the doubly non-negative relaxation of CP-NN, and its certified dual bound (SPEC §3).
+
+    L_SDP = min ½‖Λ_αv − Y‖² + (reg/2)(tr Λ_uu + tr Λ_vv)
+            s.t. Λ ⪰ 0, MΛMᵀ = 0, diag Λ_αβ = 0, Λ_[αβ][αβ] ≥ 0,
+
+a lower bound on the NN-TRAIN optimum p*(m) for every width m. This module knows the problem
+(objective, entrywise prox, face projection, dual map and certificate); solvers live beside it.
+
+Exact degeneracies are removed before solving (SPEC §3.1 "Degeneracy"): rows that are zero add
+the constant ½‖y_i‖²; rows that are positively parallel, x_k = κ_k e (κ_k > 0, duplicates included)
+are merged into the single row K e with target Σ κ_k y_k / K, K² = Σ κ_k², plus the constant
+½Σ‖y_k‖² − ½‖Σ κ_k y_k / K‖². Because the network is positively homogeneous this leaves the NN-TRAIN
+objective of *every* network unchanged, so bounds on the reduced problem plus the constant are
+bounds on the original one. Antiparallel pairs cannot be merged this way; they are counted and
+left in (the certificate stays valid; only convergence may be slower).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.linalg as sla
+from scipy.optimize import minimize_scalar
+
+from .._validation import check_memory, check_reg, check_XY
+from ..lifting import Blocks
+
+_EPS = np.finfo(np.float64).eps
+
+
+@dataclass(frozen=True)
+class Reduction:
+    """How the data rows were merged before solving (see module docstring)."""
+
+    n_original: int
+    n_reduced: int
+    n_zero_rows: int
+    n_merged_groups: int
+    n_antiparallel_pairs: int
+    constant: float
+    groups: tuple = field(repr=False, default=())  # per reduced row: indices of original rows
+
+    def describe(self) -> str:
+        parts = [f"{self.n_original} rows -> {self.n_reduced}"]
+        if self.n_zero_rows:
+            parts.append(f"{self.n_zero_rows} zero rows removed")
+        if self.n_merged_groups:
+            parts.append(f"{self.n_merged_groups} groups of parallel/duplicate rows merged")
+        if self.n_antiparallel_pairs:
+            parts.append(f"{self.n_antiparallel_pairs} antiparallel pairs kept (degenerate)")
+        return "; ".join(parts)
+
+
+def reduce_rows(X: np.ndarray, Y: np.ndarray, rel_tol: float = 1e-12):
+    """Merge zero, duplicate and positively parallel rows exactly; return (X', Y', Reduction)."""
+    n = X.shape[0]
+    norms = np.linalg.norm(X, axis=1)
+    scale = max(float(norms.max()), 1e-300)
+    zero = norms <= rel_tol * scale
+    const = 0.5 * float(np.sum(Y[zero] ** 2))
+    idx = np.flatnonzero(~zero)
+    if idx.size == 0:
+        return X[:0], Y[:0], Reduction(n, 0, int(zero.sum()), 0, 0, const, ())
+    E = X[idx] / norms[idx, None]
+    digits = max(1, int(-np.log10(rel_tol)))
+    key = np.round(E, digits) + 0.0  # +0.0 folds -0.0 into 0.0
+    _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
+    inverse = inverse.ravel()
+    order = np.argsort(first)  # keep the original order of first appearances
+    Xr, Yr, groups = [], [], []
+    merged = 0
+    for g in order:
+        members = idx[inverse == g]
+        if members.size == 1:
+            Xr.append(X[members[0]])
+            Yr.append(Y[members[0]])
+        else:
+            merged += 1
+            kappa = norms[members]
+            K = float(np.sqrt(np.sum(kappa**2)))
+            e = E[inverse == g].mean(axis=0)
+            e /= np.linalg.norm(e)
+            y_new = (kappa[:, None] * Y[members]).sum(axis=0) / K
+            const += 0.5 * float(np.sum(Y[members] ** 2)) - 0.5 * float(np.sum(y_new**2))
+            Xr.append(K * e)
+            Yr.append(y_new)
+        groups.append(tuple(int(i) for i in members))
+    Xr = np.array(Xr)
+    Yr = np.array(Yr)
+    # antiparallel pairs among the reduced rows
+    Er = Xr / np.linalg.norm(Xr, axis=1, keepdims=True)
+    keys = {tuple(np.round(r, digits) + 0.0) for r in Er}
+    anti = sum(1 for r in Er if tuple(np.round(-r, digits) + 0.0) in keys) // 2
+    return Xr, Yr, Reduction(n, Xr.shape[0], int(zero.sum()), merged, anti, const, tuple(groups))
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """A certified lower bound from dual multipliers (SPEC §3.1), with its ingredients."""
+
+    bound: float            # certified lower bound on L_SDP (and on p*), original scale
+    dual_value: float       # dual objective at the unrepaired multipliers (not a bound if s < 0)
+    lambda_min: float       # λ_min(S(Γ, y, W)) after the safety margin
+    t: float                # interpolation weight towards the multipliers (1 = unrepaired)
+    t_max: float
+
+
+class SDPFormulation:
+    """SDP-NN for design matrix X (n×d, include the ones column for a bias), targets Y, and reg.
+
+    Holds the (row-reduced) data, the orthonormal face basis N of null(M), the Slater point of
+    the dual, and the operators solvers need: objective, entrywise prox, face projection,
+    multipliers and certificate. All values are reported on the original problem's scale.
+    """
+
+    def __init__(self, X, Y, reg: float, *, bias: bool = False, reduce: bool = True):
+        X, Y = check_XY(X, Y)
+        self.reg = check_reg(reg)
+        self.bias = bool(bias)
+        self.X_original, self.Y_original = X, Y
+        if reduce:
+            Xr, Yr, red = reduce_rows(X, Y)
+        else:
+            Xr, Yr = X, Y
+            red = Reduction(X.shape[0], X.shape[0], 0, 0, 0, 0.0, tuple((i,) for i in range(X.shape[0])))
+        self.reduction = red
+        self.X, self.Y = Xr, Yr
+        self.constant = red.constant
+        n, d = Xr.shape
+        c = Y.shape[1]
+        self.blocks = Blocks(n, d, c)
+        self._N = None
+        self._slater = None
+
+    # -- sizes ------------------------------------------------------------------------------
+    @property
+    def n(self) -> int:
+        return self.blocks.n
+
+    @property
+    def d(self) -> int:
+        return self.blocks.d
+
+    @property
+    def c(self) -> int:
+        return self.blocks.c
+
+    @property
+    def p(self) -> int:
+        return self.blocks.p
+
+    @property
+    def q(self) -> int:
+        return self.blocks.q
+
+    def memory_estimate(self, n_dense: int = 10) -> float:
+        """Bytes for ``n_dense`` dense p×p float64 arrays (what the ADMM solver keeps)."""
+        return 8.0 * n_dense * self.p**2 + 8.0 * 3 * self.p * self.q
+
+    def check_memory(self, n_dense: int = 10) -> None:
+        check_memory(self.memory_estimate(n_dense), f"SDP-NN with p = {self.p} (n = {self.n})")
+
+    # -- face -------------------------------------------------------------------------------
+    def structured_basis(self) -> np.ndarray:
+        """T (p×q): (α, u, v) ↦ (α, α − Xu, u, v), whose range is exactly null(M)."""
+        n, d, c = self.n, self.d, self.c
+        T = np.zeros((self.p, self.q))
+        T[:n, :n] = np.eye(n)
+        T[n:2 * n, :n] = np.eye(n)
+        T[n:2 * n, n:n + d] = -self.X
+        T[2 * n:, n:] = np.eye(d + c)
+        return T
+
+    @property
+    def N(self) -> np.ndarray:
+        """Orthonormal basis (p×q) of null(M) = range(T)."""
+        if self._N is None:
+            Q, _ = np.linalg.qr(self.structured_basis())
+            self._N = np.ascontiguousarray(Q)
+        return self._N
+
+    def face_project(self, A: np.ndarray, N: np.ndarray | None = None):
+        """Frobenius projection N [Nᵀ A N]_+ Nᵀ of symmetric A onto the face; returns (Z, F) with
+        Z = F Fᵀ and F (p×r) the factor of the positive part."""
+        N = self.N if N is None else N
+        S = N.T @ (A @ N)
+        S = 0.5 * (S + S.T)
+        w, Q = psd_part(S)
+        F = N @ (Q * np.sqrt(w))
+        return F @ F.T, F
+
+    # -- objective and prox -----------------------------------------------------------------
+    def objective(self, Lam: np.ndarray) -> float:
+        """SDP-NN objective at Λ (reduced coordinates) plus the reduction constant."""
+        B = self.blocks
+        R = Lam[B.a, B.v] - self.Y
+        return (
+            0.5 * float(np.vdot(R, R))
+            + 0.5 * self.reg * (float(np.trace(Lam[B.u, B.u])) + float(np.trace(Lam[B.v, B.v])))
+            + self.constant
+        )
+
+    def prox(self, A: np.ndarray, rho: float, out: np.ndarray | None = None) -> np.ndarray:
+        """argmin_Λ f(Λ) + ι_C(Λ) + (ρ/2)‖Λ − A‖²_F for symmetric A, entry by entry.
+
+        C = {ReLU block ≥ 0, diag Λ_αβ = 0}. An off-diagonal αv entry appears twice in the
+        Frobenius norm but once in the loss, hence (Y + 2ρA)/(1 + 2ρ).
+        """
+        B = self.blocks
+        if out is None:
+            L = A.copy()
+        else:
+            np.copyto(out, A)
+            L = out
+        n = B.n
+        np.maximum(L[:2 * n, :2 * n], 0.0, out=L[:2 * n, :2 * n])
+        ii = np.arange(n)
+        L[ii, ii + n] = 0.0
+        L[ii + n, ii] = 0.0
+        av = (self.Y + 2.0 * rho * A[B.a, B.v]) / (1.0 + 2.0 * rho)
+        L[B.a, B.v] = av
+        L[B.v, B.a] = av.T
+        du = np.arange(B.u.start, B.v.stop)
+        L[du, du] = A[du, du] - self.reg / (2.0 * rho)
+        return L
+
+    def multipliers_from_prox(self, A: np.ndarray, Lam: np.ndarray, rho: float):
+        """Dual multipliers (Γ, y, W) read from a prox step Λ = prox(A): by its optimality
+        condition ρ(A − Λ) = C₀ + E(Γ) − A*(y) − B*(W) with Γ = Λ_αv − Y and W ≥ 0."""
+        B = self.blocks
+        n = B.n
+        G = Lam[B.a, B.v] - self.Y
+        Sig = rho * (A[:2 * n, :2 * n] - Lam[:2 * n, :2 * n])
+        Sig = 0.5 * (Sig + Sig.T)
+        ii = np.arange(n)
+        y = -(Sig[ii, ii + n] + Sig[ii + n, ii])  # −y_i/2 at both symmetric positions
+        W = np.maximum(-Sig, 0.0)
+        W[ii, ii + n] = 0.0
+        W[ii + n, ii] = 0.0
+        return G, y, W
+
+    # -- dual -------------------------------------------------------------------------------
+    def dual_matrix(self, G: np.ndarray, y: np.ndarray, W: np.ndarray | None) -> np.ndarray:
+        """C₀ + E(Γ) − A*(y) − B*(W) as a dense symmetric p×p matrix."""
+        B = self.blocks
+        n = B.n
+        D = np.zeros((self.p, self.p))
+        du = np.arange(B.u.start, B.v.stop)
+        D[du, du] = 0.5 * self.reg
+        D[B.a, B.v] = 0.5 * G
+        D[B.v, B.a] = 0.5 * G.T
+        if W is not None:
+            D[:2 * n, :2 * n] -= 0.5 * (W + W.T)
+        ii = np.arange(n)
+        D[ii, ii + n] -= 0.5 * y
+        D[ii + n, ii] -= 0.5 * y
+        return D
+
+    def dual_objective(self, G: np.ndarray) -> float:
+        """−½‖Γ‖² − ⟨Γ, Y⟩ plus the reduction constant (a bound only if Γ is dual feasible)."""
+        return -0.5 * float(np.vdot(G, G)) - float(np.vdot(G, self.Y)) + self.constant
+
+    def slater_point(self):
+        """(δ, μ): the strictly feasible dual point Γ = 0, W = 0, y = −δ·1 and μ = λ_min(S_D) in
+        the orthonormal face basis, with δ chosen (from the singular values of X) to make μ large."""
+        if self._slater is None:
+            g2 = 0.5 * self.reg
+            if self.n == 0:
+                self._slater = (0.0, g2)
+                return self._slater
+            smax = float(np.linalg.norm(self.X, 2))
+            hi = 2.0 * self.reg / max(smax**2, 1e-300)
+
+            def neg_lmin_T(delta):  # λ_min of the 2×2 blocks of S_D in the structured basis
+                a, b, o = delta, g2, delta * smax / 2.0
+                return -((a + b) / 2 - np.sqrt(((a - b) / 2) ** 2 + o**2))
+
+            delta = float(minimize_scalar(neg_lmin_T, bounds=(1e-12 * hi, hi), method="bounded").x)
+            SD = self._face_matrix(self.dual_matrix(np.zeros((self.n, self.c)), -delta * np.ones(self.n), None))
+            mu = float(np.linalg.eigvalsh(SD)[0])
+            L = np.linalg.cholesky(SD)
+            self._slater = (delta, mu)
+            self._slater_chol = (L, float(np.linalg.norm(SD)))
+        return self._slater
+
+    def _face_matrix(self, D: np.ndarray) -> np.ndarray:
+        S = self.N.T @ (D @ self.N)
+        return 0.5 * (S + S.T)
+
+    def certify(self, G: np.ndarray, y: np.ndarray, W: np.ndarray | None) -> Certificate:
+        """Certified lower bound from approximate multipliers (Γ, y, W) by Slater-point repair.
+
+        With S = Nᵀ D(Γ, y, W) N and S_D the slack of the Slater point, the combination
+        t·(Γ, y, W) + (1 − t)·(0, y_D, 0) is dual feasible iff t·S + (1 − t)·S_D ⪰ 0, i.e. for
+        t ≤ t_max = 1/(1 − s) where s = λ_min(S_D^{-1/2} S S_D^{-1/2}) is the generalised
+        eigenvalue (the exact largest t, better than the μ-based rule of SPEC §3.1). s is reduced
+        by a floating-point safety margin covering the products, the Cholesky factor of S_D and
+        the eigensolver. The dual objective is then maximised over t ∈ [0, t_max] in closed form.
+        """
+        G = np.asarray(G, dtype=np.float64)
+        if self.n == 0:
+            return Certificate(self.constant, self.constant, 0.0, 0.0, 0.0)
+        if W is not None:
+            W = np.maximum(W, 0.0)
+        delta, mu = self.slater_point()
+        L, sd_norm = self._slater_chol
+        D = self.dual_matrix(G, y, W)
+        S = self._face_matrix(D)
+        C = sla.solve_triangular(L, S, lower=True, check_finite=False)
+        C = sla.solve_triangular(L, C.T, lower=True, check_finite=False)
+        C = 0.5 * (C + C.T)
+        s_raw = float(sla.eigvalsh(C, subset_by_index=[0, 0])[0])
+        k = 10.0 * (self.p + self.q) * _EPS
+        err_c = k * (float(np.linalg.norm(D)) + float(np.linalg.norm(S))) / mu + k * float(np.linalg.norm(C))
+        eps_d = k * sd_norm / mu
+        if eps_d >= 0.5:  # the Slater slack is too ill-conditioned to certify anything else
+            return Certificate(self.constant, self.dual_objective(G), s_raw, 0.0, 0.0)
+        s = s_raw - err_c
+        one = 1.0 - eps_d
+        t_max = 1.0 if s >= 0 else one / (one - s)
+        gg = float(np.vdot(G, G))
+        gy = float(np.vdot(G, self.Y))
+        t = 0.0 if gg == 0 else min(max(-gy / gg, 0.0), t_max)
+        bound = -0.5 * t * t * gg - t * gy + self.constant
+        return Certificate(bound, self.dual_objective(G), s, t, t_max)
+
+
+def psd_part(S: np.ndarray):
+    """Positive eigenpairs (w > 0, Q) of a symmetric matrix, computing only what is needed."""
+    w, Q = np.linalg.eigh(S)
+    keep = w > 0
+    return w[keep], Q[:, keep]
