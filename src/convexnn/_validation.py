@@ -94,3 +94,16 @@ def check_memory(n_bytes: float, what: str, *, fraction: float = 0.8) -> None:
             f"{what} needs about {n_bytes / 1024**3:.1f} GiB but only {avail / 1024**3:.1f} GiB "
             "is available; use fewer samples or a lower-memory method."
         )
+
+
+def blas_threads(size: int, threshold: int = 400):
+    """Context manager: one BLAS thread for small matrices (threads only add overhead there)."""
+    import contextlib
+
+    if size >= threshold:
+        return contextlib.nullcontext()
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")

@@ -18,6 +18,7 @@ import time
 
 import numpy as np
 
+from .._validation import blas_threads
 from ..result import SolveResult, relative_gap
 from .formulation import SDPFormulation
 
@@ -59,11 +60,17 @@ class _Anderson:
         return out
 
 
-def solve_admm(
+def solve_admm(form: SDPFormulation, **kwargs) -> SolveResult:
+    """Solve SDP-NN natively; see :func:`_solve_admm` for the options (threads tuned to size)."""
+    with blas_threads(form.p):
+        return _solve_admm(form, **kwargs)
+
+
+def _solve_admm(
     form: SDPFormulation,
     *,
     tol: float = 1e-4,
-    max_iter: int = 100_000,
+    max_iter: int = 10_000_000,
     time_limit: float | None = None,
     rho: float | None = None,
     relaxation: float = 1.0,
@@ -71,6 +78,7 @@ def solve_admm(
     check_every: int | None = None,
     adapt: float = 5.0,
     adapt_every: int = 50,
+    rho_rule: str = "residual",
     warm_start=None,
     callback=None,
 ) -> SolveResult:
@@ -155,19 +163,26 @@ def solve_admm(
                 rec = {"iteration": it, "time_s": elapsed, "value": value,
                        "lower_bound": best_bound, "gap": gap, "primal_residual": r_p_rel,
                        "dual_residual": r_d_rel, "rho": rho, "rank": int(F.shape[1]),
-                       "lambda_min": cert.lambda_min}
+                       "lambda_min": cert.lambda_min, "slack_error": rho * float(np.linalg.norm(zeta - Lam)) * res}
                 history.append(rec)
                 if callback is not None and callback(rec):
                     status = "stopped"
                     break
-                if gap is not None and gap <= tol and r_p_rel <= tol:
+                # primal accuracy: |f(Λ) − L_SDP| can be as large as ‖D‖·‖Λ − Z‖ for infeasible Λ
+                slack_err = rho * float(np.linalg.norm(zeta - Lam)) * res
+                if (gap is not None and abs(gap) <= tol and r_p_rel <= tol
+                        and slack_err <= tol * max(abs(value), 1e-300)):
                     status = "optimal"
                     break
                 if time_limit is not None and elapsed >= time_limit:
                     status = "time_limit"
                     break
-                # residual balancing: rescale ρ by sqrt(r_p / r_d) when they are far apart
-                ratio = np.sqrt(r_p_rel / max(r_d_rel, 1e-300))
+                # ρ update: residual balancing ('residual') or primal/dual scale balancing ('scale')
+                if rho_rule == "residual":
+                    ratio = np.sqrt(r_p_rel / max(r_d_rel, 1e-300))
+                else:
+                    target = float(np.linalg.norm(zeta - Lam)) * rho / max(float(np.linalg.norm(Lam)), 1e-300)
+                    ratio = target / rho
                 if it % adapt_every == 0 and (ratio > adapt or ratio < 1.0 / adapt):
                     ratio = float(np.clip(ratio, 1e-2, 1e2))
                     # keep Λ (the prox point) and rescale the multiplier part ρ(ζ − Λ)

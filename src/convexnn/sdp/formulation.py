@@ -288,7 +288,17 @@ class SDPFormulation:
         S = self.N.T @ (D @ self.N)
         return 0.5 * (S + S.T)
 
-    def certify(self, G: np.ndarray, y: np.ndarray, W: np.ndarray | None) -> Certificate:
+    def trace_bound(self, upper: float | None = None) -> float:
+        """τ ≥ tr Λ* for every optimal Λ* (SPEC §3.1): (1 + σ_max(X)²)·2U/reg with U ≥ L_SDP
+        (default U = ½‖Y‖², the zero network; any network objective is a valid U)."""
+        zero = 0.5 * float(np.sum(self.Y_original ** 2))
+        U = zero if upper is None else min(float(upper), zero)
+        U = max(U - self.constant, 0.0)
+        smax2 = float(np.linalg.norm(self.X, 2)) ** 2 if self.n else 0.0
+        return (1.0 + smax2) * 2.0 * U / self.reg
+
+    def certify(self, G: np.ndarray, y: np.ndarray, W: np.ndarray | None,
+                upper: float | None = None) -> Certificate:
         """Certified lower bound from approximate multipliers (Γ, y, W) by Slater-point repair.
 
         With S = Nᵀ D(Γ, y, W) N and S_D the slack of the Slater point, the combination
@@ -323,6 +333,11 @@ class SDPFormulation:
         gy = float(np.vdot(G, self.Y))
         t = 0.0 if gg == 0 else min(max(-gy / gg, 0.0), t_max)
         bound = -0.5 * t * t * gg - t * gy + self.constant
+        # second certificate: the trace bound τ ≥ tr Λ*, f(Λ*) ≥ dual(Γ) + τ·min(0, λ_min(S))
+        s_std = float(sla.eigvalsh(S, subset_by_index=[0, 0])[0]) - k * float(np.linalg.norm(D))
+        bound_tr = self.dual_objective(G) + self.trace_bound(upper) * min(0.0, s_std)
+        if bound_tr > bound:
+            return Certificate(bound_tr, self.dual_objective(G), s, 1.0, t_max)
         return Certificate(bound, self.dual_objective(G), s, t, t_max)
 
 

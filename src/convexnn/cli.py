@@ -1,0 +1,395 @@
+"""The `convexnn` command: train two-layer ReLU networks with a certified optimality gap.
+
+Sub-commands: datasets, info, sdp, fit, predict. Every command that computes results accepts
+``--json PATH``; errors are one clear line on stderr with exit status 2; Ctrl-C during a solve
+returns the best result so far (its bound is still certified).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import numpy as np
+
+from . import __version__
+from .errors import ConvexNNError
+
+EPILOG = """\
+examples:
+  convexnn datasets                       list the built-in data sets
+  convexnn info iris --protocol paper     split sizes and class counts
+  convexnn fit iris --reg 0.1             certified training on Iris
+  convexnn sdp iris --reg 0.1 --json out.json
+                                          the SDP-NN lower bound alone, as JSON
+  convexnn fit data.csv --target label --bias --save model.npz
+  convexnn predict model.npz data.csv     predictions of a saved model
+
+The objective is NN-TRAIN = 1/2 ||(XU)_+ V^T - Y||^2 + (reg/2)(||U||^2 + ||V||^2), summed
+over samples and outputs. The SDP-NN value is a certified lower bound on its global optimum for
+every network width; the gap is (network objective - lower bound) / network objective.
+"""
+
+
+# ----------------------------------------------------------------------------------------------
+# progress display
+class Progress:
+    """One-line progress on stderr: redrawn in place on a terminal, sparse lines otherwise."""
+
+    def __init__(self, label: str, enabled: bool = True, every_s: float = 0.5):
+        self.label = label
+        self.enabled = enabled
+        self.tty = sys.stderr.isatty()
+        self.every = every_s if self.tty else 5.0
+        self.t0 = time.perf_counter()
+        self.last = -1e9
+        self.shown = False
+
+    def __call__(self, rec: dict):
+        if not self.enabled:
+            return None
+        now = time.perf_counter()
+        if now - self.last < self.every:
+            return None
+        self.last = now
+        parts = [f"{self.label}", f"{now - self.t0:6.1f}s"]
+        if "iteration" in rec:
+            parts.append(f"it {rec['iteration']}")
+        if rec.get("value") is not None:
+            parts.append(f"value {rec['value']:.6g}")
+        if rec.get("lower_bound") is not None and np.isfinite(rec["lower_bound"]):
+            parts.append(f"bound {rec['lower_bound']:.6g}")
+        if rec.get("gap") is not None:
+            parts.append(f"gap {rec['gap']:.2e}")
+        line = "  ".join(parts)
+        if self.tty:
+            sys.stderr.write("\r\033[K" + line)
+        else:
+            sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+        self.shown = True
+        return None
+
+    def done(self):
+        if self.enabled and self.tty and self.shown:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+
+
+# ----------------------------------------------------------------------------------------------
+# argument helpers
+def _add_data_args(p: argparse.ArgumentParser):
+    p.add_argument("data", help="built-in data set name (see `convexnn datasets`) or a CSV file path")
+    p.add_argument("--protocol", choices=["default", "paper"], default="default",
+                   help="default: stratified split, standardisation fitted on the training part; "
+                        "paper: the reference experiments' 50/50 unstratified split "
+                        "(random_state=42), raw features (comparison only)")
+    p.add_argument("--test-size", type=float, default=None, metavar="F",
+                   help="fraction of rows held out for testing (0 = train on all rows, no test metrics)")
+    p.add_argument("--test", dest="test_path", default=None, metavar="PATH",
+                   help="evaluate on this CSV file (same columns) instead of splitting")
+    p.add_argument("--seed", type=int, default=None, help="random seed of the split")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--standardize", dest="standardize", action="store_true", default=None,
+                   help="standardise features (statistics of the training part)")
+    g.add_argument("--no-standardize", dest="standardize", action="store_false",
+                   help="keep raw features")
+    p.add_argument("--target", default=None,
+                   help="CSV only: target column name or index (default: last column)")
+    p.add_argument("--task", choices=["classification", "regression"], default=None,
+                   help="CSV only: override the inferred task")
+    p.add_argument("--bias", action="store_true",
+                   help="add a first-layer bias (a column of ones, weight-decayed like the rest)")
+
+
+def _add_solver_args(p: argparse.ArgumentParser, default_time: float | None = None):
+    p.add_argument("--reg", type=float, default=0.1, help="weight decay gamma (default 0.1)")
+    p.add_argument("--solver", choices=["native", "scs", "scs-reduced", "clarabel"], default="native",
+                   help="SDP back-end: native (default, fast), scs (the paper's form), "
+                        "scs-reduced or clarabel (facially reduced; need the cvxpy extra)")
+    p.add_argument("--tol", type=float, default=1e-4,
+                   help="stop when the relative gap between the SDP value and its certified bound "
+                        "is below this (default 1e-4)")
+    p.add_argument("--time-limit", type=float, default=default_time, metavar="SECONDS",
+                   help="stop the SDP solve after this many seconds, keeping the best certified bound")
+    p.add_argument("--json", dest="json_path", default=None, metavar="PATH",
+                   help="also write the report as one JSON object to PATH")
+    p.add_argument("--quiet", action="store_true", help="no progress display")
+
+
+def _load_split(args):
+    from .datasets import load_dataset, prepare
+
+    ds = load_dataset(args.data, target=getattr(args, "target", None), task=getattr(args, "task", None))
+    split = prepare(ds, protocol=args.protocol, test_size=args.test_size, test_path=args.test_path,
+                    seed=args.seed, standardize=args.standardize, bias=args.bias)
+    return ds, split
+
+
+def _base_report(split, reg, method) -> dict:
+    return {"dataset": split.dataset, "task": split.task, "n_train": split.n_train,
+            "n_test": split.n_test, "d": split.d, "c": split.c, "reg": reg, "bias": split.bias,
+            "method": method, "protocol": split.protocol, "notes": list(split.notes)}
+
+
+def _metrics(split, net):
+    from .report import classification_metrics, regression_metrics
+
+    # the split already holds the bias column; evaluate the network on its design matrices
+    P_tr = np.maximum(split.X_train @ net.U, 0) @ net.V.T
+    P_te = None if split.X_test is None else np.maximum(split.X_test @ net.U, 0) @ net.V.T
+    fn = classification_metrics if split.task == "classification" else regression_metrics
+    return fn(split.Y_train, P_tr, split.Y_test, P_te)
+
+
+def _fmt(x, spec=".6g"):
+    return "—" if x is None else format(x, spec)
+
+
+# ----------------------------------------------------------------------------------------------
+# commands
+def cmd_datasets(args) -> int:
+    from .datasets import dataset_table
+
+    rows = dataset_table()
+    print(f"{'name':<14}{'n':>11}{'d':>5}{'c':>4}{'classes':>9}  {'task':<15}source")
+    for r in rows:
+        ncls = r.get("n_classes")
+        print(f"{r['name']:<14}{str(r['n']):>11}{r['d']:>5}{r['c']:>4}{('—' if ncls is None else ncls):>9}  "
+              f"{r['task']:<15}{r['source']}")
+    print("\nAlso: any CSV file path (numeric features; label = last column or --target).")
+    if args.json_path:
+        from .report import write_json
+        write_json({"datasets": rows}, args.json_path)
+    return 0
+
+
+def cmd_info(args) -> int:
+    ds, split = _load_split(args)
+    print(f"data set   {split.dataset}  ({split.task})")
+    print(f"protocol   {split.protocol}")
+    print(f"train      {split.n_train} rows")
+    print(f"test       {split.n_test} rows")
+    print(f"features   d = {split.d}" + ("  (incl. bias column)" if split.bias else ""))
+    print(f"outputs    c = {split.c}")
+    info = {"dataset": split.dataset, "task": split.task, "protocol": split.protocol,
+            "n_train": split.n_train, "n_test": split.n_test, "d": split.d, "c": split.c,
+            "bias": split.bias, "standardize": split.standardize, "notes": list(split.notes)}
+    if split.task == "classification":
+        names = split.label_names
+        tr = np.bincount(split.y_train, minlength=split.c)
+        te = np.bincount(split.y_test, minlength=split.c) if split.y_test is not None else None
+        print("classes    " + ", ".join(
+            f"{names[k]}: {tr[k]}" + (f"/{te[k]}" if te is not None else "") for k in range(split.c))
+            + ("   (train/test)" if te is not None else "   (train)"))
+        info["class_counts_train"] = {names[k]: int(tr[k]) for k in range(split.c)}
+        if te is not None:
+            info["class_counts_test"] = {names[k]: int(te[k]) for k in range(split.c)}
+    form_n = split.n_train
+    print(f"SDP size   p = 2n+d+c = {2 * form_n + split.d + split.c}, q = n+d+c = {form_n + split.d + split.c}")
+    for note in split.notes:
+        print(f"note       {note}")
+    if args.json_path:
+        from .report import write_json
+        write_json(info, args.json_path)
+    return 0
+
+
+def cmd_sdp(args) -> int:
+    from .report import check_writable, write_json
+    from .sdp import solve_sdp
+
+    if args.json_path:
+        check_writable(args.json_path)
+    ds, split = _load_split(args)
+    print(f"SDP-NN on {split.dataset}: n = {split.n_train}, d = {split.d}, c = {split.c}, "
+          f"reg = {args.reg}, bias = {split.bias}, solver = {args.solver}")
+    prog = Progress("sdp", not args.quiet)
+    res = solve_sdp(split.X_train, split.Y_train, args.reg, bias=split.bias, solver=args.solver,
+                    tol=args.tol, time_limit=args.time_limit, callback=prog)
+    prog.done()
+    print(f"status            {res.status} after {res.iterations} iterations, {res.time_s:.2f} s")
+    print(f"SDP value         {_fmt(res.value)}   (solver's primal estimate)")
+    print(f"certified bound   {_fmt(res.lower_bound)}   (lower bound on the training optimum, any width)")
+    print(f"relative gap      {_fmt(res.gap, '.2e')}")
+    if res.info.get("solver_value") is not None:
+        print(f"solver's own value {res.info['solver_value']:.6g} (not a bound)")
+    if res.info.get("reduction"):
+        print(f"data reduction    {res.info['reduction']}")
+    report = _base_report(split, args.reg, f"sdp-{args.solver}")
+    report.update({"objective": None, "lower_bound": res.lower_bound, "gap": None,
+                   "time_s": res.time_s, "metrics": None, "network": None,
+                   "sdp": {"value": res.value, "lower_bound": res.lower_bound, "gap": res.gap,
+                           "status": res.status, "iterations": res.iterations, "time_s": res.time_s,
+                           "solver": args.solver, **{k: v for k, v in res.info.items()
+                                                     if k in ("solver_value", "reduction", "rank", "primal_residual")}}})
+    if args.json_path:
+        write_json(report, args.json_path)
+        print(f"report written to {args.json_path}")
+    return 0
+
+
+def cmd_fit(args) -> int:
+    from .pipeline import fit
+    from .report import check_writable, write_json
+
+    if args.json_path:
+        check_writable(args.json_path)
+    if args.save:
+        check_writable(args.save)
+    ds, split = _load_split(args)
+    t0 = time.perf_counter()
+    print(f"convexnn fit on {split.dataset} ({split.task}): n_train = {split.n_train}, "
+          f"n_test = {split.n_test}, d = {split.d}, c = {split.c}, reg = {args.reg}, "
+          f"bias = {split.bias}, protocol = {split.protocol}")
+    prog = Progress("sdp", not args.quiet)
+    tprog = Progress("train", not args.quiet)
+    X_raw = split.X_train[:, :-1] if split.bias else split.X_train
+    res = fit(X_raw, split.Y_train, args.reg, bias=split.bias, method=args.method, solver=args.solver,
+              tol=args.tol, time_limit=args.time_limit, width=args.width, restarts=args.restarts,
+              seed=args.seed if args.seed is not None else 0, sdp_callback=prog, train_callback=tprog)
+    prog.done()
+    tprog.done()
+    total = time.perf_counter() - t0
+    net, cert = res.network, res.certificate
+    metrics = _metrics(split, net)
+    sdp = res.stages.get("sdp")
+    if sdp is not None:
+        print(f"SDP-NN            {sdp.status}, {sdp.iterations} iterations, {res.times['sdp']:.2f} s")
+    print(f"certified lower bound   {_fmt(cert.lower)}")
+    print(f"network objective       {_fmt(cert.upper)}   (width {net.width}, NN-TRAIN on the training set)")
+    print(f"certified gap           {_fmt(cert.gap, '.3%') if cert.gap is not None else '— (no lower bound)'}")
+    for k, v in metrics.items():
+        print(f"{k:<24}{_fmt(v, '.4f')}")
+    print("times                   " + ", ".join(f"{k} {v:.2f} s" for k, v in res.times.items())
+          + f", total {total:.2f} s")
+    if split.protocol == "paper":
+        print("note: paper protocol (reference experiments' split and raw features), for comparison only")
+    report = _base_report(split, args.reg, args.method)
+    report.update({"objective": cert.upper, "lower_bound": cert.lower, "gap": cert.gap,
+                   "time_s": total, "metrics": metrics, "network": {"width": net.width},
+                   "times": res.times})
+    if sdp is not None:
+        report["sdp"] = {"value": sdp.value, "lower_bound": sdp.lower_bound, "status": sdp.status,
+                         "iterations": sdp.iterations, "time_s": sdp.time_s, "gap": sdp.gap}
+    if args.save:
+        net.metadata.update({"dataset": split.dataset, "task": split.task, "reg": args.reg,
+                             "label_names": list(split.label_names) if split.label_names else None,
+                             "feature_names": list(split.feature_names),
+                             "mean": None if split.mean is None else split.mean.tolist(),
+                             "scale": None if split.scale is None else split.scale.tolist(),
+                             "certificate": cert.to_dict()})
+        path = net.save(args.save)
+        print(f"model saved to {path}")
+    if args.json_path:
+        write_json(report, args.json_path)
+        print(f"report written to {args.json_path}")
+    return 0
+
+
+def cmd_predict(args) -> int:
+    from .datasets import load_dataset
+    from .network import ReLUNetwork
+    from .report import check_writable, write_json
+
+    if args.output:
+        check_writable(args.output)
+    net = ReLUNetwork.load(args.model)
+    meta = net.metadata
+    ds = load_dataset(args.data, target=args.target, task=meta.get("task"))
+    X = ds.X if ds.X_test is None or not args.use_test else ds.X_test
+    if meta.get("mean") is not None:
+        X = (X - np.asarray(meta["mean"])) / np.asarray(meta["scale"])
+    P = net.predict(X)
+    labels = meta.get("label_names")
+    if meta.get("task") == "classification" and labels:
+        pred = [labels[k] for k in P.argmax(1)]
+        Y = ds.Y if not args.use_test else ds.Y_test
+        acc = None
+        if Y is not None and Y.shape[1] == len(labels) and list(ds.label_names or []) == list(labels):
+            acc = float(np.mean(P.argmax(1) == Y.argmax(1)))
+        for row in pred[: args.show]:
+            print(row)
+        if len(pred) > args.show:
+            print(f"... ({len(pred)} predictions)")
+        if acc is not None:
+            print(f"accuracy {acc:.4f} on {len(pred)} rows")
+        out = {"predictions": pred, "scores": P, "accuracy": acc}
+    else:
+        for row in P[: args.show]:
+            print(" ".join(f"{v:.6g}" for v in row))
+        out = {"predictions": P}
+    if args.output:
+        write_json(out, args.output)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="convexnn",
+        description="Train two-layer ReLU networks by convex optimisation and certify how far "
+                    "they are from the global optimum.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"convexnn {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("datasets", help="list the built-in data sets (name, n, d, classes, task, source)")
+    p.add_argument("--json", dest="json_path", default=None, metavar="PATH", help="write the table as JSON")
+    p.set_defaults(func=cmd_datasets)
+
+    p = sub.add_parser("info", help="train/test sizes and class counts of a data set under a protocol")
+    _add_data_args(p)
+    p.add_argument("--json", dest="json_path", default=None, metavar="PATH", help="write the summary as JSON")
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("sdp", help="solve SDP-NN: a certified lower bound on the training optimum",
+                       description="Solve the semidefinite relaxation SDP-NN [Prakhya, Birdal, Yurtsever, "
+                                   "ICLR 2025] on the training part of DATA. Its certified bound is a lower "
+                                   "bound on NN-TRAIN for every network width.")
+    _add_data_args(p)
+    _add_solver_args(p)
+    p.set_defaults(func=cmd_sdp)
+
+    p = sub.add_parser("fit", help="train a network and certify its optimality gap (the main job)",
+                       description="Certified training: SDP-NN lower bound, then a network from the SDP "
+                                   "factor polished by L-BFGS (plus random restarts); prints the certified "
+                                   "gap and train/test metrics.")
+    _add_data_args(p)
+    _add_solver_args(p, default_time=120.0)
+    p.add_argument("--method", choices=["sdp", "lbfgs"], default="sdp",
+                   help="sdp (default): certified; lbfgs: gradient training only, no lower bound")
+    p.add_argument("--width", type=int, default=50, help="width of the randomly started networks (default 50)")
+    p.add_argument("--restarts", type=int, default=3, help="random L-BFGS restarts (default 3)")
+    p.add_argument("--save", default=None, metavar="PATH", help="save the network (.npz, no pickle)")
+    p.set_defaults(func=cmd_fit)
+
+    p = sub.add_parser("predict", help="predictions of a saved model on a data set")
+    p.add_argument("model", help="a .npz file written by `convexnn fit --save`")
+    p.add_argument("data", help="data set name or CSV file with the same features")
+    p.add_argument("--target", default=None, help="CSV target column (if the file has labels)")
+    p.add_argument("--use-test", action="store_true", help="for data sets with a fixed test file (mnist-pca)")
+    p.add_argument("--show", type=int, default=10, help="how many predictions to print (default 10)")
+    p.add_argument("--json", dest="output", default=None, metavar="PATH", help="write all predictions as JSON")
+    p.set_defaults(func=cmd_predict)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args) or 0)
+    except ConvexNNError as exc:
+        print(f"convexnn: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\nconvexnn: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

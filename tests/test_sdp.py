@@ -1,0 +1,291 @@
+"""SDP-NN formulation, certificate and native solver, checked against independent computations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from convexnn.lifting import Blocks, cp_objective, lift
+from convexnn.problem import TrainingProblem
+from convexnn.sdp import solve_sdp
+from convexnn.sdp.admm import solve_admm
+from convexnn.sdp.formulation import SDPFormulation, reduce_rows
+
+
+def _random_problem(rng, n, d, c):
+    X = rng.standard_normal((n, d))
+    Y = rng.standard_normal((n, c))
+    return X, Y
+
+
+def _random_network_objectives(problem, rng, count=20):
+    vals = []
+    for _ in range(count):
+        m = int(rng.integers(1, 6))
+        scale = float(rng.choice([0.1, 0.5, 1.0, 2.0]))
+        U = scale * rng.standard_normal((problem.d, m))
+        V = scale * rng.standard_normal((problem.c, m))
+        vals.append(problem.objective(U, V))
+    return vals
+
+
+def _trained_objective(problem, rng, width=6, steps=300):
+    """Plain gradient descent with backtracking: an independent (non-SDP) upper bound."""
+    U = 0.5 * rng.standard_normal((problem.d, width))
+    V = 0.5 * rng.standard_normal((problem.c, width))
+    val, gU, gV = problem.objective_and_gradient(U, V)
+    lr = 1.0
+    for _ in range(steps):
+        while True:
+            U2, V2 = U - lr * gU, V - lr * gV
+            v2 = problem.objective(U2, V2)
+            if v2 <= val - 1e-4 * lr * (np.sum(gU**2) + np.sum(gV**2)) or lr < 1e-12:
+                break
+            lr *= 0.5
+        U, V = U2, V2
+        val, gU, gV = problem.objective_and_gradient(U, V)
+        lr *= 2.0
+    return val
+
+
+# --------------------------------------------------------------------------- reduction
+@pytest.mark.parametrize("seed", range(5))
+def test_row_reduction_preserves_every_network_objective(seed):
+    """Merging zero/duplicate/positively parallel rows leaves NN-TRAIN unchanged (up to the constant)."""
+    rng = np.random.default_rng(seed)
+    base = rng.standard_normal((5, 3))
+    X = np.vstack([base, 2.5 * base[0], base[1], np.zeros(3), 0.3 * base[2], -base[3]])
+    Y = rng.standard_normal((X.shape[0], 2))
+    Xr, Yr, red = reduce_rows(X, Y)
+    assert red.n_zero_rows == 1
+    assert red.n_merged_groups == 3
+    assert red.n_antiparallel_pairs == 1
+    assert Xr.shape[0] == 6
+    for _ in range(10):
+        U = rng.standard_normal((3, 4))
+        V = rng.standard_normal((2, 4))
+        full = TrainingProblem(X, Y, 0.1).objective(U, V)
+        reduced = TrainingProblem(Xr, Yr, 0.1).objective(U, V) + red.constant
+        assert reduced == pytest.approx(full, rel=1e-12, abs=1e-12)
+
+
+def test_no_reduction_for_generic_rows():
+    rng = np.random.default_rng(0)
+    X, Y = _random_problem(rng, 6, 3, 1)
+    Xr, Yr, red = reduce_rows(X, Y)
+    assert red.n_reduced == 6 and red.constant == 0.0
+    np.testing.assert_array_equal(Xr, X)
+
+
+# --------------------------------------------------------------------------- formulation
+def test_lifted_network_is_feasible_with_matching_objective():
+    rng = np.random.default_rng(3)
+    X, Y = _random_problem(rng, 7, 3, 2)
+    form = SDPFormulation(X, Y, 0.05, reduce=False)
+    U = rng.standard_normal((3, 4))
+    V = rng.standard_normal((2, 4))
+    Lam = lift(X, U, V)
+    assert form.objective(Lam) == pytest.approx(TrainingProblem(X, Y, 0.05).objective(U, V), rel=1e-12)
+    # Λ lies in the face: projecting onto it changes nothing
+    Z, _ = form.face_project(Lam)
+    np.testing.assert_allclose(Z, Lam, atol=1e-9 * np.abs(Lam).max())
+    # and satisfies the entrywise constraints: the prox with a huge ρ returns it unchanged
+    P = form.prox(Lam, 1e12)
+    np.testing.assert_allclose(P, Lam, atol=1e-8 * np.abs(Lam).max())
+
+
+def test_face_basis_spans_null_space_of_M():
+    rng = np.random.default_rng(4)
+    X, Y = _random_problem(rng, 5, 2, 3)
+    form = SDPFormulation(X, Y, 0.1, reduce=False)
+    M = np.hstack([-np.eye(5), np.eye(5), X, np.zeros((5, 3))])
+    N = form.N
+    assert N.shape == (form.p, form.q)
+    np.testing.assert_allclose(M @ N, 0, atol=1e-12)
+    np.testing.assert_allclose(N.T @ N, np.eye(form.q), atol=1e-12)
+
+
+def test_prox_matches_bruteforce_scalar_minimisation():
+    """Each entry of the prox solves its own 1-D problem; check against a dense grid search."""
+    rng = np.random.default_rng(5)
+    X, Y = _random_problem(rng, 3, 2, 1)
+    form = SDPFormulation(X, Y, 0.3, reduce=False)
+    B = form.blocks
+    A = rng.standard_normal((form.p, form.p))
+    A = A + A.T
+    rho = 0.7
+    L = form.prox(A, rho)
+    grid = np.linspace(-10, 10, 200001)
+    # an α–v entry (appears twice in ‖·‖_F, once in the loss)
+    i, k = 1, 0
+    a = A[B.a][i, B.v.start + k]
+    obj = 0.5 * (grid - Y[i, k]) ** 2 + 0.5 * rho * 2 * (grid - a) ** 2
+    assert L[i, B.v.start + k] == pytest.approx(grid[obj.argmin()], abs=2e-4)
+    # a u–u diagonal entry: reg/2 · x + ρ/2 (x − a)²
+    j = B.u.start
+    obj = 0.5 * 0.3 * grid + 0.5 * rho * (grid - A[j, j]) ** 2
+    assert L[j, j] == pytest.approx(grid[obj.argmin()], abs=2e-4)
+    # ReLU block: non-negative, diag αβ = 0
+    assert L[: 2 * B.n, : 2 * B.n].min() >= 0
+    assert np.all(np.diag(L[B.a, B.b]) == 0)
+
+
+def test_slater_point_is_strictly_feasible():
+    rng = np.random.default_rng(6)
+    X, Y = _random_problem(rng, 6, 3, 2)
+    form = SDPFormulation(10 * X, Y, 0.01)
+    delta, mu = form.slater_point()
+    assert 0 < delta < 2 * form.reg / np.linalg.norm(form.X, 2) ** 2
+    D = form.dual_matrix(np.zeros((form.n, form.c)), -delta * np.ones(form.n), None)
+    assert np.linalg.eigvalsh(form.N.T @ D @ form.N).min() == pytest.approx(mu, rel=1e-8)
+    assert mu > 0
+
+
+def test_dual_matrix_is_the_lagrangian_gradient():
+    """⟨D(Γ,y,W), Λ⟩ = f-linearisation − Σ y_i Λ_{α_iβ_i} − ⟨W, Λ_relu⟩ for any symmetric Λ."""
+    rng = np.random.default_rng(7)
+    X, Y = _random_problem(rng, 4, 2, 2)
+    form = SDPFormulation(X, Y, 0.2, reduce=False)
+    B = form.blocks
+    G = rng.standard_normal((4, 2))
+    y = rng.standard_normal(4)
+    W = np.abs(rng.standard_normal((8, 8)))
+    W = W + W.T
+    L = rng.standard_normal((form.p, form.p))
+    L = L + L.T
+    lhs = np.sum(form.dual_matrix(G, y, W) * L)
+    rhs = (np.sum(G * L[B.a, B.v]) + 0.1 * (np.trace(L[B.u, B.u]) + np.trace(L[B.v, B.v]))
+           - sum(y[i] * L[i, 4 + i] for i in range(4)) - np.sum(W * L[:8, :8]))
+    assert lhs == pytest.approx(rhs, rel=1e-12)
+
+
+# --------------------------------------------------------------------------- certificate soundness
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(n=st.integers(1, 7), d=st.integers(1, 3), c=st.integers(1, 2),
+       reg=st.sampled_from([1.0, 0.1, 0.01]), xscale=st.sampled_from([0.1, 1.0, 10.0]),
+       mult=st.sampled_from(["random", "zero", "admm"]), seed=st.integers(0, 2**31 - 1))
+def test_certificate_never_exceeds_any_network_objective(n, d, c, reg, xscale, mult, seed):
+    """For ANY multipliers the certified bound is ≤ NN-TRAIN of random and trained networks."""
+    rng = np.random.default_rng(seed)
+    X = xscale * rng.standard_normal((n, d))
+    Y = rng.standard_normal((n, c)) * rng.choice([0.5, 3.0])
+    form = SDPFormulation(X, Y, reg)
+    if mult == "random":
+        nr = form.n
+        G = rng.standard_normal((nr, c)) * rng.choice([0.1, 1.0, 10.0])
+        y = rng.standard_normal(nr)
+        W = np.abs(rng.standard_normal((2 * nr, 2 * nr)))
+        bound = form.certify(G, y, W).bound
+    elif mult == "zero":
+        bound = form.certify(np.zeros((form.n, c)), np.zeros(form.n), None).bound
+    else:
+        bound = solve_admm(form, max_iter=int(rng.integers(5, 60)), rho=0.05 * reg).lower_bound
+    problem = TrainingProblem(X, Y, reg)
+    slack = 1e-9 * max(1.0, problem.zero_value)
+    assert bound <= problem.zero_value + slack
+    for val in _random_network_objectives(problem, rng, count=10):
+        assert bound <= val + slack
+    assert bound <= _trained_objective(problem, rng, steps=60) + slack
+
+
+def test_certificate_is_tight_at_the_native_optimum():
+    rng = np.random.default_rng(11)
+    X, Y = _random_problem(rng, 8, 2, 2)
+    res = solve_sdp(X, Y, 0.01, tol=1e-3, time_limit=60)
+    assert res.status == "optimal"
+    assert abs(res.gap) <= 1e-3
+    # and it is below every network we can train
+    problem = TrainingProblem(X, Y, 0.01)
+    for s in range(5):
+        assert res.lower_bound <= _trained_objective(problem, np.random.default_rng(s), steps=300) + 1e-9
+
+
+# --------------------------------------------------------------------------- native solver
+def test_native_solver_honours_time_limit_and_keeps_a_valid_bound():
+    rng = np.random.default_rng(12)
+    X, Y = _random_problem(rng, 30, 3, 2)
+    res = solve_sdp(X, Y, 0.1, tol=1e-9, time_limit=0.5)
+    assert res.status == "time_limit"
+    assert res.time_s < 5
+    problem = TrainingProblem(X, Y, 0.1)
+    assert res.lower_bound is not None and res.lower_bound <= problem.zero_value
+    for val in _random_network_objectives(problem, rng):
+        assert res.lower_bound <= val
+
+
+def test_native_solver_callback_can_stop_and_history_is_recorded():
+    rng = np.random.default_rng(13)
+    X, Y = _random_problem(rng, 10, 2, 1)
+    seen = []
+    res = solve_sdp(X, Y, 0.1, callback=lambda rec: seen.append(rec) or len(seen) >= 3)
+    assert res.status == "stopped"
+    assert len(seen) == 3 and res.history == seen
+    assert all(h["lower_bound"] <= h2["lower_bound"] for h, h2 in zip(seen, seen[1:]))
+
+
+def test_warm_start_reaches_tolerance_faster():
+    rng = np.random.default_rng(14)
+    X, Y = _random_problem(rng, 8, 2, 1)
+    cold = solve_sdp(X, Y, 0.1, tol=1e-5, time_limit=30)
+    warm = solve_sdp(X, Y, 0.1, tol=1e-5, time_limit=30, warm_start=cold)
+    assert warm.status == "optimal"
+    assert warm.iterations < cold.iterations
+    assert warm.lower_bound == pytest.approx(cold.lower_bound, rel=1e-4)
+
+
+@pytest.mark.parametrize("case", ["duplicates", "parallel", "d1", "constant_feature", "zero_row", "antiparallel"])
+def test_degenerate_inputs_give_valid_bounds(case):
+    rng = np.random.default_rng(15)
+    X = rng.standard_normal((8, 2))
+    if case == "duplicates":
+        X[3] = X[0]
+        X[5] = X[0]
+    elif case == "parallel":
+        X[4] = 3.0 * X[1]
+    elif case == "d1":
+        X = rng.standard_normal((8, 1))
+    elif case == "constant_feature":
+        X = np.hstack([X, np.ones((8, 1))])
+    elif case == "zero_row":
+        X[2] = 0.0
+    elif case == "antiparallel":
+        X[6] = -2.0 * X[0]
+    Y = rng.standard_normal((8, 2))
+    res = solve_sdp(X, Y, 0.1, tol=1e-4, time_limit=20)
+    assert res.lower_bound is not None
+    problem = TrainingProblem(X, Y, 0.1)
+    for s in range(3):
+        assert res.lower_bound <= _trained_objective(problem, np.random.default_rng(s)) + 1e-9
+    for val in _random_network_objectives(problem, rng):
+        assert res.lower_bound <= val + 1e-9
+    assert res.status in ("optimal", "time_limit")
+
+
+def test_bad_arguments_are_rejected_clearly():
+    from convexnn.errors import DataError, ParameterError
+
+    X = np.ones((3, 2))
+    Y = np.ones((3, 1))
+    with pytest.raises(ParameterError, match="reg"):
+        solve_sdp(X, Y, -1.0)
+    with pytest.raises(ParameterError, match="solver"):
+        solve_sdp(X, Y, 0.1, solver="mosek")
+    with pytest.raises(ParameterError, match="tol"):
+        solve_sdp(X, Y, 0.1, tol=0)
+    with pytest.raises(DataError, match="rows"):
+        solve_sdp(X, np.ones((4, 1)), 0.1)
+    with pytest.raises(DataError, match="NaN"):
+        solve_sdp(np.array([[np.nan, 1.0]]), np.ones((1, 1)), 0.1)
+
+
+def test_memory_guard_refuses_huge_problems(monkeypatch):
+    from convexnn import _validation
+    from convexnn.errors import MemoryEstimateError
+
+    monkeypatch.setattr(_validation, "available_memory_bytes", lambda: 10 * 1024**2)
+    rng = np.random.default_rng(0)
+    X, Y = _random_problem(rng, 400, 2, 1)
+    with pytest.raises(MemoryEstimateError, match="GiB"):
+        solve_sdp(X, Y, 0.1)
