@@ -72,10 +72,9 @@ def fit(
         times["sdp"] = time.perf_counter() - t
         stages["sdp"] = sdp
         lower, lower_src = sdp.lower_bound, f"SDP-NN ({sdp.method}, certified)"
-        F = sdp.solution.get("factor")
-        if F is not None and F.shape[1] > 0:
-            B = sdp.solution["formulation"].blocks
-            init = (F[B.u].copy(), F[B.v].copy())
+        Uf = sdp.solution.get("U_factor")
+        if Uf is not None and Uf.shape[1] > 0:
+            init = (Uf.copy(), sdp.solution["V_factor"].copy())
     t = time.perf_counter()
     train = train_lbfgs(problem, width=width, restarts=restarts, init=init, seed=rng,
                         callback=train_callback)

@@ -47,17 +47,42 @@ def solve_sdp(
         raise ParameterError(f"tol must be in (0, 1); got {tol!r}.")
     if time_limit is not None and not (isinstance(time_limit, (int, float)) and time_limit > 0):
         raise ParameterError(f"time_limit must be a positive number of seconds; got {time_limit!r}.")
-    form = SDPFormulation(X, Y, reg, bias=bias)
     if solver == "native":
+        # Exact rescaling (SPEC §1 homogeneity): SDP(X, Y, reg) = SDP(X/a, Y, reg/a). With a a
+        # power of two the scaled data are exact in floating point, so the certificate of the
+        # scaled problem is a certificate of the original; a ≈ rms row norm balances the blocks.
+        from .._validation import check_reg, check_XY
+
+        Xc, Yc = check_XY(X, Y)
+        rms = float(np.sqrt(np.mean(np.sum(Xc**2, axis=1))))
+        a = 2.0 ** round(np.log2(rms)) if rms > 0 else 1.0
+        form = SDPFormulation(Xc / a, Yc, check_reg(reg) / a, bias=bias)
         options.setdefault("rho", 0.05 * form.reg)
         res = solve_admm(form, tol=tol, time_limit=time_limit, max_iter=max_iter,
                          warm_start=warm_start, callback=callback, **options)
+        res.info["data_scale"] = a
+        F = res.solution.get("factor")
+        if F is not None:
+            B = form.blocks
+            # network weights of the original problem: U = U'/√a, V = V'/√a
+            res.solution["U_factor"] = F[B.u] / np.sqrt(a)
+            res.solution["V_factor"] = F[B.v] / np.sqrt(a)
     else:
         from .reference import solve_cvxpy
 
+        form = SDPFormulation(X, Y, reg, bias=bias)
         name, reduced = {"scs": ("scs", False), "scs-reduced": ("scs", True),
                          "clarabel": ("clarabel", True)}[solver]
         res = solve_cvxpy(form, solver=name, reduced=reduced, time_limit=time_limit, **options)
+        Lam = res.solution.get("Lambda")
+        if Lam is not None:
+            B = form.blocks
+            w, Q = np.linalg.eigh(0.5 * (Lam + Lam.T))
+            keep = w > 1e-9 * max(w.max(), 1e-300)
+            F = Q[:, keep] * np.sqrt(w[keep])
+            res.solution["factor"] = F
+            res.solution["U_factor"] = F[B.u]
+            res.solution["V_factor"] = F[B.v]
     res.info.setdefault("n_reduced", form.n)
     res.info.setdefault("p", form.p)
     res.info.setdefault("q", form.q)

@@ -24,40 +24,54 @@ from .formulation import SDPFormulation
 
 
 class _Anderson:
-    """Type-II Anderson acceleration for a fixed-point map, memory ``m`` (vectors flattened)."""
+    """Type-II Anderson acceleration for a fixed-point map, memory ``m``.
+
+    Keeps the last ``m`` differences of residuals and of map values and their Gram matrix,
+    updated incrementally (O(m·size) per step)."""
 
     def __init__(self, m: int, reg: float = 1e-10):
         self.m, self.reg = m, reg
         self.reset()
 
     def reset(self):
-        self.dG, self.dX = [], []
-        self.prev_x = self.prev_g = None
+        self.dG, self.dT = [], []
+        self.H = np.zeros((0, 0))
+        self.prev_g = self.prev_T = None
 
     def step(self, x: np.ndarray, Tx: np.ndarray) -> np.ndarray:
         """Given x and T(x), return the extrapolated next point (T(x) when memory is empty)."""
-        g = Tx - x
-        if self.prev_x is not None:
-            self.dG.append(g - self.prev_g)
-            self.dX.append(Tx - self.prev_Tx)
-            if len(self.dG) > self.m:
+        g = (Tx - x).ravel()
+        if self.prev_g is not None:
+            dg = g - self.prev_g
+            if len(self.dG) == self.m:
                 self.dG.pop(0)
-                self.dX.pop(0)
-        self.prev_x, self.prev_g, self.prev_Tx = x, g, Tx
+                self.dT.pop(0)
+                self.H = self.H[1:, 1:]
+            row = np.array([float(v @ dg) for v in self.dG])
+            k = len(self.dG)
+            H = np.empty((k + 1, k + 1))
+            H[:k, :k] = self.H
+            H[k, :k] = row
+            H[:k, k] = row
+            H[k, k] = float(dg @ dg)
+            self.H = H
+            self.dG.append(dg)
+            self.dT.append((Tx - self.prev_T).ravel())
+        self.prev_g, self.prev_T = g, Tx
         if not self.dG:
             return Tx
-        Gm = np.stack([d.ravel() for d in self.dG], axis=1)
-        H = Gm.T @ Gm
-        H += self.reg * np.trace(H) / len(self.dG) * np.eye(len(self.dG)) + 1e-300 * np.eye(len(self.dG))
+        k = len(self.dG)
+        rhs = np.array([float(v @ g) for v in self.dG])
+        H = self.H + (self.reg * np.trace(self.H) / k + 1e-300) * np.eye(k)
         try:
-            gamma = np.linalg.solve(H, Gm.T @ g.ravel())
+            gamma = np.linalg.solve(H, rhs)
         except np.linalg.LinAlgError:
             self.reset()
             return Tx
-        out = Tx.copy()
-        for gj, dx in zip(gamma, self.dX):
-            out -= gj * dx
-        return out
+        out = Tx.copy().ravel()
+        for gj, dt in zip(gamma, self.dT):
+            out -= gj * dt
+        return out.reshape(Tx.shape)
 
 
 def solve_admm(form: SDPFormulation, **kwargs) -> SolveResult:
@@ -74,7 +88,7 @@ def _solve_admm(
     time_limit: float | None = None,
     rho: float | None = None,
     relaxation: float = 1.0,
-    anderson: int = 10,
+    anderson: int = 30,
     check_every: int | None = None,
     adapt: float = 5.0,
     adapt_every: int = 50,
