@@ -356,7 +356,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "factor polished by L-BFGS (plus random restarts); prints the certified "
                                    "gap and train/test metrics.")
     _add_data_args(p)
-    _add_solver_args(p, default_time=120.0)
+    _add_solver_args(p, default_time=60.0)
     p.add_argument("--method", choices=["sdp", "lbfgs"], default="sdp",
                    help="sdp (default): certified; lbfgs: gradient training only, no lower bound")
     p.add_argument("--width", type=int, default=50, help="width of the randomly started networks (default 50)")

@@ -1,0 +1,106 @@
+"""The `convexnn` command line: reports, saved models, and clear errors."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from convexnn.cli import main
+from convexnn.network import ReLUNetwork
+
+REPORT_KEYS = {"dataset", "task", "n_train", "n_test", "d", "c", "reg", "bias", "method", "objective",
+               "lower_bound", "gap", "time_s", "metrics", "network"}
+
+
+def test_datasets_lists_all_builtin_sets(capsys, tmp_path):
+    assert main(["datasets", "--json", str(tmp_path / "d.json")]) == 0
+    out = capsys.readouterr().out
+    for name in ["iris", "ionosphere", "pima", "banknote", "mnist-pca", "spiral", "random:K",
+                 "breast-cancer", "wine", "digits"]:
+        assert name in out
+    rows = {r["name"]: r for r in json.loads((tmp_path / "d.json").read_text())["datasets"]}
+    assert (rows["ionosphere"]["n"], rows["ionosphere"]["d"]) == (351, 34)
+    assert (rows["pima"]["n"], rows["pima"]["d"]) == (768, 8)
+    assert (rows["banknote"]["n"], rows["banknote"]["d"]) == (1372, 4)
+    assert rows["random:K"]["c"] == 5 and rows["random:K"]["task"] == "regression"
+
+
+def test_info_paper_protocol_sizes(capsys, tmp_path):
+    assert main(["info", "banknote", "--protocol", "paper", "--json", str(tmp_path / "i.json")]) == 0
+    info = json.loads((tmp_path / "i.json").read_text())
+    assert info["n_train"] == 686 and info["n_test"] == 686
+    assert sum(info["class_counts_train"].values()) == 686
+
+
+def test_sdp_command_writes_certified_report(capsys, tmp_path):
+    out = tmp_path / "out.json"
+    assert main(["sdp", "random:3", "--reg", "0.1", "--time-limit", "5", "--quiet", "--json", str(out)]) == 0
+    rep = json.loads(out.read_text())
+    assert REPORT_KEYS <= set(rep)
+    assert rep["sdp"]["lower_bound"] == rep["lower_bound"]
+    assert rep["lower_bound"] > 0 and rep["sdp"]["status"] in ("optimal", "time_limit")
+    assert rep["n_train"] == 25 and rep["c"] == 5
+    assert "certified bound" in capsys.readouterr().out
+
+
+def test_fit_report_and_predict_round_trip(capsys, tmp_path):
+    rpath, mpath = tmp_path / "r.json", tmp_path / "model.npz"
+    code = main(["fit", "iris", "--reg", "0.1", "--time-limit", "3", "--restarts", "1", "--width", "10",
+                 "--quiet", "--bias", "--json", str(rpath), "--save", str(mpath)])
+    assert code == 0
+    rep = json.loads(rpath.read_text())
+    assert REPORT_KEYS <= set(rep)
+    assert rep["lower_bound"] <= rep["objective"]
+    assert rep["gap"] == pytest.approx((rep["objective"] - rep["lower_bound"]) / rep["objective"])
+    assert set(rep["metrics"]) == {"train_accuracy", "test_accuracy", "test_f1_weighted", "test_f1_macro"}
+    assert rep["network"]["width"] >= 1 and rep["bias"] is True and rep["d"] == 5
+    # the saved network reproduces the reported objective on the same (standardised) training data
+    from convexnn.datasets import prepare
+
+    split = prepare("iris", bias=True)
+    net = ReLUNetwork.load(mpath)
+    X_raw = split.X_train[:, :-1]
+    assert net.objective(X_raw, split.Y_train, 0.1) == pytest.approx(rep["objective"], rel=1e-12)
+    # predict through the CLI: same labels as the network's argmax on standardised raw iris
+    ppath = tmp_path / "p.json"
+    assert main(["predict", str(mpath), "iris", "--json", str(ppath)]) == 0
+    pred = json.loads(ppath.read_text())
+    from convexnn.datasets import load_dataset
+
+    ds = load_dataset("iris")
+    scores = net.predict((ds.X - split.mean) / split.scale)
+    np.testing.assert_allclose(np.array(pred["scores"]), scores, rtol=0, atol=0)
+    assert pred["predictions"] == [split.label_names[k] for k in scores.argmax(1)]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["info", "irsi"], "iris"),
+    (["sdp", "iris", "--reg", "-1", "--quiet"], "reg"),
+    (["sdp", "iris", "--json", "/nonexistent-dir/x.json"], "does not exist"),
+    (["info", "iris", "--protocol", "default", "--test-size", "1.5"], "test_size"),
+])
+def test_bad_input_gives_one_clear_error(argv, message, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("convexnn: error:") and message in err
+    assert "Traceback" not in err
+
+
+def test_csv_errors_are_reported(tmp_path, capsys):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b,label\n1,2,x\n3,,y\n")
+    assert main(["info", str(bad)]) == 2
+    assert "missing" in capsys.readouterr().err.lower()
+    one = tmp_path / "one.csv"
+    one.write_text("1,2,x\n3,4,x\n")
+    assert main(["info", str(one)]) == 2
+    assert "class" in capsys.readouterr().err.lower()
+
+
+def test_help_teaches(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert "certif" in out and "convexnn fit" in out
