@@ -31,6 +31,7 @@ def solve_sdp(
     max_iter: int = 10_000_000,
     warm_start=None,
     callback=None,
+    device: str | None = None,
     **options,
 ) -> SolveResult:
     """Solve SDP-NN for design matrix X (ones column included when ``bias``), targets Y, reg.
@@ -39,7 +40,8 @@ def solve_sdp(
     §3.1) whatever the solver: for the CVXPY back-ends it is recomputed from their duals, and the
     solver's own objective is kept in ``info['solver_value']``. ``solver``: 'native' (default),
     'scs' (the paper's unreduced form, eps 1e-4 like the reference), 'scs-reduced', or
-    'clarabel' (facially reduced form; O(q⁴) memory).
+    'clarabel' (facially reduced form; O(q⁴) memory). ``device`` ('cuda', 'cpu') runs the
+    native iteration with torch tensors (optional ``torch`` extra); the default is numpy.
     """
     if solver not in SOLVERS:
         raise ParameterError(f"unknown SDP solver {solver!r}; choose one of {', '.join(SOLVERS)}.")
@@ -59,7 +61,7 @@ def solve_sdp(
         form = SDPFormulation(Xc / a, Yc, check_reg(reg) / a, bias=bias)
         options.setdefault("rho", 0.05 * form.reg)
         res = solve_admm(form, tol=tol, time_limit=time_limit, max_iter=max_iter,
-                         warm_start=warm_start, callback=callback, **options)
+                         warm_start=warm_start, callback=callback, device=device, **options)
         res.info["data_scale"] = a
         F = res.solution.get("factor")
         if F is not None:

@@ -23,14 +23,116 @@ from ..result import SolveResult, relative_gap
 from .formulation import SDPFormulation
 
 
+class _NumpyBackend:
+    """Array operations of the solver loop on numpy (the tested default)."""
+
+    name = "numpy"
+
+    def __init__(self, form: SDPFormulation | None = None):
+        self.form = form
+
+    def zeros(self, p):
+        return np.zeros((p, p))
+
+    def asarray(self, A):
+        return np.array(A, dtype=np.float64)
+
+    def to_numpy(self, A):
+        return A
+
+    def copy(self, A):
+        return A.copy()
+
+    def norm(self, A) -> float:
+        return float(np.linalg.norm(A))
+
+    def dot(self, a, b) -> float:
+        return float(a @ b)
+
+    def prox(self, A, rho):
+        return self.form.prox(A, rho)
+
+    def face_project(self, A):
+        return self.form.face_project(A)
+
+    def objective(self, L) -> float:
+        return self.form.objective(L)
+
+
+class _TorchBackend(_NumpyBackend):
+    """The same operations with torch tensors (float64) on ``device`` — e.g. a CUDA GPU."""
+
+    name = "torch"
+
+    def __init__(self, form: SDPFormulation, device=None):
+        import torch
+
+        self.torch = torch
+        self.form = form
+        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        B = form.blocks
+        t = lambda A: torch.as_tensor(np.ascontiguousarray(A), dtype=torch.float64, device=self.device)  # noqa: E731
+        self.N = t(form.N)
+        self.Y = t(form.Y)
+        self.n, self.B = B.n, B
+        self.ii = torch.arange(B.n, device=self.device)
+        self.du = torch.arange(B.u.start, B.v.stop, device=self.device)
+
+    def zeros(self, p):
+        return self.torch.zeros((p, p), dtype=self.torch.float64, device=self.device)
+
+    def asarray(self, A):
+        return self.torch.as_tensor(np.asarray(A, dtype=np.float64), device=self.device).clone()
+
+    def to_numpy(self, A):
+        return A.detach().cpu().numpy()
+
+    def copy(self, A):
+        return A.clone()
+
+    def norm(self, A) -> float:
+        return float(self.torch.linalg.norm(A))
+
+    def dot(self, a, b) -> float:
+        return float(self.torch.dot(a, b))
+
+    def prox(self, A, rho):
+        n, B, ii, du = self.n, self.B, self.ii, self.du
+        L = A.clone()
+        L[: 2 * n, : 2 * n].clamp_(min=0.0)
+        L[ii, ii + n] = 0.0
+        L[ii + n, ii] = 0.0
+        av = (self.Y + 2.0 * rho * A[B.a, B.v]) / (1.0 + 2.0 * rho)
+        L[B.a, B.v] = av
+        L[B.v, B.a] = av.T
+        L[du, du] = A[du, du] - self.form.reg / (2.0 * rho)
+        return L
+
+    def face_project(self, A):
+        S = self.N.T @ (A @ self.N)
+        S = 0.5 * (S + S.T)
+        w, Q = self.torch.linalg.eigh(S)
+        keep = w > 0
+        F = self.N @ (Q[:, keep] * self.torch.sqrt(w[keep]))
+        return F @ F.T, F
+
+    def objective(self, L) -> float:
+        B = self.B
+        R = L[B.a, B.v] - self.Y
+        return (0.5 * float((R * R).sum())
+                + 0.5 * self.form.reg * (float(self.torch.trace(L[B.u, B.u])) + float(self.torch.trace(L[B.v, B.v])))
+                + self.form.constant)
+
+
 class _Anderson:
     """Type-II Anderson acceleration for a fixed-point map, memory ``m``.
 
     Keeps the last ``m`` differences of residuals and of map values and their Gram matrix,
     updated incrementally (O(m·size) per step)."""
 
-    def __init__(self, m: int, reg: float = 1e-10):
+    def __init__(self, m: int, reg: float = 1e-10, backend=None):
         self.m, self.reg = m, reg
+        self.be = backend or _NumpyBackend()
         self.reset()
 
     def reset(self):
@@ -40,44 +142,59 @@ class _Anderson:
 
     def step(self, x: np.ndarray, Tx: np.ndarray) -> np.ndarray:
         """Given x and T(x), return the extrapolated next point (T(x) when memory is empty)."""
-        g = (Tx - x).ravel()
+        be = self.be
+        g = (Tx - x).reshape(-1)
         if self.prev_g is not None:
             dg = g - self.prev_g
             if len(self.dG) == self.m:
                 self.dG.pop(0)
                 self.dT.pop(0)
                 self.H = self.H[1:, 1:]
-            row = np.array([float(v @ dg) for v in self.dG])
+            row = np.array([be.dot(v, dg) for v in self.dG])
             k = len(self.dG)
             H = np.empty((k + 1, k + 1))
             H[:k, :k] = self.H
             H[k, :k] = row
             H[:k, k] = row
-            H[k, k] = float(dg @ dg)
+            H[k, k] = be.dot(dg, dg)
             self.H = H
             self.dG.append(dg)
-            self.dT.append((Tx - self.prev_T).ravel())
+            self.dT.append((Tx - self.prev_T).reshape(-1))
         self.prev_g, self.prev_T = g, Tx
         if not self.dG:
             return Tx
         k = len(self.dG)
-        rhs = np.array([float(v @ g) for v in self.dG])
+        rhs = np.array([be.dot(v, g) for v in self.dG])
         H = self.H + (self.reg * np.trace(self.H) / k + 1e-300) * np.eye(k)
         try:
             gamma = np.linalg.solve(H, rhs)
         except np.linalg.LinAlgError:
             self.reset()
             return Tx
-        out = Tx.copy().ravel()
+        out = be.copy(Tx).reshape(-1)
         for gj, dt in zip(gamma, self.dT):
-            out -= gj * dt
+            out -= float(gj) * dt
         return out.reshape(Tx.shape)
 
 
-def solve_admm(form: SDPFormulation, **kwargs) -> SolveResult:
-    """Solve SDP-NN natively; see :func:`_solve_admm` for the options (threads tuned to size)."""
+def solve_admm(form: SDPFormulation, *, device: str | None = None, **kwargs) -> SolveResult:
+    """Solve SDP-NN natively; see :func:`_solve_admm` for the options.
+
+    ``device=None`` runs on numpy (BLAS threads tuned to the size); ``device='cuda'``/'cpu'
+    runs the same iteration with torch tensors (needs the ``torch`` extra); certificates are
+    always computed in float64 numpy.
+    """
+    if device is not None:
+        try:
+            backend = _TorchBackend(form, device)
+        except ImportError as exc:
+            from ..errors import SolverUnavailableError
+
+            raise SolverUnavailableError(
+                'device= needs PyTorch: pip install "convexnn[torch]"') from exc
+        return _solve_admm(form, backend=backend, **kwargs)
     with blas_threads(form.p):
-        return _solve_admm(form, **kwargs)
+        return _solve_admm(form, backend=_NumpyBackend(form), **kwargs)
 
 
 def _solve_admm(
@@ -95,6 +212,7 @@ def _solve_admm(
     rho_rule: str = "residual",
     warm_start=None,
     callback=None,
+    backend=None,
 ) -> SolveResult:
     """Solve SDP-NN to relative gap ``tol`` between the primal value and a certified bound.
 
@@ -112,21 +230,21 @@ def _solve_admm(
         return SolveResult("sdp-admm", c, c, "optimal", 0, time.perf_counter() - t0,
                            solution={"Lambda": np.zeros((p, p)), "factor": np.zeros((p, 0))},
                            info={"reduction": form.reduction.describe()})
-    N = form.N
+    be = backend or _NumpyBackend(form)
     form.slater_point()
 
-    zeta = np.zeros((p, p))
+    zeta = be.zeros(p)
     if rho is None:
         rho = 1.0
     if warm_start is not None:
         state = warm_start.solution if isinstance(warm_start, SolveResult) else warm_start
         z0 = state.get("zeta")
         if z0 is not None and z0.shape == (p, p):
-            zeta = z0.copy()
+            zeta = be.asarray(z0)
             rho = float(state.get("rho", rho))
     if check_every is None:
         check_every = 10
-    acc = _Anderson(anderson) if anderson > 0 else None
+    acc = _Anderson(anderson, backend=be) if anderson > 0 else None
 
     history: list[dict] = []
     best = None
@@ -135,13 +253,13 @@ def _solve_admm(
     it = 0
     value = np.nan
     r_p_rel = np.inf
-    F = np.zeros((p, 0))
+    F = be.zeros(p)[:, :0]
     Lam = Z = None
     res_prev = np.inf
 
     def checkpoint(zeta_, Lam_, rho_):
         nonlocal best_bound, best
-        G, y, W = form.multipliers_from_prox(zeta_, Lam_, rho_)
+        G, y, W = form.multipliers_from_prox(be.to_numpy(zeta_), be.to_numpy(Lam_), rho_)
         cert = form.certify(G, y, W)
         if cert.bound > best_bound:
             best_bound, best = cert.bound, (cert, G, y, W)
@@ -150,14 +268,14 @@ def _solve_admm(
     last = None
     try:
         for it in range(1, max_iter + 1):
-            Lam = form.prox(zeta, rho)
+            Lam = be.prox(zeta, rho)
             Z_prev = Z
-            Z, F = form.face_project(2.0 * Lam - zeta, N)
+            Z, F = be.face_project(2.0 * Lam - zeta)
             diff = Z - Lam
-            res = float(np.linalg.norm(diff))
-            nrm = max(np.linalg.norm(Lam), np.linalg.norm(Z), 1e-300)
+            res = be.norm(diff)
+            nrm = max(be.norm(Lam), be.norm(Z), 1e-300)
             r_p_rel = res / nrm
-            value = form.objective(Lam)
+            value = be.objective(Lam)
             last = (zeta, Lam, rho)
             T = zeta + relaxation * diff
             # safeguard: accept the accelerated point only while the residual keeps shrinking
@@ -169,21 +287,21 @@ def _solve_admm(
                 zeta_new = T
             res_prev = res
             if it % check_every == 0 or it == 1:
-                r_d_rel = (float(np.linalg.norm(Z - Z_prev)) / max(float(np.linalg.norm(zeta - Lam)), 1e-300)
-                           if Z_prev is not None else np.inf)
+                dual_norm = be.norm(zeta - Lam)
+                r_d_rel = be.norm(Z - Z_prev) / max(dual_norm, 1e-300) if Z_prev is not None else np.inf
                 cert = checkpoint(zeta, Lam, rho)
                 gap = relative_gap(value, best_bound)
                 elapsed = time.perf_counter() - t0
                 rec = {"iteration": it, "time_s": elapsed, "value": value,
                        "lower_bound": best_bound, "gap": gap, "primal_residual": r_p_rel,
                        "dual_residual": r_d_rel, "rho": rho, "rank": int(F.shape[1]),
-                       "lambda_min": cert.lambda_min, "slack_error": rho * float(np.linalg.norm(zeta - Lam)) * res}
+                       "lambda_min": cert.lambda_min, "slack_error": rho * dual_norm * res}
                 history.append(rec)
                 if callback is not None and callback(rec):
                     status = "stopped"
                     break
                 # primal accuracy: |f(Λ) − L_SDP| can be as large as ‖D‖·‖Λ − Z‖ for infeasible Λ
-                slack_err = rho * float(np.linalg.norm(zeta - Lam)) * res
+                slack_err = rho * dual_norm * res
                 if (gap is not None and abs(gap) <= tol and r_p_rel <= tol
                         and slack_err <= tol * max(abs(value), 1e-300)):
                     status = "optimal"
@@ -195,12 +313,12 @@ def _solve_admm(
                 if rho_rule == "residual":
                     ratio = np.sqrt(r_p_rel / max(r_d_rel, 1e-300))
                 else:
-                    target = float(np.linalg.norm(zeta - Lam)) * rho / max(float(np.linalg.norm(Lam)), 1e-300)
+                    target = dual_norm * rho / max(be.norm(Lam), 1e-300)
                     ratio = target / rho
                 if it % adapt_every == 0 and (ratio > adapt or ratio < 1.0 / adapt):
                     ratio = float(np.clip(ratio, 1e-2, 1e2))
                     # keep Λ (the prox point) and rescale the multiplier part ρ(ζ − Λ)
-                    Lnew = form.prox(zeta_new, rho)
+                    Lnew = be.prox(zeta_new, rho)
                     zeta_new = Lnew + (zeta_new - Lnew) / ratio
                     rho *= ratio
                     if acc is not None:
@@ -224,8 +342,10 @@ def _solve_admm(
         iterations=it,
         time_s=elapsed,
         history=history,
-        solution={"Lambda": Z, "factor": F, "zeta": zeta, "rho": rho,
+        solution={"Lambda": None if Z is None else be.to_numpy(Z),
+                  "factor": be.to_numpy(F), "zeta": be.to_numpy(zeta), "rho": rho,
                   "Gamma": G, "y": y, "W": W},
         info={"primal_residual": r_p_rel, "rank": int(F.shape[1]),
-              "reduction": form.reduction.describe()},
+              "reduction": form.reduction.describe(), "backend": be.name,
+              "device": str(getattr(be, "device", "cpu"))},
     )
