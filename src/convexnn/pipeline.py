@@ -45,8 +45,10 @@ def fit(
     solver: str = "native",
     tol: float = 1e-4,
     time_limit: float | None = None,
+    max_iter: int | None = None,
     width: int = 50,
     restarts: int = 3,
+    train_iter: int = 3000,
     seed: int | np.random.Generator | None = 0,
     sdp_callback=None,
     train_callback=None,
@@ -55,7 +57,8 @@ def fit(
 
     ``method='sdp'`` solves SDP-NN for a certified lower bound, then builds the network from the
     SDP factor and L-BFGS restarts; ``method='lbfgs'`` only trains (no certificate). ``bias``
-    adds a first-layer bias through a ones column. ``time_limit`` caps the SDP stage (seconds).
+    adds a first-layer bias through a ones column. ``time_limit`` (seconds) and ``max_iter`` cap the
+    SDP stage; an iteration cap makes the result reproducible, a time limit does not.
     """
     if method not in METHODS:
         raise ParameterError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}.")
@@ -68,7 +71,8 @@ def fit(
     if method == "sdp":
         t = time.perf_counter()
         sdp = solve_sdp(problem.X, problem.Y, problem.reg, bias=bias, solver=solver, tol=tol,
-                        time_limit=time_limit, callback=sdp_callback)
+                        time_limit=time_limit, callback=sdp_callback,
+                        **({} if max_iter is None else {"max_iter": max_iter}))
         times["sdp"] = time.perf_counter() - t
         stages["sdp"] = sdp
         lower, lower_src = sdp.lower_bound, f"SDP-NN ({sdp.method}, certified)"
@@ -76,7 +80,7 @@ def fit(
         if Uf is not None and Uf.shape[1] > 0:
             init = (Uf.copy(), sdp.solution["V_factor"].copy())
     t = time.perf_counter()
-    train = train_lbfgs(problem, width=width, restarts=restarts, init=init, seed=rng,
+    train = train_lbfgs(problem, width=width, restarts=restarts, init=init, seed=rng, max_iter=train_iter,
                         callback=train_callback)
     times["train"] = time.perf_counter() - t
     stages["train"] = train

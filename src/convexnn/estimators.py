@@ -1,0 +1,133 @@
+"""scikit-learn estimators: certified two-layer ReLU networks behind fit/predict/score.
+
+``ConvexReLUClassifier`` regresses one-hot targets with the NN-TRAIN objective (SPEC §1) and
+predicts the argmax; ``ConvexReLURegressor`` fits real targets. With ``method='sdp'`` every fit
+also solves SDP-NN, so ``certificate_`` holds a certified lower bound on the global optimum,
+the fitted network's objective and their relative gap.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from .pipeline import METHODS, fit
+from .errors import ParameterError
+
+
+class _ConvexReLUBase(BaseEstimator):
+    def __init__(self, reg=0.1, method="sdp", bias=True, standardize=True, solver="native",
+                 tol=1e-4, time_limit=60.0, max_iter=None, width=50, restarts=3, train_iter=3000, random_state=0):
+        self.reg = reg
+        self.method = method
+        self.bias = bias
+        self.standardize = standardize
+        self.solver = solver
+        self.tol = tol
+        self.time_limit = time_limit
+        self.max_iter = max_iter
+        self.width = width
+        self.restarts = restarts
+        self.train_iter = train_iter
+        self.random_state = random_state
+
+    def _check_params(self):
+        if self.method not in METHODS:
+            raise ParameterError(f"method must be one of {', '.join(METHODS)}; got {self.method!r}.")
+
+    def _fit_targets(self, X, Y):
+        self._check_params()
+        if self.standardize:
+            self.mean_ = X.mean(axis=0)
+            scale = X.std(axis=0)
+            self.scale_ = np.where(scale > 0, scale, 1.0)
+        else:
+            self.mean_ = np.zeros(X.shape[1])
+            self.scale_ = np.ones(X.shape[1])
+        Xs = (X - self.mean_) / self.scale_
+        res = fit(Xs, Y, self.reg, bias=self.bias, method=self.method, solver=self.solver,
+                  tol=self.tol, time_limit=self.time_limit, max_iter=self.max_iter, width=self.width,
+                  restarts=self.restarts, train_iter=self.train_iter, seed=self.random_state)
+        self.network_ = res.network
+        self.certificate_ = res.certificate
+        self.fit_result_ = res
+        self.objective_ = res.certificate.upper
+        self.lower_bound_ = res.certificate.lower
+        sdp = res.stages.get("sdp")
+        self.n_iter_ = max(1, sdp.iterations if sdp is not None else res.stages["train"].iterations)
+        return self
+
+    def _scores(self, X):
+        check_is_fitted(self, "network_")
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        return self.network_.predict((X - self.mean_) / self.scale_)
+
+
+class ConvexReLUClassifier(ClassifierMixin, _ConvexReLUBase):
+    """Two-layer ReLU classifier trained on one-hot targets, with a certified optimality gap.
+
+    Parameters: ``reg`` weight decay γ; ``method`` 'sdp' (certified) or 'lbfgs'; ``bias`` first-
+    layer bias via a ones column; ``standardize`` features (statistics of the training data);
+    ``solver`` SDP back-end; ``tol``, ``time_limit``, ``max_iter`` of the SDP solve (fits are
+    reproducible only when the iteration cap, not the time limit, stops it); ``width``, ``restarts``, ``train_iter`` of
+    the L-BFGS-trained networks; ``random_state`` seed.
+
+    Attributes: ``classes_``, ``network_`` (ReLUNetwork on standardised inputs), ``n_iter_`` (SDP
+    iterations),
+    ``certificate_`` (lower bound, objective, gap), ``objective_``, ``lower_bound_``.
+    """
+
+    def fit(self, X, y):
+        """Fit on features X (n×d) and class labels y (n,); needs at least two classes."""
+        X, y = validate_data(self, X, y, dtype=np.float64)
+        check_classification_targets(y)
+        self.classes_, idx = np.unique(y, return_inverse=True)
+        if self.classes_.size < 2:
+            raise ValueError("ConvexReLUClassifier needs samples of at least 2 classes; got 1 class.")
+        Y = np.eye(self.classes_.size)[idx]
+        return self._fit_targets(X, Y)
+
+    def decision_function(self, X):
+        """Network outputs, one column per class (a regression onto the one-hot targets)."""
+        S = self._scores(X)
+        return S[:, 1] - S[:, 0] if S.shape[1] == 2 else S
+
+    def predict(self, X):
+        """Class with the largest network output (argmax, never a test-tuned threshold)."""
+        S = self._scores(X)
+        return self.classes_[S.argmax(axis=1)]
+
+    def predict_proba(self, X):
+        """Softmax of the network outputs: ordered like the scores, summing to one, but NOT
+        calibrated probabilities (the network is trained by squared loss on one-hot targets)."""
+        S = self._scores(X)
+        S = S - S.max(axis=1, keepdims=True)
+        E = np.exp(S)
+        return E / E.sum(axis=1, keepdims=True)
+
+
+class ConvexReLURegressor(RegressorMixin, _ConvexReLUBase):
+    """Two-layer ReLU regressor (single or multiple outputs) with a certified optimality gap.
+
+    Same parameters and attributes as :class:`ConvexReLUClassifier` (no ``classes_``). Targets are
+    used as given (not standardised), so the objective is on their scale.
+    """
+
+    def fit(self, X, y):
+        """Fit on features X (n×d) and real targets y, shape (n,) or (n, c)."""
+        X, y = validate_data(self, X, y, dtype=np.float64, multi_output=True, y_numeric=True)
+        self._y_1d = y.ndim == 1
+        Y = y[:, None] if y.ndim == 1 else y
+        return self._fit_targets(X, Y)
+
+    def predict(self, X):
+        """Network outputs; shape (n,) when fitted on 1-D targets."""
+        P = self._scores(X)
+        return P[:, 0] if self._y_1d else P
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags

@@ -1,0 +1,70 @@
+"""scikit-learn conventions: check_estimator, clone, Pipeline and GridSearchCV."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import check_estimator
+
+from convexnn.estimators import ConvexReLUClassifier, ConvexReLURegressor
+from convexnn.problem import TrainingProblem
+
+# an iteration cap (not a time limit) keeps fits deterministic, as check_estimator requires
+FAST = dict(time_limit=None, max_iter=50, width=5, restarts=1, train_iter=100, tol=1e-3)
+
+
+@pytest.mark.parametrize("est", [ConvexReLUClassifier(**FAST), ConvexReLURegressor(**FAST)],
+                         ids=["classifier", "regressor"])
+def test_check_estimator(est):
+    check_estimator(est)
+
+
+def test_classifier_certificate_and_predictions():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40, 2))
+    y = np.where(X[:, 0] * X[:, 1] > 0, "a", "b")
+    clf = ConvexReLUClassifier(reg=0.05, time_limit=5, width=20).fit(X, y)
+    cert = clf.certificate_
+    assert cert.lower <= cert.upper
+    # the certificate's upper bound is the fitted network's recomputed objective
+    Xs = (X - clf.mean_) / clf.scale_
+    Y = (y[:, None] == clf.classes_[None]).astype(float)
+    assert clf.network_.objective(Xs, Y, 0.05) == pytest.approx(cert.upper, rel=1e-12)
+    assert set(clf.predict(X)) <= {"a", "b"}
+    proba = clf.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert np.all(clf.classes_[proba.argmax(1)] == clf.predict(X))
+    assert clf.score(X, y) > 0.8
+
+
+def test_regressor_objective_matches_problem():
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((30, 3))
+    y = np.maximum(X @ rng.standard_normal(3), 0)
+    reg = ConvexReLURegressor(reg=0.1, standardize=False, bias=False, time_limit=5, width=10).fit(X, y)
+    net = reg.network_
+    assert TrainingProblem(X, y[:, None], 0.1).objective(net.U, net.V) == pytest.approx(reg.objective_, rel=1e-12)
+    assert reg.lower_bound_ <= reg.objective_
+    assert reg.predict(X).shape == (30,)
+
+
+def test_clone_pipeline_and_grid_search():
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((36, 2))
+    y = (X[:, 0] > 0).astype(int)
+    est = ConvexReLUClassifier(time_limit=None, max_iter=200, width=5, restarts=1)
+    assert clone(est).get_params() == est.get_params()
+    pipe = make_pipeline(StandardScaler(), clone(est)).fit(X, y)
+    assert pipe.score(X, y) > 0.8
+    gs = GridSearchCV(est, {"reg": [0.1, 0.01]}, cv=2).fit(X, y)
+    assert gs.best_params_["reg"] in (0.1, 0.01)
+    assert len(gs.cv_results_["mean_test_score"]) == 2
+
+
+def test_bad_method_is_rejected():
+    with pytest.raises(ValueError, match="method"):
+        ConvexReLUClassifier(method="magic").fit(np.ones((4, 2)), [0, 1, 0, 1])
