@@ -115,6 +115,8 @@ def _add_solver_args(p: argparse.ArgumentParser, default_time: float | None = No
                    help="stop the SDP solve after this many seconds, keeping the best certified bound")
     p.add_argument("--json", dest="json_path", default=None, metavar="PATH",
                    help="also write the report as one JSON object to PATH")
+    p.add_argument("--plot", default=None, metavar="PATH",
+                   help="write a PNG of the certified lower bound (and upper bounds) per iteration")
     p.add_argument("--quiet", action="store_true", help="no progress display")
 
 
@@ -200,8 +202,9 @@ def cmd_sdp(args) -> int:
     from .report import check_writable, write_json
     from .sdp import solve_sdp
 
-    if args.json_path:
-        check_writable(args.json_path)
+    for path in (args.json_path, args.plot):
+        if path:
+            check_writable(path)
     ds, split = _load_split(args)
     print(f"SDP-NN on {split.dataset}: n = {split.n_train}, d = {split.d}, c = {split.c}, "
           f"reg = {args.reg}, bias = {split.bias}, solver = {args.solver}")
@@ -224,6 +227,11 @@ def cmd_sdp(args) -> int:
                            "status": res.status, "iterations": res.iterations, "time_s": res.time_s,
                            "solver": args.solver, **{k: v for k, v in res.info.items()
                                                      if k in ("solver_value", "reduction", "rank", "primal_residual")}}})
+    if args.plot and res.history:
+        from .plotting import plot_bounds
+
+        plot_bounds(res.history, args.plot, title=f"SDP-NN on {split.dataset}, reg = {args.reg}")
+        print(f"plot written to {args.plot}")
     if args.json_path:
         write_json(report, args.json_path)
         print(f"report written to {args.json_path}")
@@ -234,10 +242,9 @@ def cmd_fit(args) -> int:
     from .pipeline import fit
     from .report import check_writable, write_json
 
-    if args.json_path:
-        check_writable(args.json_path)
-    if args.save:
-        check_writable(args.save)
+    for path in (args.json_path, args.save, args.plot):
+        if path:
+            check_writable(path)
     ds, split = _load_split(args)
     t0 = time.perf_counter()
     print(f"convexnn fit on {split.dataset} ({split.task}): n_train = {split.n_train}, "
@@ -273,6 +280,12 @@ def cmd_fit(args) -> int:
     if sdp is not None:
         report["sdp"] = {"value": sdp.value, "lower_bound": sdp.lower_bound, "status": sdp.status,
                          "iterations": sdp.iterations, "time_s": sdp.time_s, "gap": sdp.gap}
+    if args.plot and sdp is not None and sdp.history:
+        from .plotting import plot_bounds
+
+        plot_bounds(sdp.history, args.plot, network_objective=cert.upper,
+                    title=f"convexnn fit on {split.dataset}, reg = {args.reg}")
+        print(f"plot written to {args.plot}")
     if args.save:
         net.metadata.update({"dataset": split.dataset, "task": split.task, "reg": args.reg,
                              "label_names": list(split.label_names) if split.label_names else None,
