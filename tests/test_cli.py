@@ -112,3 +112,14 @@ def test_plot_writes_a_png(tmp_path, capsys):
     assert main(["sdp", "random:2", "--time-limit", "1", "--quiet", "--plot", str(png)]) == 0
     data = png.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
+
+
+def test_paper_protocol_metrics_are_labelled_and_correct():
+    from convexnn.report import paper_protocol_metrics
+
+    Y = np.eye(3)[[0, 1, 2, 1]]
+    P = np.array([[0.9, 0.1, 0.0], [0.2, 0.7, 0.1], [0.1, 0.2, 0.6], [0.5, 0.55, 0.0]])
+    m = paper_protocol_metrics(Y, P)
+    # threshold between 0.5 and 0.55 makes every row an exact match
+    assert m["test_accuracy_exact_match"] == 1.0 and 0.5 < m["threshold"] <= 0.55
+    assert "TEST" in m["warning"]

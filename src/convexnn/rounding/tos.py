@@ -1,0 +1,361 @@
+"""Three-operator-splitting (Davis–Yin) rounding of an SDP-NN solution (SPEC §4, [PBY25]).
+
+Given Λ̃ (p×p, p = 2n + d + c, blocks α, β, u, v), find a factor W ∈ R^{p×R} with
+
+    min_W  φ(W) = ½‖W Wᵀ − Λ̃‖²   s.t.  W ∈ D1 = {M W = 0},  W ∈ D2,
+    D2 = {W : W_α ≥ 0, W_β ≥ 0, W_α ⊙ W_β = 0},   ∇φ(W) = 2(W Wᵀ − Λ̃) W,
+
+with M = [−I, I, X, 0]. Iteration (Z_0 = top-R eigen-factor of Λ̃):
+
+    W = P_D1(Z);   V̂ = P_D2(2W − Z − η ∇φ(W));   Z ← Z − W + V̂.
+
+Each column of W is a lifted neuron [α; β; u; v]; the network is U = W_u, V = W_v of the final
+W (the D1 iterate, as in the reference code and SPEC §4). The D1 iterate satisfies the face
+constraint M W = 0 exactly (to rounding) but complementarity only approximately; the D2 iterate
+V̂ is the opposite. Whatever W is, (X W_u)_+ W_vᵀ is a genuine network, so the rounded network's
+NN-TRAIN value is always an honest upper bound.
+
+Step size. SPEC §4 writes η = 0.75/‖Λ̃‖. Per the SPEC's notation convention (‖·‖ is Frobenius
+unless said otherwise), and consistent with the authors' public reference code (which uses
+γ = 1/‖Λ̃‖_F with the same gradient step), we use the **Frobenius** norm: η = 0.75/‖Λ̃‖_F. Since
+‖Λ̃‖_F ≥ ‖Λ̃‖_2 this is the more conservative of the two readings.
+
+Projection details:
+
+- P_D1 is the orthogonal projector onto null(M), applied as N (Nᵀ Z) with N (p×q) an orthonormal
+  basis of null(M) from a QR factorisation of the structured basis T: (α, u, v) ↦ (α, α − Xu, u, v).
+- P_D2 is the exact Euclidean projection onto D2 for each pair (α_i, β_i) of each column: keep the
+  larger entry if it is positive and zero the other (both zero if neither is positive). Ties
+  α_i = β_i > 0 keep α_i (both choices are nearest points; the reference code kept *both* entries,
+  which is not in D2). Rows of the u and v blocks are left unchanged.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from .._validation import as_float_matrix, check_positive_int
+from ..errors import DataError, ParameterError
+from ..lifting import Blocks
+from ..network import ReLUNetwork
+
+DEFAULT_STEP_FACTOR = 0.75
+
+
+@dataclass
+class RoundingResult:
+    """One rounded network with its NN-TRAIN value and how it was obtained.
+
+    ``objective`` is the NN-TRAIN value of ``network`` recomputed on the training problem (None
+    when no problem was given, e.g. a bare :func:`tos_round` call). ``width`` is the number of
+    neurons of ``network``; ``time_s`` the wall time to produce it from Λ (including the stages it
+    builds on); ``diagnostics`` holds the TOS residuals where applicable ('phi', 'face_residual',
+    'complementarity', 'step', 'iterations', and 'history', a dict of lists per recorded
+    iteration). ``factor`` is the final TOS iterate W (p×R) when there is one.
+    """
+
+    name: str
+    network: ReLUNetwork
+    objective: float | None
+    width: int
+    time_s: float
+    diagnostics: dict[str, Any] = field(default_factory=dict)
+    factor: np.ndarray | None = field(default=None, repr=False)
+
+
+# -------------------------------------------------------------------------------------------------
+# building blocks
+
+
+def null_basis(X: np.ndarray, c: int) -> np.ndarray:
+    """Orthonormal basis N (p×q) of null(M), M = [−I, I, X, 0], q = n + d + c."""
+    n, d = X.shape
+    p, q = 2 * n + d + c, n + d + c
+    T = np.zeros((p, q))
+    T[:n, :n] = np.eye(n)
+    T[n:2 * n, :n] = np.eye(n)
+    T[n:2 * n, n:n + d] = -X
+    T[2 * n:, n:] = np.eye(d + c)
+    Q, _ = np.linalg.qr(T)
+    return np.ascontiguousarray(Q)
+
+
+def project_d1(Z: np.ndarray, N: np.ndarray) -> np.ndarray:
+    """Column-wise orthogonal projection onto null(M): N (Nᵀ Z)."""
+    return N @ (N.T @ Z)
+
+
+def project_d2(B: np.ndarray, n: int) -> np.ndarray:
+    """Euclidean projection onto D2 (see module docstring); only the α and β rows change."""
+    out = B.copy()
+    a = B[:n]
+    b = B[n:2 * n]
+    keep_a = (a >= b) & (a > 0)
+    keep_b = (b > a) & (b > 0)
+    out[:n] = np.where(keep_a, a, 0.0)
+    out[n:2 * n] = np.where(keep_b, b, 0.0)
+    return out
+
+
+def face_residual(W: np.ndarray, X: np.ndarray) -> float:
+    """‖M W‖_F = ‖−W_α + W_β + X W_u‖_F."""
+    n, d = X.shape
+    return float(np.linalg.norm(W[n:2 * n] - W[:n] + X @ W[2 * n:2 * n + d]))
+
+
+def complementarity_residual(W: np.ndarray, n: int) -> float:
+    """‖W − P_D2(W)‖_F: distance of W's ReLU rows from D2 (0 iff W ∈ D2)."""
+    a = W[:n]
+    b = W[n:2 * n]
+    P = project_d2(W[:2 * n], n)
+    return float(np.sqrt(np.sum((a - P[:n]) ** 2) + np.sum((b - P[n:]) ** 2)))
+
+
+def phi(W: np.ndarray, Lam: np.ndarray) -> float:
+    """φ(W) = ½‖W Wᵀ − Λ̃‖² (explicit p×p residual; exact)."""
+    G = W @ W.T - Lam
+    return 0.5 * float(np.vdot(G, G))
+
+
+def top_factor(Lam: np.ndarray, R: int) -> np.ndarray:
+    """p×R factor Q_R diag(√w_R) of the R largest positive eigenpairs of sym(Λ̃), zero-padded.
+
+    Non-positive eigenvalues are dropped (an SDP solution is PSD up to solver error; the
+    reference used an SVD, which would turn a negative eigenvalue into a spurious positive one).
+    """
+    S = 0.5 * (Lam + Lam.T)
+    w, Q = np.linalg.eigh(S)
+    order = np.argsort(w)[::-1][:R]
+    w, Q = w[order], Q[:, order]
+    keep = w > 0
+    F = Q[:, keep] * np.sqrt(w[keep])
+    if F.shape[1] < R:
+        F = np.hstack([F, np.zeros((F.shape[0], R - F.shape[1]))])
+    return F
+
+
+# -------------------------------------------------------------------------------------------------
+# validation shared by the vectorised and the loop implementations
+
+
+def _prepare(Lam, X, c, width, step, iterations, start, seed, pad_noise):
+    X = as_float_matrix(X, "X")
+    Lam = as_float_matrix(Lam, "Lam")
+    c = check_positive_int(c, "c")
+    width = check_positive_int(width, "width")
+    iterations = check_positive_int(iterations, "iterations", minimum=0)
+    n, d = X.shape
+    blocks = Blocks(n, d, c)
+    if Lam.shape != (blocks.p, blocks.p):
+        raise DataError(
+            f"Lam has shape {Lam.shape} but X ({n}×{d}) and c = {c} need p×p with p = 2n+d+c = {blocks.p}; "
+            "pass the X (row-reduced/rescaled) that Lam was computed with."
+        )
+    Lam = 0.5 * (Lam + Lam.T)
+    if step is None:
+        nrm = float(np.linalg.norm(Lam))
+        step = DEFAULT_STEP_FACTOR / nrm if nrm > 0 else 1.0
+    else:
+        if isinstance(step, bool) or not isinstance(step, (int, float)) or not np.isfinite(step) or step <= 0:
+            raise ParameterError(f"step must be a positive number; got {step!r}.")
+        step = float(step)
+    if start is None:
+        Z = top_factor(Lam, width)
+        if pad_noise:
+            rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+            dead = ~np.any(Z != 0, axis=0)
+            scale = float(pad_noise) * np.sqrt(max(float(np.trace(Lam)), 0.0) / blocks.p) / np.sqrt(width)
+            Z[:, dead] = scale * rng.standard_normal((blocks.p, int(dead.sum())))
+    else:
+        Z = as_float_matrix(start, "start").copy()
+        if Z.shape[0] != blocks.p:
+            raise DataError(f"start must have p = {blocks.p} rows; got {Z.shape[0]}.")
+        width = Z.shape[1]
+    return Lam, X, blocks, width, step, iterations, Z
+
+
+def _result(name, W, Vhat, Lam, X, blocks, bias, data_scale, step, k_done, history, t0):
+    s = 1.0 / np.sqrt(float(data_scale))
+    U = W[blocks.u] * s
+    V = W[blocks.v] * s
+    net = ReLUNetwork(U, V, bias=bias)
+    diag = {
+        "phi": phi(W, Lam),
+        "face_residual": face_residual(Vhat, X) if Vhat is not None else face_residual(W, X),
+        "face_residual_W": face_residual(W, X),
+        "complementarity": complementarity_residual(W, blocks.n),
+        "distance_W_Vhat": float(np.linalg.norm(W - Vhat)) if Vhat is not None else 0.0,
+        "step": step,
+        "iterations": k_done,
+        "history": history,
+    }
+    return RoundingResult(name, net, None, net.width, time.perf_counter() - t0, diag, W)
+
+
+# -------------------------------------------------------------------------------------------------
+# the vectorised iteration
+
+
+def tos_round(
+    Lam,
+    X,
+    *,
+    c: int,
+    width: int = 300,
+    step: float | None = None,
+    iterations: int = 1000,
+    start=None,
+    seed: int | np.random.Generator | None = 0,
+    callback: Callable[[int, dict], bool | None] | None = None,
+    record_every: int = 10,
+    pad_noise: float = 0.0,
+    bias: bool = False,
+    data_scale: float = 1.0,
+) -> RoundingResult:
+    """Reference TOS rounding of Λ̃ (SPEC §4), vectorised over entries and columns.
+
+    ``X`` is the design matrix Λ̃ was built with (ones column included for a bias; row-reduced
+    and/or rescaled exactly like the SDP's data), ``c`` the number of outputs, ``width`` = R the
+    number of columns of the factor (ignored when ``start``, a p×R matrix, is given), ``step`` the
+    step η (default 0.75/‖Λ̃‖_F, see module docstring), ``iterations`` the number of iterations.
+
+    ``seed`` and ``pad_noise`` only matter when Λ̃ has fewer than R positive eigenvalues: the
+    reference pads the factor with zero columns, which are fixed points of the iteration (dead
+    neurons); ``pad_noise > 0`` fills them with small Gaussian columns instead (default 0, as in
+    the reference). ``data_scale`` = a when Λ̃ solves the exactly rescaled problem with data X/a
+    (the native SDP solver's ``info['data_scale']``): the network weights are then divided by √a.
+
+    Diagnostics are recorded every ``record_every`` iterations and at the last one: φ(W), the face
+    residual ‖M V̂‖ of the D2 iterate and the complementarity residual ‖W − P_D2(W)‖ of the D1
+    iterate. ``callback(k, info)`` is called at each record (info has those values and the
+    iterates 'W', 'Vhat'); returning True stops the iteration.
+
+    Returns a :class:`RoundingResult` whose network is (U, V) = (W_u, W_v)/√data_scale of the final
+    D1 iterate W; its ``objective`` is None (no training problem here — see :func:`round_sdp`).
+    """
+    t0 = time.perf_counter()
+    Lam, X, blocks, R, eta, iterations, Z = _prepare(Lam, X, c, width, step, iterations, start, seed, pad_noise)
+    record_every = check_positive_int(record_every, "record_every")
+    n, p = blocks.n, blocks.p
+    N = null_basis(X, c)
+    lam_sq = float(np.vdot(Lam, Lam))
+    use_outer = R > p  # (WWᵀ − Λ̃)W costs 2p²R; W(WᵀW) − Λ̃W costs 2pR² + p²R
+    history: dict[str, list] = {"iteration": [], "phi": [], "face_residual": [], "complementarity": []}
+    W = project_d1(Z, N)
+    Vhat = None
+    k_done = 0
+    for k in range(iterations):
+        W = project_d1(Z, N)
+        LW = Lam @ W
+        if use_outer:
+            G = W @ W.T - Lam
+            grad = 2.0 * (G @ W)
+        else:
+            WtW = W.T @ W
+            grad = 2.0 * (W @ WtW - LW)
+        Vhat = project_d2(2.0 * W - Z - eta * grad, n)
+        Z = Z - W + Vhat
+        k_done = k + 1
+        if k_done % record_every == 0 or k_done == iterations:
+            if use_outer:
+                ph = 0.5 * float(np.vdot(G, G))
+            else:  # ½(‖WᵀW‖² − 2⟨W, Λ̃W⟩ + ‖Λ̃‖²), no p×p product
+                ph = max(0.5 * (float(np.vdot(WtW, WtW)) - 2.0 * float(np.vdot(W, LW)) + lam_sq), 0.0)
+            fr = face_residual(Vhat, X)
+            cr = complementarity_residual(W, n)
+            history["iteration"].append(k_done)
+            history["phi"].append(ph)
+            history["face_residual"].append(fr)
+            history["complementarity"].append(cr)
+            if callback is not None:
+                info = {"iteration": k_done, "phi": ph, "face_residual": fr, "complementarity": cr,
+                        "W": W, "Vhat": Vhat}
+                if callback(k_done, info):
+                    break
+    return _result("tos", W, Vhat, Lam, X, blocks, bias, data_scale, eta, k_done, history, t0)
+
+
+# -------------------------------------------------------------------------------------------------
+# the straightforward loop implementation (tests only)
+
+
+def _tos_round_loop(
+    Lam,
+    X,
+    *,
+    c: int,
+    width: int = 300,
+    step: float | None = None,
+    iterations: int = 1000,
+    start=None,
+    seed: int | np.random.Generator | None = 0,
+    callback=None,
+    record_every: int = 10,
+    pad_noise: float = 0.0,
+    bias: bool = False,
+    data_scale: float = 1.0,
+) -> RoundingResult:
+    """Literal loop version of :func:`tos_round` used to test it (slow; small inputs only).
+
+    P_D1 uses the dense projector P = B (BᵀB)⁻¹ Bᵀ from scipy's null-space basis B of the explicit
+    M (an independent construction), applied column by column; P_D2 loops over columns and
+    (α_i, β_i) pairs; the gradient is built column by column from the explicit WWᵀ − Λ̃.
+    """
+    import scipy.linalg as sla
+
+    t0 = time.perf_counter()
+    Lam, X, blocks, R, eta, iterations, Z = _prepare(Lam, X, c, width, step, iterations, start, seed, pad_noise)
+    n, d = X.shape
+    p = blocks.p
+    M = np.zeros((n, p))
+    for i in range(n):
+        M[i, i] = -1.0
+        M[i, n + i] = 1.0
+        M[i, 2 * n:2 * n + d] = X[i]
+    B = sla.null_space(M)
+    P = B @ np.linalg.solve(B.T @ B, B.T)
+
+    def p_d1(A):
+        out = np.zeros_like(A)
+        for j in range(A.shape[1]):
+            out[:, j] = P @ A[:, j]
+        return out
+
+    def p_d2(A):
+        out = A.copy()
+        for j in range(A.shape[1]):
+            for i in range(n):
+                a, b = A[i, j], A[n + i, j]
+                if a >= b and a > 0:
+                    out[i, j], out[n + i, j] = a, 0.0
+                elif b > a and b > 0:
+                    out[i, j], out[n + i, j] = 0.0, b
+                else:
+                    out[i, j], out[n + i, j] = 0.0, 0.0
+        return out
+
+    history: dict[str, list] = {"iteration": [], "phi": [], "face_residual": [], "complementarity": []}
+    W = p_d1(Z)
+    Vhat = None
+    k_done = 0
+    for k in range(iterations):
+        W = p_d1(Z)
+        G = W @ W.T - Lam
+        grad = np.zeros_like(W)
+        for j in range(R):
+            grad[:, j] = 2.0 * (G @ W[:, j])
+        Vhat = p_d2(2.0 * W - Z - eta * grad)
+        Z = Z - W + Vhat
+        k_done = k + 1
+        if k_done % record_every == 0 or k_done == iterations:
+            history["iteration"].append(k_done)
+            history["phi"].append(0.5 * float(np.sum(G * G)))
+            history["face_residual"].append(float(np.linalg.norm(M @ Vhat)))
+            history["complementarity"].append(float(np.linalg.norm(W - p_d2(W))))
+            if callback is not None and callback(k_done, {"W": W, "Vhat": Vhat}):
+                break
+    return _result("tos-loop", W, Vhat, Lam, X, blocks, bias, data_scale, eta, k_done, history, t0)
