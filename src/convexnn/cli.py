@@ -105,9 +105,11 @@ def _add_data_args(p: argparse.ArgumentParser):
 
 def _add_solver_args(p: argparse.ArgumentParser, default_time: float | None = None):
     p.add_argument("--reg", type=float, default=0.1, help="weight decay gamma (default 0.1)")
-    p.add_argument("--solver", choices=["native", "scs", "scs-reduced", "clarabel"], default="native",
-                   help="SDP back-end: native (default, fast), scs (the paper's form), "
-                        "scs-reduced or clarabel (facially reduced; need the cvxpy extra)")
+    p.add_argument("--solver", choices=["native", "admm", "ipm", "scs", "scs-reduced", "clarabel"],
+                   default="native",
+                   help="SDP back-end: native = admm (default), ipm (experimental native interior "
+                        "point, small problems only), scs (the paper's form), scs-reduced or clarabel "
+                        "(facially reduced; need the cvxpy extra)")
     p.add_argument("--tol", type=float, default=1e-4,
                    help="stop when the relative gap between the SDP value and its certified bound "
                         "is below this (default 1e-4)")
@@ -264,8 +266,11 @@ def cmd_fit(args) -> int:
     sdp = res.stages.get("sdp")
     if sdp is not None:
         print(f"SDP-NN            {sdp.status}, {sdp.iterations} iterations, {res.times['sdp']:.2f} s")
+    if len(res.candidates) > 1:
+        print("candidates (training objective): " + ", ".join(
+            f"{k} {v:.6g}" for k, v in sorted(res.candidates.items(), key=lambda kv: kv[1])))
     print(f"certified lower bound   {_fmt(cert.lower)}")
-    print(f"network objective       {_fmt(cert.upper)}   (width {net.width}, NN-TRAIN on the training set)")
+    print(f"network objective       {_fmt(cert.upper)}   (width {net.width}, {res.chosen}; NN-TRAIN on the training set)")
     print(f"certified gap           {_fmt(cert.gap, '.3%') if cert.gap is not None else '— (no lower bound)'}")
     for k, v in metrics.items():
         print(f"{k:<24}{_fmt(v, '.4f')}")
@@ -285,7 +290,7 @@ def cmd_fit(args) -> int:
     report = _base_report(split, args.reg, args.method)
     report.update({"objective": cert.upper, "lower_bound": cert.lower, "gap": cert.gap,
                    "time_s": total, "metrics": metrics, "network": {"width": net.width},
-                   "times": res.times})
+                   "times": res.times, "candidates": res.candidates, "chosen": res.chosen})
     if paper_metrics is not None:
         report["paper_protocol_metrics"] = paper_metrics
     if sdp is not None:

@@ -20,10 +20,20 @@ unless said otherwise), and consistent with the authors' public reference code (
 γ = 1/‖Λ̃‖_F with the same gradient step), we use the **Frobenius** norm: η = 0.75/‖Λ̃‖_F. Since
 ‖Λ̃‖_F ≥ ‖Λ̃‖_2 this is the more conservative of the two readings.
 
+Stability caveat (measured, see tests): at an exact factorisation W Wᵀ = Λ̃ the Hessian of φ has
+largest eigenvalue 4λ_max(Λ̃) (direction Δ = W), and the iteration is locally stable only for
+η ≲ 0.5/λ_max(Λ̃). The default 0.75/‖Λ̃‖_F satisfies this only when ‖Λ̃‖_F ≥ 1.5 λ_max, i.e.
+when the spectrum of Λ̃ is spread out; for a Λ̃ with one dominant eigenvalue even the exact lifted
+factor is a *repelling* fixed point (errors of 1e-16 grow to 1e-2 in 50 iterations). The
+spectral reading 0.75/‖Λ̃‖_2 would always be unstable. Pass e.g. ``step=0.25/‖Λ̃‖_2`` for a
+stable (slower) iteration; the default reproduces the reference.
+
 Projection details:
 
-- P_D1 is the orthogonal projector onto null(M), applied as N (Nᵀ Z) with N (p×q) an orthonormal
-  basis of null(M) from a QR factorisation of the structured basis T: (α, u, v) ↦ (α, α − Xu, u, v).
+- P_D1 is the orthogonal projector onto null(M), applied column-wise. Mathematically it is N Nᵀ
+  for an orthonormal basis N (p×q) of null(M) (:func:`null_basis`, :func:`project_d1`); the
+  iteration applies the same operator as I − Mᵀ(MMᵀ)⁻¹M with MMᵀ = 2I + XXᵀ inverted through a
+  d×d Cholesky factor (:class:`FaceProjector`), O(n d R) instead of O(p q R) per iteration.
 - P_D2 is the exact Euclidean projection onto D2 for each pair (α_i, β_i) of each column: keep the
   larger entry if it is positive and zero the other (both zero if neither is positive). Ties
   α_i = β_i > 0 keep α_i (both choices are nearest points; the reference code kept *both* entries,
@@ -85,8 +95,39 @@ def null_basis(X: np.ndarray, c: int) -> np.ndarray:
 
 
 def project_d1(Z: np.ndarray, N: np.ndarray) -> np.ndarray:
-    """Column-wise orthogonal projection onto null(M): N (Nᵀ Z)."""
+    """Column-wise orthogonal projection onto null(M): N (Nᵀ Z) for an orthonormal basis N."""
     return N @ (N.T @ Z)
+
+
+class FaceProjector:
+    """P_D1 = I − Mᵀ(MMᵀ)⁻¹M applied column-wise in O(n d R) using the structure of M.
+
+    MMᵀ = 2I + XXᵀ, inverted by Woodbury: (2I + XXᵀ)⁻¹ = ½(I − X(2I + XᵀX)⁻¹Xᵀ), so only a d×d
+    Cholesky factor is stored. Same operator as N Nᵀ (:func:`project_d1`) but it avoids the
+    O(p q R) products with the dense p×q basis.
+    """
+
+    def __init__(self, X: np.ndarray, c: int):
+        import scipy.linalg as sla
+
+        self.X = X
+        self.n, self.d = X.shape
+        self.c = c
+        C = X.T @ X
+        C[np.diag_indices_from(C)] += 2.0
+        self._chol = sla.cho_factor(C, lower=True, check_finite=False)
+
+    def __call__(self, Z: np.ndarray) -> np.ndarray:
+        import scipy.linalg as sla
+
+        n, d, X = self.n, self.d, self.X
+        r = Z[n:2 * n] - Z[:n] + X @ Z[2 * n:2 * n + d]  # M Z
+        y = 0.5 * (r - X @ sla.cho_solve(self._chol, X.T @ r, check_finite=False))  # (MMᵀ)⁻¹ M Z
+        W = Z.copy()
+        W[:n] += y
+        W[n:2 * n] -= y
+        W[2 * n:2 * n + d] -= X.T @ y
+        return W
 
 
 def project_d2(B: np.ndarray, n: int) -> np.ndarray:
@@ -109,10 +150,8 @@ def face_residual(W: np.ndarray, X: np.ndarray) -> float:
 
 def complementarity_residual(W: np.ndarray, n: int) -> float:
     """‖W − P_D2(W)‖_F: distance of W's ReLU rows from D2 (0 iff W ∈ D2)."""
-    a = W[:n]
-    b = W[n:2 * n]
-    P = project_d2(W[:2 * n], n)
-    return float(np.sqrt(np.sum((a - P[:n]) ** 2) + np.sum((b - P[n:]) ** 2)))
+    A = W[:2 * n]
+    return float(np.linalg.norm(A - project_d2(A, n)))
 
 
 def phi(W: np.ndarray, Lam: np.ndarray) -> float:
@@ -124,14 +163,16 @@ def phi(W: np.ndarray, Lam: np.ndarray) -> float:
 def top_factor(Lam: np.ndarray, R: int) -> np.ndarray:
     """p×R factor Q_R diag(√w_R) of the R largest positive eigenpairs of sym(Λ̃), zero-padded.
 
-    Non-positive eigenvalues are dropped (an SDP solution is PSD up to solver error; the
-    reference used an SVD, which would turn a negative eigenvalue into a spurious positive one).
+    Eigenvalues ≤ p·eps·λ_max (numerically zero or negative) are dropped: an SDP solution is PSD
+    only up to solver error, and the reference's SVD would turn a negative eigenvalue into a
+    spurious positive one.
     """
     S = 0.5 * (Lam + Lam.T)
     w, Q = np.linalg.eigh(S)
     order = np.argsort(w)[::-1][:R]
     w, Q = w[order], Q[:, order]
-    keep = w > 0
+    tiny = S.shape[0] * np.finfo(np.float64).eps * max(float(w[0]) if w.size else 0.0, 0.0)
+    keep = w > tiny
     F = Q[:, keep] * np.sqrt(w[keep])
     if F.shape[1] < R:
         F = np.hstack([F, np.zeros((F.shape[0], R - F.shape[1]))])
@@ -224,14 +265,16 @@ def tos_round(
     step η (default 0.75/‖Λ̃‖_F, see module docstring), ``iterations`` the number of iterations.
 
     ``seed`` and ``pad_noise`` only matter when Λ̃ has fewer than R positive eigenvalues: the
-    reference pads the factor with zero columns, which are fixed points of the iteration (dead
+    reference pads the factor with zero columns, which stay exactly zero for ever (dead
     neurons); ``pad_noise > 0`` fills them with small Gaussian columns instead (default 0, as in
     the reference). ``data_scale`` = a when Λ̃ solves the exactly rescaled problem with data X/a
     (the native SDP solver's ``info['data_scale']``): the network weights are then divided by √a.
 
     Diagnostics are recorded every ``record_every`` iterations and at the last one: φ(W), the face
     residual ‖M V̂‖ of the D2 iterate and the complementarity residual ‖W − P_D2(W)‖ of the D1
-    iterate. ``callback(k, info)`` is called at each record (info has those values and the
+    iterate (when R ≤ p the recorded φ is evaluated as ½(‖WᵀW‖² − 2⟨W, Λ̃W⟩ + ‖Λ̃‖²) from products
+    the step already needs, accurate to about eps·‖Λ̃‖²; the final ``diagnostics['phi']`` is exact).
+    ``callback(k, info)`` is called at each record (info has those values and the
     iterates 'W', 'Vhat'); returning True stops the iteration.
 
     Returns a :class:`RoundingResult` whose network is (U, V) = (W_u, W_v)/√data_scale of the final
@@ -241,15 +284,15 @@ def tos_round(
     Lam, X, blocks, R, eta, iterations, Z = _prepare(Lam, X, c, width, step, iterations, start, seed, pad_noise)
     record_every = check_positive_int(record_every, "record_every")
     n, p = blocks.n, blocks.p
-    N = null_basis(X, c)
+    proj = FaceProjector(X, c)
     lam_sq = float(np.vdot(Lam, Lam))
     use_outer = R > p  # (WWᵀ − Λ̃)W costs 2p²R; W(WᵀW) − Λ̃W costs 2pR² + p²R
     history: dict[str, list] = {"iteration": [], "phi": [], "face_residual": [], "complementarity": []}
-    W = project_d1(Z, N)
+    W = proj(Z)
     Vhat = None
     k_done = 0
     for k in range(iterations):
-        W = project_d1(Z, N)
+        W = proj(Z)
         LW = Lam @ W
         if use_outer:
             G = W @ W.T - Lam

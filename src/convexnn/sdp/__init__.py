@@ -16,7 +16,7 @@ from ..result import SolveResult
 from .admm import solve_admm
 from .formulation import Certificate, SDPFormulation
 
-SOLVERS = ("native", "scs", "scs-reduced", "clarabel")
+SOLVERS = ("native", "admm", "ipm", "scs", "scs-reduced", "clarabel")
 
 
 def solve_sdp(
@@ -38,7 +38,8 @@ def solve_sdp(
 
     Returns a :class:`~convexnn.result.SolveResult` whose ``lower_bound`` is certified (SPEC
     §3.1) whatever the solver: for the CVXPY back-ends it is recomputed from their duals, and the
-    solver's own objective is kept in ``info['solver_value']``. ``solver``: 'native' (default),
+    solver's own objective is kept in ``info['solver_value']``. ``solver``: 'native' = 'admm'
+    (default), 'ipm' (experimental native interior point; O(q⁴) memory, small problems only),
     'scs' (the paper's unreduced form, eps 1e-4 like the reference), 'scs-reduced', or
     'clarabel' (facially reduced form; O(q⁴) memory). ``device`` ('cuda', 'cpu') runs the
     native iteration with torch tensors (optional ``torch`` extra); the default is numpy.
@@ -49,7 +50,17 @@ def solve_sdp(
         raise ParameterError(f"tol must be in (0, 1); got {tol!r}.")
     if time_limit is not None and not (isinstance(time_limit, (int, float)) and time_limit > 0):
         raise ParameterError(f"time_limit must be a positive number of seconds; got {time_limit!r}.")
-    if solver == "native":
+    if solver == "ipm":
+        from .ipm import solve_ipm
+
+        form = SDPFormulation(X, Y, reg, bias=bias)
+        res = solve_ipm(form, tol=min(tol, 1e-5), time_limit=time_limit, callback=callback)
+        F = res.solution.get("factor")
+        if F is not None:
+            B = form.blocks
+            res.solution["U_factor"] = F[B.u]
+            res.solution["V_factor"] = F[B.v]
+    elif solver in ("native", "admm"):
         # Exact rescaling (SPEC §1 homogeneity): SDP(X, Y, reg) = SDP(X/a, Y, reg/a). With a a
         # power of two the scaled data are exact in floating point, so the certificate of the
         # scaled problem is a certificate of the original; a ≈ rms row norm balances the blocks.
