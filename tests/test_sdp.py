@@ -289,3 +289,16 @@ def test_memory_guard_refuses_huge_problems(monkeypatch):
     X, Y = _random_problem(rng, 400, 2, 1)
     with pytest.raises(MemoryEstimateError, match="GiB"):
         solve_sdp(X, Y, 0.1)
+
+
+def test_pipeline_warm_start_along_a_reg_path():
+    from convexnn.pipeline import fit
+
+    rng = np.random.default_rng(31)
+    X, Y = _random_problem(rng, 8, 2, 1)
+    first = fit(X, Y, 0.1, time_limit=10, width=5, restarts=1, rounding=False)
+    cold = fit(X, Y, 0.05, time_limit=10, width=5, restarts=1, rounding=False)
+    warm = fit(X, Y, 0.05, time_limit=10, width=5, restarts=1, rounding=False, warm_start=first)
+    assert warm.stages["sdp"].status == "optimal"
+    assert warm.stages["sdp"].iterations < cold.stages["sdp"].iterations
+    assert warm.certificate.lower == pytest.approx(cold.certificate.lower, rel=2e-4)

@@ -56,6 +56,7 @@ def fit(
     rounding_iterations: int = 300,
     rounding_width: int = 100,
     seed: int | np.random.Generator | None = 0,
+    warm_start=None,
     sdp_callback=None,
     train_callback=None,
 ) -> FitResult:
@@ -63,7 +64,8 @@ def fit(
 
     ``method='sdp'`` solves SDP-NN for a certified lower bound, then builds the network from the
     SDP factor and L-BFGS restarts; ``method='lbfgs'`` only trains (no certificate). ``bias``
-    adds a first-layer bias through a ones column. ``time_limit`` (seconds) and ``max_iter`` cap the
+    adds a first-layer bias through a ones column. ``warm_start``: a previous FitResult (or SDP
+    SolveResult) of the same data, e.g. along a reg path, to warm-start the native SDP solver. ``time_limit`` (seconds) and ``max_iter`` cap the
     SDP stage; an iteration cap makes the result reproducible, a time limit does not.
     """
     if method not in METHODS:
@@ -78,6 +80,8 @@ def fit(
         t = time.perf_counter()
         sdp = solve_sdp(problem.X, problem.Y, problem.reg, bias=bias, solver=solver, tol=tol,
                         time_limit=time_limit, callback=sdp_callback,
+                        warm_start=(warm_start.stages.get("sdp") if isinstance(warm_start, FitResult)
+                                    else warm_start) if solver in ("native", "admm") else None,
                         **({} if max_iter is None else {"max_iter": max_iter}))
         times["sdp"] = time.perf_counter() - t
         stages["sdp"] = sdp
