@@ -25,7 +25,7 @@ import numpy as np
 
 from convexnn.datasets import prepare
 from convexnn.pipeline import fit
-from convexnn.report import classification_metrics, clean, paper_protocol_metrics
+from convexnn.report import classification_metrics, clean, paper_protocol_selection
 
 sys.path.insert(0, os.path.dirname(__file__))
 from sdp import machine  # noqa: E402
@@ -51,7 +51,7 @@ def run(name, reg, protocol, sdp_time):
            "gap": res.certificate.gap, "chosen": res.chosen, "candidates": res.candidates,
            "times": res.times, "total_s": total, "sdp_status": res.stages["sdp"].status, **m}
     if protocol == "paper":
-        out["paper_metrics"] = paper_protocol_metrics(split.Y_test, P_te)
+        out["paper_metrics"] = paper_protocol_selection(split.Y_test, res.candidate_networks, split.X_test)
     return out
 
 

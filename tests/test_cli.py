@@ -123,3 +123,14 @@ def test_paper_protocol_metrics_are_labelled_and_correct():
     # threshold between 0.5 and 0.55 makes every row an exact match
     assert m["test_accuracy_exact_match"] == 1.0 and 0.5 < m["threshold"] <= 0.55
     assert "TEST" in m["warning"]
+
+
+def test_fit_paper_protocol_reports_labelled_test_tuned_metrics(tmp_path, capsys):
+    out = tmp_path / "r.json"
+    assert main(["fit", "iris", "--protocol", "paper", "--time-limit", "2", "--restarts", "1", "--width", "5",
+                 "--quiet", "--json", str(out)]) == 0
+    rep = json.loads(out.read_text())
+    pm = rep["paper_protocol_metrics"]
+    assert "TEST" in pm["warning"] and pm["candidate"] in rep["candidates"]
+    assert 0 <= pm["test_accuracy_exact_match"] <= 1
+    assert "comparison only" in capsys.readouterr().out

@@ -35,6 +35,7 @@ class FitResult:
     times: dict[str, float] = field(default_factory=dict)
     method: str = "sdp"
     candidates: dict = field(default_factory=dict)   # candidate name -> training objective
+    candidate_networks: dict = field(default_factory=dict, repr=False)
     chosen: str = ""
 
 
@@ -118,5 +119,6 @@ def fit(
     cert = OptimalityCertificate(lower, upper, lower_src, f"NN-TRAIN objective of the returned network ({name})")
     res = FitResult(net, cert, stages, times, method)
     res.candidates = {k: v[0] for k, v in candidates.items()}
+    res.candidate_networks = {k: v[1] for k, v in candidates.items()}
     res.chosen = name
     return res

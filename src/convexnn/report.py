@@ -93,3 +93,17 @@ def paper_protocol_metrics(Y_test, P_test) -> dict:
             best = (acc, f1, float(tau))
     return {"test_accuracy_exact_match": best[0], "test_f1_weighted": best[1], "threshold": best[2],
             "warning": "threshold chosen on the TEST set (reference protocol, test-set leakage); comparison only"}
+
+
+def paper_protocol_selection(Y_test, networks: dict, X_test) -> dict:
+    """The reference selection over candidate networks (its rounding iterates): the candidate and
+    threshold with the best TEST exact-match accuracy. Test-set leakage; comparison only."""
+    best = None
+    for name, net in networks.items():
+        P = np.maximum(X_test @ net.U, 0) @ net.V.T
+        m = paper_protocol_metrics(Y_test, P)
+        if best is None or m["test_accuracy_exact_match"] > best["test_accuracy_exact_match"]:
+            best = dict(m, candidate=name)
+    best["warning"] = ("candidate network and threshold chosen on the TEST set (reference protocol, "
+                       "test-set leakage); comparison only")
+    return best
