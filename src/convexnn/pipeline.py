@@ -63,11 +63,12 @@ def fit(
 ) -> FitResult:
     """Train a two-layer ReLU network on raw features X and targets Y with weight decay ``reg``.
 
-    ``method='sdp'`` solves SDP-NN for a certified lower bound, then builds the network from the
-    SDP factor and L-BFGS restarts; ``method='lbfgs'`` only trains (no certificate). ``bias``
-    adds a first-layer bias through a ones column. ``warm_start``: a previous FitResult (or SDP
-    SolveResult) of the same data, e.g. along a reg path, to warm-start the native SDP solver. ``time_limit`` (seconds) and ``max_iter`` cap the
-    SDP stage; an iteration cap makes the result reproducible, a time limit does not.
+    ``method='sdp'`` solves SDP-NN for a certified lower bound, then rounds it into candidate
+    networks (see the module docstring); ``method='lbfgs'`` only trains (no certificate).
+    ``bias`` adds a first-layer bias through a ones column. ``warm_start``: a previous FitResult
+    (or SDP SolveResult) of the same data, e.g. along a reg path, for the native SDP solver.
+    ``time_limit`` (seconds) and ``max_iter`` cap the SDP stage; an iteration cap makes the
+    result reproducible, a time limit does not.
     """
     if method not in METHODS:
         raise ParameterError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}.")
@@ -111,7 +112,8 @@ def fit(
     times["train"] = time.perf_counter() - t
     stages["train"] = train
     lb_net = ReLUNetwork(train.solution["U"], train.solution["V"], bias=bias).prune()
-    candidates["lbfgs" + ("+sdp-factor" if init is not None else "")] = (problem.objective(lb_net.U, lb_net.V), lb_net)
+    # best of L-BFGS from the SDP factor (when there is one) and from random starts
+    candidates["lbfgs"] = (problem.objective(lb_net.U, lb_net.V), lb_net)
     name = min(candidates, key=lambda k: candidates[k][0])
     net = candidates[name][1]
     net = ReLUNetwork(net.U, net.V, bias=bias, metadata=dict(net.metadata))
