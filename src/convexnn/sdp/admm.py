@@ -209,7 +209,6 @@ def _solve_admm(
     check_every: int | None = None,
     adapt: float = 5.0,
     adapt_every: int = 50,
-    rho_rule: str = "residual",
     warm_start=None,
     callback=None,
     backend=None,
@@ -309,12 +308,8 @@ def _solve_admm(
                 if time_limit is not None and elapsed >= time_limit:
                     status = "time_limit"
                     break
-                # ρ update: residual balancing ('residual') or primal/dual scale balancing ('scale')
-                if rho_rule == "residual":
-                    ratio = np.sqrt(r_p_rel / max(r_d_rel, 1e-300))
-                else:
-                    target = dual_norm * rho / max(be.norm(Lam), 1e-300)
-                    ratio = target / rho
+                # ρ update (residual balancing): rescale ρ by sqrt(r_p / r_d) when far apart
+                ratio = np.sqrt(r_p_rel / max(r_d_rel, 1e-300))
                 if it % adapt_every == 0 and (ratio > adapt or ratio < 1.0 / adapt):
                     ratio = float(np.clip(ratio, 1e-2, 1e2))
                     # keep Λ (the prox point) and rescale the multiplier part ρ(ζ − Λ)
