@@ -19,7 +19,8 @@ from .errors import ParameterError
 
 class _ConvexReLUBase(BaseEstimator):
     def __init__(self, reg=0.1, method="sdp", bias=True, standardize=True, solver="native",
-                 tol=1e-4, time_limit=60.0, max_iter=None, width=50, restarts=3, train_iter=3000, random_state=0):
+                 tol=1e-4, time_limit=60.0, max_iter=None, width=50, restarts=3, train_iter=3000, random_state=0,
+                 n_gates=100, mode="nuclear", decomposition="min-norm", protocol="tuned", certify="auto"):
         self.reg = reg
         self.method = method
         self.bias = bias
@@ -32,6 +33,11 @@ class _ConvexReLUBase(BaseEstimator):
         self.restarts = restarts
         self.train_iter = train_iter
         self.random_state = random_state
+        self.n_gates = n_gates
+        self.mode = mode
+        self.decomposition = decomposition
+        self.protocol = protocol
+        self.certify = certify
 
     def _check_params(self):
         if self.method not in METHODS:
@@ -49,33 +55,39 @@ class _ConvexReLUBase(BaseEstimator):
         Xs = (X - self.mean_) / self.scale_
         res = fit(Xs, Y, self.reg, bias=self.bias, method=self.method, solver=self.solver,
                   tol=self.tol, time_limit=self.time_limit, max_iter=self.max_iter, width=self.width,
-                  restarts=self.restarts, train_iter=self.train_iter, seed=self.random_state)
-        self.network_ = res.network
+                  restarts=self.restarts, train_iter=self.train_iter, seed=self.random_state,
+                  n_gates=self.n_gates, mode=self.mode, decomposition=self.decomposition,
+                  protocol=self.protocol, certify=self.certify)
+        self.network_ = res.network  # None for the kernel methods 'nngp' and 'ntk'
         self.certificate_ = res.certificate
         self.fit_result_ = res
         self.objective_ = res.certificate.upper
         self.lower_bound_ = res.certificate.lower
-        sdp = res.stages.get("sdp")
-        self.n_iter_ = max(1, sdp.iterations if sdp is not None else res.stages["train"].iterations)
+        main = res.stages.get(self.method) or res.stages.get("sdp") or res.stages.get("train")
+        self.n_iter_ = max(1, main.iterations if main is not None else 1)
         return self
 
     def _scores(self, X):
-        check_is_fitted(self, "network_")
+        check_is_fitted(self, "fit_result_")
         X = validate_data(self, X, reset=False, dtype=np.float64)
-        return self.network_.predict((X - self.mean_) / self.scale_)
+        return self.fit_result_.predict((X - self.mean_) / self.scale_)
 
 
 class ConvexReLUClassifier(ClassifierMixin, _ConvexReLUBase):
     """Two-layer ReLU classifier trained on one-hot targets, with a certified optimality gap.
 
-    Parameters: ``reg`` weight decay γ; ``method`` 'sdp' (certified) or 'lbfgs'; ``bias`` first-
+    Parameters: ``reg`` weight decay γ; ``method`` one of :data:`convexnn.pipeline.METHODS`:
+    'sdp' (certified, default), 'lbfgs', 'sgd', 'crelu', 'gated', 'kim-pilanci', 'exact' (small d),
+    'sahiner-fw', 'sahiner-cop', 'nngp', 'ntk' (kernels: no network); ``bias`` first-
     layer bias via a ones column; ``standardize`` features (statistics of the training data);
     ``solver`` SDP back-end; ``tol``, ``time_limit``, ``max_iter`` of the SDP solve (fits are
     reproducible only when the iteration cap, not the time limit, stops it); ``width``, ``restarts``, ``train_iter`` of
-    the L-BFGS-trained networks; ``random_state`` seed.
+    the L-BFGS-trained networks; ``random_state`` seed; ``n_gates``, ``mode``, ``decomposition``
+    of the arrangement methods; ``protocol`` ('paper'|'tuned') of 'sgd'; ``certify`` ('auto':
+    add the SDP-NN bound when the method has no certified bound of its own; True; False).
 
-    Attributes: ``classes_``, ``network_`` (ReLUNetwork on standardised inputs), ``n_iter_`` (SDP
-    iterations),
+    Attributes: ``classes_``, ``network_`` (ReLUNetwork on standardised inputs; None for kernel
+    methods), ``n_iter_`` (iterations of the method's main solver),
     ``certificate_`` (lower bound, objective, gap), ``objective_``, ``lower_bound_``.
     """
 

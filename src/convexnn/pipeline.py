@@ -22,14 +22,34 @@ from .problem import TrainingProblem
 from .result import SolveResult
 from .sdp import solve_sdp
 
-METHODS = ("sdp", "lbfgs")
+METHODS = ("sdp", "lbfgs", "sgd", "crelu", "gated", "kim-pilanci", "exact",
+           "sahiner-fw", "sahiner-cop", "nngp", "ntk")
+KERNEL_METHODS = ("nngp", "ntk")
+METHOD_HELP = {
+    "sdp": "SDP-NN lower bound + rounding + polish (certified) [PBY25]",
+    "lbfgs": "gradient training with L-BFGS restarts",
+    "sgd": "gradient training, 'paper' (momentum SGD) or 'tuned' (Adam + L-BFGS) protocol",
+    "crelu": "exact convex ReLU program over sampled activation patterns [PE20]",
+    "gated": "gated-ReLU relaxation, cone-decomposed into a ReLU network [MSP22]",
+    "kim-pilanci": "randomized polynomial-time algorithm: sampled gates, relaxation, decomposition [KP24]",
+    "exact": "all activation patterns (small d): the global optimum for one output",
+    "sahiner-fw": "Frank-Wolfe with the non-negative PCA oracle [S21]",
+    "sahiner-cop": "copositive relaxation via CVXPY (tiny problems) [S21]",
+    "nngp": "NNGP kernel regression (no network)",
+    "ntk": "NTK kernel regression (no network)",
+}
 
 
 @dataclass
 class FitResult:
-    """A trained network with its certificate and the results of each stage."""
+    """A trained model with its certificate and the results of each stage.
 
-    network: ReLUNetwork
+    ``network`` is the trained ReLUNetwork (None for the kernel methods, whose predictor is
+    ``model``). ``certificate`` pairs the best certified lower bound on p* with the returned
+    network's NN-TRAIN objective.
+    """
+
+    network: ReLUNetwork | None
     certificate: OptimalityCertificate
     stages: dict[str, SolveResult] = field(default_factory=dict)
     times: dict[str, float] = field(default_factory=dict)
@@ -37,6 +57,12 @@ class FitResult:
     candidates: dict = field(default_factory=dict)   # candidate name -> training objective
     candidate_networks: dict = field(default_factory=dict, repr=False)
     chosen: str = ""
+    model: object | None = field(default=None, repr=False)
+    notes: list = field(default_factory=list)
+
+    def predict(self, X) -> np.ndarray:
+        """Outputs (n×c) of the trained network (or kernel predictor) on raw inputs X."""
+        return self.network.predict(X) if self.network is not None else self.model.predict(X)
 
 
 def fit(
@@ -60,22 +86,209 @@ def fit(
     warm_start=None,
     sdp_callback=None,
     train_callback=None,
+    n_gates: int = 100,
+    mode: str = "nuclear",
+    decomposition: str = "min-norm",
+    protocol: str = "tuned",
+    dataset: str | None = None,
+    max_epochs: int | None = None,
+    oracle: str = "exact",
+    certify: bool | str = "auto",
+    polish: bool = True,
 ) -> FitResult:
     """Train a two-layer ReLU network on raw features X and targets Y with weight decay ``reg``.
 
-    ``method='sdp'`` solves SDP-NN for a certified lower bound, then rounds it into candidate
-    networks (see the module docstring); ``method='lbfgs'`` only trains (no certificate).
-    ``bias`` adds a first-layer bias through a ones column. ``warm_start``: a previous FitResult
-    (or SDP SolveResult) of the same data, e.g. along a reg path, for the native SDP solver.
-    ``time_limit`` (seconds) and ``max_iter`` cap the SDP stage; an iteration cap makes the
-    result reproducible, a time limit does not.
+    ``method`` (see :data:`METHOD_HELP`): 'sdp' solves SDP-NN for a certified lower bound, then
+    rounds it into candidate networks; 'lbfgs'/'sgd' train by gradient; 'crelu', 'gated',
+    'kim-pilanci', 'exact' solve hyperplane-arrangement convex programs (``n_gates`` sampled
+    Gaussian gates, ``mode`` 'nuclear'|'ova' for vector outputs, ``decomposition`` 'shift'|
+    'min-norm'); 'sahiner-fw'/'sahiner-cop' are [S21]'s methods; 'nngp'/'ntk' kernel regression
+    (no network). ``bias`` adds a first-layer bias through a ones column.
+
+    ``certify``: 'auto' (default) also solves SDP-NN for a lower bound when the method has no
+    certified bound on p* of its own; True always does; False never. The certificate combines
+    the best lower bound with the returned network's objective. ``time_limit`` (seconds) and
+    ``max_iter`` cap the SDP stage and the method's own solver; ``warm_start`` (a previous
+    FitResult or SDP SolveResult on the same data) warm-starts the native SDP solver.
+    ``polish``: for the convex-program methods, also try L-BFGS started from the method's network
+    (candidate '<method>+lbfgs'); the candidate with the lower training objective is returned and
+    both values are in ``candidates``.
     """
     if method not in METHODS:
         raise ParameterError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}.")
+    if certify not in (True, False, "auto"):
+        raise ParameterError(f"certify must be True, False or 'auto'; got {certify!r}.")
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     problem = TrainingProblem.from_data(X, Y, reg, bias=bias)
+    if method in KERNEL_METHODS:
+        return _fit_kernel(X, Y, reg, bias=bias, kind=method)
+
     stages: dict[str, SolveResult] = {}
     times: dict[str, float] = {}
+    notes: list[str] = []
+    candidates: dict[str, tuple[float, ReLUNetwork]] = {}
+    cert = OptimalityCertificate(None, None)
+
+    if method in ("sdp", "lbfgs"):
+        candidates, cert = _fit_sdp(problem, stages, times, method=method, solver=solver, tol=tol,
+                                    time_limit=time_limit, max_iter=max_iter, width=width,
+                                    restarts=restarts, train_iter=train_iter, rounding=rounding,
+                                    rounding_iterations=rounding_iterations,
+                                    rounding_width=rounding_width, rng=rng, warm_start=warm_start,
+                                    sdp_callback=sdp_callback, train_callback=train_callback)
+    else:
+        t = time.perf_counter()
+        kw = dict(time_limit=time_limit, callback=train_callback)
+        if method == "sgd":
+            from .baselines.gradient import train_gradient
+
+            res = train_gradient(problem, protocol, dataset=dataset,
+                                 width=None if protocol == "paper" and width == 50 else width,
+                                 max_epochs=max_epochs, seeds=max(1, restarts), **kw)
+            net = ReLUNetwork(res.solution["U"], res.solution["V"], bias=bias)
+        elif method in ("crelu", "gated", "exact"):
+            res, net, own = _fit_arrangement(problem, method, n_gates=n_gates, mode=mode,
+                                             decomposition=decomposition, rng=rng,
+                                             max_iter=max_iter, notes=notes, **kw)
+            if own is not None:
+                cert = own
+        elif method == "kim-pilanci":
+            from .arrangements.kim_pilanci import kim_pilanci
+
+            res = kim_pilanci(problem.X, problem.Y, problem.reg, mode=mode, decomposition=decomposition,
+                              bias=bias, seed=rng, **kw)
+            net = res.solution["network"]
+            notes.append(f"[KP24] relaxed (gated) value with m = {res.info['m']}: "
+                         f"{res.info['relaxed_value']:.6g} (not a bound on p*)")
+        elif method == "sahiner-fw":
+            from .baselines.sahiner import frank_wolfe
+
+            res = frank_wolfe(problem.X, problem.Y, problem.reg, oracle=oracle, bias=bias, seed=rng,
+                              local_steps=10, **({} if max_iter is None else {"max_iter": max_iter}), **kw)
+            net = ReLUNetwork(res.solution["U"], res.solution["V"], bias=bias)
+            if res.lower_bound is not None:
+                cert = OptimalityCertificate(res.lower_bound, None,
+                                             "Frank-Wolfe duality gap, exact oracle [S21] (certified)")
+        else:  # sahiner-cop: a bound only; the network comes from L-BFGS
+            from .baselines.sahiner import copositive_relaxation
+
+            res = copositive_relaxation(problem.X, problem.Y, problem.reg, bias=bias)
+            if res.lower_bound is not None and res.info.get("all_patterns", False):
+                cert = OptimalityCertificate(res.lower_bound, None,
+                                             "copositive relaxation [S21], all patterns (certified)")
+            lb = train_lbfgs(problem, width=width, restarts=restarts, seed=rng, max_iter=train_iter,
+                             time_limit=time_limit, callback=train_callback)
+            stages["train"] = lb
+            net = ReLUNetwork(lb.solution["U"], lb.solution["V"], bias=bias)
+            notes.append("sahiner-cop gives a bound only; the network is trained by L-BFGS")
+        times[method] = time.perf_counter() - t
+        stages[method] = res
+        net = ReLUNetwork(net.U, net.V, bias=bias, metadata=dict(net.metadata)).prune()
+        candidates[method] = (problem.objective(net.U, net.V), net)
+        if polish and method in ("crelu", "gated", "kim-pilanci", "exact", "sahiner-fw"):
+            t = time.perf_counter()
+            pol = train_lbfgs(problem, width=net.width, restarts=0, init=net, max_iter=train_iter,
+                              time_limit=time_limit)
+            times["polish"] = time.perf_counter() - t
+            stages["polish"] = pol
+            pnet = ReLUNetwork(pol.solution["U"], pol.solution["V"], bias=bias).prune()
+            candidates[f"{method}+lbfgs"] = (problem.objective(pnet.U, pnet.V), pnet)
+    if method != "sdp" and (certify is True or (certify == "auto" and cert.lower is None)):
+        t = time.perf_counter()
+        sdp = solve_sdp(problem.X, problem.Y, problem.reg, bias=bias, solver=solver, tol=tol,
+                        time_limit=time_limit, callback=sdp_callback,
+                        **({} if max_iter is None else {"max_iter": max_iter}))
+        times["sdp"] = time.perf_counter() - t
+        stages["sdp"] = sdp
+        cert = cert.combine(OptimalityCertificate(sdp.lower_bound, None,
+                                                  f"SDP-NN ({sdp.method}, certified)"))
+
+    name = min(candidates, key=lambda k: candidates[k][0])
+    net = candidates[name][1]
+    net = ReLUNetwork(net.U, net.V, bias=bias, metadata=dict(net.metadata))
+    upper = problem.objective(net.U, net.V)
+    cert = OptimalityCertificate(cert.lower, upper, cert.lower_source,
+                                 f"NN-TRAIN objective of the returned network ({name})")
+    res = FitResult(net, cert, stages, times, method, notes=notes)
+    res.candidates = {k: v[0] for k, v in candidates.items()}
+    res.candidate_networks = {k: v[1] for k, v in candidates.items()}
+    res.chosen = name
+    return res
+
+
+def _fit_kernel(X, Y, reg, *, bias, kind) -> FitResult:
+    """NNGP/NTK kernel regression: a predictor without network, objective or bound."""
+    from .baselines.kernels import kernel_fit
+
+    t = time.perf_counter()
+    model = kernel_fit(X, Y, reg, kind=kind, bias=bias)
+    cert = OptimalityCertificate(None, None, "", "kernel regression has no NN-TRAIN objective")
+    return FitResult(None, cert, {}, {kind: time.perf_counter() - t}, kind, model=model,
+                     chosen=kind, notes=[f"{kind.upper()} kernel regression, relative ridge {reg}"])
+
+
+def _fit_arrangement(problem, method, *, n_gates, mode, decomposition, rng, max_iter, time_limit,
+                     callback, notes):
+    """C-ReLU / gated / exact: patterns, convex program, mapping to a ReLU network.
+
+    Returns (SolveResult, network, certificate-or-None). Only 'exact' can certify p*: the gated
+    relaxation over ALL patterns (nuclear form) is a lower bound on p* for any number of outputs
+    (every ReLU neuron is a gated neuron of its own pattern, and the nuclear norm of a sum of
+    rank-one terms is at most the sum of their norms), and for one output the C-ReLU program
+    over all patterns equals p* [PE20].
+    """
+    from .arrangements.crelu import solve_crelu
+    from .arrangements.gated import solve_gated
+    from .arrangements.mapping import gated_to_network
+    from .arrangements.patterns import enumerate_patterns, sample_patterns
+
+    X, Y, reg = problem.X, problem.Y, problem.reg
+    caps = {} if max_iter is None else {"max_iter": max_iter}
+    t0 = time.perf_counter()
+
+    def left():
+        return None if time_limit is None else max(1e-3, time_limit - (time.perf_counter() - t0))
+
+    if method == "exact":
+        patterns = enumerate_patterns(X)
+    else:
+        patterns = sample_patterns(X, n_gates, seed=rng)
+    if method == "gated":
+        res = solve_gated(X, Y, reg, patterns, mode=mode, time_limit=left(), callback=callback, **caps)
+        net, dinfo = gated_to_network(X, res.solution["W"], patterns, mode=mode, method=decomposition,
+                                      bias=problem.bias)
+        res.info["inflation"] = dinfo.get("inflation")
+        notes.append(f"gated relaxation value {res.value:.6g} with {patterns.n_patterns} sampled "
+                     f"patterns (not a bound on p*); cone decomposition ({decomposition}) norm "
+                     f"inflation {dinfo.get('inflation', float('nan')):.3g}")
+        return res, net, None
+    res = solve_crelu(X, Y, reg, patterns.masks, patterns.gates, time_limit=left(), callback=callback,
+                      bias=problem.bias, **caps)
+    net = res.solution["network"]
+    if method != "exact":
+        return res, net, None
+    own = None
+    if Y.shape[1] == 1 and res.lower_bound is not None:
+        own = OptimalityCertificate(res.lower_bound, None,
+                                    "C-ReLU over all activation patterns, dual bound [PE20] (certified)")
+        notes.append(f"all {patterns.n_patterns} activation patterns: the C-ReLU optimum is the "
+                     "global optimum p* (one output)")
+    else:
+        g = solve_gated(X, Y, reg, patterns, mode="nuclear", time_limit=left(), **caps)
+        res.info["gated_all_patterns_lower_bound"] = g.lower_bound
+        if g.lower_bound is not None:
+            own = OptimalityCertificate(g.lower_bound, None,
+                                        "gated relaxation over all activation patterns, dual bound (certified)")
+        notes.append(f"all {patterns.n_patterns} activation patterns; {Y.shape[1]} outputs, so the "
+                     "one-vs-all C-ReLU network is feasible but not necessarily optimal")
+    return res, net, own
+
+
+def _fit_sdp(problem, stages, times, *, method, solver, tol, time_limit, max_iter, width, restarts,
+             train_iter, rounding, rounding_iterations, rounding_width, rng, warm_start,
+             sdp_callback, train_callback):
+    """The certified SDP pipeline (method 'sdp') or plain L-BFGS ('lbfgs')."""
+    bias = problem.bias
     init = None
     lower, lower_src = None, ""
     if method == "sdp":
@@ -114,13 +327,4 @@ def fit(
     lb_net = ReLUNetwork(train.solution["U"], train.solution["V"], bias=bias).prune()
     # best of L-BFGS from the SDP factor (when there is one) and from random starts
     candidates["lbfgs"] = (problem.objective(lb_net.U, lb_net.V), lb_net)
-    name = min(candidates, key=lambda k: candidates[k][0])
-    net = candidates[name][1]
-    net = ReLUNetwork(net.U, net.V, bias=bias, metadata=dict(net.metadata))
-    upper = problem.objective(net.U, net.V)
-    cert = OptimalityCertificate(lower, upper, lower_src, f"NN-TRAIN objective of the returned network ({name})")
-    res = FitResult(net, cert, stages, times, method)
-    res.candidates = {k: v[0] for k, v in candidates.items()}
-    res.candidate_networks = {k: v[1] for k, v in candidates.items()}
-    res.chosen = name
-    return res
+    return candidates, OptimalityCertificate(lower, None, lower_src)

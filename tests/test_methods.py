@@ -1,0 +1,100 @@
+"""Every training method behind one interface: pipeline.fit, the estimators and their certificates."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.utils.estimator_checks import check_estimator
+
+from convexnn.datasets import load_dataset
+from convexnn.errors import ParameterError
+from convexnn.estimators import ConvexReLUClassifier, ConvexReLURegressor
+from convexnn.pipeline import KERNEL_METHODS, METHODS, fit
+from convexnn.problem import TrainingProblem
+
+
+def _toy(n=24, d=2, c=1, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d))
+    Y = np.maximum(X @ rng.standard_normal((d, 3)), 0) @ rng.standard_normal((3, c))
+    return X, Y
+
+
+QUICK = dict(time_limit=20, max_iter=300, certify=False)
+
+
+@pytest.mark.parametrize("method", [m for m in METHODS if m not in KERNEL_METHODS + ("sdp", "sahiner-cop")])
+def test_network_methods_report_their_own_objective(method):
+    X, Y = _toy(c=2)
+    res = fit(X, Y, 0.1, bias=True, method=method, width=10, restarts=1, train_iter=200, n_gates=20,
+              **QUICK)
+    prob = TrainingProblem.from_data(X, Y, 0.1, bias=True)
+    net = res.network
+    assert net.bias
+    # the certificate's upper bound is the returned network's NN-TRAIN objective, recomputed
+    assert prob.objective(net.U, net.V) == pytest.approx(res.certificate.upper, rel=1e-12)
+    assert res.certificate.upper <= prob.zero_value * (1 + 1e-12)
+    assert res.chosen in (method, method + "+lbfgs")
+    assert res.candidates[res.chosen] == min(res.candidates.values())
+
+
+def test_exact_scalar_output_certifies_the_global_optimum():
+    X, Y = _toy(n=14, c=1, seed=3)
+    res = fit(X, Y, 0.05, method="exact", time_limit=60, tol=1e-8, certify="auto")
+    cert = res.certificate
+    assert "C-ReLU over all activation patterns" in cert.lower_source
+    assert cert.lower <= cert.upper
+    assert cert.gap < 1e-4
+    # no gradient-trained network beats the certified optimum
+    g = fit(X, Y, 0.05, method="lbfgs", width=20, restarts=10, certify=False)
+    assert g.certificate.upper >= cert.lower * (1 - 1e-9)
+
+
+def test_certify_adds_sdp_bound_and_combines():
+    X, Y = _toy(n=16, c=2, seed=4)
+    res = fit(X, Y, 0.1, method="gated", n_gates=20, certify=True, time_limit=20, solver="clarabel")
+    assert "sdp" in res.stages
+    assert res.certificate.lower == pytest.approx(res.stages["sdp"].lower_bound)
+    assert res.certificate.lower <= res.certificate.upper
+
+
+def test_sahiner_fw_bound_is_certified_on_d2():
+    X, Y = _toy(n=12, c=2, seed=5)
+    res = fit(X, Y, 0.1, method="sahiner-fw", time_limit=30, certify=False)
+    assert "Frank-Wolfe" in res.certificate.lower_source
+    g = fit(X, Y, 0.1, method="lbfgs", width=20, restarts=5, certify=False)
+    assert res.certificate.lower <= g.certificate.upper * (1 + 1e-9)
+    assert res.certificate.lower <= res.certificate.upper
+
+
+@pytest.mark.parametrize("kind", KERNEL_METHODS)
+def test_kernel_methods_have_no_network_but_predict(kind):
+    X, y = load_dataset("iris").X, load_dataset("iris").Y.argmax(1)
+    clf = ConvexReLUClassifier(method=kind, reg=0.01).fit(X, y)
+    assert clf.network_ is None and clf.objective_ is None and clf.lower_bound_ is None
+    assert clf.score(X, y) > 0.9
+
+
+def test_unknown_method_and_certify_values():
+    X, Y = _toy()
+    with pytest.raises(ParameterError, match="unknown method"):
+        fit(X, Y, 0.1, method="magic")
+    with pytest.raises(ParameterError, match="certify"):
+        fit(X, Y, 0.1, method="gated", certify="yes")
+
+
+@pytest.mark.parametrize("method", ["gated", "nngp"])
+def test_check_estimator_other_methods(method):
+    est = ConvexReLURegressor(method=method, certify=False, n_gates=10, time_limit=None, max_iter=200)
+    check_estimator(est)
+    assert clone(est).get_params()["method"] == method
+
+
+def test_regressor_crelu_matches_problem_objective():
+    X, Y = _toy(n=20, d=3, c=1, seed=7)
+    reg = ConvexReLURegressor(method="crelu", reg=0.1, standardize=False, bias=False, certify=False,
+                              n_gates=30).fit(X, Y[:, 0])
+    net = reg.network_
+    assert TrainingProblem(X, Y, 0.1).objective(net.U, net.V) == pytest.approx(reg.objective_, rel=1e-12)
+    assert reg.predict(X).shape == (20,)
