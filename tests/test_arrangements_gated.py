@@ -346,7 +346,7 @@ def test_callback_stop_and_keyboard_interrupt(algorithm):
 
     res = solve_gated(X, Y, 0.5, ps, tol=1e-12, callback=stop_at_second, algorithm=algorithm)
     assert res.status == "interrupted" and len(seen) == 2
-    for key in ("iteration", "primal", "dual", "gap", "time_s", "lower_bound"):
+    for key in ("iteration", "primal", "dual", "gap", "time_s", "lower_bound", "step"):
         assert key in seen[-1]
     assert res.lower_bound <= res.value
 

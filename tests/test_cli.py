@@ -134,3 +134,34 @@ def test_fit_paper_protocol_reports_labelled_test_tuned_metrics(tmp_path, capsys
     assert "TEST" in pm["warning"] and pm["candidate"] in rep["candidates"]
     assert 0 <= pm["test_accuracy_exact_match"] <= 1
     assert "comparison only" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("method", ["nngp", "ntk"])
+def test_fit_kernel_method_json_has_null_network_fields(capsys, tmp_path, method):
+    out = tmp_path / "k.json"
+    assert main(["fit", "iris", "--method", method, "--reg", "0.01", "--quiet", "--json", str(out)]) == 0
+    rep = json.loads(out.read_text())
+    assert REPORT_KEYS <= set(rep)
+    assert rep["objective"] is None and rep["lower_bound"] is None and rep["network"] is None
+    assert rep["gap"] is None and rep["method"] == method
+    assert rep["metrics"]["test_accuracy"] > 0.8
+
+
+def test_fit_gated_method_json_and_certificate(capsys, tmp_path):
+    out = tmp_path / "g.json"
+    assert main(["fit", "random:2", "--method", "gated", "--gates", "30", "--solver", "clarabel",
+                 "--quiet", "--json", str(out)]) == 0
+    rep = json.loads(out.read_text())
+    # certify='auto': the gated method has no bound on p* of its own, so SDP-NN supplies it
+    assert rep["lower_source"].startswith("SDP-NN")
+    assert 0 < rep["lower_bound"] <= rep["objective"]
+    assert rep["gap"] == pytest.approx((rep["objective"] - rep["lower_bound"]) / rep["objective"])
+    assert rep["approximation_ratio"] == pytest.approx(rep["lower_bound"] / rep["objective"])
+    assert rep["chosen"] in ("gated", "gated+lbfgs") and rep["solver"]["status"] in ("optimal", "max_iter")
+
+
+def test_fit_rejects_unknown_method(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["fit", "iris", "--method", "magic"])
+    assert exc.value.code == 2
+    assert "invalid choice" in capsys.readouterr().err

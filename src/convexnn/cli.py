@@ -15,6 +15,7 @@ import numpy as np
 
 from . import __version__
 from .errors import ConvexNNError
+from .pipeline import METHOD_HELP
 
 EPILOG = """\
 examples:
@@ -137,12 +138,19 @@ def _base_report(split, reg, method) -> dict:
             "method": method, "protocol": split.protocol, "notes": list(split.notes)}
 
 
-def _metrics(split, net):
+def _metrics(split, res):
+    """Train/test metrics of a FitResult (network or kernel predictor) or a bare network."""
     from .report import classification_metrics, regression_metrics
 
-    # the split already holds the bias column; evaluate the network on its design matrices
-    P_tr = np.maximum(split.X_train @ net.U, 0) @ net.V.T
-    P_te = None if split.X_test is None else np.maximum(split.X_test @ net.U, 0) @ net.V.T
+    net = getattr(res, "network", res)
+    if net is not None:
+        # the split already holds the bias column; evaluate the network on its design matrices
+        P_tr = np.maximum(split.X_train @ net.U, 0) @ net.V.T
+        P_te = None if split.X_test is None else np.maximum(split.X_test @ net.U, 0) @ net.V.T
+    else:  # kernel predictor on raw inputs
+        raw = (lambda A: A[:, :-1]) if split.bias else (lambda A: A)
+        P_tr = res.predict(raw(split.X_train))
+        P_te = None if split.X_test is None else res.predict(raw(split.X_test))
     fn = classification_metrics if split.task == "classification" else regression_metrics
     return fn(split.Y_train, P_tr, split.Y_test, P_te)
 
@@ -253,31 +261,44 @@ def cmd_fit(args) -> int:
           f"n_test = {split.n_test}, d = {split.d}, c = {split.c}, reg = {args.reg}, "
           f"bias = {split.bias}, protocol = {split.protocol}")
     prog = Progress("sdp", not args.quiet)
-    tprog = Progress("train", not args.quiet)
+    tprog = Progress(args.method if args.method != "sdp" else "train", not args.quiet)
     X_raw = split.X_train[:, :-1] if split.bias else split.X_train
     res = fit(X_raw, split.Y_train, args.reg, bias=split.bias, method=args.method, solver=args.solver,
               tol=args.tol, time_limit=args.time_limit, width=args.width, restarts=args.restarts,
-              seed=args.seed if args.seed is not None else 0, sdp_callback=prog, train_callback=tprog)
+              seed=args.seed if args.seed is not None else 0, sdp_callback=prog, train_callback=tprog,
+              n_gates=args.n_gates, mode=args.mode, decomposition=args.decomposition,
+              protocol=args.train_protocol, dataset=split.dataset, max_epochs=args.max_epochs,
+              oracle=args.oracle, certify=args.certify)
     prog.done()
     tprog.done()
     total = time.perf_counter() - t0
     net, cert = res.network, res.certificate
-    metrics = _metrics(split, net)
+    metrics = _metrics(split, res)
+    main = res.stages.get(args.method)
+    if main is not None:
+        print(f"{args.method:<18}{main.status}, {main.iterations} iterations, {main.time_s:.2f} s")
     sdp = res.stages.get("sdp")
     if sdp is not None:
         print(f"SDP-NN            {sdp.status}, {sdp.iterations} iterations, {res.times['sdp']:.2f} s")
+    for note in res.notes:
+        print(f"note: {note}")
     if len(res.candidates) > 1:
         print("candidates (training objective): " + ", ".join(
             f"{k} {v:.6g}" for k, v in sorted(res.candidates.items(), key=lambda kv: kv[1])))
-    print(f"certified lower bound   {_fmt(cert.lower)}")
-    print(f"network objective       {_fmt(cert.upper)}   (width {net.width}, {res.chosen}; NN-TRAIN on the training set)")
-    print(f"certified gap           {_fmt(cert.gap, '.3%') if cert.gap is not None else '— (no lower bound)'}")
+    if net is None:
+        print(f"{args.method.upper()} kernel regression: no network, no NN-TRAIN objective, no bound")
+    else:
+        print(f"certified lower bound   {_fmt(cert.lower)}"
+              + (f"   ({cert.lower_source})" if cert.lower is not None else ""))
+        print(f"network objective       {_fmt(cert.upper)}   (width {net.width}, {res.chosen}; NN-TRAIN on the training set)")
+        print(f"certified gap           {_fmt(cert.gap, '.3%') if cert.gap is not None else '— (no lower bound)'}")
     for k, v in metrics.items():
         print(f"{k:<24}{_fmt(v, '.4f')}")
     print("times                   " + ", ".join(f"{k} {v:.2f} s" for k, v in res.times.items())
           + f", total {total:.2f} s")
     paper_metrics = None
-    if split.protocol == "paper" and split.task == "classification" and split.X_test is not None:
+    if (split.protocol == "paper" and split.task == "classification" and split.X_test is not None
+            and net is not None):
         from .report import paper_protocol_selection
 
         paper_metrics = paper_protocol_selection(split.Y_test, res.candidate_networks or {"chosen": net},
@@ -290,8 +311,14 @@ def cmd_fit(args) -> int:
         print("note: paper protocol (reference experiments' split and raw features), for comparison only")
     report = _base_report(split, args.reg, args.method)
     report.update({"objective": cert.upper, "lower_bound": cert.lower, "gap": cert.gap,
-                   "time_s": total, "metrics": metrics, "network": {"width": net.width},
-                   "times": res.times, "candidates": res.candidates, "chosen": res.chosen})
+                   "approximation_ratio": cert.ratio if net is not None else None,
+                   "lower_source": cert.lower_source or None,
+                   "time_s": total, "metrics": metrics,
+                   "network": None if net is None else {"width": net.width},
+                   "times": res.times, "candidates": res.candidates, "chosen": res.chosen,
+                   "notes": list(report["notes"]) + list(res.notes)})
+    if main is not None:
+        report["solver"] = main.summary()
     if paper_metrics is not None:
         report["paper_protocol_metrics"] = paper_metrics
     if sdp is not None:
@@ -303,7 +330,9 @@ def cmd_fit(args) -> int:
         plot_bounds(sdp.history, args.plot, network_objective=cert.upper,
                     title=f"convexnn fit on {split.dataset}, reg = {args.reg}")
         print(f"plot written to {args.plot}")
-    if args.save:
+    if args.save and net is None:
+        print(f"note: --save ignored: {args.method} kernel regression has no network to save")
+    elif args.save:
         net.metadata.update({"dataset": split.dataset, "task": split.task, "reg": args.reg,
                              "label_names": list(split.label_names) if split.label_names else None,
                              "feature_names": list(split.feature_names),
@@ -387,10 +416,34 @@ def build_parser() -> argparse.ArgumentParser:
                                    "gap and train/test metrics.")
     _add_data_args(p)
     _add_solver_args(p, default_time=60.0)
-    p.add_argument("--method", choices=["sdp", "lbfgs"], default="sdp",
-                   help="sdp (default): certified; lbfgs: gradient training only, no lower bound")
-    p.add_argument("--width", type=int, default=50, help="width of the randomly started networks (default 50)")
-    p.add_argument("--restarts", type=int, default=3, help="random L-BFGS restarts (default 3)")
+    p.add_argument("--method", choices=list(METHOD_HELP), default="sdp", metavar="METHOD",
+                   help="training method (default sdp): " + "; ".join(
+                       f"{k} = {v}" for k, v in METHOD_HELP.items()))
+    p.add_argument("--width", type=int, default=50,
+                   help="width of the randomly started networks (lbfgs, sgd tuned; default 50)")
+    p.add_argument("--restarts", type=int, default=3,
+                   help="random L-BFGS restarts, or seeds of sgd (default 3)")
+    p.add_argument("--gates", dest="n_gates", type=int, default=100, metavar="N",
+                   help="crelu/gated: number of sampled Gaussian gates (activation patterns; default 100)")
+    p.add_argument("--mode", choices=["nuclear", "ova"], default="nuclear",
+                   help="gated/kim-pilanci with several outputs: exact nuclear-norm form (default) "
+                        "or one-vs-all")
+    p.add_argument("--decomposition", choices=["min-norm", "shift"], default="min-norm",
+                   help="cone decomposition of gated neurons into ReLU neurons (default min-norm)")
+    p.add_argument("--train-protocol", dest="train_protocol", choices=["tuned", "paper"], default="tuned",
+                   help="sgd: 'paper' = the reference experiments' momentum SGD (learning rate by data "
+                        "set name), 'tuned' = Adam then L-BFGS (default)")
+    p.add_argument("--epochs", dest="max_epochs", type=int, default=None,
+                   help="sgd: epoch cap per seed (default: the protocol's)")
+    p.add_argument("--oracle", choices=["exact", "sampled"], default="exact",
+                   help="sahiner-fw: exact non-negative PCA oracle (d <= 4, certified bound) or "
+                        "sampled heuristic (no bound)")
+    cg = p.add_mutually_exclusive_group()
+    cg.add_argument("--certify", dest="certify", action="store_const", const=True, default="auto",
+                    help="always also solve SDP-NN for a lower bound (default: only when the method "
+                         "has no certified bound of its own)")
+    cg.add_argument("--no-certify", dest="certify", action="store_const", const=False,
+                    help="skip the lower bound (faster; no gap is reported)")
     p.add_argument("--save", default=None, metavar="PATH", help="save the network (.npz, no pickle)")
     p.set_defaults(func=cmd_fit)
 

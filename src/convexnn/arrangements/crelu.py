@@ -809,7 +809,7 @@ def _output_objective(X, y, reg, Mf, Vk, Wk) -> float:
 def _polish_face(X, y, reg, M, Vk, Wk, max_dim: int = 2000):
     """Active-set polish of one output (our addition, in the spirit of OSQP's solution polishing).
 
-    Guess the support (non-zero blocks) and, per block, the active cone rows; restricted to the
+    Guess the support (blocks above a relative size) and, per block, the active cone rows; on the
     face {v : C_act v = 0} (orthonormal null-space basis N_b, v_b = N_b z_b) the problem
     min ½‖Σ F_b z_b − y‖² + γ Σ ‖z_b‖ is smooth where every z_b ≠ 0 and is solved by damped Newton.
     The result is projected onto the cones (round-off level) and returned only if it lowers the
@@ -819,11 +819,14 @@ def _polish_face(X, y, reg, M, Vk, Wk, max_dim: int = 2000):
     Mf = M.astype(np.float64)
     Gs = 2.0 * Mf - 1.0
     rownorm = np.linalg.norm(X, axis=1)
-    blocks = [(s, i) for s, A in ((0, Vk), (1, Wk)) for i in np.nonzero(np.linalg.norm(A, axis=0) > 0)[0]]
-    if not blocks:
+    norms = {(s, i): float(np.linalg.norm(A[:, i])) for s, A in ((0, Vk), (1, Wk)) for i in range(A.shape[1])}
+    top = max(norms.values())
+    if top == 0:
         return None
     best = (_output_objective(X, y, reg, Mf, Vk, Wk), None)
-    for thr in (1e-9, 1e-7, 1e-5, 1e-3):
+    # (activity threshold for the cone rows, support threshold relative to the largest block)
+    for thr, sup in ((1e-9, 0.0), (1e-7, 1e-8), (1e-5, 1e-6), (1e-3, 1e-4)):
+        blocks = [b for b, nb in norms.items() if nb > sup * top]
         bases, cols, z0 = [], [], []
         for s, i in blocks:
             v = (Vk if s == 0 else Wk)[:, i]
@@ -922,8 +925,10 @@ def _certify(problem, M, V, W, lam_v, lam_w, extra_duals) -> dict:
         for k in range(c):
             if not np.any(Y[:, k]):
                 continue
-            pol = _polish_face(X, Y[:, k], reg, M, Vr[k], Wr[k])
-            if pol is not None:
+            for _ in range(4):  # repeat while it helps: a better point gives a better guess
+                pol = _polish_face(X, Y[:, k], reg, M, Vr[k], Wr[k])
+                if pol is None:
+                    break
                 extra_duals = [*extra_duals, ((Vr.copy(), Wr.copy()), lam_v, lam_w)]
                 Vr[k], Wr[k] = pol
     net = crelu_to_network((Vr, Wr), bias=problem.bias)
