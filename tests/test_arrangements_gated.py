@@ -142,6 +142,21 @@ def test_fista_and_admm_agree_without_screening():
     assert np.ptp(vals) <= 1e-8 * vals[0]
 
 
+def test_fista_backtracking_recovers_from_a_too_small_lipschitz_guess(monkeypatch):
+    """Start FISTA with L far below ‖A‖²: backtracking must raise it and the answer stay right;
+    the adaptive restart fires on this instance."""
+    from convexnn.arrangements import gated as gmod
+
+    X, Y, ps = _instance(0, 3)
+    true_L = np.linalg.norm(_dense_operator(X, ps.masks), 2) ** 2
+    monkeypatch.setattr(gmod._Operator, "lipschitz", lambda self, *a, **k: (1e-3, None))
+    res = solve_gated(X, Y, 0.05, ps, mode="ova", tol=1e-7, algorithm="fista", max_iter=50_000)
+    assert res.status == "optimal"
+    assert abs(res.value - _cvx_value(0, 3, "ova", 0.05)) <= 1e-6 * res.value
+    assert 0.5 * true_L <= res.info["lipschitz"] <= 4.0 * true_L
+    assert res.info["restarts"] >= 1
+
+
 def test_anderson_accelerated_admm_agrees_with_cvxpy():
     X, Y, ps = _instance(0, 3)
     ref = _cvx_value(0, 3, "nuclear", 0.05)

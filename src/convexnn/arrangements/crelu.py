@@ -35,8 +35,10 @@ Outputs of :func:`solve_crelu`:
 - ``value`` — always the NN-TRAIN objective (``TrainingProblem.objective``) of the mapped network
   built from the *repaired* solution: each block of the ADMM iterate is projected exactly onto its
   cone (a small non-negative least-squares problem per violated block), then the blocks' scales
-  are re-optimised (s ≥ 0 keeps them in their cones). The solution is feasible up to round-off,
-  and the value is an honest upper bound on p* in any case (true ReLU evaluation).
+  are re-optimised (s ≥ 0 keeps them in their cones) and an active-set "face polish" (guess the
+  support and active cone rows, Newton on that face; kept only if it lowers the objective) usually
+  lands on the exact optimum of small problems. The solution is feasible up to round-off, and the
+  value is an honest upper bound on p* in any case (true ReLU evaluation).
 - ``lower_bound`` — a certified lower bound on the optimum of *this* C-ReLU program from the
   Lagrangian dual (see :func:`crelu_dual_bound`; the best over the candidate multipliers the run
   produced); the sum over outputs for c > 1. It bounds p* only when c = 1 and ``masks`` holds ALL
@@ -408,6 +410,7 @@ def solve_crelu(
     residuals, ρ — and 'certified_value' / 'certified_lower_bound' / 'certified_gap' when a
     certificate was computed at that checkpoint. ``rho`` is the initial ADMM penalty in normalised
     units (adapted by residual balancing), ``anderson`` the acceleration memory (0 = off).
+    ``time_limit`` is checked at every checkpoint; the final repair and certificate come on top.
     """
     X, Y = check_XY(X, Y)
     reg = check_reg(reg)
@@ -806,7 +809,7 @@ def _output_objective(X, y, reg, Mf, Vk, Wk) -> float:
     return 0.5 * float(r @ r) + reg * float(np.linalg.norm(Vk, axis=0).sum() + np.linalg.norm(Wk, axis=0).sum())
 
 
-def _polish_face(X, y, reg, M, Vk, Wk, max_dim: int = 2000):
+def _polish_face(X, y, reg, M, Vk, Wk, max_dim: int = 800):
     """Active-set polish of one output (our addition, in the spirit of OSQP's solution polishing).
 
     Guess the support (blocks above a relative size) and, per block, the active cone rows; on the
@@ -842,47 +845,47 @@ def _polish_face(X, y, reg, M, Vk, Wk, max_dim: int = 2000):
             cols.append((1.0 if s == 0 else -1.0) * (Mf[:, i, None] * (X @ N)))
             z0.append(N.T @ v)
         sizes = [N.shape[1] for N in bases]
+        keep = [b for b in range(len(blocks)) if sizes[b] > 0]  # a 0-dim face forces the block to 0
+        blocks = [blocks[b] for b in keep]
+        bases = [bases[b] for b in keep]
+        cols = [cols[b] for b in keep]
+        z0 = [z0[b] for b in keep]
+        sizes = [sizes[b] for b in keep]
         dim = sum(sizes)
         if dim == 0 or dim > max_dim:
             continue
         F = np.hstack(cols)
         z = np.concatenate(z0)
         cuts = np.cumsum([0, *sizes])
+        starts = cuts[:-1]
         H0 = F.T @ F
         Fy = F.T @ y
 
         def fval(z):
             r = F @ z - y
-            return 0.5 * float(r @ r) + reg * sum(float(np.linalg.norm(z[cuts[b]:cuts[b + 1]]))
-                                                  for b in range(len(sizes)))
+            return 0.5 * float(r @ r) + reg * float(np.sum(np.sqrt(np.add.reduceat(z * z, starts))))
 
         f = fval(z)
-        for _ in range(60):
+        for _ in range(30):
+            nb = np.sqrt(np.add.reduceat(z * z, starts))
+            if np.any(nb <= 1e-14 * max(1.0, float(np.linalg.norm(z)))):
+                break  # a block reached the kink at 0: this support guess is wrong
             g = H0 @ z - Fy
             H = H0.copy()
-            kink = False
             for b in range(len(sizes)):
                 sl = slice(cuts[b], cuts[b + 1])
                 zb = z[sl]
-                nb = float(np.linalg.norm(zb))
-                if sizes[b] == 0:
-                    continue
-                if nb <= 1e-14 * max(1.0, float(np.linalg.norm(z))):
-                    kink = True
-                    break
-                g[sl] += reg * zb / nb
-                H[sl, sl] += reg * (np.eye(sizes[b]) - np.outer(zb, zb) / nb**2) / nb
-            if kink:
-                break
+                g[sl] += reg * zb / nb[b]
+                H[sl, sl] += reg * (np.eye(sizes[b]) - np.outer(zb, zb) / nb[b] ** 2) / nb[b]
             try:
                 step = np.linalg.solve(H + 1e-14 * np.trace(H) / dim * np.eye(dim), -g)
             except np.linalg.LinAlgError:
                 break
-            dec = -float(g @ step)
-            if not np.isfinite(dec) or dec <= 1e-30 * max(1.0, abs(f)):
+            dec = -float(g @ step)  # Newton decrement²: f − f* ≈ dec/2 near the optimum
+            if not np.isfinite(dec) or dec <= 1e-16 * max(1.0, abs(f)):
                 break
             t = 1.0
-            while t > 1e-10:
+            while t > 1e-4:  # a Newton step needing more damping means a wrong guess
                 fn = fval(z + t * step)
                 if fn <= f - 1e-4 * t * dec:
                     break
@@ -890,9 +893,6 @@ def _polish_face(X, y, reg, M, Vk, Wk, max_dim: int = 2000):
             else:
                 break
             z = z + t * step
-            if f - fn <= 1e-16 * max(1.0, abs(f)):
-                f = fn
-                break
             f = fn
         V2, W2 = np.zeros_like(Vk), np.zeros_like(Wk)
         for b, (s, i) in enumerate(blocks):
@@ -930,7 +930,10 @@ def _certify(problem, M, V, W, lam_v, lam_w, extra_duals) -> dict:
                 if pol is None:
                     break
                 extra_duals = [*extra_duals, ((Vr.copy(), Wr.copy()), lam_v, lam_w)]
+                before = _output_objective(X, Y[:, k], reg, Mf, Vr[k], Wr[k])
                 Vr[k], Wr[k] = pol
+                if before - _output_objective(X, Y[:, k], reg, Mf, Vr[k], Wr[k]) <= 1e-13 * abs(before):
+                    break
     net = crelu_to_network((Vr, Wr), bias=problem.bias)
     value = problem.objective(net.U, net.V)
     R = _predictions(X, Mf, Vr, Wr) - Y.T
