@@ -159,6 +159,13 @@ def _fmt(x, spec=".6g"):
     return "—" if x is None else format(x, spec)
 
 
+def _fmt_gap(gap):
+    """Relative gap as a percentage; tiny gaps in scientific notation so they do not read as 0."""
+    if gap is None:
+        return "— (no lower bound)"
+    return f"{gap:.3%}" if gap >= 1e-3 else f"{gap:.2e} ({gap * 100:.2e} %)"
+
+
 # ----------------------------------------------------------------------------------------------
 # commands
 def cmd_datasets(args) -> int:
@@ -291,7 +298,7 @@ def cmd_fit(args) -> int:
         print(f"certified lower bound   {_fmt(cert.lower)}"
               + (f"   ({cert.lower_source})" if cert.lower is not None else ""))
         print(f"network objective       {_fmt(cert.upper)}   (width {net.width}, {res.chosen}; NN-TRAIN on the training set)")
-        print(f"certified gap           {_fmt(cert.gap, '.3%') if cert.gap is not None else '— (no lower bound)'}")
+        print(f"certified gap           {_fmt_gap(cert.gap)}")
     for k, v in metrics.items():
         print(f"{k:<24}{_fmt(v, '.4f')}")
     print("times                   " + ", ".join(f"{k} {v:.2f} s" for k, v in res.times.items())
