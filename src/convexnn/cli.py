@@ -282,7 +282,7 @@ def cmd_fit(args) -> int:
     net, cert = res.network, res.certificate
     metrics = _metrics(split, res)
     main = res.stages.get(args.method)
-    if main is not None:
+    if main is not None and args.method != "sdp":  # the SDP stage has its own line below
         print(f"{args.method:<18}{main.status}, {main.iterations} iterations, {main.time_s:.2f} s")
     sdp = res.stages.get("sdp")
     if sdp is not None:
