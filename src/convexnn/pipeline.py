@@ -144,7 +144,8 @@ def fit(
 
             res = train_gradient(problem, protocol, dataset=dataset,
                                  width=None if protocol == "paper" and width == 50 else width,
-                                 max_epochs=max_epochs, seeds=max(1, restarts), **kw)
+                                 max_epochs=max_epochs,
+                                 seeds=5 if protocol == "paper" else max(1, restarts), **kw)
             net = ReLUNetwork(res.solution["U"], res.solution["V"], bias=bias)
         elif method in ("crelu", "gated", "exact"):
             res, net, own = _fit_arrangement(problem, method, n_gates=n_gates, mode=mode,
