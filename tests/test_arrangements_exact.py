@@ -88,3 +88,19 @@ def test_kim_pilanci_time_limit():
     res = kim_pilanci(X, Y, 0.01, seed=0, min_width=8, max_width=4096, time_limit=1.0)
     assert res.status in ("time_limit", "optimal")
     assert res.time_s < 10
+
+
+def test_kim_pilanci_rescaling_never_worse_than_decomposition_or_zero():
+    rng = np.random.default_rng(6)
+    X = rng.standard_normal((50, 4))
+    Y = np.maximum(X @ rng.standard_normal((4, 3)), 0) @ rng.standard_normal((3, 1))
+    prob = TrainingProblem(X, Y, 5.0)  # large γ: the decomposition's norm inflation hurts most
+    res = kim_pilanci(X, Y, 5.0, width=32, seed=0)
+    row = res.history[-1]
+    assert res.value <= row["decomposed_value"] * (1 + 1e-12)
+    assert res.value <= prob.zero_value * (1 + 1e-12)
+    # the closed-form scale is a minimiser: nearby scales are no better
+    net = res.solution["network"]
+    for f in (0.9, 1.1):
+        r = np.sqrt(f)
+        assert prob.objective(net.U * r, net.V * r) >= res.value * (1 - 1e-12)

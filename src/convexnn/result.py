@@ -24,7 +24,8 @@ class SolveResult:
 
     ``value`` is the solver's primal objective estimate, ``lower_bound`` a *certified* lower bound
     (or None if the method has none), ``gap`` their relative gap. ``status`` is one of
-    'optimal' (tolerance reached), 'time_limit', 'max_iter', 'interrupted' (Ctrl-C), 'failed'.
+    'optimal' (tolerance reached), 'time_limit', 'max_iter', 'interrupted' (Ctrl-C), 'failed',
+    or 'inaccurate' (a CVXPY back-end reported reduced accuracy; certified bounds stay valid).
     ``solution`` holds method-specific arrays; ``history`` one dict per checkpoint.
     """
 

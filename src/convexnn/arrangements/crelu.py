@@ -598,7 +598,7 @@ def _solve(problem: TrainingProblem, M, *, tol, max_iter, time_limit, warm_start
     best_theta = np.zeros((c, n))
     best_lv, best_lw = np.zeros((c, n, P)), np.zeros((c, n, P))
 
-    def certificate(Z, rho, UV=None):
+    def certificate(Z, rho, UV=None, polish_face=True):
         """Repair + polish the sparse iterate and certify it, in original units."""
         Tv, Tw, _, _, _, _, Nv, Nw = parts(Z)
         Vout = np.where(active[:, None, None], Tv, 0.0) * (e3 / sigma)
@@ -611,7 +611,7 @@ def _solve(problem: TrainingProblem, M, *, tol, max_iter, time_limit, warm_start
                   np.maximum(best_lw, 0.0) * e3)]
         if UV is not None:  # residual of the u-iterate (dual feasible up to the dual residual)
             duals.append(((UV[0] * (e3 / sigma), UV[1] * (e3 / sigma)), lam_v, lam_w))
-        return _certify(problem, M, Vout, Wout, lam_v, lam_w, duals)
+        return _certify(problem, M, Vout, Wout, lam_v, lam_w, duals, polish_face=polish_face)
 
     history: list[dict] = []
     status = "max_iter"
@@ -740,7 +740,8 @@ def _solve(problem: TrainingProblem, M, *, tol, max_iter, time_limit, warm_start
     if status == "max_iter":
         Z = plain_prev  # the last plain ADMM iterate, not an extrapolated point
     if cert is None:
-        cert = certificate(Z, rho, last_uv)
+        # out of time or interrupted: skip the (optional, costly) face polish so the limit holds
+        cert = certificate(Z, rho, last_uv, polish_face=status not in ("time_limit", "interrupted"))
     Lv, Lw, Nv, Nw = parts(Z)[4:]
     state = {"Lv": Lv.copy(), "Lw": Lw.copy(), "Nv": Nv.copy(), "Nw": Nw.copy(), "rho": rho.copy(),
              "beta": beta}
@@ -906,9 +907,10 @@ def _polish_face(X, y, reg, M, Vk, Wk, max_dim: int = 800):
     return best[1]
 
 
-def _certify(problem, M, V, W, lam_v, lam_w, extra_duals) -> dict:
+def _certify(problem, M, V, W, lam_v, lam_w, extra_duals, polish_face: bool = True) -> dict:
     """Project every block exactly onto its cone, polish the scales, map to a network, evaluate it
-    with the true ReLU (``value``) and compute the best dual bound over the candidate multipliers."""
+    with the true ReLU (``value``) and compute the best dual bound over the candidate multipliers.
+    ``polish_face=False`` skips the active-set polish (used when the time limit has passed)."""
     X, Y, reg = problem.X, problem.Y, problem.reg
     c, d, P = V.shape
     Mf = M.astype(np.float64)
@@ -922,7 +924,7 @@ def _certify(problem, M, V, W, lam_v, lam_w, extra_duals) -> dict:
                 A[k, :, i] = project_to_cone(X, M[:, i], A[k, :, i])
     if lam_v is not None:
         _polish_scales(X, Y, reg, M, Vr, Wr)
-        for k in range(c):
+        for k in range(c if polish_face else 0):
             if not np.any(Y[:, k]):
                 continue
             for _ in range(4):  # repeat while it helps: a better point gives a better guess
