@@ -33,7 +33,6 @@ import argparse
 import io
 import json
 import os
-import platform
 import sys
 import time
 from datetime import date
@@ -45,40 +44,12 @@ from convexnn.arrangements.crelu import solve_crelu
 from convexnn.arrangements.mapping import crelu_to_network, gated_to_network
 from convexnn.problem import TrainingProblem
 from convexnn.report import clean
+from _common import machine, parse_members  # noqa: E402  (benchmarks/ is on sys.path)
 
 SECTIONS = ("agreement", "scnn", "figure1", "sdp-gap")
 
 
 # --------------------------------------------------------------------------- helpers
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, numpy {np.__version__}"
-
-
-def parse_members(text: str) -> list[int]:
-    """'0-4' or '0,3,7' → sorted Random member indices in 0..99."""
-    out: set[int] = set()
-    for part in text.split(","):
-        part = part.strip()
-        if "-" in part:
-            a, b = part.split("-", 1)
-            out.update(range(int(a), int(b) + 1))
-        elif part:
-            out.add(int(part))
-    bad = [k for k in out if not 0 <= k <= 99]
-    if bad:
-        raise SystemExit(f"--members: Random has members 0..99; got {bad}")
-    return sorted(out)
-
-
 def log(msg: str) -> None:
     print(msg, flush=True)
 

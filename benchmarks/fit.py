@@ -28,7 +28,7 @@ from convexnn.pipeline import fit
 from convexnn.report import classification_metrics, clean, paper_protocol_selection
 
 sys.path.insert(0, os.path.dirname(__file__))
-from sdp import machine  # noqa: E402
+from _common import machine  # noqa: E402  (benchmarks/ is on sys.path)
 
 PUBLISHED = {  # [PBY25] with bias, after rounding, paper protocol: (accuracy, F1)
     ("pima", 0.1): (0.672, 0.714), ("pima", 0.01): (0.703, 0.744),

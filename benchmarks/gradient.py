@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import time
 from datetime import date
@@ -43,35 +42,7 @@ from convexnn.baselines.gradient import (
 from convexnn.datasets import load_dataset
 from convexnn.problem import TrainingProblem
 from convexnn.report import clean
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, numpy {np.__version__}"
-
-
-def parse_members(text: str) -> list[int]:
-    """'0-9' or '0,3,7' or '0-4,10' → sorted member indices in 0..99."""
-    out: set[int] = set()
-    for part in text.split(","):
-        part = part.strip()
-        if "-" in part:
-            a, b = part.split("-", 1)
-            out.update(range(int(a), int(b) + 1))
-        elif part:
-            out.add(int(part))
-    bad = [k for k in out if not 0 <= k <= 99]
-    if bad:
-        raise SystemExit(f"--members: Random has members 0..99; got {bad}")
-    return sorted(out)
+from _common import machine, parse_members  # noqa: E402  (benchmarks/ is on sys.path)
 
 
 def run_one(name, reg, args):

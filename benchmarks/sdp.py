@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import time
 from datetime import date
@@ -27,20 +26,8 @@ import numpy as np
 
 from convexnn.datasets import prepare
 from convexnn.report import clean
+from _common import machine  # noqa: E402  (benchmarks/ is on sys.path)
 from convexnn.sdp import solve_sdp
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, numpy {np.__version__}"
 
 
 def first_time(history, tol):
