@@ -98,3 +98,12 @@ def test_regressor_crelu_matches_problem_objective():
     net = reg.network_
     assert TrainingProblem(X, Y, 0.1).objective(net.U, net.V) == pytest.approx(reg.objective_, rel=1e-12)
     assert reg.predict(X).shape == (20,)
+
+
+def test_exact_and_fw_refuse_large_problems_with_advice():
+    rng = np.random.default_rng(8)
+    X, Y = rng.standard_normal((60, 12)), rng.standard_normal((60, 1))
+    with pytest.raises(ParameterError, match="method 'crelu'"):
+        fit(X, Y, 0.1, method="exact", certify=False)
+    with pytest.raises(ParameterError, match="oracle sampled"):
+        fit(X, Y, 0.1, method="sahiner-fw", certify=False)

@@ -164,8 +164,14 @@ def fit(
         elif method == "sahiner-fw":
             from .baselines.sahiner import frank_wolfe
 
-            res = frank_wolfe(problem.X, problem.Y, problem.reg, oracle=oracle, bias=bias, seed=rng,
-                              local_steps=10, **({} if max_iter is None else {"max_iter": max_iter}), **kw)
+            try:
+                res = frank_wolfe(problem.X, problem.Y, problem.reg, oracle=oracle, bias=bias, seed=rng,
+                                  local_steps=10, **({} if max_iter is None else {"max_iter": max_iter}),
+                                  **kw)
+            except ParameterError as exc:
+                if oracle != "exact":
+                    raise
+                raise ParameterError(f"{exc} (CLI: --oracle sampled)") from exc
             net = ReLUNetwork(res.solution["U"], res.solution["V"], bias=bias)
             if res.lower_bound is not None:
                 cert = OptimalityCertificate(res.lower_bound, None,
@@ -251,7 +257,11 @@ def _fit_arrangement(problem, method, *, n_gates, mode, decomposition, rng, max_
         return None if time_limit is None else max(1e-3, time_limit - (time.perf_counter() - t0))
 
     if method == "exact":
-        patterns = enumerate_patterns(X)
+        try:
+            patterns = enumerate_patterns(X)
+        except ParameterError as exc:
+            raise ParameterError(f"method 'exact' needs every activation pattern, which is infeasible "
+                                 f"here: {exc} Use method 'crelu' (sampled patterns) instead.") from exc
     else:
         patterns = sample_patterns(X, n_gates, seed=rng)
     if method == "gated":
