@@ -131,6 +131,7 @@ class SDPFormulation:
         c = Y.shape[1]
         self.blocks = Blocks(n, d, c)
         self._N = None
+        self._Rinv = None
         self._slater = None
 
     # -- sizes ------------------------------------------------------------------------------
@@ -174,18 +175,48 @@ class SDPFormulation:
 
     @property
     def N(self) -> np.ndarray:
-        """Orthonormal basis (p×q) of null(M) = range(T)."""
+        """Orthonormal basis (p×q) of null(M) = range(T): N = T R⁻¹ from the QR factorisation
+        T = N R (R is kept for :meth:`congruence`)."""
         if self._N is None:
-            Q, _ = np.linalg.qr(self.structured_basis())
+            Q, Rq = np.linalg.qr(self.structured_basis())
             self._N = np.ascontiguousarray(Q)
+            self._Rq = Rq
         return self._N
+
+    def congruence(self, A: np.ndarray) -> np.ndarray:
+        """Nᵀ A N for symmetric p×p A, computed as R⁻ᵀ (Tᵀ A T) R⁻¹.
+
+        Tᵀ A T needs only block sums and products with X (O(p·n·d) flops), and the two
+        triangular solves cost q³ each — against 2p²q + pq² for the dense products (3–4× fewer
+        flops at MNIST size, where this is the dominant cost of an ADMM iteration)."""
+        N = self.N
+        if self.n == 0 or self.p < 300:  # small: dense products are as fast and simplest
+            S = N.T @ (A @ N)
+            return 0.5 * (S + S.T)
+        n, d, q = self.n, self.d, self.q
+        X = self.X
+        AT = np.empty((A.shape[0], q))
+        np.add(A[:, :n], A[:, n:2 * n], out=AT[:, :n])
+        AT[:, n:n + d] = A[:, 2 * n:2 * n + d] - A[:, n:2 * n] @ X
+        AT[:, n + d:] = A[:, 2 * n + d:]
+        M = np.empty((q, q))
+        np.add(AT[:n], AT[n:2 * n], out=M[:n])
+        M[n:n + d] = AT[2 * n:2 * n + d] - X.T @ AT[n:2 * n]
+        M[n + d:] = AT[2 * n + d:]
+        if self._Rinv is None:  # cond(R) = cond(T) is small (≈ 15–25 on the reference data)
+            self._Rinv = sla.solve_triangular(self._Rq, np.eye(q), check_finite=False)
+        C = self._Rinv.T @ M @ self._Rinv
+        return 0.5 * (C + C.T)
 
     def face_project(self, A: np.ndarray, N: np.ndarray | None = None):
         """Frobenius projection N [Nᵀ A N]_+ Nᵀ of symmetric A onto the face; returns (Z, F) with
         Z = F Fᵀ and F (p×r) the factor of the positive part."""
-        N = self.N if N is None else N
-        S = N.T @ (A @ N)
-        S = 0.5 * (S + S.T)
+        if N is None:
+            N = self.N
+            S = self.congruence(A)
+        else:
+            S = N.T @ (A @ N)
+            S = 0.5 * (S + S.T)
         w, Q = psd_part(S)
         F = N @ (Q * np.sqrt(w))
         return F @ F.T, F
@@ -285,6 +316,8 @@ class SDPFormulation:
         return self._slater
 
     def _face_matrix(self, D: np.ndarray) -> np.ndarray:
+        # dense products on purpose: the certificate's error margin assumes them (the structured
+        # congruence's triangular solves add a cond(R) factor to the rounding error)
         S = self.N.T @ (D @ self.N)
         return 0.5 * (S + S.T)
 
