@@ -9,6 +9,7 @@ solver's own value and the certified bound computed from its duals.
     python benchmarks/sdp.py                  # full run (tens of minutes on 2 cores)
     python benchmarks/sdp.py --quick          # random:0-1 and iris only
     python benchmarks/sdp.py --datasets iris --regs 0.1 --native-cap 60
+    python benchmarks/sdp.py --datasets pima,banknote --update   # re-run rows, keep the others
 
 Prints a markdown table and writes JSON (default benchmarks/results/sdp.json).
 """
@@ -28,6 +29,20 @@ from convexnn.datasets import prepare
 from convexnn.report import clean
 from _common import machine  # noqa: E402  (benchmarks/ is on sys.path)
 from convexnn.sdp import solve_sdp
+
+
+def _commit() -> str:
+    """Short git hash of the code being measured (+ '-dirty' with local changes), or 'unknown'."""
+    import subprocess
+
+    try:
+        h = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                           check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, check=True).stdout.strip()
+        return h + ("-dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
 
 
 def first_time(history, tol):
@@ -66,6 +81,9 @@ def main(argv=None):
     ap.add_argument("--clarabel-max-q", type=int, default=90, help="skip Clarabel above this q (O(q^4) memory)")
     ap.add_argument("--scs-max-n", type=int, default=80, help="skip SCS (paper form) above this n")
     ap.add_argument("--out", default="benchmarks/results/sdp.json")
+    ap.add_argument("--update", action="store_true",
+                    help="merge into the existing --out JSON: re-run rows replace old ones, the others "
+                         "are kept and marked with the commit that produced them (column 'run')")
     args = ap.parse_args(argv)
     if args.datasets:
         names = args.datasets.split(",")
@@ -81,7 +99,8 @@ def main(argv=None):
         q = n + d + c
         for reg in regs:
             cap = args.native_cap or (30.0 if n <= 100 else 300.0 if n >= 600 else 120.0)
-            row = {"dataset": name, "reg": reg, "n": n, "d": d, "c": c, "q": q, "native_cap_s": cap}
+            row = {"dataset": name, "reg": reg, "n": n, "d": d, "c": c, "q": q, "native_cap_s": cap,
+                   "commit": _commit()}
             row["native"] = run_native(split, reg, cap)
             if n <= args.scs_max_n:
                 row["scs_paper"] = run_cvxpy(split, reg, "scs", args.scs_cap)
@@ -97,6 +116,16 @@ def main(argv=None):
                      f"{row['clarabel_reduced']['time_s']:.1f}s" if "clarabel_reduced" in row else ""),
                   file=sys.stderr, flush=True)
     meta = {"date": date.today().isoformat(), "machine": machine(), "protocol": "paper, no bias"}
+    if args.update and os.path.exists(args.out):
+        with open(args.out) as fh:
+            old = json.load(fh)
+        new = {(r["dataset"], r["reg"]): r for r in rows}
+        kept = [r for r in old.get("rows", []) if (r["dataset"], r["reg"]) not in new]
+        for r in kept:
+            r.setdefault("commit", "earlier")
+        order = {nm: i for i, nm in enumerate([f"random:{k}" for k in range(10)] + [
+            "spiral", "iris", "ionosphere", "pima", "banknote", "mnist-pca"])}
+        rows = sorted(kept + rows, key=lambda r: (order.get(r["dataset"], 99), -r["reg"]))
     print(table(rows, meta))
     os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
     with open(args.out, "w") as fh:
@@ -112,16 +141,19 @@ def table(rows, meta) -> str:
     out = [f"SDP-NN benchmark, {meta['date']}, {meta['machine']}; {meta['protocol']}.",
            "",
            "| data | reg | n | q | native bound | native value | gap | t(1e-3) s | t(1e-4) s | native status (time) "
-           "| SCS paper value | SCS certified bound | SCS time s | Clarabel value | Clarabel bound | Clarabel time s |",
-           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+           "| ms/iter | SCS paper value | SCS certified bound | SCS time s | Clarabel value | Clarabel bound "
+           "| Clarabel time s | run |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         nat, scs, cl = r["native"], r.get("scs_paper", {}), r.get("clarabel_reduced", {})
         out.append(
             f"| {r['dataset']} | {r['reg']} | {r['n']} | {r['q']} | {_f(nat['lower_bound'], '.6g')} | "
             f"{_f(nat['value'], '.6g')} | {_f(nat['gap'], '.1e')} | {_f(nat['t_gap_1e-3'], '.2f')} | "
             f"{_f(nat['t_gap_1e-4'], '.2f')} | {nat['status']} ({nat['time_s']:.1f}) | "
+            f"{_f(1e3 * nat['time_s'] / nat['iterations'] if nat.get('iterations') else None, '.3g')} | "
             f"{_f(scs.get('solver_value'), '.6g')} | {_f(scs.get('lower_bound'), '.6g')} | {_f(scs.get('time_s'), '.1f')} | "
-            f"{_f(cl.get('solver_value'), '.6g')} | {_f(cl.get('lower_bound'), '.6g')} | {_f(cl.get('time_s'), '.1f')} |")
+            f"{_f(cl.get('solver_value'), '.6g')} | {_f(cl.get('lower_bound'), '.6g')} | {_f(cl.get('time_s'), '.1f')} | "
+            f"{r.get('commit', 'earlier')} |")
     return "\n".join(out)
 
 
