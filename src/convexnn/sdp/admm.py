@@ -349,10 +349,8 @@ def _solve_admm(
                     break
                 # ρ update (residual balancing): rescale ρ by sqrt(r_p / r_d) when far apart
                 ratio = np.sqrt(r_p_rel / max(r_d_rel, 1e-300))
-                due = it - last_adapt >= adapt_every
-                if due:
+                if it - last_adapt >= adapt_every and (ratio > adapt or ratio < 1.0 / adapt):
                     last_adapt = it
-                if due and (ratio > adapt or ratio < 1.0 / adapt):
                     ratio = float(np.clip(ratio, 1e-2, 1e2))
                     # keep Λ (the prox point) and rescale the multiplier part ρ(ζ − Λ)
                     Lnew = be.prox(zeta_new, rho)
