@@ -186,9 +186,9 @@ class SDPFormulation:
     def congruence(self, A: np.ndarray) -> np.ndarray:
         """Nᵀ A N for symmetric p×p A, computed as R⁻ᵀ (Tᵀ A T) R⁻¹.
 
-        Tᵀ A T needs only block sums and products with X (O(p·n·d) flops), and the two
-        triangular solves cost q³ each — against 2p²q + pq² for the dense products (3–4× fewer
-        flops at MNIST size, where this is the dominant cost of an ADMM iteration)."""
+        Tᵀ A T needs only block sums and products with X (O(p·n·d) flops), and the two products
+        with the cached R⁻¹ cost q³ each — against 2p²q + pq² for the dense products (measured
+        0.064 s against 0.19 s at MNIST size, p = 2,030; equal below p ≈ 1,000)."""
         N = self.N
         if self.n == 0 or self.p < 300:  # small: dense products are as fast and simplest
             S = N.T @ (A @ N)
@@ -317,7 +317,7 @@ class SDPFormulation:
 
     def _face_matrix(self, D: np.ndarray) -> np.ndarray:
         # dense products on purpose: the certificate's error margin assumes them (the structured
-        # congruence's triangular solves add a cond(R) factor to the rounding error)
+        # congruence's products with R⁻¹ add a cond(R) factor to the rounding error)
         S = self.N.T @ (D @ self.N)
         return 0.5 * (S + S.T)
 
