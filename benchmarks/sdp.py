@@ -32,13 +32,15 @@ from convexnn.sdp import solve_sdp
 
 
 def _commit() -> str:
-    """Short git hash of the code being measured (+ '-dirty' with local changes), or 'unknown'."""
+    """Short git hash of the code being measured (+ '-dirty' with uncommitted changes outside
+    benchmarks/results), or 'unknown'."""
     import subprocess
 
     try:
         h = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                            check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
+                                ":!benchmarks/results"],  # results being written are not code
                                capture_output=True, text=True, check=True).stdout.strip()
         return h + ("-dirty" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
