@@ -271,7 +271,7 @@ def _solve_admm(
         # a certificate costs a few dense p×p×q products: ≈ 4.5 iterations at p ≈ 2,000 (MNIST),
         # < 1 below p ≈ 600. Chosen from the sizes, not from timings, so runs are reproducible.
         check_every = max(10, round(10 * form.p / 1000))
-    last_check = (0, t0)
+    last_check = 0  # iteration of the last certificate
     last_adapt = 0
     acc = _Anderson(anderson, backend=be) if anderson > 0 else None
 
@@ -318,11 +318,11 @@ def _solve_admm(
             if time_limit is not None and time.perf_counter() - t0 >= time_limit:
                 status = "time_limit"  # the certificate of this iterate is taken after the loop
                 break
-            if it - last_check[0] >= check_every or it == 1:
+            if it - last_check >= check_every or it == 1:
                 dual_norm = be.norm(zeta - Lam)
                 r_d_rel = be.norm(Z - Z_prev) / max(dual_norm, 1e-300) if Z_prev is not None else np.inf
                 cert = checkpoint(zeta, Lam, rho)
-                last_check = (it, time.perf_counter())
+                last_check = it
                 gap = relative_gap(value, best_bound)
                 elapsed = time.perf_counter() - t0
                 rec = {"iteration": it, "time_s": elapsed, "value": value,
@@ -357,7 +357,7 @@ def _solve_admm(
             zeta = zeta_new
     except KeyboardInterrupt:
         status = "interrupted"
-    if last is not None and status != "optimal" and last_check[0] != it:
+    if last is not None and status != "optimal" and last_check != it:
         try:
             cert = checkpoint(*last)
             history.append({"iteration": it, "time_s": time.perf_counter() - t0, "value": value,

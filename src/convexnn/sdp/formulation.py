@@ -183,14 +183,19 @@ class SDPFormulation:
             self._Rq = Rq
         return self._N
 
-    def congruence(self, A: np.ndarray) -> np.ndarray:
-        """Nᵀ A N for symmetric p×p A, computed as R⁻ᵀ (Tᵀ A T) R⁻¹.
+    def congruence(self, A: np.ndarray, *, structured: bool | None = None) -> np.ndarray:
+        """Nᵀ A N for symmetric p×p A; ``structured`` (default: when p ≥ 300) computes it as
+        R⁻ᵀ (Tᵀ A T) R⁻¹ from the QR factorisation T = N R.
 
         Tᵀ A T needs only block sums and products with X (O(p·n·d) flops), and the two products
-        with the cached R⁻¹ cost q³ each — against 2p²q + pq² for the dense products (measured
-        0.064 s against 0.19 s at MNIST size, p = 2,030; equal below p ≈ 1,000)."""
+        with the cached R⁻¹ cost q³ each — against 2p²q + pq² for the dense products (timings in
+        ``benchmarks/sdp_diagnostics.py``). The certificate uses the dense products
+        (``structured=False``): its rounding-error margin is derived for them, whereas R⁻¹ adds a
+        cond(R) factor."""
         N = self.N
-        if self.n == 0 or self.p < 300:  # small: dense products are as fast and simplest
+        if structured is None:
+            structured = self.n > 0 and self.p >= 300
+        if not structured:
             S = N.T @ (A @ N)
             return 0.5 * (S + S.T)
         n, d, q = self.n, self.d, self.q
@@ -203,22 +208,16 @@ class SDPFormulation:
         np.add(AT[:n], AT[n:2 * n], out=M[:n])
         M[n:n + d] = AT[2 * n:2 * n + d] - X.T @ AT[n:2 * n]
         M[n + d:] = AT[2 * n + d:]
-        if self._Rinv is None:  # cond(R) = cond(T) is small (≈ 15–25 on the reference data)
+        if self._Rinv is None:  # explicit inverse: R is as well conditioned as T
             self._Rinv = sla.solve_triangular(self._Rq, np.eye(q), check_finite=False)
         C = self._Rinv.T @ M @ self._Rinv
         return 0.5 * (C + C.T)
 
-    def face_project(self, A: np.ndarray, N: np.ndarray | None = None):
+    def face_project(self, A: np.ndarray):
         """Frobenius projection N [Nᵀ A N]_+ Nᵀ of symmetric A onto the face; returns (Z, F) with
         Z = F Fᵀ and F (p×r) the factor of the positive part."""
-        if N is None:
-            N = self.N
-            S = self.congruence(A)
-        else:
-            S = N.T @ (A @ N)
-            S = 0.5 * (S + S.T)
-        w, Q = psd_part(S)
-        F = N @ (Q * np.sqrt(w))
+        w, Q = psd_part(self.congruence(A))
+        F = self.N @ (Q * np.sqrt(w))
         return F @ F.T, F
 
     # -- objective and prox -----------------------------------------------------------------
@@ -316,10 +315,7 @@ class SDPFormulation:
         return self._slater
 
     def _face_matrix(self, D: np.ndarray) -> np.ndarray:
-        # dense products on purpose: the certificate's error margin assumes them (the structured
-        # congruence's products with R⁻¹ add a cond(R) factor to the rounding error)
-        S = self.N.T @ (D @ self.N)
-        return 0.5 * (S + S.T)
+        return self.congruence(D, structured=False)  # the certificate's margin assumes these
 
     def trace_bound(self, upper: float | None = None) -> float:
         """τ ≥ tr Λ* for every optimal Λ* (SPEC §3.1): (1 + σ_max(X)²)·2U/reg with U ≥ L_SDP

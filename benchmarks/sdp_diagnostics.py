@@ -1,0 +1,150 @@
+"""Diagnostics behind the SDP-NN solver notes in docs/mathematics.md §6 (paper protocol, no bias).
+
+1. Face congruence NᵀAN: dense products against the structured R⁻ᵀ(TᵀAT)R⁻¹ (median of repeats).
+2. Native ADMM per-iteration time (fixed iteration count, median of repeats).
+3. Why the certified bound lags on Iris: after a native solve, the spectrum of the multipliers'
+   slack S = NᵀDN, the generalised eigenvalue used by the Slater repair, the dual value at t = 1,
+   tr Λ of the iterate against the certified trace bound τ.
+4. The experimental native interior point (solver="ipm") on random:0 and Iris.
+
+    python benchmarks/sdp_diagnostics.py                 # all parts (about 3 minutes on 2 cores)
+    python benchmarks/sdp_diagnostics.py --parts 1,2     # only the timings
+
+Prints plain text and writes JSON (default benchmarks/results/sdp_diagnostics.json).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from datetime import date
+
+import numpy as np
+
+from _common import machine  # noqa: E402  (benchmarks/ is on sys.path)
+from convexnn.datasets import prepare
+from convexnn.report import clean
+from convexnn.sdp import solve_sdp
+from convexnn.sdp.admm import solve_admm
+from convexnn.sdp.formulation import SDPFormulation
+
+
+def scaled_form(name, reg):
+    """The formulation the native solver builds (data divided by a power of two, reg likewise)."""
+    s = prepare(name, protocol="paper")
+    X = s.X_train
+    rms = float(np.sqrt(np.mean(np.sum(X**2, axis=1))))
+    a = 2.0 ** round(np.log2(rms))
+    return SDPFormulation(X / a, s.Y_train, reg / a), s
+
+
+def median_time(fn, repeats):
+    ts = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t)
+    return float(np.median(ts))
+
+
+def part_congruence(names, repeats):
+    rows = []
+    for name in names:
+        form, _ = scaled_form(name, 0.1)
+        A = np.random.default_rng(0).standard_normal((form.p, form.p))
+        A = A + A.T
+        form.congruence(A, structured=True)  # caches R⁻¹
+        td = median_time(lambda: form.congruence(A, structured=False), repeats)
+        ts = median_time(lambda: form.congruence(A, structured=True), repeats)
+        rows.append({"dataset": name, "p": form.p, "q": form.q, "dense_s": td, "structured_s": ts,
+                     "ratio": td / ts})
+        print(f"congruence {name:<10} p={form.p:<5} dense {td:.4f} s  structured {ts:.4f} s  "
+              f"ratio {td / ts:.2f}", flush=True)
+    return rows
+
+
+def part_iteration(names, iters, repeats):
+    rows = []
+    for name in names:
+        form, _ = scaled_form(name, 0.1)
+        form.N
+        form.slater_point()
+        k = iters.get(name, 200)
+        t = median_time(lambda: solve_admm(form, max_iter=k, rho=0.05 * form.reg), repeats)
+        rows.append({"dataset": name, "p": form.p, "iterations": k, "ms_per_iteration": 1e3 * t / k})
+        print(f"admm       {name:<10} p={form.p:<5} {1e3 * t / k:.3f} ms/iteration "
+              f"({k} iterations incl. certificates)", flush=True)
+    return rows
+
+
+def part_certificate(cap):
+    form, _ = scaled_form("iris", 0.1)
+    res = solve_admm(form, time_limit=cap, rho=0.05 * form.reg)
+    zeta, rho = res.solution["zeta"], res.solution["rho"]
+    Lam = form.prox(zeta, rho)
+    G, y, W = form.multipliers_from_prox(zeta, Lam, rho)
+    cert = form.certify(G, y, W)
+    S = form.congruence(form.dual_matrix(G, y, W), structured=False)
+    w = np.linalg.eigvalsh(S)
+    Z, _ = form.face_project(Lam)
+    B = form.blocks
+    out = {"time_s": res.time_s, "iterations": res.iterations, "value": res.value,
+           "lower_bound": res.lower_bound, "dual_value_t1": cert.dual_value,
+           "generalised_lambda_min": cert.lambda_min, "t_max": cert.t_max,
+           "n_negative": int(np.sum(w < 0)), "most_negative": float(w[0]),
+           "slater_mu": form.slater_point()[1], "trace": float(np.trace(Z)),
+           "trace_aa_plus_bb": float(np.trace(Z[B.a, B.a]) + np.trace(Z[B.b, B.b])),
+           "tau_default": form.trace_bound(), "tau_upper_175": form.trace_bound(1.75),
+           "sigma_max_sq": float(np.linalg.norm(form.X, 2) ** 2)}
+    print("certificate iris reg 0.1 after {time_s:.0f} s ({iterations} it): value {value:.6g}, "
+          "bound {lower_bound:.6g}, dual value at t=1 {dual_value_t1:.6g}".format(**out))
+    print("  S: {n_negative} negative eigenvalues, most negative {most_negative:.2e}; Slater "
+          "mu {slater_mu:.2e}; generalised lambda_min {generalised_lambda_min:.3f}, t_max "
+          "{t_max:.3f}".format(**out))
+    print("  tr Lambda {trace:.1f} (aa+bb {trace_aa_plus_bb:.1f}); certified tau {tau_default:.0f}, "
+          "with U = 1.75: {tau_upper_175:.0f}; sigma_max^2 {sigma_max_sq:.1f}".format(**out), flush=True)
+    return out
+
+
+def part_ipm():
+    rows = []
+    for name in ("random:0", "iris"):
+        s = prepare(name, protocol="paper")
+        res = solve_sdp(s.X_train, s.Y_train, 0.1, solver="ipm")
+        rows.append({"dataset": name, "value": res.value, "lower_bound": res.lower_bound,
+                     "gap": res.gap, "status": res.status, "iterations": res.iterations,
+                     "time_s": res.time_s})
+        print(f"ipm        {name:<10} reg 0.1: value {res.value:.6g} bound {res.lower_bound:.6g} "
+              f"gap {res.gap:.2e} {res.status} after {res.iterations} it, {res.time_s:.1f} s", flush=True)
+    return rows
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--parts", default="1,2,3,4")
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--certificate-cap", type=float, default=30.0, help="seconds of ADMM before part 3")
+    ap.add_argument("--out", default="benchmarks/results/sdp_diagnostics.json")
+    args = ap.parse_args(argv)
+    parts = {int(p) for p in args.parts.split(",")}
+    out = {"meta": {"date": date.today().isoformat(), "machine": machine()}}
+    print(f"SDP-NN diagnostics, {out['meta']['date']}, {out['meta']['machine']}")
+    if 1 in parts:
+        out["congruence"] = part_congruence(["pima", "banknote", "mnist-pca"], args.repeats)
+    if 2 in parts:
+        out["iteration"] = part_iteration(["iris", "pima", "mnist-pca"],
+                                          {"iris": 2000, "pima": 200, "mnist-pca": 40}, 3)
+    if 3 in parts:
+        out["certificate"] = part_certificate(args.certificate_cap)
+    if 4 in parts:
+        out["ipm"] = part_ipm()
+    os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
+    with open(args.out, "w") as fh:
+        json.dump(clean(out), fh, indent=2)
+    print(f"\nJSON written to {args.out}")
+
+
+if __name__ == "__main__":
+    main()
