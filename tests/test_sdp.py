@@ -272,6 +272,52 @@ def test_warm_start_reaches_tolerance_faster():
     assert warm.lower_bound == pytest.approx(cold.lower_bound, rel=1e-4)
 
 
+def test_dual_phases_alternate_rho_on_a_fixed_schedule():
+    rng = np.random.default_rng(15)
+    X, Y = _random_problem(rng, 10, 2, 2)
+    kw = dict(max_iter=700, tol=1e-12, check_every=10, phase_length=100, phase_growth=2.0)
+    res = solve_sdp(X, Y, 0.05, **kw)
+    reg = res.solution["formulation"].reg  # the solver's (rescaled) reg
+    phases = [(h["iteration"], h["phase"], h["rho"]) for h in res.history if "phase" in h]
+    # primal until iteration 100, dual for 50 iterations, primal for 200, dual for 100, ...
+    starts = [it for (it, ph, _), (_, prev, _) in zip(phases[1:], phases) if ph != prev]
+    assert starts == [111, 161, 361, 461, 861][: len(starts)] and len(starts) >= 4
+    # in a dual phase ρ = min(0.5·reg, ρ of the primal phase), and that ρ is restored afterwards
+    rho_at = {it: rho for it, _, rho in phases}
+    prev = {b: a for (a, _, _), (b, _, _) in zip(phases, phases[1:])}
+    for s_dual, s_primal in zip(starts[0::2], starts[1::2]):
+        rho_p = rho_at[prev[s_dual]]
+        duals = [rho for it, ph, rho in phases if s_dual <= it < s_primal]
+        assert duals and all(r == min(0.5 * reg, rho_p) for r in duals)
+        assert rho_at[s_primal] == rho_p
+    assert any(rho_at[prev[s]] > 0.5 * reg for s in starts[0::2])  # ρ really was lowered
+    # the schedule depends on iterations only: a second run is identical
+    again = solve_sdp(X, Y, 0.05, **kw)
+    assert [h["lower_bound"] for h in again.history] == [h["lower_bound"] for h in res.history]
+
+
+def test_dual_phases_tighten_the_certificate_at_equal_iterations():
+    rng = np.random.default_rng(2)
+    X, Y = _random_problem(rng, 25, 2, 3)
+    with_phases = solve_sdp(X, Y, 0.05, max_iter=4000, tol=1e-12)
+    without = solve_sdp(X, Y, 0.05, max_iter=4000, tol=1e-12, dual_phases=False)
+    optimum = solve_sdp(X, Y, 0.05, solver="clarabel").info["solver_value"]
+    assert without.lower_bound < with_phases.lower_bound <= optimum * (1 + 1e-6)
+    # at least a tenth of the remaining gap closed
+    assert optimum - with_phases.lower_bound < 0.9 * (optimum - without.lower_bound)
+
+
+def test_warm_start_after_a_dual_phase_resumes_with_the_primal_rho():
+    rng = np.random.default_rng(18)
+    X, Y = _random_problem(rng, 10, 2, 1)
+    first = solve_sdp(X, Y, 0.05, max_iter=330, tol=1e-12, check_every=10, phase_length=300)
+    assert first.history[-1]["phase"] == "dual"
+    assert first.solution["rho_primal"] > first.solution["rho"]
+    nxt = solve_sdp(X, Y, 0.05, max_iter=1, warm_start=first)
+    assert nxt.history[0]["phase"] == "primal"
+    assert nxt.history[0]["rho"] == first.solution["rho_primal"]
+
+
 @pytest.mark.parametrize("case", ["duplicates", "parallel", "d1", "constant_feature", "zero_row", "antiparallel"])
 def test_degenerate_inputs_give_valid_bounds(case):
     rng = np.random.default_rng(15)

@@ -34,6 +34,12 @@ def test_torch_cpu_iterates_match_numpy():
         V = rng2.standard_normal((2, 4))
         assert c.lower_bound <= problem.objective(U, V)
     assert c.lower_bound <= solve_sdp(X, Y, 0.1, solver="clarabel").info["solver_value"] * (1 + 1e-6)
+    # the ρ schedule (primal/dual phases) runs on torch tensors too, matching numpy's switches
+    kw = dict(max_iter=300, check_every=10, anderson=0, phase_length=60, tol=1e-12)
+    d, e = solve_sdp(X, Y, 0.1, **kw), solve_sdp(X, Y, 0.1, device="cpu", **kw)
+    assert [h["phase"] for h in d.history] == [h["phase"] for h in e.history]
+    assert "dual" in {h["phase"] for h in e.history}
+    assert e.lower_bound == pytest.approx(d.lower_bound, rel=1e-8)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
