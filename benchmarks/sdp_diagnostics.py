@@ -6,8 +6,13 @@
    slack S = NᵀDN, the generalised eigenvalue used by the Slater repair, the dual value at t = 1,
    tr Λ of the iterate against the certified trace bound τ.
 4. The experimental native interior point (solver="ipm") on random:0 and Iris.
+5. The ρ schedule: the same time budget on Iris (γ = 0.1 and 0.01) with and without the dual
+   phases (``dual_phases``), side by side in one run.
 
-    python benchmarks/sdp_diagnostics.py                 # all parts (about 3 minutes on 2 cores)
+Part 3 runs the plain residual-balancing schedule (``dual_phases=False``), whose certificate it
+diagnoses. Running some parts updates those entries of an existing JSON and keeps the others.
+
+    python benchmarks/sdp_diagnostics.py                 # all parts (about 6 minutes on 2 cores)
     python benchmarks/sdp_diagnostics.py --parts 1,2     # only the timings
 
 Prints plain text and writes JSON (default benchmarks/results/sdp_diagnostics.json).
@@ -81,13 +86,17 @@ def part_iteration(names, iters, repeats):
 
 def part_certificate(cap):
     form, _ = scaled_form("iris", 0.1)
-    res = solve_admm(form, time_limit=cap, rho=0.05 * form.reg)
+    res = solve_admm(form, time_limit=cap, rho=0.05 * form.reg, dual_phases=False)
     zeta, rho = res.solution["zeta"], res.solution["rho"]
     Lam = form.prox(zeta, rho)
     G, y, W = form.multipliers_from_prox(zeta, Lam, rho)
     cert = form.certify(G, y, W)
     S = form.congruence(form.dual_matrix(G, y, W), structured=False)
     w = np.linalg.eigvalsh(S)
+    # the face step's multipliers ρ(Z' − (2Λ − ζ)) are PSD on the face; the prox multipliers
+    # differ from them by ρ·Nᵀ(Z' − Λ)N, the dual infeasibility the certificate pays for
+    Zf, _ = form.face_project(2.0 * Lam - zeta)
+    infeas = float(np.linalg.norm(rho * form.congruence(Zf - Lam, structured=False), 2))
     Z, _ = form.face_project(Lam)
     B = form.blocks
     out = {"time_s": res.time_s, "iterations": res.iterations, "value": res.value,
@@ -97,15 +106,33 @@ def part_certificate(cap):
            "slater_mu": form.slater_point()[1], "trace": float(np.trace(Z)),
            "trace_aa_plus_bb": float(np.trace(Z[B.a, B.a]) + np.trace(Z[B.b, B.b])),
            "tau_default": form.trace_bound(), "tau_upper_175": form.trace_bound(1.75),
-           "sigma_max_sq": float(np.linalg.norm(form.X, 2) ** 2)}
+           "sigma_max_sq": float(np.linalg.norm(form.X, 2) ** 2),
+           "rho": rho, "rho_over_reg": rho / form.reg, "prox_face_multiplier_gap": infeas}
     print("certificate iris reg 0.1 after {time_s:.0f} s ({iterations} it): value {value:.6g}, "
           "bound {lower_bound:.6g}, dual value at t=1 {dual_value_t1:.6g}".format(**out))
     print("  S: {n_negative} negative eigenvalues, most negative {most_negative:.2e}; Slater "
           "mu {slater_mu:.2e}; generalised lambda_min {generalised_lambda_min:.3f}, t_max "
           "{t_max:.3f}".format(**out))
     print("  tr Lambda {trace:.1f} (aa+bb {trace_aa_plus_bb:.1f}); certified tau {tau_default:.0f}, "
-          "with U = 1.75: {tau_upper_175:.0f}; sigma_max^2 {sigma_max_sq:.1f}".format(**out), flush=True)
+          "with U = 1.75: {tau_upper_175:.0f}; sigma_max^2 {sigma_max_sq:.1f}".format(**out))
+    print("  rho {rho:.3g} = {rho_over_reg:.0f} reg; ||rho N'(Z - Lambda)N||_2 = "
+          "{prox_face_multiplier_gap:.2e}".format(**out), flush=True)
     return out
+
+
+def part_schedule(cap):
+    rows = []
+    for reg in (0.1, 0.01):
+        form, _ = scaled_form("iris", reg)
+        for phases in (False, True):
+            res = solve_admm(form, time_limit=cap, rho=0.05 * form.reg, dual_phases=phases)
+            rows.append({"dataset": "iris", "reg": reg, "dual_phases": phases, "time_s": res.time_s,
+                         "iterations": res.iterations, "value": res.value,
+                         "lower_bound": res.lower_bound})
+            print(f"schedule   iris reg {reg:<5} dual phases {'on ' if phases else 'off'}: bound "
+                  f"{res.lower_bound:.6g}, value {res.value:.6g} after {res.iterations} it, "
+                  f"{res.time_s:.1f} s", flush=True)
+    return rows
 
 
 def part_ipm():
@@ -123,13 +150,17 @@ def part_ipm():
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--parts", default="1,2,3,4")
+    ap.add_argument("--parts", default="1,2,3,4,5")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--certificate-cap", type=float, default=30.0, help="seconds of ADMM before part 3")
     ap.add_argument("--out", default="benchmarks/results/sdp_diagnostics.json")
     args = ap.parse_args(argv)
     parts = {int(p) for p in args.parts.split(",")}
-    out = {"meta": {"date": date.today().isoformat(), "machine": machine()}}
+    out = {}
+    if os.path.exists(args.out):  # keep the entries of parts not re-run
+        with open(args.out) as fh:
+            out = json.load(fh)
+    out["meta"] = {"date": date.today().isoformat(), "machine": machine(), "parts_run": sorted(parts)}
     print(f"SDP-NN diagnostics, {out['meta']['date']}, {out['meta']['machine']}")
     if 1 in parts:
         out["congruence"] = part_congruence(["pima", "banknote", "mnist-pca"], args.repeats)
@@ -140,6 +171,8 @@ def main(argv=None):
         out["certificate"] = part_certificate(args.certificate_cap)
     if 4 in parts:
         out["ipm"] = part_ipm()
+    if 5 in parts:
+        out["schedule"] = part_schedule(args.certificate_cap)
     os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
     with open(args.out, "w") as fh:
         json.dump(clean(out), fh, indent=2)
