@@ -258,12 +258,14 @@ def _solve_admm(
     ρ schedule. Residual balancing (``adapt``) drives the primal iterate towards the optimum but
     typically raises ρ far above ``reg``, and the prox multipliers then violate dual feasibility
     by ρ·‖Z − Λ‖, which the certificate has to pay for. With ``dual_phases`` the solver alternates
-    a *primal phase* (residual balancing; the first lasts ``phase_length`` iterations, later ones
-    twice the preceding dual phase) with a *dual phase* at the fixed small ρ = ``rho_dual``·reg,
-    which makes the multipliers nearly feasible within a few thousand iterations; a dual phase
-    ends when the certified bound stalls (less than 5 % of the remaining gap gained over 20
-    checkpoints). Measured in ``benchmarks/sdp.py``; all switches depend on iteration counts and
-    iterates only, never on timings, so runs are reproducible.
+    a *primal phase* (residual balancing; the first lasts ``phase_length`` iterations, each later
+    one ``phase_growth`` times longer) with a *dual phase* of half that length at the fixed small
+    ρ = min(ρ, ``rho_dual``·reg), in which the multipliers settle from a nearly converged primal
+    point; the primal-phase ρ is restored afterwards. Effect measured in ``benchmarks/sdp.py`` and
+    part 5 of ``benchmarks/sdp_diagnostics.py``. Switches depend on iteration counts only, never on
+    timings, so runs are reproducible. A solve that ends in a dual phase reports the primal
+    iterate of the last primal phase when its residual is smaller (the primal drifts while ρ is
+    small); ``solution['rho_primal']`` lets a warm start resume in a primal phase.
     """
     t0 = time.perf_counter()
     if anderson is None:
