@@ -202,18 +202,20 @@ def test_dual_matrix_is_the_lagrangian_gradient():
 @settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(n=st.integers(1, 7), d=st.integers(1, 3), c=st.integers(1, 2),
        reg=st.sampled_from([1.0, 0.1, 0.01]), xscale=st.sampled_from([0.1, 1.0, 10.0]),
-       mult=st.sampled_from(["random", "zero", "admm"]), seed=st.integers(0, 2**31 - 1))
+       mult=st.sampled_from(["random", "refined", "zero", "admm"]), seed=st.integers(0, 2**31 - 1))
 def test_certificate_never_exceeds_any_network_objective(n, d, c, reg, xscale, mult, seed):
     """For ANY multipliers the certified bound is ≤ NN-TRAIN of random and trained networks."""
     rng = np.random.default_rng(seed)
     X = xscale * rng.standard_normal((n, d))
     Y = rng.standard_normal((n, c)) * rng.choice([0.5, 3.0])
     form = SDPFormulation(X, Y, reg)
-    if mult == "random":
+    if mult in ("random", "refined"):
         nr = form.n
         G = rng.standard_normal((nr, c)) * rng.choice([0.1, 1.0, 10.0])
         y = rng.standard_normal(nr)
         W = np.abs(rng.standard_normal((2 * nr, 2 * nr)))
+        if mult == "refined":  # a y tuned to the certificate must not make it unsound
+            y = form.refine_y(G, y, W, evaluations=20)
         bound = form.certify(G, y, W).bound
     elif mult == "zero":
         bound = form.certify(np.zeros((form.n, c)), np.zeros(form.n), None).bound
@@ -237,6 +239,54 @@ def test_certificate_is_tight_at_the_native_optimum():
     problem = TrainingProblem(X, Y, 0.01)
     for s in range(5):
         assert res.lower_bound <= _trained_objective(problem, np.random.default_rng(s), steps=300) + 1e-9
+
+
+def _dual_slack_min_eigenvalue(form, G, y, W, t, delta):
+    """λ_min of Nᵀ D N at the Slater combination t·(Γ, y, W) + (1 − t)·(0, −δ·1, 0), built from
+    the dual map and an SVD basis of null(M) — independently of the certificate's arithmetic."""
+    n = form.n
+    D = form.dual_matrix(t * G, t * y - (1 - t) * delta * np.ones(n), t * np.maximum(W, 0.0))
+    M = np.hstack([-np.eye(n), np.eye(n), form.X, np.zeros((n, form.c))])
+    N = np.linalg.svd(M)[2][n:].T  # orthonormal basis of null(M)
+    return float(np.linalg.eigvalsh(N.T @ D @ N)[0])
+
+
+def test_refine_y_keeps_the_dual_value_and_tightens_a_feasible_certificate():
+    rng = np.random.default_rng(21)
+    X, Y = _random_problem(rng, 12, 2, 2)
+    form = SDPFormulation(X, Y, 0.05)
+    res = solve_admm(form, max_iter=300, rho=0.05 * 0.05, refine=0, dual_phases=False)
+    G, y, W = res.solution["Gamma"], res.solution["y"], res.solution["W"]
+    before = form.certify(G, y, W)
+    y2 = form.refine_y(G, y, W, evaluations=100)
+    after = form.certify(G, y2, W)
+    assert after.dual_value == before.dual_value  # y does not enter the dual objective
+    assert after.lambda_min > before.lambda_min and after.bound > before.bound
+    optimum = solve_sdp(X, Y, 0.05, solver="clarabel").info["solver_value"]
+    assert after.bound <= optimum * (1 + 1e-6)
+    # the combination behind the bound is dual feasible, checked with an independent basis
+    delta = form.slater_point()[0]
+    scale = np.linalg.norm(form.dual_matrix(G, y2, W))
+    assert _dual_slack_min_eigenvalue(form, G, y2, W, after.t, delta) >= -1e-12 * scale
+    # and the bound is the dual objective there: −½t²‖Γ‖² − t⟨Γ, Y⟩ (+ the reduction constant)
+    t = after.t
+    assert after.bound == pytest.approx(-0.5 * t * t * np.sum(G**2) - t * np.sum(G * form.Y) + form.constant,
+                                        rel=1e-12)
+
+
+def test_final_polish_only_raises_the_bound_at_equal_iterations():
+    rng = np.random.default_rng(22)
+    X, Y = _random_problem(rng, 25, 2, 3)
+    kw = dict(max_iter=1500, tol=1e-12, phase_length=800)
+    plain = solve_sdp(X, Y, 0.05, refine=0, **kw)
+    polished = solve_sdp(X, Y, 0.05, refine=150, **kw)
+    # same iterates (the schedule depends on iteration counts only), better certificate
+    assert polished.value == plain.value
+    refined = [h for h in polished.history if h.get("refined")]
+    assert refined and refined[0]["iteration"] == 1201  # at the end of the dual phase (800 + 400)
+    assert polished.lower_bound > plain.lower_bound
+    optimum = solve_sdp(X, Y, 0.05, solver="clarabel").info["solver_value"]
+    assert polished.lower_bound <= optimum * (1 + 1e-6)
 
 
 # --------------------------------------------------------------------------- native solver

@@ -240,6 +240,7 @@ def _solve_admm(
     rho_dual: float = 0.5,
     phase_length: int = 2000,
     phase_growth: float = 1.5,
+    refine: int = 150,
     warm_start=None,
     callback=None,
     backend=None,
@@ -266,6 +267,12 @@ def _solve_admm(
     timings, so runs are reproducible. A solve that ends in a dual phase reports the primal
     iterate of the last primal phase when its residual is smaller (the primal drifts while ρ is
     small); ``solution['rho_primal']`` lets a warm start resume in a primal phase.
+
+    Certificate polish. At the end of every dual phase, and at an exit short of the tolerance, the
+    latest and the best multipliers are polished by :meth:`SDPFormulation.refine_y` (``refine``
+    eigendecompositions of size q each; 0 = off): the free multiplier y is re-chosen to shrink the
+    dual infeasibility the Slater repair pays for. With a ``time_limit`` the loop stops early
+    enough to leave the final polish about one iteration's time per evaluation (≤ 10 % of it).
     """
     t0 = time.perf_counter()
     if anderson is None:
@@ -315,12 +322,45 @@ def _solve_admm(
     Lam = Z = None
     res_prev = np.inf
 
-    def checkpoint(zeta_, Lam_, rho_):
+    latest = None  # (cert, Γ, y, W) of the latest checkpoint
+
+    polished = []  # the (cert, Γ, y, W) tuples already polished (kept alive: ids are not reused)
+
+    def was_polished(cand):
+        return any(c is cand for c in polished)
+
+    def polish(cand, it_, value_, phase_, deadline=None):
+        """Re-choose the free multiplier y of ``cand`` (:meth:`SDPFormulation.refine_y`); keep
+        the result if it certifies a better bound (never above the candidate's dual value)."""
         nonlocal best_bound, best
-        G, y, W = form.multipliers_from_prox(be.to_numpy(zeta_), be.to_numpy(Lam_), rho_)
+        if cand is None or was_polished(cand) or cand[0].dual_value <= best_bound:
+            return
+        _, G, y, W = cand
+        y = form.refine_y(G, y, W, evaluations=refine, deadline=deadline)
         cert = form.certify(G, y, W)
+        polished.append(cand)
+        del polished[:-4]  # each holds p×p-sized multipliers
         if cert.bound > best_bound:
             best_bound, best = cert.bound, (cert, G, y, W)
+            polished.append(best)
+            history.append({"iteration": it_, "time_s": time.perf_counter() - t0, "value": value_,
+                            "lower_bound": best_bound, "gap": relative_gap(value_, best_bound),
+                            "lambda_min": cert.lambda_min, "rho": rho, "refined": True,
+                            "phase": phase_})
+
+    def reserve(it_):
+        """Seconds kept for the final polish: ≈ one mean iteration per evaluation, ≤ 10 %."""
+        if refine <= 0 or it_ <= 0 or (phase == "primal" and best is not None and was_polished(best)):
+            return 0.0  # nothing left to polish at an exit in this phase
+        return min(0.1 * time_limit, refine * (time.perf_counter() - t0) / it_)
+
+    def checkpoint(zeta_, Lam_, rho_):
+        nonlocal best_bound, best, latest
+        G, y, W = form.multipliers_from_prox(be.to_numpy(zeta_), be.to_numpy(Lam_), rho_)
+        cert = form.certify(G, y, W)
+        latest = (cert, G, y, W)
+        if cert.bound > best_bound:
+            best_bound, best = cert.bound, latest
         return cert
 
     last = None
@@ -344,7 +384,7 @@ def _solve_admm(
                     acc.reset()
                 zeta_new = T
             res_prev = res
-            if time_limit is not None and time.perf_counter() - t0 >= time_limit:
+            if time_limit is not None and time.perf_counter() - t0 >= time_limit - reserve(it):
                 status = "time_limit"  # the certificate of this iterate is taken after the loop
                 break
             if it - last_check >= check_every or it == 1:
@@ -369,7 +409,7 @@ def _solve_admm(
                         and slack_err <= tol * max(abs(value), 1e-300)):
                     status = "optimal"
                     break
-                if time_limit is not None and elapsed >= time_limit:
+                if time_limit is not None and elapsed >= time_limit - reserve(it):
                     status = "time_limit"
                     break
                 # ρ schedule: switch phases (see the docstring), else balance the residuals
@@ -384,6 +424,9 @@ def _solve_admm(
                     snapshot = (value, r_p_rel, Z, F)  # the primal drifts while ρ is small
                     rho_new = min(rho, rho_dual * form.reg)
                 elif switch == "primal":
+                    if refine > 0:  # the multipliers are best at the end of a dual phase
+                        polish(latest, it, value, phase)
+                        polish(best, it, value, phase)
                     phase, phase_start, last_adapt = "primal", it, it
                     rho_new = rho_primal
                 else:
@@ -413,6 +456,15 @@ def _solve_admm(
                             "phase": phase})
         except KeyboardInterrupt:
             pass
+    if refine > 0 and status not in ("optimal", "interrupted", "stopped") and latest is not None:
+        # final certificate: polish the multipliers of an unfinished dual phase, else the best ones
+        try:
+            deadline = None if time_limit is None else t0 + time_limit
+            if phase == "dual":
+                polish(latest, it, value, phase, deadline)
+            polish(best, it, value, phase, deadline)
+        except KeyboardInterrupt:
+            status = "interrupted"
     if phase == "dual" and snapshot is not None and status != "optimal" and snapshot[1] <= r_p_rel:
         value, r_p_rel, Z, F = snapshot  # report the primal iterate of the last primal phase
     elapsed = time.perf_counter() - t0

@@ -369,6 +369,71 @@ class SDPFormulation:
             return Certificate(bound_tr, self.dual_objective(G), s, 1.0, t_max)
         return Certificate(bound, self.dual_objective(G), s, t, t_max)
 
+    def refine_y(self, G: np.ndarray, y: np.ndarray, W: np.ndarray | None, *,
+                 evaluations: int = 150, deadline: float | None = None) -> np.ndarray:
+        """A better multiplier y for the same (Γ, W): y is a free variable that does not enter the
+        dual objective, so any y − κ keeps −½‖Γ‖² − ⟨Γ, Y⟩ and only moves S = S(Γ, y − κ, W).
+
+        Maximises a soft minimum of the generalised eigenvalues of (S, S_D) over κ ∈ Rⁿ — the
+        quantity s that limits the Slater repair in :meth:`certify` — with L-BFGS on three
+        sharpening temperatures, ``evaluations`` eigendecompositions of size q in all (or until
+        ``time.perf_counter()`` passes ``deadline``). Only a heuristic: soundness comes from
+        certifying the returned y, which is why callers keep the better of the two certificates.
+        """
+        import time
+
+        from scipy.optimize import minimize
+
+        G = np.asarray(G, dtype=np.float64)
+        y = np.asarray(y, dtype=np.float64)
+        n = self.n
+        if n == 0 or evaluations <= 0:
+            return y
+        if W is not None:
+            W = np.maximum(W, 0.0)
+        self.slater_point()
+        L, _ = self._slater_chol
+        C0 = sla.solve_triangular(L, self._face_matrix(self.dual_matrix(G, y, W)), lower=True,
+                                  check_finite=False)
+        C0 = sla.solve_triangular(L, C0.T, lower=True, check_finite=False)
+        C0 = 0.5 * (C0 + C0.T)
+        # rows α_i and β_i of N in the generalised coordinates: (L⁻¹ Nᵀ)ᵀ restricted to the ReLU block
+        Mr = sla.solve_triangular(L, self.N[:2 * n].T, lower=True, check_finite=False).T
+        Ma, Mb = Mr[:n], Mr[n:]
+        budget = [int(evaluations)]
+        best = [-np.inf, np.zeros(n)]  # largest λ_min seen and its κ
+
+        class _Stop(Exception):
+            pass
+
+        def soft_min(kappa, temp):
+            # C(κ) = C₀ + sym(M_αᵀ diag(κ) M_β): the −A*(−κ) term in generalised coordinates
+            if budget[0] <= 0 or (deadline is not None and time.perf_counter() > deadline):
+                raise _Stop
+            budget[0] -= 1
+            K = (Ma.T * kappa) @ Mb
+            w, V = np.linalg.eigh(C0 + 0.5 * (K + K.T))
+            if w[0] > best[0]:
+                best[0], best[1] = float(w[0]), np.array(kappa, dtype=np.float64)
+            e = np.exp(-(w - w[0]) / temp)
+            s = float(e.sum())
+            U = Mr @ V
+            grad = (U[:n] * U[n:]) @ (e / s)  # ∂λ_j/∂κ_i = (M_α v_j)_i (M_β v_j)_i
+            return -(w[0] - temp * np.log(s)), -grad
+
+        try:
+            soft_min(best[1], 1.0)
+            if best[0] >= 0:
+                return y
+            for frac, share in ((0.1, 0.4), (0.01, 0.35), (0.001, 0.25)):
+                temp = frac * abs(best[0])
+                minimize(lambda k, t=temp: soft_min(k, t), best[1], jac=True, method="L-BFGS-B",
+                         options={"maxfun": max(2, int(share * evaluations)),
+                                  "maxiter": 10 * evaluations})
+        except _Stop:
+            pass
+        return y - best[1]
+
 
 def psd_part(S: np.ndarray):
     """Positive eigenpairs (w > 0, Q) of a symmetric matrix, computing only what is needed."""
