@@ -49,8 +49,10 @@ def _commit() -> str:
 
 def first_time(history, tol):
     for h in history:
-        if (h.get("gap") is not None and abs(h["gap"]) <= tol and h.get("primal_residual", 0) <= tol
-                and h.get("slack_error", 0) <= tol * abs(h["value"])):
+        # records without residuals (certificate polish) cannot show primal accuracy: skipped
+        if (h.get("gap") is not None and abs(h["gap"]) <= tol
+                and h.get("primal_residual", np.inf) <= tol
+                and h.get("slack_error", np.inf) <= tol * abs(h["value"])):
             return h["time_s"]
     return None
 

@@ -8,11 +8,13 @@
 4. The experimental native interior point (solver="ipm") on random:0 and Iris.
 5. The ρ schedule: the same time budget on Iris (γ = 0.1 and 0.01) with and without the dual
    phases (``dual_phases``), side by side in one run.
+6. The certificate polish (``refine``, :meth:`SDPFormulation.refine_y`): the same time budget with
+   and without it, on Iris (30 s) and Pima (γ = 0.1, 120 s), side by side in one run.
 
 Part 3 runs the plain residual-balancing schedule (``dual_phases=False``), whose certificate it
 diagnoses. Running some parts updates those entries of an existing JSON and keeps the others.
 
-    python benchmarks/sdp_diagnostics.py                 # all parts (about 6 minutes on 2 cores)
+    python benchmarks/sdp_diagnostics.py                 # all parts (about 13 minutes on 2 cores)
     python benchmarks/sdp_diagnostics.py --parts 1,2     # only the timings
 
 Prints plain text and writes JSON (default benchmarks/results/sdp_diagnostics.json).
@@ -135,6 +137,22 @@ def part_schedule(cap):
     return rows
 
 
+def part_polish(cap):
+    rows = []
+    for name, reg, limit in (("iris", 0.1, cap), ("iris", 0.01, cap), ("pima", 0.1, 4 * cap)):
+        form, _ = scaled_form(name, reg)
+        for refine in (0, 150):
+            res = solve_admm(form, time_limit=limit, rho=0.05 * form.reg, refine=refine)
+            polished = [h for h in res.history if h.get("refined")]
+            rows.append({"dataset": name, "reg": reg, "refine": refine, "time_s": res.time_s,
+                         "iterations": res.iterations, "value": res.value,
+                         "lower_bound": res.lower_bound, "polishes_that_helped": len(polished)})
+            print(f"polish     {name:<5} reg {reg:<5} refine {refine:<3}: bound {res.lower_bound:.6g}, "
+                  f"value {res.value:.6g} after {res.iterations} it, {res.time_s:.1f} s "
+                  f"({len(polished)} polishes raised the bound)", flush=True)
+    return rows
+
+
 def part_ipm():
     rows = []
     for name in ("random:0", "iris"):
@@ -150,7 +168,7 @@ def part_ipm():
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--parts", default="1,2,3,4,5")
+    ap.add_argument("--parts", default="1,2,3,4,5,6")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--certificate-cap", type=float, default=30.0, help="seconds of ADMM before part 3")
     ap.add_argument("--out", default="benchmarks/results/sdp_diagnostics.json")
@@ -173,6 +191,8 @@ def main(argv=None):
         out["ipm"] = part_ipm()
     if 5 in parts:
         out["schedule"] = part_schedule(args.certificate_cap)
+    if 6 in parts:
+        out["polish"] = part_polish(args.certificate_cap)
     os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
     with open(args.out, "w") as fh:
         json.dump(clean(out), fh, indent=2)
