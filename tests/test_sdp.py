@@ -274,6 +274,30 @@ def test_refine_y_keeps_the_dual_value_and_tightens_a_feasible_certificate():
                                         rel=1e-12)
 
 
+def test_repair_ceiling_caps_every_certificate_of_that_gamma():
+    rng = np.random.default_rng(23)
+    X, Y = _random_problem(rng, 8, 2, 2)
+    form = SDPFormulation(X, Y, 0.1)
+    ts = np.linspace(0.0, 1.0, 10001)
+    for k in range(20):
+        G = rng.standard_normal((form.n, 2)) * [0.1, 1.0, 10.0][k % 3]
+        # max over t ∈ [0, 1] of dual(tΓ), by brute force on a grid, then a finer one around it
+
+        def dual_t(t, G=G):
+            return -0.5 * t**2 * np.sum(G**2) - t * np.sum(G * form.Y) + form.constant
+
+        t0 = ts[np.argmax(dual_t(ts))]
+        fine = np.clip(np.linspace(t0 - 1e-4, t0 + 1e-4, 10001), 0.0, 1.0)
+        grid = np.max(dual_t(fine))
+        ceiling = form.repair_ceiling(G)
+        assert grid <= ceiling + 1e-12 * max(1.0, abs(ceiling)) and ceiling <= grid + 1e-9 * max(1.0, abs(grid))
+        assert ceiling >= form.dual_objective(G) - 1e-12 * max(1.0, abs(ceiling))
+        for _ in range(3):
+            y = rng.standard_normal(form.n)
+            W = np.abs(rng.standard_normal((2 * form.n, 2 * form.n)))
+            assert form.certify(G, y, W).bound <= ceiling + 1e-12 * max(1.0, abs(ceiling))
+
+
 def test_final_polish_only_raises_the_bound_at_equal_iterations():
     rng = np.random.default_rng(22)
     X, Y = _random_problem(rng, 25, 2, 3)
@@ -411,6 +435,9 @@ def test_bad_arguments_are_rejected_clearly():
         solve_sdp(X, np.ones((4, 1)), 0.1)
     with pytest.raises(DataError, match="NaN"):
         solve_sdp(np.array([[np.nan, 1.0]]), np.ones((1, 1)), 0.1)
+    for bad in (-1, 2.5, "150", True):
+        with pytest.raises(ParameterError, match="refine"):
+            solve_sdp(X, Y, 0.1, refine=bad)
 
 
 def test_memory_guard_refuses_huge_problems(monkeypatch):

@@ -275,6 +275,10 @@ def _solve_admm(
     enough to leave the final polish about one iteration's time per evaluation (≤ 10 % of it).
     """
     t0 = time.perf_counter()
+    if isinstance(refine, bool) or not isinstance(refine, (int, np.integer)) or refine < 0:
+        from ..errors import ParameterError
+
+        raise ParameterError(f"refine must be a non-negative integer (evaluations); got {refine!r}.")
     if anderson is None:
         anderson = 30 if form.p <= 600 else 10
     form.check_memory(n_dense=10 + 2 * anderson)
@@ -331,9 +335,10 @@ def _solve_admm(
 
     def polish(cand, it_, value_, phase_, deadline=None):
         """Re-choose the free multiplier y of ``cand`` (:meth:`SDPFormulation.refine_y`); keep
-        the result if it certifies a better bound (never above the candidate's dual value)."""
+        the result if it certifies a better bound. Skipped when even a perfect repair could not
+        beat the best bound (:meth:`SDPFormulation.repair_ceiling`)."""
         nonlocal best_bound, best
-        if cand is None or was_polished(cand) or cand[0].dual_value <= best_bound:
+        if cand is None or was_polished(cand) or form.repair_ceiling(cand[1]) <= best_bound:
             return
         _, G, y, W = cand
         y = form.refine_y(G, y, W, evaluations=refine, deadline=deadline)

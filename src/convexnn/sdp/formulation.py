@@ -291,6 +291,18 @@ class SDPFormulation:
         """−½‖Γ‖² − ⟨Γ, Y⟩ plus the reduction constant (a bound only if Γ is dual feasible)."""
         return -0.5 * float(np.vdot(G, G)) - float(np.vdot(G, self.Y)) + self.constant
 
+    def _best_scaling(self, G: np.ndarray, t_max: float):
+        """(t, value) maximising dual(tΓ) = −½t²‖Γ‖² − t⟨Γ, Y⟩ + const over t ∈ [0, t_max]."""
+        gg = float(np.vdot(G, G))
+        gy = float(np.vdot(G, self.Y))
+        t = 0.0 if gg == 0 else min(max(-gy / gg, 0.0), t_max)
+        return t, -0.5 * t * t * gg - t * gy + self.constant
+
+    def repair_ceiling(self, G: np.ndarray) -> float:
+        """The most :meth:`certify` can give for this Γ whatever (y, W) are: the repair only
+        shrinks t ≤ 1, so max over t ∈ [0, 1] of dual(tΓ) (≥ the dual value at t = 1)."""
+        return self._best_scaling(np.asarray(G, dtype=np.float64), 1.0)[1]
+
     def slater_point(self):
         """(δ, μ): the strictly feasible dual point Γ = 0, W = 0, y = −δ·1 and μ = λ_min(S_D) in
         the orthonormal face basis, with δ chosen (from the singular values of X) to make μ large."""
@@ -358,10 +370,7 @@ class SDPFormulation:
         s = s_raw - err_c
         one = 1.0 - eps_d
         t_max = 1.0 if s >= 0 else one / (one - s)
-        gg = float(np.vdot(G, G))
-        gy = float(np.vdot(G, self.Y))
-        t = 0.0 if gg == 0 else min(max(-gy / gg, 0.0), t_max)
-        bound = -0.5 * t * t * gg - t * gy + self.constant
+        t, bound = self._best_scaling(G, t_max)
         # second certificate: the trace bound τ ≥ tr Λ*, f(Λ*) ≥ dual(Γ) + τ·min(0, λ_min(S))
         s_std = float(sla.eigvalsh(S, subset_by_index=[0, 0])[0]) - k * float(np.linalg.norm(D))
         bound_tr = self.dual_objective(G) + self.trace_bound(upper) * min(0.0, s_std)
