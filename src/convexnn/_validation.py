@@ -96,14 +96,32 @@ def check_memory(n_bytes: float, what: str, *, fraction: float = 0.8) -> None:
         )
 
 
-def blas_threads(size: int, threshold: int = 400):
-    """Context manager: one BLAS thread for small matrices (threads only add overhead there)."""
+def blas_threads(size: int, threshold: int = 400, *, scipy_threads: int | None = None):
+    """Context manager: one BLAS thread for small matrices (threads only add overhead there).
+
+    ``scipy_threads`` (for ``size ≥ threshold``) caps the threads of a BLAS that scipy loads
+    *besides* numpy's. The numpy and scipy wheels each bundle their own OpenBLAS; the idle
+    threads of one spin while the other works, so a loop alternating numpy products with scipy
+    LAPACK calls ran 2–2.5× slower on 2 cores (``benchmarks/sdp_diagnostics.py`` part 2). When
+    both share one library nothing is capped."""
     import contextlib
 
-    if size >= threshold:
-        return contextlib.nullcontext()
     try:
-        from threadpoolctl import threadpool_limits
+        from threadpoolctl import ThreadpoolController, threadpool_limits
     except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
         return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
+    if size < threshold:
+        return threadpool_limits(limits=1, user_api="blas")
+    if scipy_threads is None:
+        return contextlib.nullcontext()
+    import os
+
+    import scipy.linalg  # noqa: F401  (loads scipy's BLAS so that the controller sees it)
+
+    blas = ThreadpoolController().select(user_api="blas")
+    own = [lib.filepath for lib in blas.lib_controllers
+           if "scipy" in os.path.basename(os.path.dirname(lib.filepath)).lower()
+           and "numpy" not in lib.filepath.lower()]
+    if not own:
+        return contextlib.nullcontext()
+    return blas.select(filepath=own).limit(limits=int(scipy_threads))

@@ -20,7 +20,7 @@ import numpy as np
 
 from .._validation import blas_threads
 from ..result import SolveResult, relative_gap
-from .formulation import SDPFormulation
+from .formulation import SDPFormulation, block_congruence, block_factor
 
 
 class _NumpyBackend:
@@ -61,8 +61,8 @@ class _NumpyBackend:
     def prox(self, A, rho):
         return self.form.prox(A, rho)
 
-    def face_project(self, A):
-        return self.form.face_project(A)
+    def face_project(self, A, rank_hint=None):
+        return self.form.face_project(A, rank_hint)
 
     def objective(self, L) -> float:
         return self.form.objective(L)
@@ -81,7 +81,8 @@ class _TorchBackend(_NumpyBackend):
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         B = form.blocks
         t = lambda A: torch.as_tensor(np.ascontiguousarray(A), dtype=torch.float64, device=self.device)  # noqa: E731
-        self.N = t(form.N)
+        h, P, K = form.face_basis
+        self.h, self.P, self.K = h, t(P), t(K)
         self.Y = t(form.Y)
         self.n, self.B = B.n, B
         self.ii = torch.arange(B.n, device=self.device)
@@ -126,12 +127,11 @@ class _TorchBackend(_NumpyBackend):
         L[du, du] = A[du, du] - self.form.reg / (2.0 * rho)
         return L
 
-    def face_project(self, A):
-        S = self.N.T @ (A @ self.N)
-        S = 0.5 * (S + S.T)
-        w, Q = self.torch.linalg.eigh(S)
+    def face_project(self, A, rank_hint=None):  # torch.linalg.eigh has no subset option
+        n, d = self.n, self.B.d
+        w, Q = self.torch.linalg.eigh(block_congruence(A, n, d, self.h, self.P, self.K))
         keep = w > 0
-        F = self.N @ (Q[:, keep] * self.torch.sqrt(w[keep]))
+        F = block_factor(Q[:, keep] * self.torch.sqrt(w[keep]), n, d, self.h, self.P, self.K)
         return F @ F.T, F
 
     def objective(self, L) -> float:
@@ -220,7 +220,7 @@ def solve_admm(form: SDPFormulation, *, device: str | None = None, **kwargs) -> 
             raise SolverUnavailableError(
                 'device= needs PyTorch: pip install "convexnn[torch]"') from exc
         return _solve_admm(form, backend=backend, **kwargs)
-    with blas_threads(form.p):
+    with blas_threads(form.p, scipy_threads=1):  # psd_part's partial eigensolver is scipy's
         return _solve_admm(form, backend=_NumpyBackend(form), **kwargs)
 
 
@@ -373,7 +373,7 @@ def _solve_admm(
         for it in range(1, max_iter + 1):
             Lam = be.prox(zeta, rho)
             Z_prev = Z
-            Z, F = be.face_project(2.0 * Lam - zeta)
+            Z, F = be.face_project(2.0 * Lam - zeta, int(F.shape[1]))
             diff = Z - Lam
             res = be.norm(diff)
             nrm = max(be.norm(Lam), be.norm(Z), 1e-300)

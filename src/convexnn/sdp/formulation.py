@@ -131,7 +131,7 @@ class SDPFormulation:
         c = Y.shape[1]
         self.blocks = Blocks(n, d, c)
         self._N = None
-        self._Rinv = None
+        self._face_basis = None
         self._slater = None
 
     # -- sizes ------------------------------------------------------------------------------
@@ -175,49 +175,45 @@ class SDPFormulation:
 
     @property
     def N(self) -> np.ndarray:
-        """Orthonormal basis (p×q) of null(M) = range(T): N = T R⁻¹ from the QR factorisation
-        T = N R (R is kept for :meth:`congruence`)."""
+        """Orthonormal basis (p×q) of null(M) = range(T) from the QR factorisation T = N R; the
+        certificate's basis (the solver's face projection uses :attr:`face_basis`)."""
         if self._N is None:
-            Q, Rq = np.linalg.qr(self.structured_basis())
-            self._N = np.ascontiguousarray(Q)
-            self._Rq = Rq
+            self._N = np.ascontiguousarray(np.linalg.qr(self.structured_basis())[0])
         return self._N
 
-    def congruence(self, A: np.ndarray, *, structured: bool | None = None) -> np.ndarray:
-        """Nᵀ A N for symmetric p×p A; ``structured`` (default: when p ≥ 300) computes it as
-        R⁻ᵀ (Tᵀ A T) R⁻¹ from the QR factorisation T = N R.
-
-        Tᵀ A T needs only block sums and products with X (O(p·n·d) flops), and the two products
-        with the cached R⁻¹ cost q³ each — against 2p²q + pq² for the dense products (timings in
-        ``benchmarks/sdp_diagnostics.py``). The certificate uses the dense products
-        (``structured=False``): its rounding-error margin is derived for them, whereas R⁻¹ adds a
-        cond(R) factor."""
+    def congruence(self, A: np.ndarray) -> np.ndarray:
+        """Nᵀ A N for symmetric p×p A by dense products with the QR basis N. The certificate
+        uses this form: its rounding-error margin is derived for these products."""
         N = self.N
-        if structured is None:
-            structured = self.n > 0 and self.p >= 300
-        if not structured:
-            S = N.T @ (A @ N)
-            return 0.5 * (S + S.T)
-        n, d, q = self.n, self.d, self.q
-        X = self.X
-        AT = np.empty((A.shape[0], q))
-        np.add(A[:, :n], A[:, n:2 * n], out=AT[:, :n])
-        AT[:, n:n + d] = A[:, 2 * n:2 * n + d] - A[:, n:2 * n] @ X
-        AT[:, n + d:] = A[:, 2 * n + d:]
-        M = np.empty((q, q))
-        np.add(AT[:n], AT[n:2 * n], out=M[:n])
-        M[n:n + d] = AT[2 * n:2 * n + d] - X.T @ AT[n:2 * n]
-        M[n + d:] = AT[2 * n + d:]
-        if self._Rinv is None:  # explicit inverse: R is as well conditioned as T
-            self._Rinv = sla.solve_triangular(self._Rq, np.eye(q), check_finite=False)
-        C = self._Rinv.T @ M @ self._Rinv
-        return 0.5 * (C + C.T)
+        S = N.T @ (A @ N)
+        return 0.5 * (S + S.T)
 
-    def face_project(self, A: np.ndarray):
+    @property
+    def face_basis(self):
+        """(h, P, K) of the block-orthonormal basis of null(M) used by the face projection:
+
+            columns α′: (h·I, h·I, 0, 0),  u′: (P, −P, K, 0),  v′: (0, 0, 0, I)   (rows α, β, u, v)
+
+        with h = 1/√2, K = (I + XᵀX/2)^(−1/2) and P = XK/2. The α′ columns are orthonormal, the
+        u′ columns are orthogonal to them (the α and β rows cancel) and have Gram
+        K(I + XᵀX/2)K = I. Only the d×d matrix K is dense, so Nᵀ A N costs O(p·n·d) flops
+        instead of O(p²q) (see :func:`block_congruence`)."""
+        if self._face_basis is None:
+            lam, V = np.linalg.eigh(np.eye(self.d) + 0.5 * (self.X.T @ self.X))
+            K = (V / np.sqrt(lam)) @ V.T
+            K = 0.5 * (K + K.T)
+            self._face_basis = (1.0 / np.sqrt(2.0), 0.5 * (self.X @ K), K)
+        return self._face_basis
+
+    def face_project(self, A: np.ndarray, rank_hint: int | None = None):
         """Frobenius projection N [Nᵀ A N]_+ Nᵀ of symmetric A onto the face; returns (Z, F) with
-        Z = F Fᵀ and F (p×r) the factor of the positive part."""
-        w, Q = psd_part(self.congruence(A))
-        F = self.N @ (Q * np.sqrt(w))
+        Z = F Fᵀ and F (p×r) the factor of the positive part. Any orthonormal basis of null(M)
+        gives the same projection; the block basis (:attr:`face_basis`) makes it cheap.
+        ``rank_hint`` (e.g. the previous iterate's r) lets :func:`psd_part` skip most of the
+        eigenvectors; the result does not depend on it."""
+        h, P, K = self.face_basis
+        w, Q = psd_part(block_congruence(A, self.n, self.d, h, P, K), rank_hint)
+        F = block_factor(Q * np.sqrt(w), self.n, self.d, h, P, K)
         return F @ F.T, F
 
     # -- objective and prox -----------------------------------------------------------------
@@ -327,7 +323,7 @@ class SDPFormulation:
         return self._slater
 
     def _face_matrix(self, D: np.ndarray) -> np.ndarray:
-        return self.congruence(D, structured=False)  # the certificate's margin assumes these
+        return self.congruence(D)  # the certificate's margin assumes these dense products
 
     def trace_bound(self, upper: float | None = None) -> float:
         """τ ≥ tr Λ* for every optimal Λ* (SPEC §3.1): (1 + σ_max(X)²)·2U/reg with U ≥ L_SDP
@@ -444,8 +440,59 @@ class SDPFormulation:
         return y - best[1]
 
 
-def psd_part(S: np.ndarray):
-    """Positive eigenpairs (w > 0, Q) of a symmetric matrix, computing only what is needed."""
+def psd_part(S: np.ndarray, rank_hint: int | None = None):
+    """Positive eigenpairs (w > 0, Q) of a symmetric matrix, computing only what is needed.
+
+    With ``rank_hint`` (the positive rank at the previous DR iterate, which is low near a
+    solution) and q ≥ 200, LAPACK's syevr computes only the k = 2·hint + 10 largest eigenpairs
+    when k ≤ q/10; if all k are positive the rank may be larger and the full decomposition is
+    taken. syevr's cost grows with the number of vectors, so it beats the full divide-and-conquer
+    decomposition only for a small positive part (2–5× at q = 400–1,000 for ranks ≈ 10–50,
+    ``benchmarks/sdp_diagnostics.py`` part 1) and loses by up to 4× for a large one."""
+    q = S.shape[0]
+    if rank_hint is not None and q >= 200:
+        k = 2 * int(rank_hint) + 10
+        if k <= q // 10:
+            w, Q = sla.eigh(S, subset_by_index=(q - k, q - 1), driver="evr", check_finite=False)
+            if w[0] <= 0:  # the whole positive part is among the k computed
+                keep = w > 0
+                return w[keep], Q[:, keep]
     w, Q = np.linalg.eigh(S)
     keep = w > 0
     return w[keep], Q[:, keep]
+
+
+def block_congruence(A, n: int, d: int, h: float, P, K):
+    """Nᵀ A N for the block-orthonormal basis (h, P, K) of :attr:`SDPFormulation.face_basis`:
+    block sums and products with the n×d matrix P and the d×d matrix K, O(p·n·d) flops. Works
+    on numpy arrays and torch tensors alike (slicing, ``@`` and arithmetic only)."""
+    a, b, u, v = slice(0, n), slice(n, 2 * n), slice(2 * n, 2 * n + d), slice(2 * n + d, None)
+
+    def right(B):  # B N for the rows of B, column blocks α′, u′, v′
+        return (h * (B[:, a] + B[:, b]), (B[:, a] - B[:, b]) @ P + B[:, u] @ K, B[:, v])
+
+    AN = right(A)
+    blocks = []
+    for C in AN:  # Nᵀ C for each column block: row blocks α′, u′, v′
+        blocks.append((h * (C[a] + C[b]), P.T @ (C[a] - C[b]) + K.T @ C[u], C[v]))
+    # assemble the q×q matrix row block by row block
+    rows = [[blocks[j][i] for j in range(3)] for i in range(3)]
+    if hasattr(A, "new_empty"):  # torch
+        import torch
+
+        S = torch.cat([torch.cat(r, dim=1) for r in rows], dim=0)
+    else:
+        S = np.block(rows)
+    return 0.5 * (S + S.T)
+
+
+def block_factor(G, n: int, d: int, h: float, P, K):
+    """N G for the block-orthonormal basis and a q×r matrix G (rows α′, u′, v′): the p×r factor."""
+    Ga, Gu, Gv = G[:n], G[n:n + d], G[n + d:]
+    hGa, PGu = h * Ga, P @ Gu
+    parts = [hGa + PGu, hGa - PGu, K @ Gu, Gv]
+    if hasattr(G, "new_empty"):
+        import torch
+
+        return torch.cat(parts, dim=0)
+    return np.concatenate(parts, axis=0)
