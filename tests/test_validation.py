@@ -272,3 +272,31 @@ def test_network_predict_wrong_feature_count():
         net.predict(np.ones((4, 2)))
     with pytest.raises(DataError, match=r"X has 2 features but the network expects 3"):
         net.objective(np.ones((4, 2)), np.ones((4, 2)), 0.1)
+
+
+def test_blas_threads_caps_only_the_blas_scipy_brings_besides_numpys():
+    """With scipy_threads=1 a separate scipy OpenBLAS gets one thread, numpy's keeps its count,
+    small sizes give every BLAS one thread, and everything is restored on exit."""
+    import os
+
+    import scipy.linalg  # noqa: F401  (load scipy's BLAS)
+    from threadpoolctl import threadpool_info
+
+    from convexnn._validation import blas_threads
+
+    def counts():
+        return {i["filepath"]: i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
+
+    before = counts()
+    with blas_threads(10_000, scipy_threads=1):
+        during = counts()
+    assert counts() == before
+    for path, k in during.items():
+        scipys_own = ("scipy" in os.path.basename(os.path.dirname(path)).lower()
+                      and "numpy" not in path.lower())
+        assert k == (1 if scipys_own else before[path]), path
+    with blas_threads(10):
+        assert all(k == 1 for k in counts().values())
+    with blas_threads(10_000):
+        assert counts() == before
+    assert counts() == before

@@ -102,8 +102,8 @@ def blas_threads(size: int, threshold: int = 400, *, scipy_threads: int | None =
     ``scipy_threads`` (for ``size ≥ threshold``) caps the threads of a BLAS that scipy loads
     *besides* numpy's. The numpy and scipy wheels each bundle their own OpenBLAS; the idle
     threads of one spin while the other works, so a loop alternating numpy products with scipy
-    LAPACK calls ran 2–2.5× slower on 2 cores (``benchmarks/sdp_diagnostics.py`` part 2). When
-    both share one library nothing is capped."""
+    LAPACK calls ran about half as fast on 2 cores (one-off measurement). When both share one
+    library nothing is capped."""
     import contextlib
 
     try:

@@ -211,6 +211,10 @@ class SDPFormulation:
         gives the same projection; the block basis (:attr:`face_basis`) makes it cheap.
         ``rank_hint`` (e.g. the previous iterate's r) lets :func:`psd_part` skip most of the
         eigenvectors; the result does not depend on it."""
+        if self.p < 100:  # tiny: two dense products cost less than the block operations' overhead
+            w, Q = psd_part(self.congruence(A), rank_hint)
+            F = self.N @ (Q * np.sqrt(w))
+            return F @ F.T, F
         h, P, K = self.face_basis
         w, Q = psd_part(block_congruence(A, self.n, self.d, h, P, K), rank_hint)
         F = block_factor(Q * np.sqrt(w), self.n, self.d, h, P, K)
