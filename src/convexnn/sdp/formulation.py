@@ -451,8 +451,8 @@ def psd_part(S: np.ndarray, rank_hint: int | None = None):
     solution) and q ≥ 200, LAPACK's syevr computes only the k = 2·hint + 10 largest eigenpairs
     when k ≤ q/10; if all k are positive the rank may be larger and the full decomposition is
     taken. syevr's cost grows with the number of vectors, so it beats the full divide-and-conquer
-    decomposition only for a small positive part (2–5× at q = 400–1,000 for ranks ≈ 10–50,
-    ``benchmarks/sdp_diagnostics.py`` part 1) and loses by up to 4× for a large one."""
+    decomposition only for a small positive part (1.3–1.8× for ranks 5–46 at q = 394–1,030,
+    ``benchmarks/sdp_diagnostics.py`` part 1) and is slower for a large one."""
     q = S.shape[0]
     if rank_hint is not None and q >= 200:
         k = 2 * int(rank_hint) + 10
