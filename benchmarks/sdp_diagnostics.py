@@ -15,11 +15,14 @@
    phases (``dual_phases``), side by side in one run.
 6. The certificate polish (``refine``, :meth:`SDPFormulation.refine_y`): the same time budget with
    and without it, on Iris (30 s) and Pima (γ = 0.1, 120 s), side by side in one run.
+7. Row balancing (``solve_sdp(balance_rows=...)``): the same time budget with the rows rescaled by
+   powers of two and without, side by side: random:0–9 (5 s), Spiral and Iris (15 s), both γ;
+   Pima and Bank Notes at γ = 0.1 (60 s).
 
 Part 3 runs the plain residual-balancing schedule (``dual_phases=False``), whose certificate it
 diagnoses. Running some parts updates those entries of an existing JSON and keeps the others.
 
-    python benchmarks/sdp_diagnostics.py                 # all parts (about 13 minutes on 2 cores)
+    python benchmarks/sdp_diagnostics.py                 # all parts (about 23 minutes on 2 cores)
     python benchmarks/sdp_diagnostics.py --parts 1,2     # only the timings
 
 Prints plain text and writes JSON (default benchmarks/results/sdp_diagnostics.json).
@@ -180,9 +183,27 @@ def part_ipm():
     return rows
 
 
+def part_balance(scale=1.0):
+    rows = []
+    cases = ([(f"random:{i}", reg, 5.0) for i in range(10) for reg in (0.1, 0.01)]
+             + [(name, reg, 15.0) for name in ("spiral", "iris") for reg in (0.1, 0.01)]
+             + [(name, 0.1, 60.0) for name in ("pima", "banknote")])
+    for name, reg, limit in cases:
+        s = prepare(name, protocol="paper")
+        for balance in (False, True):
+            res = solve_sdp(s.X_train, s.Y_train, reg, time_limit=limit * scale, balance_rows=balance)
+            rows.append({"dataset": name, "reg": reg, "balance_rows": balance, "time_s": res.time_s,
+                         "iterations": res.iterations, "value": res.value,
+                         "lower_bound": res.lower_bound, "status": res.status})
+            print(f"balance    {name:<9} reg {reg:<5} rows {'balanced' if balance else 'as given'}: "
+                  f"bound {res.lower_bound:.6g}, value {res.value:.6g} after {res.iterations} it, "
+                  f"{res.time_s:.1f} s, {res.status}", flush=True)
+    return rows
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--parts", default="1,2,3,4,5,6")
+    ap.add_argument("--parts", default="1,2,3,4,5,6,7")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--certificate-cap", type=float, default=30.0, help="seconds of ADMM before part 3")
     ap.add_argument("--out", default="benchmarks/results/sdp_diagnostics.json")
@@ -207,6 +228,8 @@ def main(argv=None):
         out["schedule"] = part_schedule(args.certificate_cap)
     if 6 in parts:
         out["polish"] = part_polish(args.certificate_cap)
+    if 7 in parts:
+        out["balance"] = part_balance()
     os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
     with open(args.out, "w") as fh:
         json.dump(clean(out), fh, indent=2)

@@ -38,6 +38,22 @@ def test_native_bound_matches_clarabel_optimum(case):
     assert abs(nat.value - opt) / opt <= 1e-4
 
 
+def test_balanced_native_bound_matches_clarabel_optimum():
+    """Rows spanning three orders of magnitude: the native solver balances them (exact powers of
+    two) and its certified bound and value match Clarabel on the unbalanced problem."""
+    rng = np.random.default_rng(120)
+    X = rng.standard_normal((9, 2)) * np.exp(rng.uniform(-3.5, 3.5, 9))[:, None]
+    Y = rng.standard_normal((9, 2))
+    ref = solve_sdp(X, Y, 0.1, solver="clarabel")
+    assert ref.status == "optimal"
+    opt = ref.info["solver_value"]
+    nat = solve_sdp(X, Y, 0.1, tol=1e-5, time_limit=40)
+    assert nat.solution["formulation"].weighted
+    assert nat.lower_bound <= opt * (1 + 1e-6) + 1e-9
+    assert (opt - nat.lower_bound) / opt <= 1e-4
+    assert abs(nat.value - opt) / opt <= 1e-4
+
+
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 

@@ -32,6 +32,7 @@ def solve_sdp(
     warm_start=None,
     callback=None,
     device: str | None = None,
+    balance_rows: bool = True,
     **options,
 ) -> SolveResult:
     """Solve SDP-NN for design matrix X (ones column included when ``bias``), targets Y, reg.
@@ -43,6 +44,10 @@ def solve_sdp(
     'scs' (the paper's unreduced form, eps 1e-4 like the reference), 'scs-reduced', or
     'clarabel' (facially reduced form; O(q⁴) memory). ``device`` ('cuda', 'cpu') runs the
     native iteration with torch tensors (optional ``torch`` extra); the default is numpy.
+    ``balance_rows`` (native solver only) solves the exactly equivalent problem whose rows are
+    rescaled by powers of two to nearly equal norms (:class:`SDPFormulation`); the returned Λ,
+    factor and formulation are then in those balanced coordinates (α_i, β_i rows times
+    ``formulation.row_scale[i]``), and U/V factors are those of the original problem.
     """
     if solver not in SOLVERS:
         raise ParameterError(f"unknown SDP solver {solver!r}; choose one of {', '.join(SOLVERS)}.")
@@ -69,7 +74,8 @@ def solve_sdp(
         Xc, Yc = check_XY(X, Y)
         rms = float(np.sqrt(np.mean(np.sum(Xc**2, axis=1))))
         a = 2.0 ** round(np.log2(rms)) if rms > 0 else 1.0
-        form = SDPFormulation(Xc / a, Yc, check_reg(reg) / a, bias=bias)
+        form = SDPFormulation(Xc / a, Yc, check_reg(reg) / a, bias=bias,
+                              balance_rows=bool(balance_rows))
         options.setdefault("rho", 0.05 * form.reg)
         res = solve_admm(form, tol=tol, time_limit=time_limit, max_iter=max_iter,
                          warm_start=warm_start, callback=callback, device=device, **options)

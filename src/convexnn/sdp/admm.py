@@ -84,6 +84,7 @@ class _TorchBackend(_NumpyBackend):
         h, P, K = form.face_basis
         self.h, self.P, self.K = h, t(P), t(K)
         self.Y = t(form.Y)
+        self.w = t(form.weights)
         self.n, self.B = B.n, B
         self.ii = torch.arange(B.n, device=self.device)
         self.du = torch.arange(B.u.start, B.v.stop, device=self.device)
@@ -121,7 +122,7 @@ class _TorchBackend(_NumpyBackend):
         L[: 2 * n, : 2 * n].clamp_(min=0.0)
         L[ii, ii + n] = 0.0
         L[ii + n, ii] = 0.0
-        av = (self.Y + 2.0 * rho * A[B.a, B.v]) / (1.0 + 2.0 * rho)
+        av = (self.w * self.Y + 2.0 * rho * A[B.a, B.v]) / (self.w + 2.0 * rho)
         L[B.a, B.v] = av
         L[B.v, B.a] = av.T
         L[du, du] = A[du, du] - self.form.reg / (2.0 * rho)
@@ -137,7 +138,7 @@ class _TorchBackend(_NumpyBackend):
     def objective(self, L) -> float:
         B = self.B
         R = L[B.a, B.v] - self.Y
-        return (0.5 * float((R * R).sum())
+        return (0.5 * float((self.w * R * R).sum())
                 + 0.5 * self.form.reg * (float(self.torch.trace(L[B.u, B.u])) + float(self.torch.trace(L[B.v, B.v])))
                 + self.form.constant)
 

@@ -13,6 +13,12 @@ are merged into the single row K e with target Σ κ_k y_k / K, K² = Σ κ_k²,
 objective of *every* network unchanged, so bounds on the reduced problem plus the constant are
 bounds on the original one. Antiparallel pairs cannot be merged this way; they are counted and
 left in (the certificate stays valid; only convergence may be slower).
+
+Optional row balancing (``balance_rows``) then rescales each remaining row by a power of two s_i,
+an exact reformulation: with S = diag(s, s, 1, 1), Λ′ = SΛS maps the feasible set onto that of
+the data x̃_i = s_i x_i, and the loss becomes the weighted Σ_i (w_i/2)‖Λ′_{α_i v} − s_i y_i‖² with
+w_i = s_i⁻². Powers of two keep the scaled data exact in floating point, so a certificate of the
+balanced problem is a certificate of the original one.
 """
 
 from __future__ import annotations
@@ -114,7 +120,8 @@ class SDPFormulation:
     multipliers and certificate. All values are reported on the original problem's scale.
     """
 
-    def __init__(self, X, Y, reg: float, *, bias: bool = False, reduce: bool = True):
+    def __init__(self, X, Y, reg: float, *, bias: bool = False, reduce: bool = True,
+                 balance_rows: bool = False):
         X, Y = check_XY(X, Y)
         self.reg = check_reg(reg)
         self.bias = bool(bias)
@@ -125,7 +132,9 @@ class SDPFormulation:
             Xr, Yr = X, Y
             red = Reduction(X.shape[0], X.shape[0], 0, 0, 0, 0.0, tuple((i,) for i in range(X.shape[0])))
         self.reduction = red
-        self.X, self.Y = Xr, Yr
+        self.row_scale = row_scale(Xr) if balance_rows else np.ones(Xr.shape[0])
+        self.weights = 1.0 / self.row_scale[:, None] ** 2  # w_i of the loss, exact powers of two
+        self.X, self.Y = Xr * self.row_scale[:, None], Yr * self.row_scale[:, None]
         self.constant = red.constant
         n, d = Xr.shape
         c = Y.shape[1]
@@ -138,6 +147,11 @@ class SDPFormulation:
     @property
     def n(self) -> int:
         return self.blocks.n
+
+    @property
+    def weighted(self) -> bool:
+        """True when row balancing changed some row (the loss then carries weights w_i ≠ 1)."""
+        return bool(np.any(self.row_scale != 1.0))
 
     @property
     def d(self) -> int:
@@ -226,7 +240,7 @@ class SDPFormulation:
         B = self.blocks
         R = Lam[B.a, B.v] - self.Y
         return (
-            0.5 * float(np.vdot(R, R))
+            0.5 * float(np.vdot(R, self.weights * R))
             + 0.5 * self.reg * (float(np.trace(Lam[B.u, B.u])) + float(np.trace(Lam[B.v, B.v])))
             + self.constant
         )
@@ -235,7 +249,7 @@ class SDPFormulation:
         """argmin_Λ f(Λ) + ι_C(Λ) + (ρ/2)‖Λ − A‖²_F for symmetric A, entry by entry.
 
         C = {ReLU block ≥ 0, diag Λ_αβ = 0}. An off-diagonal αv entry appears twice in the
-        Frobenius norm but once in the loss, hence (Y + 2ρA)/(1 + 2ρ).
+        Frobenius norm but once in the loss (weight w_i), hence (w_i Y + 2ρA)/(w_i + 2ρ).
         """
         B = self.blocks
         if out is None:
@@ -248,7 +262,8 @@ class SDPFormulation:
         ii = np.arange(n)
         L[ii, ii + n] = 0.0
         L[ii + n, ii] = 0.0
-        av = (self.Y + 2.0 * rho * A[B.a, B.v]) / (1.0 + 2.0 * rho)
+        w = self.weights
+        av = (w * self.Y + 2.0 * rho * A[B.a, B.v]) / (w + 2.0 * rho)
         L[B.a, B.v] = av
         L[B.v, B.a] = av.T
         du = np.arange(B.u.start, B.v.stop)
@@ -257,10 +272,10 @@ class SDPFormulation:
 
     def multipliers_from_prox(self, A: np.ndarray, Lam: np.ndarray, rho: float):
         """Dual multipliers (Γ, y, W) read from a prox step Λ = prox(A): by its optimality
-        condition ρ(A − Λ) = C₀ + E(Γ) − A*(y) − B*(W) with Γ = Λ_αv − Y and W ≥ 0."""
+        condition ρ(A − Λ) = C₀ + E(Γ) − A*(y) − B*(W) with Γ = w ⊙ (Λ_αv − Y) and W ≥ 0."""
         B = self.blocks
         n = B.n
-        G = Lam[B.a, B.v] - self.Y
+        G = self.weights * (Lam[B.a, B.v] - self.Y)
         Sig = rho * (A[:2 * n, :2 * n] - Lam[:2 * n, :2 * n])
         Sig = 0.5 * (Sig + Sig.T)
         ii = np.arange(n)
@@ -288,12 +303,13 @@ class SDPFormulation:
         return D
 
     def dual_objective(self, G: np.ndarray) -> float:
-        """−½‖Γ‖² − ⟨Γ, Y⟩ plus the reduction constant (a bound only if Γ is dual feasible)."""
-        return -0.5 * float(np.vdot(G, G)) - float(np.vdot(G, self.Y)) + self.constant
+        """−½Σ‖Γ_i‖²/w_i − ⟨Γ, Y⟩ plus the reduction constant (a bound only if Γ is dual
+        feasible; w = 1 without row balancing)."""
+        return -0.5 * float(np.vdot(G, G / self.weights)) - float(np.vdot(G, self.Y)) + self.constant
 
     def _best_scaling(self, G: np.ndarray, t_max: float):
-        """(t, value) maximising dual(tΓ) = −½t²‖Γ‖² − t⟨Γ, Y⟩ + const over t ∈ [0, t_max]."""
-        gg = float(np.vdot(G, G))
+        """(t, value) maximising dual(tΓ) = −½t²Σ‖Γ_i‖²/w_i − t⟨Γ, Y⟩ + const over t ∈ [0, t_max]."""
+        gg = float(np.vdot(G, G / self.weights))
         gy = float(np.vdot(G, self.Y))
         t = 0.0 if gg == 0 else min(max(-gy / gg, 0.0), t_max)
         return t, -0.5 * t * t * gg - t * gy + self.constant
@@ -442,6 +458,19 @@ class SDPFormulation:
         except _Stop:
             pass
         return y - best[1]
+
+
+def row_scale(X: np.ndarray) -> np.ndarray:
+    """Powers of two s_i ≈ rms/‖x_i‖ that bring every row norm of diag(s)·X within a factor √2 of
+    the root-mean-square norm (zero rows keep s_i = 1). Exact in floating point."""
+    r = np.linalg.norm(X, axis=1)
+    if r.size == 0 or not np.any(r > 0):
+        return np.ones(X.shape[0])
+    rms = float(np.sqrt(np.mean(r**2)))
+    e = np.zeros(X.shape[0])
+    pos = r > 0
+    e[pos] = np.clip(np.round(np.log2(rms / r[pos])), -60, 60)
+    return np.ldexp(1.0, e.astype(int))
 
 
 def psd_part(S: np.ndarray, rank_hint: int | None = None):

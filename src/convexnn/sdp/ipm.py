@@ -17,6 +17,7 @@ import scipy.linalg as sla
 import scipy.sparse as sp
 
 from .._validation import check_memory
+from ..errors import ParameterError
 from ..result import SolveResult, relative_gap
 from .formulation import SDPFormulation
 
@@ -141,6 +142,9 @@ def solve_ipm(form: SDPFormulation, *, tol: float = 1e-5, max_iter: int = 100,
     relative gap between the primal value and the certified bound is ≤ ``tol`` (and the IPM's own
     residuals are small), at ``max_iter``/``time_limit``, or on Ctrl-C.
     """
+    if form.weighted:
+        raise ParameterError("the interior-point solver does not support row-balanced formulations; "
+                             "build the SDPFormulation with balance_rows=False.")
     t0 = time.perf_counter()
     q = form.q
     Nsv = q * (q + 1) // 2

@@ -276,6 +276,9 @@ def solve_cvxpy(
     bound ``form.constant``). ``solution`` holds Λ, Γ, y, W (and S for the reduced model).
     """
     solver = _check_solver(solver)
+    if form.weighted:
+        raise ParameterError("the CVXPY back-ends do not support row-balanced formulations; "
+                             "build the SDPFormulation with balance_rows=False.")
     if basis not in _BASES:
         raise ParameterError(f"basis must be one of {_BASES}; got {basis!r}.")
     if paper_constraints not in ("full", "trace"):
