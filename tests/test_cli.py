@@ -43,6 +43,14 @@ def test_sdp_command_writes_certified_report(capsys, tmp_path):
     assert rep["lower_bound"] > 0 and rep["sdp"]["status"] in ("optimal", "time_limit")
     assert rep["n_train"] == 25 and rep["c"] == 5
     assert "certified bound" in capsys.readouterr().out
+    # --no-balance-rows reaches the solver (a different run, hence a different bound) and solves
+    # the same problem (both certified bounds within 1 % of each other after 5 s)
+    out2 = tmp_path / "plain.json"
+    assert main(["sdp", "random:3", "--reg", "0.1", "--time-limit", "5", "--quiet", "--no-balance-rows",
+                 "--json", str(out2)]) == 0
+    plain = json.loads(out2.read_text())
+    assert plain["lower_bound"] > 0 and plain["lower_bound"] != rep["lower_bound"]
+    assert abs(plain["lower_bound"] - rep["lower_bound"]) <= 1e-2 * rep["lower_bound"]
 
 
 def test_fit_report_and_predict_round_trip(capsys, tmp_path):

@@ -227,7 +227,8 @@ def cmd_sdp(args) -> int:
           f"reg = {args.reg}, bias = {split.bias}, solver = {args.solver}")
     prog = Progress("sdp", not args.quiet)
     res = solve_sdp(split.X_train, split.Y_train, args.reg, bias=split.bias, solver=args.solver,
-                    tol=args.tol, time_limit=args.time_limit, callback=prog)
+                    tol=args.tol, time_limit=args.time_limit, callback=prog,
+                    balance_rows=args.balance_rows)
     prog.done()
     print(f"status            {res.status} after {res.iterations} iterations, {res.time_s:.2f} s")
     print(f"SDP value         {_fmt(res.value)}   (solver's primal estimate)")
@@ -415,6 +416,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "bound on NN-TRAIN for every network width.")
     _add_data_args(p)
     _add_solver_args(p)
+    p.add_argument("--no-balance-rows", dest="balance_rows", action="store_false",
+                   help="native solver: keep the rows as given instead of rescaling each by a power of "
+                        "two to nearly equal norms (an exact reformulation; on by default)")
     p.set_defaults(func=cmd_sdp)
 
     p = sub.add_parser("fit", help="train a network and certify its optimality gap (the main job)",
