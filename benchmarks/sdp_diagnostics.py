@@ -183,7 +183,7 @@ def part_ipm():
     return rows
 
 
-def part_balance(scale=1.0):
+def part_balance():
     rows = []
     cases = ([(f"random:{i}", reg, 5.0) for i in range(10) for reg in (0.1, 0.01)]
              + [(name, reg, 15.0) for name in ("spiral", "iris") for reg in (0.1, 0.01)]
@@ -191,7 +191,7 @@ def part_balance(scale=1.0):
     for name, reg, limit in cases:
         s = prepare(name, protocol="paper")
         for balance in (False, True):
-            res = solve_sdp(s.X_train, s.Y_train, reg, time_limit=limit * scale, balance_rows=balance)
+            res = solve_sdp(s.X_train, s.Y_train, reg, time_limit=limit, balance_rows=balance)
             rows.append({"dataset": name, "reg": reg, "balance_rows": balance, "time_s": res.time_s,
                          "iterations": res.iterations, "value": res.value,
                          "lower_bound": res.lower_bound, "status": res.status})

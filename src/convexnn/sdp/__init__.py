@@ -53,6 +53,8 @@ def solve_sdp(
         raise ParameterError(f"unknown SDP solver {solver!r}; choose one of {', '.join(SOLVERS)}.")
     if not (isinstance(tol, (int, float)) and 0 < tol < 1):
         raise ParameterError(f"tol must be in (0, 1); got {tol!r}.")
+    if not isinstance(balance_rows, (bool, np.bool_)):
+        raise ParameterError(f"balance_rows must be True or False; got {balance_rows!r}.")
     if time_limit is not None and not (isinstance(time_limit, (int, float)) and time_limit > 0):
         raise ParameterError(f"time_limit must be a positive number of seconds; got {time_limit!r}.")
     if solver == "ipm":
