@@ -19,6 +19,12 @@ from .formulation import Certificate, SDPFormulation
 SOLVERS = ("native", "admm", "ipm", "scs", "scs-reduced", "clarabel")
 
 
+def _power_of_two_scale(X: np.ndarray) -> float:
+    """The power of two nearest the root-mean-square row norm of X (1 for an all-zero X)."""
+    rms = float(np.sqrt(np.mean(np.sum(X**2, axis=1)))) if X.size else 0.0
+    return 2.0 ** round(np.log2(rms)) if rms > 0 else 1.0
+
+
 def solve_sdp(
     X,
     Y,
@@ -58,15 +64,22 @@ def solve_sdp(
     if time_limit is not None and not (isinstance(time_limit, (int, float)) and time_limit > 0):
         raise ParameterError(f"time_limit must be a positive number of seconds; got {time_limit!r}.")
     if solver == "ipm":
+        from .._validation import check_reg, check_XY
         from .ipm import solve_ipm
 
-        form = SDPFormulation(X, Y, reg, bias=bias)
-        res = solve_ipm(form, tol=min(tol, 1e-5), time_limit=time_limit, callback=callback)
+        # the same exact power-of-two rescaling as the native solver (see below); the interior
+        # point takes far fewer iterations on unit-scale rows (Iris, paper protocol: 48 vs 96)
+        Xc, Yc = check_XY(X, Y)
+        a = _power_of_two_scale(Xc)
+        form = SDPFormulation(Xc / a, Yc, check_reg(reg) / a, bias=bias)
+        res = solve_ipm(form, tol=tol, time_limit=time_limit, callback=callback,
+                        max_iter=min(max_iter, 500), **options)
+        res.info["data_scale"] = a
         F = res.solution.get("factor")
         if F is not None:
             B = form.blocks
-            res.solution["U_factor"] = F[B.u]
-            res.solution["V_factor"] = F[B.v]
+            res.solution["U_factor"] = F[B.u] / np.sqrt(a)
+            res.solution["V_factor"] = F[B.v] / np.sqrt(a)
     elif solver in ("native", "admm"):
         # Exact rescaling (SPEC §1 homogeneity): SDP(X, Y, reg) = SDP(X/a, Y, reg/a). With a a
         # power of two the scaled data are exact in floating point, so the certificate of the
@@ -74,8 +87,7 @@ def solve_sdp(
         from .._validation import check_reg, check_XY
 
         Xc, Yc = check_XY(X, Y)
-        rms = float(np.sqrt(np.mean(np.sum(Xc**2, axis=1))))
-        a = 2.0 ** round(np.log2(rms)) if rms > 0 else 1.0
+        a = _power_of_two_scale(Xc)
         form = SDPFormulation(Xc / a, Yc, check_reg(reg) / a, bias=bias,
                               balance_rows=bool(balance_rows))
         options.setdefault("rho", 0.05 * form.reg)

