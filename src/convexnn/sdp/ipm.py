@@ -147,7 +147,8 @@ def _max_step_vec(s, ds, frac=0.98):
 
 def solve_ipm(form: SDPFormulation, *, tol: float = 1e-5, max_iter: int = 100,
               time_limit: float | None = None, callback=None, init_primal: float = 10.0,
-              init_dual: float = 1.0, init_ineq: float = 0.01, equal_steps: bool = True) -> SolveResult:
+              init_dual: float = 1.0, init_ineq: float = 0.01, equal_steps: bool = True,
+              refine: int = 2) -> SolveResult:
     """Solve SDP-NN by a primal–dual interior-point method; certified like every other solver.
 
     Intended for q = n + d + c up to about 120 (memory ~ 8·(q(q+1)/2)² bytes). Stops when the
@@ -237,14 +238,32 @@ def solve_ipm(form: SDPFormulation, *, tol: float = 1e-5, max_iter: int = 100,
                 rhs = -r_d + P.vec(Rz)
                 if m:
                     rhs += P.G.T @ ((rc - w * r_I) / s)
-                a = sla.cho_solve(cf, rhs, check_finite=False)
-                dy = sla.cho_solve(schur_f, -r_E - P.H @ a)
-                dx = a + MiHt @ dy
+                def solve_kkt(r1, r2):  # M dx − Hᵀ dy = r1, H dx = r2, through the Schur complement
+                    a = sla.cho_solve(cf, r1, check_finite=False)
+                    dy_ = sla.cho_solve(schur_f, r2 - P.H @ a)
+                    return a + MiHt @ dy_, dy_
+
+                dx, dy = solve_kkt(rhs, -r_E)
+                # iterative refinement: near the end M is so ill-conditioned that one solve leaves
+                # errors which would otherwise accumulate in the dual residual and the certificate
+                for _ in range(refine):
+                    e1 = rhs - (Mmat @ dx - P.H.T @ dy)
+                    e2 = -r_E - P.H @ dx
+                    cx, cy = solve_kkt(e1, e2)
+                    dx, dy = dx + cx, dy + cy
                 dS = P.mat(dx)
-                dZ = Rz - 0.5 * (Z @ dS @ Sinv + Sinv @ dS @ Z)
-                dZ = 0.5 * (dZ + dZ.T)
                 ds = (P.G @ dx if m else np.zeros(0)) + r_I
                 dw = (rc - w * ds) / s if m else np.zeros(0)
+                # Two formulas for dZ that agree in exact arithmetic: the linearised dual equation,
+                # which shrinks the dual residual by exactly (1 − step), and the complementarity
+                # Rz − sym(Z dS S⁻¹), whose rounding errors (S⁻¹ is huge near the end) pile up in
+                # the dual residual that the certificate must then repair, but which keeps the
+                # iterate centred. The first is taken unless it cuts the dual step by more than half.
+                dZ = P.mat(hdiag * dx - (P.G.T @ dw if m else 0.0) - P.H.T @ dy + r_d)
+                dZc = Rz - 0.5 * (Z @ dS @ Sinv + Sinv @ dS @ Z)
+                dZc = 0.5 * (dZc + dZc.T)
+                if _max_step(Z, dZ, 1.0) < 0.5 * _max_step(Z, dZc, 1.0):
+                    dZ = dZc
                 return dx, dS, dZ, ds, dw, dy
 
             # predictor
@@ -277,7 +296,7 @@ def solve_ipm(form: SDPFormulation, *, tol: float = 1e-5, max_iter: int = 100,
                 rec = {"iteration": it, "time_s": time.perf_counter() - t0, "value": value,
                        "lower_bound": best_bound, "gap": gap, "primal_residual": feas / scale, "mu": mu,
                        "step_primal": ap, "step_dual": ad, "sigma": sigma,
-                       "lambda_min": cert.lambda_min}
+                       "lambda_min": cert.lambda_min, "dual_residual": float(np.linalg.norm(r_d)) / scale}
                 history.append(rec)
                 if callback is not None and callback(rec):
                     status = "stopped"
@@ -291,6 +310,10 @@ def solve_ipm(form: SDPFormulation, *, tol: float = 1e-5, max_iter: int = 100,
                 # stall: the barrier parameter is negligible and the bound stopped improving
                 if (len(history) >= 4 and mu < 1e-9 * scale
                         and history[-4]["lower_bound"] >= best_bound - 1e-12 * abs(best_bound)):
+                    status = "stalled"
+                    break
+                # stall: the iterate has lost centrality and the last three steps were negligible
+                if len(history) >= 3 and all(h["step_primal"] < 1e-3 for h in history[-3:]):
                     status = "stalled"
                     break
     except KeyboardInterrupt:
