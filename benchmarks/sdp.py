@@ -1,7 +1,8 @@
 """Benchmark SDP-NN solvers on the reference datasets (paper protocol, no bias).
 
 For each data set and reg ∈ {0.1, 0.01}: the native solver's time to a certified relative gap of
-1e-3 and 1e-4 (its primal value vs its certified bound, first checkpoint where both hold), and —
+1e-3 and 1e-4 (its primal value vs its certified bound, first checkpoint where both hold), the
+same for the native interior point (`solver="ipm"`) where q is small enough, and —
 where they fit the caps — CVXPY+SCS on the paper's unreduced form (eps 1e-4, ≤ 1e5 iterations,
 as the reference experiments) and CVXPY+Clarabel on the facially reduced form, each with the
 solver's own value and the certified bound computed from its duals.
@@ -10,6 +11,7 @@ solver's own value and the certified bound computed from its duals.
     python benchmarks/sdp.py --quick          # random:0-1 and iris only
     python benchmarks/sdp.py --datasets iris --regs 0.1 --native-cap 60
     python benchmarks/sdp.py --datasets pima,banknote --update   # re-run rows, keep the others
+    python benchmarks/sdp.py --solvers ipm --update --native-cap 120   # re-run one solver only
 
 Prints a markdown table and writes JSON (default benchmarks/results/sdp.json).
 """
@@ -50,16 +52,19 @@ def _commit() -> str:
 def first_time(history, tol):
     for h in history:
         # records without residuals (certificate polish) cannot show primal accuracy: skipped
+        # the interior point's iterates keep S ⪰ 0 exactly, so it records no slack error
+        slack = h.get("slack_error", 0.0 if "mu" in h else np.inf)
         if (h.get("gap") is not None and abs(h["gap"]) <= tol
                 and h.get("primal_residual", np.inf) <= tol
-                and h.get("slack_error", np.inf) <= tol * abs(h["value"])):
+                and slack <= tol * abs(h["value"])):
             return h["time_s"]
     return None
 
 
-def run_native(split, reg, cap):
-    res = solve_sdp(split.X_train, split.Y_train, reg, tol=1e-4, time_limit=cap)
-    return {"value": res.value, "lower_bound": res.lower_bound, "gap": res.gap, "status": res.status,
+def run_native(split, reg, cap, solver="native"):
+    res = solve_sdp(split.X_train, split.Y_train, reg, solver=solver, tol=1e-4, time_limit=cap)
+    return {"commit": _commit(), "cap_s": cap, "value": res.value, "lower_bound": res.lower_bound,
+            "gap": res.gap, "status": res.status,
             "iterations": res.iterations, "time_s": res.time_s,
             "t_gap_1e-3": first_time(res.history, 1e-3), "t_gap_1e-4": first_time(res.history, 1e-4)}
 
@@ -69,8 +74,9 @@ def run_cvxpy(split, reg, solver, cap):
     try:
         res = solve_sdp(split.X_train, split.Y_train, reg, solver=solver, time_limit=cap)
     except Exception as exc:  # report, never crash the benchmark
-        return {"status": f"error: {type(exc).__name__}: {exc}"[:200], "time_s": time.perf_counter() - t}
-    return {"solver_value": res.info.get("solver_value"), "value": res.value,
+        return {"commit": _commit(), "status": f"error: {type(exc).__name__}: {exc}"[:200],
+                "time_s": time.perf_counter() - t}
+    return {"commit": _commit(), "solver_value": res.info.get("solver_value"), "value": res.value,
             "lower_bound": res.lower_bound, "status": res.status, "time_s": res.time_s,
             "iterations": res.iterations}
 
@@ -84,6 +90,10 @@ def main(argv=None):
     ap.add_argument("--scs-cap", type=float, default=120.0)
     ap.add_argument("--clarabel-max-q", type=int, default=90, help="skip Clarabel above this q (O(q^4) memory)")
     ap.add_argument("--scs-max-n", type=int, default=80, help="skip SCS (paper form) above this n")
+    ap.add_argument("--ipm-max-q", type=int, default=90,
+                    help="skip the native interior point above this q (O(q^4) memory, O(q^6) time)")
+    ap.add_argument("--solvers", default="native,ipm,scs,clarabel",
+                    help="comma-separated subset of native,ipm,scs,clarabel to run")
     ap.add_argument("--out", default="benchmarks/results/sdp.json")
     ap.add_argument("--update", action="store_true",
                     help="merge into the existing --out JSON: re-run rows replace old ones, the others "
@@ -96,6 +106,9 @@ def main(argv=None):
     else:
         names = [f"random:{k}" for k in range(10)] + ["spiral", "iris", "ionosphere", "pima", "banknote", "mnist-pca"]
     regs = [float(r) for r in args.regs.split(",")]
+    solvers = set(args.solvers.split(","))
+    if not solvers <= {"native", "ipm", "scs", "clarabel"}:
+        ap.error(f"--solvers: unknown {sorted(solvers - {'native', 'ipm', 'scs', 'clarabel'})}")
     rows = []
     for name in names:
         split = prepare(name, protocol="paper")
@@ -105,31 +118,47 @@ def main(argv=None):
             cap = args.native_cap or (30.0 if n <= 100 else 300.0 if n >= 600 else 120.0)
             row = {"dataset": name, "reg": reg, "n": n, "d": d, "c": c, "q": q, "native_cap_s": cap,
                    "commit": _commit()}
-            row["native"] = run_native(split, reg, cap)
-            if n <= args.scs_max_n:
+            if "native" in solvers:
+                row["native"] = run_native(split, reg, cap)
+            if "ipm" in solvers and q <= args.ipm_max_q:
+                row["ipm"] = run_native(split, reg, cap, solver="ipm")
+            if "scs" in solvers and n <= args.scs_max_n:
                 row["scs_paper"] = run_cvxpy(split, reg, "scs", args.scs_cap)
-            if q <= args.clarabel_max_q:
+            if "clarabel" in solvers and q <= args.clarabel_max_q:
                 row["clarabel_reduced"] = run_cvxpy(split, reg, "clarabel", None)
             rows.append(row)
-            nat = row["native"]
-            print(f"{name:<11} reg={reg:<5} n={n:<5} native: bound {nat['lower_bound']:.6g} value "
-                  f"{nat['value']:.6g} gap {nat['gap']:.1e} {nat['status']} {nat['time_s']:.1f}s"
-                  + (f" | scs {row['scs_paper'].get('solver_value')} bound {row['scs_paper'].get('lower_bound')} "
-                     f"{row['scs_paper']['time_s']:.1f}s" if "scs_paper" in row else "")
-                  + (f" | clarabel {row['clarabel_reduced'].get('solver_value')} "
-                     f"{row['clarabel_reduced']['time_s']:.1f}s" if "clarabel_reduced" in row else ""),
-                  file=sys.stderr, flush=True)
+            msg = [f"{name:<11} reg={reg:<5} n={n:<5}"]
+            for key in ("native", "ipm"):
+                if key in row:
+                    r_ = row[key]
+                    msg.append(f"{key}: bound {r_['lower_bound']:.6g} value {r_['value']:.6g} gap "
+                               f"{r_['gap']:.1e} {r_['status']} {r_['time_s']:.1f}s")
+            for key in ("scs_paper", "clarabel_reduced"):
+                if key in row:
+                    msg.append(f"{key}: {row[key].get('solver_value')} bound {row[key].get('lower_bound')} "
+                               f"{row[key]['time_s']:.1f}s")
+            print(" | ".join(msg), file=sys.stderr, flush=True)
     meta = {"date": date.today().isoformat(), "machine": machine(), "protocol": "paper, no bias"}
     if args.update and os.path.exists(args.out):
         with open(args.out) as fh:
             old = json.load(fh)
         new = {(r["dataset"], r["reg"]): r for r in rows}
-        kept = [r for r in old.get("rows", []) if (r["dataset"], r["reg"]) not in new]
-        for r in kept:
+        merged = []
+        for r in old.get("rows", []):
             r.setdefault("commit", "earlier")
+            for key in ("native", "scs_paper", "clarabel_reduced", "ipm"):
+                if key in r:
+                    r[key].setdefault("commit", r["commit"])
+            fresh = new.pop((r["dataset"], r["reg"]), None)
+            if fresh is not None:  # solvers re-run now replace their old entries, the others stay
+                r.update({k: v for k, v in fresh.items()
+                          if k in ("native", "ipm", "scs_paper", "clarabel_reduced")})
+            merged.append(r)
+        kept = merged + list(new.values())
+        rows = []
         order = {nm: i for i, nm in enumerate([f"random:{k}" for k in range(10)] + [
             "spiral", "iris", "ionosphere", "pima", "banknote", "mnist-pca"])}
-        rows = sorted(kept + rows, key=lambda r: (order.get(r["dataset"], 99), -r["reg"]))
+        rows = sorted(kept, key=lambda r: (order.get(r["dataset"], 99), -r["reg"]))
     print(table(rows, meta))
     os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
     with open(args.out, "w") as fh:
@@ -145,20 +174,32 @@ def table(rows, meta) -> str:
     out = [f"SDP-NN benchmark, {meta['date']}, {meta['machine']}; {meta['protocol']}.",
            "",
            "| data | reg | n | q | native bound | native value | gap | t(1e-3) s | t(1e-4) s | native status (time) "
-           "| ms/iter | SCS paper value | SCS certified bound | SCS time s | Clarabel value | Clarabel bound "
+           "| ms/iter | IPM bound | IPM t(1e-3) s | IPM t(1e-4) s | IPM status (time) "
+           "| SCS paper value | SCS certified bound | SCS time s | Clarabel value | Clarabel bound "
            "| Clarabel time s | run |",
-           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        nat, scs, cl = r["native"], r.get("scs_paper", {}), r.get("clarabel_reduced", {})
+        nat, ipm = r.get("native", {}), r.get("ipm", {})
+        scs, cl = r.get("scs_paper", {}), r.get("clarabel_reduced", {})
+        commits = {e.get("commit", r.get("commit", "earlier")) for e in (nat, ipm, scs, cl) if e}
+        run = ", ".join(sorted(commits)) if len(commits) > 1 else (commits.pop() if commits else "—")
         out.append(
-            f"| {r['dataset']} | {r['reg']} | {r['n']} | {r['q']} | {_f(nat['lower_bound'], '.6g')} | "
-            f"{_f(nat['value'], '.6g')} | {_f(nat['gap'], '.1e')} | {_f(nat['t_gap_1e-3'], '.2f')} | "
-            f"{_f(nat['t_gap_1e-4'], '.2f')} | {nat['status']} ({nat['time_s']:.1f}) | "
+            f"| {r['dataset']} | {r['reg']} | {r['n']} | {r['q']} | {_f(nat.get('lower_bound'), '.6g')} | "
+            f"{_f(nat.get('value'), '.6g')} | {_f(nat.get('gap'), '.1e')} | {_f(nat.get('t_gap_1e-3'), '.2f')} | "
+            f"{_f(nat.get('t_gap_1e-4'), '.2f')} | "
+            f"{_status(nat)} | "
             f"{_f(1e3 * nat['time_s'] / nat['iterations'] if nat.get('iterations') else None, '.3g')} | "
+            f"{_f(ipm.get('lower_bound'), '.6g')} | {_f(ipm.get('t_gap_1e-3'), '.2f')} | "
+            f"{_f(ipm.get('t_gap_1e-4'), '.2f')} | "
+            f"{_status(ipm)} | "
             f"{_f(scs.get('solver_value'), '.6g')} | {_f(scs.get('lower_bound'), '.6g')} | {_f(scs.get('time_s'), '.1f')} | "
             f"{_f(cl.get('solver_value'), '.6g')} | {_f(cl.get('lower_bound'), '.6g')} | {_f(cl.get('time_s'), '.1f')} | "
-            f"{r.get('commit', 'earlier')} |")
+            f"{run} |")
     return "\n".join(out)
+
+
+def _status(entry) -> str:
+    return f"{entry['status']} ({entry['time_s']:.1f})" if entry else "—"
 
 
 if __name__ == "__main__":
