@@ -53,6 +53,20 @@ def test_sdp_command_writes_certified_report(capsys, tmp_path):
     assert abs(plain["lower_bound"] - rep["lower_bound"]) <= 1e-2 * rep["lower_bound"]
 
 
+def test_sdp_command_with_the_interior_point_certifies_to_tolerance(capsys, tmp_path):
+    out = tmp_path / "ipm.json"
+    assert main(["sdp", "random:3", "--reg", "0.1", "--solver", "ipm", "--tol", "1e-4", "--quiet",
+                 "--json", str(out)]) == 0
+    rep = json.loads(out.read_text())
+    sdp = rep["sdp"]
+    assert sdp["status"] == "optimal"
+    assert 0 < rep["lower_bound"] <= sdp["value"] <= rep["lower_bound"] * (1 + 1e-4)
+    # the ADMM's certified bound after 5 s (test above) is ≤ the optimum, hence ≤ this value
+    out2 = tmp_path / "admm.json"
+    assert main(["sdp", "random:3", "--reg", "0.1", "--time-limit", "5", "--quiet", "--json", str(out2)]) == 0
+    assert json.loads(out2.read_text())["lower_bound"] <= sdp["value"] * (1 + 1e-9)
+
+
 def test_fit_report_and_predict_round_trip(capsys, tmp_path):
     rpath, mpath = tmp_path / "r.json", tmp_path / "model.npz"
     code = main(["fit", "iris", "--reg", "0.1", "--time-limit", "3", "--restarts", "1", "--width", "10",

@@ -108,9 +108,10 @@ def _add_solver_args(p: argparse.ArgumentParser, default_time: float | None = No
     p.add_argument("--reg", type=float, default=0.1, help="weight decay gamma (default 0.1)")
     p.add_argument("--solver", choices=["native", "admm", "ipm", "scs", "scs-reduced", "clarabel"],
                    default="native",
-                   help="SDP back-end: native = admm (default), ipm (experimental native interior "
-                        "point, small problems only), scs (the paper's form), scs-reduced or clarabel "
-                        "(facially reduced; need the cvxpy extra)")
+                   help="SDP back-end: native = admm (default; scales to large n), ipm (native "
+                        "interior point: the accurate choice when q = n+d+c is below about 90, "
+                        "e.g. Iris or Spiral; O(q^4) memory), scs (the paper's form), scs-reduced or "
+                        "clarabel (facially reduced; need the cvxpy extra)")
     p.add_argument("--tol", type=float, default=1e-4,
                    help="stop when the relative gap between the SDP value and its certified bound "
                         "is below this (default 1e-4)")

@@ -46,7 +46,7 @@ def solve_sdp(
     Returns a :class:`~convexnn.result.SolveResult` whose ``lower_bound`` is certified (SPEC
     §3.1) whatever the solver: for the CVXPY back-ends it is recomputed from their duals, and the
     solver's own objective is kept in ``info['solver_value']``. ``solver``: 'native' = 'admm'
-    (default), 'ipm' (experimental native interior point; O(q⁴) memory, small problems only),
+    (default), 'ipm' (native interior point, the accurate choice for q ≲ 90; O(q⁴) memory),
     'scs' (the paper's unreduced form, eps 1e-4 like the reference), 'scs-reduced', or
     'clarabel' (facially reduced form; O(q⁴) memory). ``device`` ('cuda', 'cpu') runs the
     native iteration with torch tensors (optional ``torch`` extra); the default is numpy.
