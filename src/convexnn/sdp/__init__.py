@@ -68,7 +68,8 @@ def solve_sdp(
         from .ipm import solve_ipm
 
         # the same exact power-of-two rescaling as the native solver (see below); the interior
-        # point takes far fewer iterations on unit-scale rows (Iris, paper protocol: 48 vs 96)
+        # point converges far better on unit-scale rows (Iris, paper protocol, one-off: a 4.25 %
+        # gap after 100 iterations unscaled, 4.75e-5 after 96 scaled, other settings unchanged)
         Xc, Yc = check_XY(X, Y)
         a = _power_of_two_scale(Xc)
         form = SDPFormulation(Xc / a, Yc, check_reg(reg) / a, bias=bias)
