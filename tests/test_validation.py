@@ -300,3 +300,29 @@ def test_blas_threads_caps_only_the_blas_scipy_brings_besides_numpys():
     with blas_threads(10_000):
         assert counts() == before
     assert counts() == before
+
+
+def test_blas_threads_numpy_threads_caps_numpys_blas_and_leaves_scipys():
+    """numpy_threads=1 gives numpy's BLAS one thread while scipy's separate one keeps its count
+    (the interior point's dense factorisations run in scipy's); restored on exit."""
+    import os
+
+    import scipy.linalg  # noqa: F401  (load scipy's BLAS)
+    from threadpoolctl import threadpool_info
+
+    from convexnn._validation import blas_threads
+
+    def counts():
+        return {i["filepath"]: i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
+
+    def scipys_own(path):
+        return "scipy" in os.path.basename(os.path.dirname(path)).lower() and "numpy" not in path.lower()
+
+    before = counts()
+    if not any(scipys_own(p) for p in before) or all(scipys_own(p) for p in before):
+        pytest.skip("numpy and scipy share one BLAS here: nothing to cap")
+    with blas_threads(10_000, numpy_threads=1):
+        during = counts()
+    assert counts() == before
+    for path, k in during.items():
+        assert k == (before[path] if scipys_own(path) else 1), path

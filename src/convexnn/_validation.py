@@ -96,14 +96,15 @@ def check_memory(n_bytes: float, what: str, *, fraction: float = 0.8) -> None:
         )
 
 
-def blas_threads(size: int, threshold: int = 400, *, scipy_threads: int | None = None):
+def blas_threads(size: int, threshold: int = 400, *, scipy_threads: int | None = None,
+                 numpy_threads: int | None = None):
     """Context manager: one BLAS thread for small matrices (threads only add overhead there).
 
-    ``scipy_threads`` (for ``size ≥ threshold``) caps the threads of a BLAS that scipy loads
-    *besides* numpy's. The numpy and scipy wheels each bundle their own OpenBLAS; the idle
-    threads of one spin while the other works, so a loop alternating numpy products with scipy
-    LAPACK calls ran about half as fast on 2 cores (one-off measurement). When both share one
-    library nothing is capped."""
+    ``scipy_threads`` / ``numpy_threads`` (for ``size ≥ threshold``) cap the threads of the BLAS
+    that scipy / numpy load when each bundles its own. The numpy and scipy wheels each ship an
+    OpenBLAS; the idle threads of one spin while the other works, so a loop alternating numpy
+    products with scipy LAPACK calls ran about half as fast on 2 cores (one-off measurement).
+    Cap the library that does the lighter work. When both share one library nothing is capped."""
     import contextlib
 
     try:
@@ -112,16 +113,25 @@ def blas_threads(size: int, threshold: int = 400, *, scipy_threads: int | None =
         return contextlib.nullcontext()
     if size < threshold:
         return threadpool_limits(limits=1, user_api="blas")
-    if scipy_threads is None:
+    if scipy_threads is None and numpy_threads is None:
         return contextlib.nullcontext()
     import os
 
     import scipy.linalg  # noqa: F401  (loads scipy's BLAS so that the controller sees it)
 
     blas = ThreadpoolController().select(user_api="blas")
-    own = [lib.filepath for lib in blas.lib_controllers
-           if "scipy" in os.path.basename(os.path.dirname(lib.filepath)).lower()
-           and "numpy" not in lib.filepath.lower()]
-    if not own:
+
+    def scipys_own(path):
+        return ("scipy" in os.path.basename(os.path.dirname(path)).lower()
+                and "numpy" not in path.lower())
+
+    scipy_libs = [lib.filepath for lib in blas.lib_controllers if scipys_own(lib.filepath)]
+    numpy_libs = [lib.filepath for lib in blas.lib_controllers if not scipys_own(lib.filepath)]
+    if not scipy_libs or not numpy_libs:  # one shared BLAS: capping it would slow everything
         return contextlib.nullcontext()
-    return blas.select(filepath=own).limit(limits=int(scipy_threads))
+    stack = contextlib.ExitStack()
+    if scipy_threads is not None:
+        stack.enter_context(blas.select(filepath=scipy_libs).limit(limits=int(scipy_threads)))
+    if numpy_threads is not None:
+        stack.enter_context(blas.select(filepath=numpy_libs).limit(limits=int(numpy_threads)))
+    return stack
