@@ -36,9 +36,11 @@ def test_info_paper_protocol_sizes(capsys, tmp_path):
 
 def test_sdp_command_writes_certified_report(capsys, tmp_path):
     out = tmp_path / "out.json"
-    assert main(["sdp", "random:3", "--reg", "0.1", "--time-limit", "5", "--quiet", "--json", str(out)]) == 0
+    assert main(["sdp", "random:3", "--reg", "0.1", "--solver", "native", "--time-limit", "5", "--quiet",
+                 "--json", str(out)]) == 0
     rep = json.loads(out.read_text())
     assert REPORT_KEYS <= set(rep)
+    assert rep["method"] == rep["sdp"]["method"] == "sdp-admm"
     assert rep["sdp"]["lower_bound"] == rep["lower_bound"]
     assert rep["lower_bound"] > 0 and rep["sdp"]["status"] in ("optimal", "time_limit")
     assert rep["n_train"] == 25 and rep["c"] == 5
@@ -46,8 +48,8 @@ def test_sdp_command_writes_certified_report(capsys, tmp_path):
     # --no-balance-rows reaches the solver (a different run, hence a different bound) and solves
     # the same problem (both certified bounds within 1 % of each other after 5 s)
     out2 = tmp_path / "plain.json"
-    assert main(["sdp", "random:3", "--reg", "0.1", "--time-limit", "5", "--quiet", "--no-balance-rows",
-                 "--json", str(out2)]) == 0
+    assert main(["sdp", "random:3", "--reg", "0.1", "--solver", "native", "--time-limit", "5", "--quiet",
+                 "--no-balance-rows", "--json", str(out2)]) == 0
     plain = json.loads(out2.read_text())
     assert plain["lower_bound"] > 0 and plain["lower_bound"] != rep["lower_bound"]
     assert abs(plain["lower_bound"] - rep["lower_bound"]) <= 1e-2 * rep["lower_bound"]
@@ -63,8 +65,21 @@ def test_sdp_command_with_the_interior_point_certifies_to_tolerance(capsys, tmp_
     assert 0 < rep["lower_bound"] <= sdp["value"] <= rep["lower_bound"] * (1 + 1e-4)
     # the ADMM's certified bound after 5 s (test above) is ≤ the optimum, hence ≤ this value
     out2 = tmp_path / "admm.json"
-    assert main(["sdp", "random:3", "--reg", "0.1", "--time-limit", "5", "--quiet", "--json", str(out2)]) == 0
+    assert main(["sdp", "random:3", "--reg", "0.1", "--solver", "native", "--time-limit", "5", "--quiet",
+                 "--json", str(out2)]) == 0
     assert json.loads(out2.read_text())["lower_bound"] <= sdp["value"] * (1 + 1e-9)
+
+
+def test_sdp_command_auto_default_takes_the_interior_point_on_small_data(capsys, tmp_path):
+    """The default --solver auto runs the interior point on random:3 (q = 32) and says so."""
+    out = tmp_path / "auto.json"
+    assert main(["sdp", "random:3", "--reg", "0.1", "--quiet", "--json", str(out)]) == 0
+    assert "solver chosen     ipm (q = 32" in capsys.readouterr().out
+    rep = json.loads(out.read_text())
+    assert rep["method"] == rep["sdp"]["method"] == "sdp-ipm"
+    assert rep["sdp"]["solver"] == "auto" and rep["sdp"]["auto"].startswith("ipm")
+    assert rep["sdp"]["status"] == "optimal"
+    assert 0 < rep["lower_bound"] <= rep["sdp"]["value"] <= rep["lower_bound"] * (1 + 1e-4)
 
 
 def test_fit_report_and_predict_round_trip(capsys, tmp_path):

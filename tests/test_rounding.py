@@ -376,7 +376,7 @@ def test_round_sdp_on_native_sdp_solution():
     Y = rng.standard_normal((9, 2))
     X, Y = np.vstack([X, X[:2]]), np.vstack([Y, Y[:2]])
     prob = TrainingProblem.from_data(X, Y, 0.1, bias=True)
-    sdp = solve_sdp(prob.X, prob.Y, prob.reg, bias=True, max_iter=1000)
+    sdp = solve_sdp(prob.X, prob.Y, prob.reg, bias=True, solver="native", max_iter=1000)
     form = sdp.solution["formulation"]
     assert form.n < prob.n  # duplicates merged
     res = round_sdp(sdp.solution["Lambda"], prob, X_lifted=form.X, data_scale=sdp.info["data_scale"],

@@ -349,7 +349,7 @@ def test_certificate_never_exceeds_any_network_objective(n, d, c, reg, xscale, m
 def test_certificate_is_tight_at_the_native_optimum():
     rng = np.random.default_rng(11)
     X, Y = _random_problem(rng, 8, 2, 2)
-    res = solve_sdp(X, Y, 0.01, tol=1e-3, time_limit=60)
+    res = solve_sdp(X, Y, 0.01, solver="native", tol=1e-3, time_limit=60)
     assert res.status == "optimal"
     assert abs(res.gap) <= 1e-3
     # and it is below every network we can train
@@ -434,7 +434,7 @@ def test_final_polish_only_raises_the_bound_at_equal_iterations():
 def test_native_solver_honours_time_limit_and_keeps_a_valid_bound():
     rng = np.random.default_rng(12)
     X, Y = _random_problem(rng, 30, 3, 2)
-    res = solve_sdp(X, Y, 0.1, tol=1e-9, time_limit=0.5)
+    res = solve_sdp(X, Y, 0.1, solver="native", tol=1e-9, time_limit=0.5)
     assert res.status == "time_limit"
     assert res.time_s < 5
     problem = TrainingProblem(X, Y, 0.1)
@@ -447,7 +447,7 @@ def test_native_solver_callback_can_stop_and_history_is_recorded():
     rng = np.random.default_rng(13)
     X, Y = _random_problem(rng, 10, 2, 1)
     seen = []
-    res = solve_sdp(X, Y, 0.1, callback=lambda rec: seen.append(rec) or len(seen) >= 3)
+    res = solve_sdp(X, Y, 0.1, solver="native", callback=lambda rec: seen.append(rec) or len(seen) >= 3)
     assert res.status == "stopped"
     assert len(seen) == 3 and res.history == seen
     assert all(h["lower_bound"] <= h2["lower_bound"] for h, h2 in zip(seen, seen[1:]))
@@ -456,8 +456,8 @@ def test_native_solver_callback_can_stop_and_history_is_recorded():
 def test_warm_start_reaches_tolerance_faster():
     rng = np.random.default_rng(14)
     X, Y = _random_problem(rng, 8, 2, 1)
-    cold = solve_sdp(X, Y, 0.1, tol=1e-5, time_limit=30)
-    warm = solve_sdp(X, Y, 0.1, tol=1e-5, time_limit=30, warm_start=cold)
+    cold = solve_sdp(X, Y, 0.1, solver="native", tol=1e-5, time_limit=30)
+    warm = solve_sdp(X, Y, 0.1, solver="native", tol=1e-5, time_limit=30, warm_start=cold)
     assert warm.status == "optimal"
     assert warm.iterations < cold.iterations
     assert warm.lower_bound == pytest.approx(cold.lower_bound, rel=1e-4)
@@ -508,16 +508,17 @@ def test_dual_phases_tighten_the_certificate_at_equal_iterations():
 def test_warm_start_after_a_dual_phase_resumes_with_the_primal_rho():
     rng = np.random.default_rng(18)
     X, Y = _random_problem(rng, 10, 2, 1)
-    first = solve_sdp(X, Y, 0.05, max_iter=330, tol=1e-12, check_every=10, phase_length=300)
+    first = solve_sdp(X, Y, 0.05, solver="native", max_iter=330, tol=1e-12, check_every=10, phase_length=300)
     assert first.history[-1]["phase"] == "dual"
     assert first.solution["rho_primal"] > first.solution["rho"]
-    nxt = solve_sdp(X, Y, 0.05, max_iter=1, warm_start=first)
+    nxt = solve_sdp(X, Y, 0.05, solver="native", max_iter=1, warm_start=first)
     assert nxt.history[0]["phase"] == "primal"
     assert nxt.history[0]["rho"] == first.solution["rho_primal"]
 
 
+@pytest.mark.parametrize("solver", ["native", "ipm"])
 @pytest.mark.parametrize("case", ["duplicates", "parallel", "d1", "constant_feature", "zero_row", "antiparallel"])
-def test_degenerate_inputs_give_valid_bounds(case):
+def test_degenerate_inputs_give_valid_bounds(case, solver):
     rng = np.random.default_rng(15)
     X = rng.standard_normal((8, 2))
     if case == "duplicates":
@@ -534,7 +535,7 @@ def test_degenerate_inputs_give_valid_bounds(case):
     elif case == "antiparallel":
         X[6] = -2.0 * X[0]
     Y = rng.standard_normal((8, 2))
-    res = solve_sdp(X, Y, 0.1, tol=1e-4, time_limit=20)
+    res = solve_sdp(X, Y, 0.1, solver=solver, tol=1e-4, time_limit=20)
     assert res.lower_bound is not None
     problem = TrainingProblem(X, Y, 0.1)
     for s in range(3):
@@ -586,9 +587,10 @@ def test_pipeline_warm_start_along_a_reg_path():
     it_warm = it_cold = 0
     for seed in (31, 1, 2, 3, 4, 5):
         X, Y = _random_problem(np.random.default_rng(seed), 8, 2, 1)
-        first = fit(X, Y, 0.1, time_limit=10, width=5, restarts=1, rounding=False)
-        cold = fit(X, Y, 0.05, time_limit=10, width=5, restarts=1, rounding=False)
-        warm = fit(X, Y, 0.05, time_limit=10, width=5, restarts=1, rounding=False, warm_start=first)
+        kw = dict(solver="native", time_limit=10, width=5, restarts=1, rounding=False)  # the ADMM's warm start
+        first = fit(X, Y, 0.1, **kw)
+        cold = fit(X, Y, 0.05, **kw)
+        warm = fit(X, Y, 0.05, warm_start=first, **kw)
         assert warm.stages["sdp"].status == cold.stages["sdp"].status == "optimal"
         assert warm.certificate.lower == pytest.approx(cold.certificate.lower, rel=2e-4)
         it_warm += warm.stages["sdp"].iterations

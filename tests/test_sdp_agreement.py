@@ -30,7 +30,7 @@ def test_native_bound_matches_clarabel_optimum(case):
     ref = solve_sdp(X, Y, 0.1, bias=bias, solver="clarabel")
     assert ref.status == "optimal"
     opt = ref.info["solver_value"]
-    nat = solve_sdp(X, Y, 0.1, bias=bias, tol=1e-5, time_limit=40)
+    nat = solve_sdp(X, Y, 0.1, bias=bias, solver="native", tol=1e-5, time_limit=40)
     # the certified bound can never exceed the optimum (up to Clarabel's own accuracy) ...
     assert nat.lower_bound <= opt * (1 + 1e-6) + 1e-9
     # ... and the native solver gets within 1e-4 of it
@@ -47,7 +47,7 @@ def test_balanced_native_bound_matches_clarabel_optimum():
     ref = solve_sdp(X, Y, 0.1, solver="clarabel")
     assert ref.status == "optimal"
     opt = ref.info["solver_value"]
-    nat = solve_sdp(X, Y, 0.1, tol=1e-5, time_limit=40)
+    nat = solve_sdp(X, Y, 0.1, solver="native", tol=1e-5, time_limit=40)
     assert nat.solution["formulation"].weighted
     assert nat.lower_bound <= opt * (1 + 1e-6) + 1e-9
     assert (opt - nat.lower_bound) / opt <= 1e-4
@@ -80,5 +80,5 @@ def test_any_certificate_is_below_clarabel_optimum(n, d, c, reg, seed):
     y = rng.standard_normal(nr)
     W = np.abs(rng.standard_normal((2 * nr, 2 * nr)))
     assert form.certify(G, y, W).bound <= opt + tol
-    short = solve_sdp(X, Y, reg, max_iter=int(rng.integers(5, 200)))
+    short = solve_sdp(X, Y, reg, solver="native", max_iter=int(rng.integers(5, 200)))
     assert short.lower_bound <= opt + tol

@@ -84,3 +84,59 @@ def test_ipm_network_factors_are_in_the_original_scale():
     fit = 0.5 * float(np.sum((F[B.a] @ F[B.v].T - form.Y) ** 2)) + form.constant
     reg_term = 0.05 * (float(np.sum(U**2)) + float(np.sum(V**2)))
     np.testing.assert_allclose(fit + reg_term, res.value, rtol=1e-8)
+
+
+# --------------------------------------------------------------------------- solver="auto"
+def _small(rng, n=12, d=2, c=1):
+    return rng.standard_normal((n, d)), rng.standard_normal((n, c))
+
+
+def test_auto_takes_the_interior_point_on_small_problems_and_matches_the_admm():
+    """Default solver on q = 15: the interior point, to tol; its value is ≥ the ADMM's certified
+    bound (≤ the optimum) and its bound within 1e-4 of it; both are ≤ trained networks."""
+    rng = np.random.default_rng(31)
+    X, Y = _small(rng)
+    auto = solve_sdp(X, Y, 0.1, tol=1e-5)
+    assert auto.method == "sdp-ipm" and auto.info["auto"] == "ipm (q = 15 ≤ 90)"
+    assert auto.status == "optimal" and abs(auto.gap) <= 1e-5
+    admm = solve_sdp(X, Y, 0.1, solver="native", tol=1e-5, time_limit=30)
+    assert auto.value >= admm.lower_bound * (1 - 1e-9)
+    assert auto.lower_bound == pytest.approx(admm.lower_bound, rel=1e-4)
+    problem = TrainingProblem(X, Y, 0.1)
+    assert auto.lower_bound <= _trained_objective(problem, rng) + 1e-9
+
+
+def test_auto_takes_the_admm_for_large_q_options_and_admm_warm_starts():
+    rng = np.random.default_rng(32)
+    X, Y = _small(rng, n=100)
+    big = solve_sdp(X, Y, 0.1, max_iter=30)
+    assert big.method == "sdp-admm" and big.info["auto"] == "native (100 distinct rows, so q > 90)"
+    X, Y = _small(rng)
+    with_options = solve_sdp(X, Y, 0.1, max_iter=40, check_every=10)
+    assert with_options.method == "sdp-admm" and "check_every" in with_options.info["auto"]
+    warm = solve_sdp(X, Y, 0.1, max_iter=40, warm_start=with_options)
+    assert warm.method == "sdp-admm" and "warm start" in warm.info["auto"]
+    # an interior-point result carries no ADMM state: no reason to leave the interior point
+    ipm = solve_sdp(X, Y, 0.1, solver="ipm")
+    assert solve_sdp(X, Y, 0.1, warm_start=ipm).method == "sdp-ipm"
+    # duplicates are merged before q is measured: 120 rows, 10 distinct → the interior point
+    Xd, Yd = np.tile(X[:10], (12, 1)), np.tile(Y[:10], (12, 1))
+    assert solve_sdp(Xd, Yd, 0.1).method == "sdp-ipm"
+
+
+def test_auto_leaves_an_interior_point_that_would_overrun_the_time_limit(monkeypatch):
+    """With a time limit the interior point's run is projected from its second iteration; when it
+    does not fit (forced here by projecting 10⁹ iterations) the ADMM gets the rest of the time and
+    the whole solve still honours the limit with a valid bound."""
+    import convexnn.sdp as sdp_mod
+
+    monkeypatch.setattr(sdp_mod, "AUTO_IPM_ITERATIONS", 10**9)
+    rng = np.random.default_rng(33)
+    X, Y = _small(rng, n=30, d=3, c=2)
+    res = solve_sdp(X, Y, 0.1, tol=1e-9, time_limit=1.5)
+    assert res.method == "sdp-admm" and "projected" in res.info["auto"]
+    assert res.status == "time_limit" and res.time_s <= 1.5 + 0.5
+    problem = TrainingProblem(X, Y, 0.1)
+    assert res.lower_bound <= _trained_objective(problem, rng) + 1e-9
+    # without a time limit nothing is projected
+    assert solve_sdp(X, Y, 0.1, tol=1e-4).method == "sdp-ipm"

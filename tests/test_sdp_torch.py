@@ -53,6 +53,6 @@ def test_torch_cuda_reaches_the_same_bound():
     rng = np.random.default_rng(22)
     X = rng.standard_normal((12, 2))
     Y = rng.standard_normal((12, 1))
-    a = solve_sdp(X, Y, 0.1, tol=1e-4, time_limit=30)
-    b = solve_sdp(X, Y, 0.1, tol=1e-4, time_limit=30, device="cuda")
+    a = solve_sdp(X, Y, 0.1, solver="native", tol=1e-4, time_limit=30)
+    b = solve_sdp(X, Y, 0.1, solver="native", tol=1e-4, time_limit=30, device="cuda")
     assert b.lower_bound == pytest.approx(a.lower_bound, rel=1e-3)

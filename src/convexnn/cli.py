@@ -106,12 +106,13 @@ def _add_data_args(p: argparse.ArgumentParser):
 
 def _add_solver_args(p: argparse.ArgumentParser, default_time: float | None = None):
     p.add_argument("--reg", type=float, default=0.1, help="weight decay gamma (default 0.1)")
-    p.add_argument("--solver", choices=["native", "admm", "ipm", "scs", "scs-reduced", "clarabel"],
-                   default="native",
-                   help="SDP back-end: native = admm (default; scales to large n), ipm (native "
-                        "interior point: the accurate choice when q = n+d+c is below about 90, "
-                        "e.g. Iris or Spiral; O(q^4) memory), scs (the paper's form), scs-reduced or "
-                        "clarabel (facially reduced; need the cvxpy extra)")
+    p.add_argument("--solver", choices=["auto", "native", "admm", "ipm", "scs", "scs-reduced", "clarabel"],
+                   default="auto",
+                   help="SDP back-end: auto (default) = ipm when q = n+d+c <= 90 and its projected "
+                        "run fits the time limit, else native; native = admm (first-order, scales "
+                        "to large n); ipm (native interior point: accurate to 1e-4 on small "
+                        "problems such as Iris or Spiral; O(q^4) memory); scs (the paper's form), "
+                        "scs-reduced or clarabel (facially reduced; need the cvxpy extra)")
     p.add_argument("--tol", type=float, default=1e-4,
                    help="stop when the relative gap between the SDP value and its certified bound "
                         "is below this (default 1e-4)")
@@ -239,13 +240,16 @@ def cmd_sdp(args) -> int:
         print(f"solver's own value {res.info['solver_value']:.6g} (not a bound)")
     if res.info.get("reduction"):
         print(f"data reduction    {res.info['reduction']}")
-    report = _base_report(split, args.reg, f"sdp-{args.solver}")
+    if res.info.get("auto"):
+        print(f"solver chosen     {res.info['auto']}")
+    report = _base_report(split, args.reg, res.method)
     report.update({"objective": None, "lower_bound": res.lower_bound, "gap": None,
                    "time_s": res.time_s, "metrics": None, "network": None,
                    "sdp": {"value": res.value, "lower_bound": res.lower_bound, "gap": res.gap,
                            "status": res.status, "iterations": res.iterations, "time_s": res.time_s,
-                           "solver": args.solver, **{k: v for k, v in res.info.items()
-                                                     if k in ("solver_value", "reduction", "rank", "primal_residual")}}})
+                           "solver": args.solver, "method": res.method,
+                           **{k: v for k, v in res.info.items()
+                              if k in ("solver_value", "reduction", "rank", "primal_residual", "auto")}}})
     if args.plot and res.history:
         from .plotting import plot_bounds
 

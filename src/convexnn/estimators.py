@@ -18,7 +18,7 @@ from .errors import ParameterError
 
 
 class _ConvexReLUBase(BaseEstimator):
-    def __init__(self, reg=0.1, method="sdp", bias=True, standardize=True, solver="native",
+    def __init__(self, reg=0.1, method="sdp", bias=True, standardize=True, solver="auto",
                  tol=1e-4, time_limit=60.0, max_iter=None, width=50, restarts=3, train_iter=3000, random_state=0,
                  n_gates=100, mode="nuclear", decomposition="min-norm", protocol="tuned", certify="auto"):
         self.reg = reg
@@ -80,8 +80,10 @@ class ConvexReLUClassifier(ClassifierMixin, _ConvexReLUBase):
     'sdp' (certified, default), 'lbfgs', 'sgd', 'crelu', 'gated', 'kim-pilanci', 'exact' (small d),
     'sahiner-fw', 'sahiner-cop', 'nngp', 'ntk' (kernels: no network); ``bias`` first-
     layer bias via a ones column; ``standardize`` features (statistics of the training data);
-    ``solver`` SDP back-end; ``tol``, ``time_limit``, ``max_iter`` of the SDP solve (fits are
-    reproducible only when the iteration cap, not the time limit, stops it); ``width``, ``restarts``, ``train_iter`` of
+    ``solver`` SDP back-end ('auto': the interior point for q = n + d + c ≤ 90, else the
+    ADMM; under a ``time_limit`` the choice also depends on the measured speed); ``tol``,
+    ``time_limit``, ``max_iter`` of the SDP solve (fits are reproducible only when the iteration
+    cap, not the time limit, stops it); ``width``, ``restarts``, ``train_iter`` of
     the L-BFGS-trained networks; ``random_state`` seed; ``n_gates``, ``mode``, ``decomposition``
     of the arrangement methods; ``protocol`` ('paper'|'tuned') of 'sgd'; ``certify`` ('auto':
     add the SDP-NN bound when the method has no certified bound of its own; True; False).

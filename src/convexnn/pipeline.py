@@ -72,7 +72,7 @@ def fit(
     *,
     bias: bool = False,
     method: str = "sdp",
-    solver: str = "native",
+    solver: str = "auto",
     tol: float = 1e-4,
     time_limit: float | None = None,
     max_iter: int | None = None,
@@ -109,7 +109,9 @@ def fit(
     certified bound on p* of its own; True always does; False never. The certificate combines
     the best lower bound with the returned network's objective. ``time_limit`` (seconds) and
     ``max_iter`` cap the SDP stage and the method's own solver; ``warm_start`` (a previous
-    FitResult or SDP SolveResult on the same data) warm-starts the native SDP solver.
+    FitResult or SDP SolveResult on the same data) warm-starts the native SDP solver; with
+    ``solver='auto'`` (default: the interior point for q = n + d + c ≤ 90, else the ADMM; see
+    :func:`convexnn.sdp.solve_sdp`) a warm start from an ADMM solution selects the ADMM.
     ``polish``: for the convex-program methods, also try L-BFGS started from the method's network
     (candidate '<method>+lbfgs'); the candidate with the lower training objective is returned and
     both values are in ``candidates``.
@@ -307,7 +309,7 @@ def _fit_sdp(problem, stages, times, *, method, solver, tol, time_limit, max_ite
         sdp = solve_sdp(problem.X, problem.Y, problem.reg, bias=bias, solver=solver, tol=tol,
                         time_limit=time_limit, callback=sdp_callback,
                         warm_start=(warm_start.stages.get("sdp") if isinstance(warm_start, FitResult)
-                                    else warm_start) if solver in ("native", "admm") else None,
+                                    else warm_start) if solver in ("auto", "native", "admm") else None,
                         **({} if max_iter is None else {"max_iter": max_iter}))
         times["sdp"] = time.perf_counter() - t
         stages["sdp"] = sdp

@@ -1,7 +1,9 @@
 """SDP-NN: the semidefinite relaxation of two-layer ReLU training and its certified lower bound.
 
 - :mod:`.formulation` — the problem (objective, prox, face, dual map, certificate);
-- :mod:`.admm` — the native solver (Douglas–Rachford/ADMM with Anderson acceleration);
+- :mod:`.admm` — the native first-order solver (Douglas–Rachford/ADMM with Anderson
+  acceleration), for every size;
+- :mod:`.ipm` — the native interior point, accurate for q = n + d + c ≲ 90;
 - :mod:`.reference` — CVXPY back-ends (SCS on the paper's form, Clarabel/SCS on the reduced form).
 
 :func:`solve_sdp` is the front door used by the estimators and the CLI.
@@ -16,7 +18,18 @@ from ..result import SolveResult
 from .admm import solve_admm
 from .formulation import Certificate, SDPFormulation
 
-SOLVERS = ("native", "admm", "ipm", "scs", "scs-reduced", "clarabel")
+SOLVERS = ("auto", "native", "admm", "ipm", "scs", "scs-reduced", "clarabel")
+
+#: ``solver='auto'`` takes the interior point up to this q = n + d + c (after the exact data
+#: reductions). From ``benchmarks/sdp.py``: it certifies gaps ≤ 1e-4 where the ADMM does not
+#: (random, Spiral, Iris), while its O(q⁶) time (≈ 30 s at q = 82) grows too fast beyond.
+AUTO_IPM_MAX_Q = 90
+#: with a time limit, 'auto' projects this many interior-point iterations from the measured
+#: duration of the second and switches to the ADMM when they do not fit. It is where the interior
+#: point's certified bound overtook the ADMM's in one-off Iris runs (paper protocol, no script):
+#: at 6 s (13 iterations) 0.259 against the ADMM's 1.057 (γ = 0.1), at 10 s (23 iterations) 1.586
+#: against 1.339 and, for γ = 0.01, 0.243 against 0.183; it needs 32–47 iterations in all.
+AUTO_IPM_ITERATIONS = 25
 
 
 def _power_of_two_scale(X: np.ndarray) -> float:
@@ -31,7 +44,7 @@ def solve_sdp(
     reg: float,
     *,
     bias: bool = False,
-    solver: str = "native",
+    solver: str = "auto",
     tol: float = 1e-4,
     time_limit: float | None = None,
     max_iter: int = 10_000_000,
@@ -45,11 +58,14 @@ def solve_sdp(
 
     Returns a :class:`~convexnn.result.SolveResult` whose ``lower_bound`` is certified (SPEC
     §3.1) whatever the solver: for the CVXPY back-ends it is recomputed from their duals, and the
-    solver's own objective is kept in ``info['solver_value']``. ``solver``: 'native' = 'admm'
-    (default), 'ipm' (native interior point, the accurate choice for q ≲ 90; O(q⁴) memory),
-    'scs' (the paper's unreduced form, eps 1e-4 like the reference), 'scs-reduced', or
-    'clarabel' (facially reduced form; O(q⁴) memory). ``device`` ('cuda', 'cpu') runs the
-    native iteration with torch tensors (optional ``torch`` extra); the default is numpy.
+    solver's own objective is kept in ``info['solver_value']``. ``solver``: 'auto' (default:
+    'ipm' when q = n + d + c ≤ :data:`AUTO_IPM_MAX_Q`, no ADMM options, warm start or device
+    are asked for, its memory fits and, under a ``time_limit``, its projected run fits too; otherwise 'native';
+    ``info['auto']`` says which and why), 'native' = 'admm' (first-order, scales to large n),
+    'ipm' (native interior point, the accurate choice for q ≲ 90; O(q⁴) memory), 'scs' (the
+    paper's unreduced form, eps 1e-4 like the reference), 'scs-reduced', or 'clarabel'
+    (facially reduced form; O(q⁴) memory). ``device`` ('cuda', 'cpu') runs the native
+    iteration with torch tensors (optional ``torch`` extra); the default is numpy.
     ``balance_rows`` (native solver only) solves the exactly equivalent problem whose rows are
     rescaled by powers of two to nearly equal norms (:class:`SDPFormulation`); the returned Λ,
     factor and formulation are then in those balanced coordinates (α_i, β_i rows times
@@ -63,37 +79,26 @@ def solve_sdp(
         raise ParameterError(f"balance_rows must be True or False; got {balance_rows!r}.")
     if time_limit is not None and not (isinstance(time_limit, (int, float)) and time_limit > 0):
         raise ParameterError(f"time_limit must be a positive number of seconds; got {time_limit!r}.")
-    if solver == "ipm":
+    if solver in ("auto", "ipm", "native", "admm"):
         from .._validation import check_reg, check_XY
-        from .ipm import solve_ipm
 
-        # the same exact power-of-two rescaling as the native solver (see below); the interior
-        # point converges far better on unit-scale rows (Iris, paper protocol, one-off: a 4.25 %
-        # gap after 100 iterations unscaled, 4.75e-5 after 96 scaled, other settings unchanged)
-        Xc, Yc = check_XY(X, Y)
-        a = _power_of_two_scale(Xc)
-        form = SDPFormulation(Xc / a, Yc, check_reg(reg) / a, bias=bias)
-        res = solve_ipm(form, tol=tol, time_limit=time_limit, callback=callback,
-                        max_iter=min(max_iter, 500), **options)
-        res.info["data_scale"] = a
-        F = res.solution.get("factor")
-        if F is not None:
-            B = form.blocks
-            res.solution["U_factor"] = F[B.u] / np.sqrt(a)
-            res.solution["V_factor"] = F[B.v] / np.sqrt(a)
-    elif solver in ("native", "admm"):
         # Exact rescaling (SPEC §1 homogeneity): SDP(X, Y, reg) = SDP(X/a, Y, reg/a). With a a
         # power of two the scaled data are exact in floating point, so the certificate of the
         # scaled problem is a certificate of the original; a ≈ rms row norm balances the blocks.
-        from .._validation import check_reg, check_XY
-
         Xc, Yc = check_XY(X, Y)
+        reg = check_reg(reg)
         a = _power_of_two_scale(Xc)
-        form = SDPFormulation(Xc / a, Yc, check_reg(reg) / a, bias=bias,
-                              balance_rows=bool(balance_rows))
-        options.setdefault("rho", 0.05 * form.reg)
-        res = solve_admm(form, tol=tol, time_limit=time_limit, max_iter=max_iter,
-                         warm_start=warm_start, callback=callback, device=device, **options)
+        if solver == "auto":
+            res, form = _solve_auto(Xc / a, Yc, reg / a, bias=bias, tol=tol, time_limit=time_limit,
+                                    max_iter=max_iter, warm_start=warm_start, callback=callback,
+                                    device=device, balance_rows=balance_rows, options=options)
+        elif solver == "ipm":
+            res, form = _solve_ipm(Xc / a, Yc, reg / a, bias=bias, tol=tol, time_limit=time_limit,
+                                   max_iter=max_iter, callback=callback, options=options)
+        else:
+            res, form = _solve_native(Xc / a, Yc, reg / a, bias=bias, tol=tol, time_limit=time_limit,
+                                      max_iter=max_iter, warm_start=warm_start, callback=callback,
+                                      device=device, balance_rows=balance_rows, options=options)
         res.info["data_scale"] = a
         F = res.solution.get("factor")
         if F is not None:
@@ -122,6 +127,94 @@ def solve_sdp(
     res.info.setdefault("q", form.q)
     res.solution["formulation"] = form
     return res
+
+
+def _solve_ipm(X, Y, reg, *, bias, tol, time_limit, max_iter, callback, options, form=None):
+    """The interior point on (already scaled) data; it converges far better on unit-scale rows
+    (Iris, paper protocol, one-off: a 4.25 % gap after 100 iterations unscaled, 4.75e-5 after 96
+    scaled, other settings unchanged). Row balancing does not apply to it."""
+    from .ipm import solve_ipm
+
+    if form is None:
+        form = SDPFormulation(X, Y, reg, bias=bias)
+    res = solve_ipm(form, tol=tol, time_limit=time_limit, callback=callback,
+                    max_iter=min(max_iter, 500), **options)
+    return res, form
+
+
+def _solve_native(X, Y, reg, *, bias, tol, time_limit, max_iter, warm_start, callback, device,
+                  balance_rows, options):
+    """The ADMM on (already scaled) data, rows balanced unless ``balance_rows`` is False."""
+    form = SDPFormulation(X, Y, reg, bias=bias, balance_rows=bool(balance_rows))
+    options = dict(options)
+    options.setdefault("rho", 0.05 * form.reg)
+    res = solve_admm(form, tol=tol, time_limit=time_limit, max_iter=max_iter,
+                     warm_start=warm_start, callback=callback, device=device, **options)
+    return res, form
+
+
+def _solve_auto(X, Y, reg, *, bias, tol, time_limit, max_iter, warm_start, callback, device,
+                balance_rows, options):
+    """solver='auto': the interior point where it is the better choice, else the ADMM.
+
+    The interior point is taken when q ≤ AUTO_IPM_MAX_Q, no solver options (they are the
+    ADMM's), ADMM warm start or device are given and its memory fits. Under a time limit its run
+    is projected once, at the second iteration, from that iteration's duration
+    (AUTO_IPM_ITERATIONS in all); when that overruns the limit it is abandoned (its early bounds
+    are weak) and the ADMM gets the time left. ``info['auto']`` records the choice and why."""
+    import time
+
+    from .._validation import available_memory_bytes
+
+    t0 = time.perf_counter()
+    reason = None
+    ws = warm_start.solution if isinstance(warm_start, SolveResult) else warm_start
+    if options:
+        reason = f"options {', '.join(sorted(options))} given (the ADMM's; solver='ipm' takes its own)"
+    elif ws is not None and ws.get("zeta") is not None:
+        reason = "warm start from an ADMM solution"
+    elif device is not None:
+        reason = f"device {device!r} (the ADMM's)"
+    else:
+        n_distinct = len(np.unique(X, axis=0))  # q ≥ distinct rows: skip building large formulations
+        form = SDPFormulation(X, Y, reg, bias=bias) if n_distinct <= AUTO_IPM_MAX_Q else None
+        q = form.q if form is not None else None
+        if form is None:
+            reason = f"{n_distinct} distinct rows, so q > {AUTO_IPM_MAX_Q}"
+        elif q > AUTO_IPM_MAX_Q:
+            reason = f"q = {q} > {AUTO_IPM_MAX_Q}"
+        else:
+            nsv = q * (q + 1) // 2
+            if 8.0 * 6 * nsv**2 > 0.5 * available_memory_bytes():
+                reason = f"the interior point's memory at q = {q} does not fit"
+    if reason is None:
+        state = {"prev": None, "abandon": False}
+
+        def guard(rec):
+            if time_limit is not None and rec["iteration"] == 2 and state["prev"] is not None:
+                it0, t_0 = state["prev"]
+                per_iter = (rec["time_s"] - t_0) / max(rec["iteration"] - it0, 1)
+                if rec["time_s"] + per_iter * (AUTO_IPM_ITERATIONS - rec["iteration"]) > time_limit:
+                    state["abandon"] = True
+                    return True
+            state["prev"] = (rec["iteration"], rec["time_s"])
+            return bool(callback(rec)) if callback is not None else False
+
+        res, form = _solve_ipm(X, Y, reg, bias=bias, tol=tol, time_limit=time_limit, max_iter=max_iter,
+                               callback=guard, options=options, form=form)
+        if not state["abandon"]:
+            res.info["auto"] = f"ipm (q = {q} ≤ {AUTO_IPM_MAX_Q})"
+            return res, form
+        spent = time.perf_counter() - t0
+        reason = (f"the interior point's projected {AUTO_IPM_ITERATIONS} iterations at q = {q} "
+                  f"exceed the time limit ({spent:.1f} s spent)")
+        time_limit = max(time_limit - spent, 1e-3)
+    res, form = _solve_native(X, Y, reg, bias=bias, tol=tol, time_limit=time_limit, max_iter=max_iter,
+                              warm_start=warm_start, callback=callback, device=device,
+                              balance_rows=balance_rows, options=options)
+    res.info["auto"] = f"native ({reason})"
+    res.time_s = time.perf_counter() - t0
+    return res, form
 
 
 __all__ = ["SDPFormulation", "Certificate", "solve_sdp", "solve_admm", "SOLVERS"]
