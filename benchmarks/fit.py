@@ -49,7 +49,8 @@ def run(name, reg, protocol, sdp_time):
     out = {"dataset": name, "reg": reg, "protocol": protocol, "n_train": split.n_train,
            "lower_bound": res.certificate.lower, "objective": res.certificate.upper,
            "gap": res.certificate.gap, "chosen": res.chosen, "candidates": res.candidates,
-           "times": res.times, "total_s": total, "sdp_status": res.stages["sdp"].status, **m}
+           "times": res.times, "total_s": total, "sdp_status": res.stages["sdp"].status,
+           "sdp_method": res.stages["sdp"].method, "sdp_s": res.times.get("sdp"), **m}
     if protocol == "paper":
         out["paper_metrics"] = paper_protocol_selection(split.Y_test, res.candidate_networks, split.X_test)
     return out
@@ -74,14 +75,16 @@ def main(argv=None):
     meta = {"date": date.today().isoformat(), "machine": machine(), "sdp_time_limit_s": args.sdp_time}
     lines = [f"Certified training with bias, {meta['date']}, {meta['machine']}; SDP time limit "
              f"{args.sdp_time:.0f} s per problem.", "",
-             "| data | reg | protocol | certified lower bound | network objective | certified gap | chosen | "
-             "rounding s | test acc (argmax) | test F1 w. | paper-protocol acc / F1 (test-tuned) | published acc / F1 |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| data | reg | protocol | SDP solver, status (s) | certified lower bound | network objective | "
+             "certified gap | chosen | rounding s | test acc (argmax) | test F1 w. | "
+             "paper-protocol acc / F1 (test-tuned) | published acc / F1 |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         pm = r.get("paper_metrics")
         pub = PUBLISHED.get((r["dataset"], r["reg"]))
         lines.append(
-            f"| {r['dataset']} | {r['reg']} | {r['protocol']} | {r['lower_bound']:.5g} | {r['objective']:.5g} | "
+            f"| {r['dataset']} | {r['reg']} | {r['protocol']} | {r['sdp_method'].removeprefix('sdp-')}, "
+            f"{r['sdp_status']} ({r['sdp_s']:.1f}) | {r['lower_bound']:.5g} | {r['objective']:.5g} | "
             f"{100 * r['gap']:.1f} % | {r['chosen']} | {r['times'].get('rounding', 0):.1f} | "
             f"{r['test_accuracy']:.3f} | {r['test_f1_weighted']:.3f} | "
             + (f"{pm['test_accuracy_exact_match']:.3f} / {pm['test_f1_weighted']:.3f}" if pm else "—") + " | "

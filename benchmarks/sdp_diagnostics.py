@@ -191,7 +191,7 @@ def part_balance():
     for name, reg, limit in cases:
         s = prepare(name, protocol="paper")
         for balance in (False, True):
-            res = solve_sdp(s.X_train, s.Y_train, reg, time_limit=limit, balance_rows=balance)
+            res = solve_sdp(s.X_train, s.Y_train, reg, solver="native", time_limit=limit, balance_rows=balance)
             rows.append({"dataset": name, "reg": reg, "balance_rows": balance, "time_s": res.time_s,
                          "iterations": res.iterations, "value": res.value,
                          "lower_bound": res.lower_bound, "status": res.status})
