@@ -422,7 +422,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_args(p)
     _add_solver_args(p)
     p.add_argument("--no-balance-rows", dest="balance_rows", action="store_false",
-                   help="native solver: keep the rows as given instead of rescaling each by a power of "
+                   help="ADMM only (--solver native, or auto above q = 90): keep the rows as given instead of rescaling each by a power of "
                         "two to nearly equal norms (an exact reformulation; on by default)")
     p.set_defaults(func=cmd_sdp)
 
