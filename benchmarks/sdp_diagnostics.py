@@ -17,12 +17,15 @@
    and without it, on Iris (30 s) and Pima (γ = 0.1, 120 s), side by side in one run.
 7. Row balancing (``solve_sdp(balance_rows=...)``): the same time budget with the rows rescaled by
    powers of two and without, side by side: random:0–9 (5 s), Spiral and Iris (15 s), both γ;
-   Pima and Bank Notes at γ = 0.1 (60 s).
+   Pima and Bank Notes at γ = 0.1 (60 s). The balanced runs use relu_scale=1 (as before part 8).
+8. The ReLU-block scale (``solve_sdp(relu_scale=...)``, rows balanced): the same time budget for
+   the factors 1, ½, ¼, ⅛ side by side, γ = 0.1 and 0.01: Iris 15 s; Ionosphere, Pima, Bank Notes
+   and MNIST-PCA 45 s each (``--relu-limit``). "(auto)" marks the factor the solver picks.
 
 Part 3 runs the plain residual-balancing schedule (``dual_phases=False``), whose certificate it
 diagnoses. Running some parts updates those entries of an existing JSON and keeps the others.
 
-    python benchmarks/sdp_diagnostics.py                 # all parts (about 23 minutes on 2 cores)
+    python benchmarks/sdp_diagnostics.py                 # all parts (about 50 minutes on 2 cores)
     python benchmarks/sdp_diagnostics.py --parts 1,2     # only the timings
 
 Prints plain text and writes JSON (default benchmarks/results/sdp_diagnostics.json).
@@ -191,7 +194,8 @@ def part_balance():
     for name, reg, limit in cases:
         s = prepare(name, protocol="paper")
         for balance in (False, True):
-            res = solve_sdp(s.X_train, s.Y_train, reg, solver="native", time_limit=limit, balance_rows=balance)
+            res = solve_sdp(s.X_train, s.Y_train, reg, solver="native", time_limit=limit, balance_rows=balance,
+                            relu_scale=1.0)
             rows.append({"dataset": name, "reg": reg, "balance_rows": balance, "time_s": res.time_s,
                          "iterations": res.iterations, "value": res.value,
                          "lower_bound": res.lower_bound, "status": res.status})
@@ -201,9 +205,32 @@ def part_balance():
     return rows
 
 
+def part_relu_scale(limit, names):
+    from convexnn.sdp.formulation import relu_block_scale
+
+    rows = []
+    cases = [(name, reg, (1.0, 0.5, 0.25, 0.125)) for name in names for reg in (0.1, 0.01)]
+    for name, reg, factors in cases:
+        s = prepare(name, protocol="paper")
+        auto = relu_block_scale(s.n_train)
+        budget = 15.0 if s.n_train <= 100 else limit
+        for f in factors:
+            res = solve_sdp(s.X_train, s.Y_train, reg, solver="native", time_limit=budget, relu_scale=f)
+            rows.append({"dataset": name, "reg": reg, "relu_scale": f, "auto": f == auto,
+                         "time_s": res.time_s, "iterations": res.iterations, "value": res.value,
+                         "lower_bound": res.lower_bound, "status": res.status})
+            print(f"relu scale {name:<10} reg {reg:<5} f {f:<6g}{' (auto)' if f == auto else '       '}: "
+                  f"bound {res.lower_bound:.6g}, value {res.value:.6g} after {res.iterations} it, "
+                  f"{res.time_s:.1f} s, {res.status}", flush=True)
+    return rows
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--parts", default="1,2,3,4,5,6,7")
+    ap.add_argument("--parts", default="1,2,3,4,5,6,7,8")
+    ap.add_argument("--relu-limit", type=float, default=45.0, help="seconds per solve in part 8 (n > 100)")
+    ap.add_argument("--relu-datasets", default="iris,ionosphere,pima,banknote,mnist-pca",
+                    help="data sets of part 8")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--certificate-cap", type=float, default=30.0, help="seconds of ADMM before part 3")
     ap.add_argument("--out", default="benchmarks/results/sdp_diagnostics.json")
@@ -230,6 +257,8 @@ def main(argv=None):
         out["polish"] = part_polish(args.certificate_cap)
     if 7 in parts:
         out["balance"] = part_balance()
+    if 8 in parts:
+        out["relu_scale"] = part_relu_scale(args.relu_limit, args.relu_datasets.split(","))
     os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
     with open(args.out, "w") as fh:
         json.dump(clean(out), fh, indent=2)

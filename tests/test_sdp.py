@@ -266,6 +266,82 @@ def test_balanced_dual_is_the_original_dual_under_the_congruence():
     assert L[i, fb.blocks.v.start] == pytest.approx(grid[obj.argmin()], abs=2e-4)
 
 
+def test_relu_block_scale_is_a_power_of_two_that_shrinks_the_relu_block_for_large_n():
+    from convexnn.sdp.formulation import RELU_BLOCK_TARGET, relu_block_scale
+
+    ns = np.arange(1, 20001)
+    f = np.array([relu_block_scale(int(n)) for n in ns])
+    np.testing.assert_array_equal(np.log2(f), np.round(np.log2(f)))  # exact powers of two
+    assert np.all(f <= 1.0) and np.all(np.diff(f) <= 0)  # never grows, non-increasing in n
+    assert np.all(f[ns <= 128] == 1.0)
+    big = ns > 128
+    # f²n lies within a factor 2 of the target (f is the nearest power of two on a log scale)
+    r = f[big] ** 2 * ns[big] / RELU_BLOCK_TARGET
+    assert r.min() >= 0.5 - 1e-12 and r.max() <= 2.0 + 1e-12
+    assert relu_block_scale(686) == 0.25 and relu_block_scale(175) == 0.5
+
+
+def test_relu_scale_is_an_exact_reformulation():
+    """relu_scale multiplies every row scale by the same power of two f: lifted networks map to
+    feasible points with the same objective, and dual points map congruently, as in balancing."""
+    rng = np.random.default_rng(34)
+    X, Y = _spread_rows(rng, 7, 3, 2)
+    fb = SDPFormulation(X, Y, 0.05, reduce=False, balance_rows=True)
+    ff = SDPFormulation(X, Y, 0.05, reduce=False, balance_rows=True, relu_scale=0.25)
+    fu = SDPFormulation(X, Y, 0.05, reduce=False, relu_scale=0.5)  # the common factor alone
+    np.testing.assert_array_equal(ff.row_scale, 0.25 * fb.row_scale)
+    np.testing.assert_array_equal(fu.row_scale, np.full(7, 0.5))
+    assert ff.weighted and fu.weighted and ff.relu_scale == 0.25
+    U = rng.standard_normal((3, 4))
+    V = rng.standard_normal((2, 4))
+    truth = TrainingProblem(X, Y, 0.05).objective(U, V)
+    plain = SDPFormulation(X, Y, 0.05, reduce=False)
+    for form in (ff, fu):
+        s = form.row_scale
+        S = np.concatenate([s, s, np.ones(3 + 2)])
+        Lam = S[:, None] * lift(X, U, V) * S[None, :]
+        assert form.objective(Lam) == pytest.approx(truth, rel=1e-12)
+        Z, _ = form.face_project(Lam)
+        np.testing.assert_allclose(Z, Lam, atol=1e-9 * np.abs(Lam).max())
+        np.testing.assert_allclose(form.prox(Lam, 1e12), Lam, atol=1e-8 * np.abs(Lam).max())
+        G = rng.standard_normal((7, 2))
+        y = rng.standard_normal(7)
+        W = np.abs(rng.standard_normal((14, 14)))
+        s2 = np.concatenate([s, s])
+        assert form.dual_objective(G) == pytest.approx(plain.dual_objective(s[:, None] * G), rel=1e-12)
+        np.testing.assert_allclose(S[:, None] * form.dual_matrix(G, y, W) * S[None, :],
+                                   plain.dual_matrix(s[:, None] * G, s**2 * y, np.outer(s2, s2) * W),
+                                   rtol=1e-13, atol=1e-13)
+    from convexnn.errors import ParameterError
+
+    for bad in (0.3, 0.0, -0.5, np.inf, True, "half"):
+        with pytest.raises(ParameterError, match="power of two"):
+            SDPFormulation(X, Y, 0.05, relu_scale=bad)
+    with pytest.raises(ParameterError, match="power of two"):
+        solve_sdp(X, Y, 0.05, relu_scale=3.0)
+    with pytest.raises(ParameterError, match="native"):
+        solve_sdp(X, Y, 0.05, solver="ipm", relu_scale=0.5)
+
+
+def test_auto_relu_scale_in_solve_sdp():
+    """'auto' takes relu_block_scale(n) for the ADMM with balanced rows, 1 without balancing; the
+    solve with a forced factor still certifies a bound below trained networks."""
+    rng = np.random.default_rng(35)
+    X, Y = _random_problem(rng, 140, 2, 1)
+    auto = solve_sdp(X, Y, 0.1, solver="native", max_iter=30)
+    assert auto.info["relu_scale"] == 0.5 and auto.solution["formulation"].relu_scale == 0.5
+    off = solve_sdp(X, Y, 0.1, solver="native", max_iter=30, balance_rows=False)
+    assert off.info["relu_scale"] == 1.0 and not off.solution["formulation"].weighted
+    small = _random_problem(rng, 12, 2, 2)
+    forced = solve_sdp(*small, 0.1, relu_scale=0.25, tol=1e-5, time_limit=30)
+    assert forced.info["relu_scale"] == 0.25 and forced.method == "sdp-admm"  # auto → ADMM
+    assert "relu_scale" in forced.info["auto"]
+    problem = TrainingProblem(*small, 0.1)
+    assert forced.lower_bound <= _trained_objective(problem, rng) + 1e-9
+    for val in _random_network_objectives(problem, rng):
+        assert forced.lower_bound <= val + 1e-9
+
+
 def test_reference_solvers_refuse_balanced_formulations():
     rng = np.random.default_rng(33)
     form = SDPFormulation(*_spread_rows(rng, 5, 2, 1), 0.1, balance_rows=True)
@@ -316,16 +392,17 @@ def test_dual_matrix_is_the_lagrangian_gradient():
 @given(n=st.integers(1, 7), d=st.integers(1, 3), c=st.integers(1, 2),
        reg=st.sampled_from([1.0, 0.1, 0.01]), xscale=st.sampled_from([0.1, 1.0, 10.0]),
        mult=st.sampled_from(["random", "refined", "zero", "admm"]), balance=st.booleans(),
-       seed=st.integers(0, 2**31 - 1))
-def test_certificate_never_exceeds_any_network_objective(n, d, c, reg, xscale, mult, balance, seed):
+       relu_scale=st.sampled_from([1.0, 1.0, 0.25, 0.0625]), seed=st.integers(0, 2**31 - 1))
+def test_certificate_never_exceeds_any_network_objective(n, d, c, reg, xscale, mult, balance, relu_scale,
+                                                         seed):
     """For ANY multipliers the certified bound is ≤ NN-TRAIN of random and trained networks, with
-    and without row balancing (rows then span three orders of magnitude)."""
+    and without row balancing (rows then span three orders of magnitude) and a ReLU-block scale."""
     rng = np.random.default_rng(seed)
     X = xscale * rng.standard_normal((n, d))
     if balance:
         X *= np.exp(rng.uniform(-3.5, 3.5, n))[:, None]
     Y = rng.standard_normal((n, c)) * rng.choice([0.5, 3.0])
-    form = SDPFormulation(X, Y, reg, balance_rows=balance)
+    form = SDPFormulation(X, Y, reg, balance_rows=balance, relu_scale=relu_scale)
     if mult in ("random", "refined"):
         nr = form.n
         G = rng.standard_normal((nr, c)) * rng.choice([0.1, 1.0, 10.0])

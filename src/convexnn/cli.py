@@ -423,7 +423,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_solver_args(p)
     p.add_argument("--no-balance-rows", dest="balance_rows", action="store_false",
                    help="ADMM only (--solver native, or auto above q = 90): keep the rows as given instead of rescaling each by a power of "
-                        "two to nearly equal norms (an exact reformulation; on by default)")
+                        "two to nearly equal norms and, for n > 128, all of them by one more common power of two that "
+                        "shrinks the ReLU block (exact reformulations; on by default)")
     p.set_defaults(func=cmd_sdp)
 
     p = sub.add_parser("fit", help="train a network and certify its optimality gap (the main job)",

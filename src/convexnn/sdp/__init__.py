@@ -16,7 +16,7 @@ import numpy as np
 from ..errors import ParameterError
 from ..result import SolveResult
 from .admm import solve_admm
-from .formulation import Certificate, SDPFormulation
+from .formulation import Certificate, SDPFormulation, check_power_of_two
 
 SOLVERS = ("auto", "native", "admm", "ipm", "scs", "scs-reduced", "clarabel")
 
@@ -53,6 +53,7 @@ def solve_sdp(
     callback=None,
     device: str | None = None,
     balance_rows: bool = True,
+    relu_scale: float | str = "auto",
     **options,
 ) -> SolveResult:
     """Solve SDP-NN for design matrix X (ones column included when ``bias``), targets Y, reg.
@@ -72,6 +73,10 @@ def solve_sdp(
     rescaled by powers of two to nearly equal norms (:class:`SDPFormulation`); the returned Λ,
     factor and formulation are then in those balanced coordinates (α_i, β_i rows times
     ``formulation.row_scale[i]``), and U/V factors are those of the original problem.
+    ``relu_scale`` (native solver only; 'auto' or a power of two) multiplies every row by one
+    more common power of two, the same exact reformulation; 'auto' takes
+    :func:`~convexnn.sdp.formulation.relu_block_scale` (1 for n ≤ 128, smaller for larger n)
+    when rows are balanced, and 1 otherwise.
     """
     if solver not in SOLVERS:
         raise ParameterError(f"unknown SDP solver {solver!r}; choose one of {', '.join(SOLVERS)}.")
@@ -79,6 +84,10 @@ def solve_sdp(
         raise ParameterError(f"tol must be in (0, 1); got {tol!r}.")
     if not isinstance(balance_rows, (bool, np.bool_)):
         raise ParameterError(f"balance_rows must be True or False; got {balance_rows!r}.")
+    if relu_scale != "auto":
+        relu_scale = check_power_of_two(relu_scale)
+        if relu_scale != 1.0 and solver not in ("auto", "native", "admm"):
+            raise ParameterError(f"relu_scale applies to the native (ADMM) solver only; got solver={solver!r}.")
     if time_limit is not None and not (isinstance(time_limit, (int, float)) and time_limit > 0):
         raise ParameterError(f"time_limit must be a positive number of seconds; got {time_limit!r}.")
     if solver in ("auto", "ipm", "native", "admm"):
@@ -93,14 +102,16 @@ def solve_sdp(
         if solver == "auto":
             res, form = _solve_auto(Xc / a, Yc, reg / a, bias=bias, tol=tol, time_limit=time_limit,
                                     max_iter=max_iter, warm_start=warm_start, callback=callback,
-                                    device=device, balance_rows=balance_rows, options=options)
+                                    device=device, balance_rows=balance_rows, relu_scale=relu_scale,
+                                    options=options)
         elif solver == "ipm":
             res, form = _solve_ipm(Xc / a, Yc, reg / a, bias=bias, tol=tol, time_limit=time_limit,
                                    max_iter=max_iter, callback=callback, options=options)
         else:
             res, form = _solve_native(Xc / a, Yc, reg / a, bias=bias, tol=tol, time_limit=time_limit,
                                       max_iter=max_iter, warm_start=warm_start, callback=callback,
-                                      device=device, balance_rows=balance_rows, options=options)
+                                      device=device, balance_rows=balance_rows, relu_scale=relu_scale,
+                                      options=options)
         res.info["data_scale"] = a
         F = res.solution.get("factor")
         if F is not None:
@@ -145,18 +156,22 @@ def _solve_ipm(X, Y, reg, *, bias, tol, time_limit, max_iter, callback, options,
 
 
 def _solve_native(X, Y, reg, *, bias, tol, time_limit, max_iter, warm_start, callback, device,
-                  balance_rows, options):
-    """The ADMM on (already scaled) data, rows balanced unless ``balance_rows`` is False."""
-    form = SDPFormulation(X, Y, reg, bias=bias, balance_rows=bool(balance_rows))
+                  balance_rows, relu_scale, options):
+    """The ADMM on (already scaled) data, rows balanced unless ``balance_rows`` is False; the ReLU
+    block scaled by ``relu_scale`` ('auto': by :func:`relu_block_scale` with balanced rows)."""
+    if relu_scale == "auto":
+        relu_scale = "auto" if balance_rows else 1.0
+    form = SDPFormulation(X, Y, reg, bias=bias, balance_rows=bool(balance_rows), relu_scale=relu_scale)
     options = dict(options)
     options.setdefault("rho", 0.05 * form.reg)
     res = solve_admm(form, tol=tol, time_limit=time_limit, max_iter=max_iter,
                      warm_start=warm_start, callback=callback, device=device, **options)
+    res.info["relu_scale"] = form.relu_scale
     return res, form
 
 
 def _solve_auto(X, Y, reg, *, bias, tol, time_limit, max_iter, warm_start, callback, device,
-                balance_rows, options):
+                balance_rows, relu_scale, options):
     """solver='auto': the interior point where it is the better choice, else the ADMM.
 
     The interior point is taken when q ≤ AUTO_IPM_MAX_Q, no solver options (they are the
@@ -177,6 +192,8 @@ def _solve_auto(X, Y, reg, *, bias, tol, time_limit, max_iter, warm_start, callb
         reason = "warm start from an ADMM solution"
     elif device is not None:
         reason = f"device {device!r} (the ADMM's)"
+    elif relu_scale not in ("auto", 1.0):
+        reason = f"relu_scale {relu_scale:g} given (the ADMM's)"
     else:
         n_distinct = len(np.unique(X, axis=0))  # q ≥ distinct rows: skip building large formulations
         form = SDPFormulation(X, Y, reg, bias=bias) if n_distinct <= AUTO_IPM_MAX_Q else None
@@ -213,7 +230,7 @@ def _solve_auto(X, Y, reg, *, bias, tol, time_limit, max_iter, warm_start, callb
         time_limit = max(time_limit - spent, 1e-3)
     res, form = _solve_native(X, Y, reg, bias=bias, tol=tol, time_limit=time_limit, max_iter=max_iter,
                               warm_start=warm_start, callback=callback, device=device,
-                              balance_rows=balance_rows, options=options)
+                              balance_rows=balance_rows, relu_scale=relu_scale, options=options)
     res.info["auto"] = f"native ({reason})"
     res.time_s = time.perf_counter() - t0
     return res, form

@@ -18,7 +18,9 @@ Optional row balancing (``balance_rows``) then rescales each remaining row by a 
 an exact reformulation: with S = diag(s, s, 1, 1), Λ′ = SΛS maps the feasible set onto that of
 the data x̃_i = s_i x_i, and the loss becomes the weighted Σ_i (w_i/2)‖Λ′_{α_i v} − s_i y_i‖² with
 w_i = s_i⁻². Powers of two keep the scaled data exact in floating point, so a certificate of the
-balanced problem is a certificate of the original one.
+balanced problem is a certificate of the original one. ``relu_scale`` multiplies every s_i by one
+more common power of two f (the same reformulation; ``'auto'``: :func:`relu_block_scale`), which
+shrinks the ReLU block relative to the rest for the first-order solver on large n.
 """
 
 from __future__ import annotations
@@ -121,7 +123,7 @@ class SDPFormulation:
     """
 
     def __init__(self, X, Y, reg: float, *, bias: bool = False, reduce: bool = True,
-                 balance_rows: bool = False):
+                 balance_rows: bool = False, relu_scale: float | str = 1.0):
         X, Y = check_XY(X, Y)
         self.reg = check_reg(reg)
         self.bias = bool(bias)
@@ -132,7 +134,9 @@ class SDPFormulation:
             Xr, Yr = X, Y
             red = Reduction(X.shape[0], X.shape[0], 0, 0, 0, 0.0, tuple((i,) for i in range(X.shape[0])))
         self.reduction = red
-        self.row_scale = row_scale(Xr) if balance_rows else np.ones(Xr.shape[0])
+        f = relu_block_scale(Xr.shape[0]) if relu_scale == "auto" else check_power_of_two(relu_scale)
+        self.relu_scale = f
+        self.row_scale = (row_scale(Xr) if balance_rows else np.ones(Xr.shape[0])) * f
         self.weights = 1.0 / self.row_scale[:, None] ** 2  # w_i of the loss, exact powers of two
         self.X, self.Y = Xr * self.row_scale[:, None], Yr * self.row_scale[:, None]
         self.constant = red.constant
@@ -150,7 +154,8 @@ class SDPFormulation:
 
     @property
     def weighted(self) -> bool:
-        """True when row balancing changed some row (the loss then carries weights w_i ≠ 1)."""
+        """True when row balancing or ``relu_scale`` changed some row (the loss then carries
+        weights w_i ≠ 1; the interior point and the CVXPY back-ends refuse such forms)."""
         return bool(np.any(self.row_scale != 1.0))
 
     @property
@@ -458,6 +463,40 @@ class SDPFormulation:
         except _Stop:
             pass
         return y - best[1]
+
+
+#: :func:`relu_block_scale` brings f²·n to about this value (see its docstring).
+RELU_BLOCK_TARGET = 64.0
+
+
+def relu_block_scale(n: int) -> float:
+    """The common power of two f ≤ 1 by which the native solver multiplies every α and β row
+    (:class:`SDPFormulation` ``relu_scale='auto'``): 2^round(log₂ √(64/n)), so 1 for n ≤ 128,
+    ½ for n ≤ 512, ¼ for n ≤ 2,048, …
+
+    An exact change of variables like row balancing (Λ′ = SΛS with S = diag(f, f, 1, 1); the loss
+    weights become f⁻²): the problem and its certificate are unchanged, only the Frobenius metric
+    of the first-order solver is. Its 2n×2n ReLU block has n² entries against O(n) in the blocks
+    that carry the loss and the weight decay, so for large n it dominates the ADMM's residuals
+    and step; scaling it by f² ∝ 1/n rebalances them. The target f²n ≈ 64 comes from equal-time
+    runs of the ADMM (``benchmarks/sdp_diagnostics.py`` part 8): the best f among 1, ½, ¼, ⅛ was 1
+    on Iris, ½ on Ionosphere, ½–¼ on Pima, ¼ on MNIST-PCA and ⅛–¼ on Bank Notes."""
+    if n <= 0:
+        return 1.0
+    return float(min(1.0, 2.0 ** round(0.5 * np.log2(RELU_BLOCK_TARGET / n))))
+
+
+def check_power_of_two(f) -> float:
+    """``f`` as a float if it is a positive power of two (an exact scaling), else ParameterError."""
+    from ..errors import ParameterError
+
+    ok = isinstance(f, (int, float, np.integer, np.floating)) and not isinstance(f, bool)
+    if ok:
+        f = float(f)
+        ok = np.isfinite(f) and f > 0 and np.frexp(f)[0] == 0.5
+    if not ok:
+        raise ParameterError(f"relu_scale must be 'auto' or a positive power of two (exact scaling); got {f!r}.")
+    return f
 
 
 def row_scale(X: np.ndarray) -> np.ndarray:
