@@ -84,7 +84,7 @@ def solve_sdp(
         raise ParameterError(f"tol must be in (0, 1); got {tol!r}.")
     if not isinstance(balance_rows, (bool, np.bool_)):
         raise ParameterError(f"balance_rows must be True or False; got {balance_rows!r}.")
-    if relu_scale != "auto":
+    if not (isinstance(relu_scale, str) and relu_scale == "auto"):
         relu_scale = check_power_of_two(relu_scale)
         if relu_scale != 1.0 and solver not in ("auto", "native", "admm"):
             raise ParameterError(f"relu_scale applies to the native (ADMM) solver only; got solver={solver!r}.")
@@ -159,8 +159,8 @@ def _solve_native(X, Y, reg, *, bias, tol, time_limit, max_iter, warm_start, cal
                   balance_rows, relu_scale, options):
     """The ADMM on (already scaled) data, rows balanced unless ``balance_rows`` is False; the ReLU
     block scaled by ``relu_scale`` ('auto': by :func:`relu_block_scale` with balanced rows)."""
-    if relu_scale == "auto":
-        relu_scale = "auto" if balance_rows else 1.0
+    if relu_scale == "auto" and not balance_rows:
+        relu_scale = 1.0
     form = SDPFormulation(X, Y, reg, bias=bias, balance_rows=bool(balance_rows), relu_scale=relu_scale)
     options = dict(options)
     options.setdefault("rho", 0.05 * form.reg)
@@ -192,7 +192,7 @@ def _solve_auto(X, Y, reg, *, bias, tol, time_limit, max_iter, warm_start, callb
         reason = "warm start from an ADMM solution"
     elif device is not None:
         reason = f"device {device!r} (the ADMM's)"
-    elif relu_scale not in ("auto", 1.0):
+    elif relu_scale != "auto" and relu_scale != 1.0:
         reason = f"relu_scale {relu_scale:g} given (the ADMM's)"
     else:
         n_distinct = len(np.unique(X, axis=0))  # q ≥ distinct rows: skip building large formulations

@@ -134,7 +134,8 @@ class SDPFormulation:
             Xr, Yr = X, Y
             red = Reduction(X.shape[0], X.shape[0], 0, 0, 0, 0.0, tuple((i,) for i in range(X.shape[0])))
         self.reduction = red
-        f = relu_block_scale(Xr.shape[0]) if relu_scale == "auto" else check_power_of_two(relu_scale)
+        auto = isinstance(relu_scale, str) and relu_scale == "auto"
+        f = relu_block_scale(Xr.shape[0]) if auto else check_power_of_two(relu_scale)
         self.relu_scale = f
         self.row_scale = (row_scale(Xr) if balance_rows else np.ones(Xr.shape[0])) * f
         self.weights = 1.0 / self.row_scale[:, None] ** 2  # w_i of the loss, exact powers of two
@@ -476,11 +477,12 @@ def relu_block_scale(n: int) -> float:
 
     An exact change of variables like row balancing (Λ′ = SΛS with S = diag(f, f, 1, 1); the loss
     weights become f⁻²): the problem and its certificate are unchanged, only the Frobenius metric
-    of the first-order solver is. Its 2n×2n ReLU block has n² entries against O(n) in the blocks
-    that carry the loss and the weight decay, so for large n it dominates the ADMM's residuals
-    and step; scaling it by f² ∝ 1/n rebalances them. The target f²n ≈ 64 comes from equal-time
-    runs of the ADMM (``benchmarks/sdp_diagnostics.py`` part 8): the best f among 1, ½, ¼, ⅛ was 1
-    on Iris, ½ on Ionosphere, ½–¼ on Pima, ¼ on MNIST-PCA and ⅛–¼ on Bank Notes."""
+    of the first-order solver is. Its 2n×2n ReLU block has n² entries against O(n(d + c)) in the
+    blocks that carry the loss and the weight decay, so for large n it dominates the ADMM's
+    residuals and steps; scaling it by f² ∝ 1/n rebalances them. The target f²n ≈ 64 is a fitted
+    constant, read off one-off equal-time sweeps and re-measured side by side in
+    ``benchmarks/sdp_diagnostics.py`` part 8, where the best f among 1, ½, ¼, ⅛ was 1 on Iris, ½ on
+    Ionosphere, ½ or ¼ on Pima (by γ), ¼ on MNIST-PCA and ⅛ on Bank Notes (this rule: ¼)."""
     if n <= 0:
         return 1.0
     return float(min(1.0, 2.0 ** round(0.5 * np.log2(RELU_BLOCK_TARGET / n))))
