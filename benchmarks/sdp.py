@@ -12,8 +12,10 @@ solver's own value and the certified bound computed from its duals.
     python benchmarks/sdp.py --datasets iris --regs 0.1 --native-cap 60
     python benchmarks/sdp.py --datasets pima,banknote --update   # re-run rows, keep the others
     python benchmarks/sdp.py --solvers ipm --update --native-cap 120   # re-run one solver only
+    python benchmarks/sdp.py --render         # re-print the table of the saved JSON
 
-Prints a markdown table and writes JSON (default benchmarks/results/sdp.json).
+Prints a markdown table and writes JSON (default benchmarks/results/sdp.json). Every entry records
+the commit and the machine it was measured on, since --update mixes runs.
 """
 
 from __future__ import annotations
@@ -63,7 +65,7 @@ def first_time(history, tol):
 
 def run_native(split, reg, cap, solver="native"):
     res = solve_sdp(split.X_train, split.Y_train, reg, solver=solver, tol=1e-4, time_limit=cap)
-    return {"commit": _commit(), "cap_s": cap, "value": res.value, "lower_bound": res.lower_bound,
+    return {"commit": _commit(), "machine": machine(), "cap_s": cap, "value": res.value, "lower_bound": res.lower_bound,
             "gap": res.gap, "status": res.status,
             "iterations": res.iterations, "time_s": res.time_s,
             "t_gap_1e-3": first_time(res.history, 1e-3), "t_gap_1e-4": first_time(res.history, 1e-4)}
@@ -74,9 +76,9 @@ def run_cvxpy(split, reg, solver, cap):
     try:
         res = solve_sdp(split.X_train, split.Y_train, reg, solver=solver, time_limit=cap)
     except Exception as exc:  # report, never crash the benchmark
-        return {"commit": _commit(), "status": f"error: {type(exc).__name__}: {exc}"[:200],
+        return {"commit": _commit(), "machine": machine(), "status": f"error: {type(exc).__name__}: {exc}"[:200],
                 "time_s": time.perf_counter() - t}
-    return {"commit": _commit(), "solver_value": res.info.get("solver_value"), "value": res.value,
+    return {"commit": _commit(), "machine": machine(), "solver_value": res.info.get("solver_value"), "value": res.value,
             "lower_bound": res.lower_bound, "status": res.status, "time_s": res.time_s,
             "iterations": res.iterations}
 
@@ -97,8 +99,15 @@ def main(argv=None):
     ap.add_argument("--out", default="benchmarks/results/sdp.json")
     ap.add_argument("--update", action="store_true",
                     help="merge into the existing --out JSON: re-run rows replace old ones, the others "
-                         "are kept and marked with the commit that produced them (column 'run')")
+                         "are kept and marked with the commit and machine that produced them")
+    ap.add_argument("--render", action="store_true",
+                    help="solve nothing: print the markdown table of the existing --out JSON")
     args = ap.parse_args(argv)
+    if args.render:
+        with open(args.out) as fh:
+            saved = json.load(fh)
+        print(table(saved["rows"], saved["meta"]))
+        return
     if args.datasets:
         names = args.datasets.split(",")
     elif args.quick:
@@ -170,19 +179,27 @@ def _f(x, spec=".4g"):
     return "—" if x is None else format(x, spec)
 
 
+def _cpu(entry) -> str:
+    """The CPU model of an entry's machine (its description up to the first comma)."""
+    return entry.get("machine", "unrecorded").split(",")[0]
+
+
 def table(rows, meta) -> str:
-    out = [f"SDP-NN benchmark, {meta['date']}, {meta['machine']}; {meta['protocol']}.",
+    out = [f"SDP-NN benchmark, latest run {meta['date']} on {meta['machine']}; {meta['protocol']}. "
+           "Rows keep the results of earlier runs: the last two columns name the commit and the "
+           "CPU of each entry (2 cores throughout); compare times only within one machine.",
            "",
            "| data | reg | n | q | native bound | native value | gap | t(1e-3) s | t(1e-4) s | native status (time) "
            "| ms/iter | IPM bound | IPM t(1e-3) s | IPM t(1e-4) s | IPM status (time) "
            "| SCS paper value | SCS certified bound | SCS time s | Clarabel value | Clarabel bound "
-           "| Clarabel time s | run |",
-           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+           "| Clarabel time s | run | machine |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         nat, ipm = r.get("native", {}), r.get("ipm", {})
         scs, cl = r.get("scs_paper", {}), r.get("clarabel_reduced", {})
         commits = {e.get("commit", r.get("commit", "earlier")) for e in (nat, ipm, scs, cl) if e}
         run = ", ".join(sorted(commits)) if len(commits) > 1 else (commits.pop() if commits else "—")
+        cpus = ", ".join(sorted({_cpu(e) for e in (nat, ipm, scs, cl) if e})) or "—"
         out.append(
             f"| {r['dataset']} | {r['reg']} | {r['n']} | {r['q']} | {_f(nat.get('lower_bound'), '.6g')} | "
             f"{_f(nat.get('value'), '.6g')} | {_f(nat.get('gap'), '.1e')} | {_f(nat.get('t_gap_1e-3'), '.2f')} | "
@@ -194,7 +211,7 @@ def table(rows, meta) -> str:
             f"{_status(ipm)} | "
             f"{_f(scs.get('solver_value'), '.6g')} | {_f(scs.get('lower_bound'), '.6g')} | {_f(scs.get('time_s'), '.1f')} | "
             f"{_f(cl.get('solver_value'), '.6g')} | {_f(cl.get('lower_bound'), '.6g')} | {_f(cl.get('time_s'), '.1f')} | "
-            f"{run} |")
+            f"{run} | {cpus} |")
     return "\n".join(out)
 
 
