@@ -21,6 +21,10 @@
 8. The ReLU-block scale (``solve_sdp(relu_scale=...)``, rows balanced): the same time budget for
    the factors 1, ½, ¼, ⅛ side by side, γ = 0.1 and 0.01: Iris 15 s; Ionosphere, Pima, Bank Notes
    and MNIST-PCA 45 s each (``--relu-limit``). "(auto)" marks the factor the solver picks.
+9. The interior point's step fraction (``solve_sdp(solver="ipm", step_fraction=...)``, how far
+   each step goes towards the boundary of the cones): 0.98 (before e1bfd48), 0.9 (the default)
+   and 0.8 side by side on random:0–3, Spiral and Iris, both γ, tol 1e-4: iterations, time and
+   the time to a certified gap of 1e-3 and 1e-4 (the rule of ``benchmarks/sdp.py``).
 
 Part 3 runs the plain residual-balancing schedule (``dual_phases=False``), whose certificate it
 diagnoses. Running some parts updates those entries of an existing JSON and keeps the others.
@@ -225,9 +229,30 @@ def part_relu_scale(limit, names):
     return rows
 
 
+def part_step_fraction():
+    from sdp import first_time  # benchmarks/sdp.py: the same "time to gap" rule as its table
+
+    rows = []
+    cases = [(f"random:{i}", reg) for i in range(4) for reg in (0.1, 0.01)] + [
+        (name, reg) for name in ("spiral", "iris") for reg in (0.1, 0.01)]
+    for name, reg in cases:
+        s = prepare(name, protocol="paper")
+        for frac in (0.98, 0.9, 0.8):
+            res = solve_sdp(s.X_train, s.Y_train, reg, solver="ipm", tol=1e-4, step_fraction=frac)
+            t3, t4 = first_time(res.history, 1e-3), first_time(res.history, 1e-4)
+            rows.append({"dataset": name, "reg": reg, "step_fraction": frac, "iterations": res.iterations,
+                         "time_s": res.time_s, "value": res.value, "lower_bound": res.lower_bound,
+                         "gap": res.gap, "status": res.status, "t_gap_1e-3": t3, "t_gap_1e-4": t4})
+            print(f"ipm step   {name:<9} reg {reg:<5} fraction {frac:<5}: {res.status} after "
+                  f"{res.iterations} it, {res.time_s:.2f} s, bound {res.lower_bound:.7g}, gap {res.gap:.1e}, "
+                  f"t(1e-3) {'—' if t3 is None else f'{t3:.2f}'} s, t(1e-4) {'—' if t4 is None else f'{t4:.2f}'} s",
+                  flush=True)
+    return rows
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--parts", default="1,2,3,4,5,6,7,8")
+    ap.add_argument("--parts", default="1,2,3,4,5,6,7,8,9")
     ap.add_argument("--relu-limit", type=float, default=45.0, help="seconds per solve in part 8 (n > 100)")
     ap.add_argument("--relu-datasets", default="iris,ionosphere,pima,banknote,mnist-pca",
                     help="data sets of part 8")
@@ -259,6 +284,8 @@ def main(argv=None):
         out["balance"] = part_balance()
     if 8 in parts:
         out["relu_scale"] = part_relu_scale(args.relu_limit, args.relu_datasets.split(","))
+    if 9 in parts:
+        out["step_fraction"] = part_step_fraction()
     os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
     with open(args.out, "w") as fh:
         json.dump(clean(out), fh, indent=2)

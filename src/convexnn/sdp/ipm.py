@@ -183,11 +183,13 @@ def solve_ipm(form: SDPFormulation, *, tol: float = 1e-5, max_iter: int = 100,
     gradient at the primal iterate, so unequal steps stop it from shrinking linearly. Both
     defaults were chosen on one-off runs (no script): on Iris (paper protocol, rows scaled to unit
     rms norm, γ = 0.1) the iterations to a certified gap of 1e-3 went from 90 (1, 1, 1, unequal
-    steps) to 36. Each step goes ``step_fraction`` of the way to the boundary of the cones: in a
-    one-off sweep (paper protocol; random:0 at both γ, random:3 γ = 0.01, Spiral γ = 0.1, Iris at
-    both γ) 0.9 took 0–9 fewer iterations to tol 1e-4 than 0.98 on every run that reached it
-    (Iris γ = 0.1: 44 → 36; Spiral γ = 0.1: 47 → 41), since shorter steps keep the iterate
-    better centred; 0.8 and 0.85 were no better than 0.9.
+    steps) to 36. Each step goes ``step_fraction`` of the way to the boundary of the cones. Part 9
+    of ``benchmarks/sdp_diagnostics.py`` compares 0.98 (the earlier value), 0.9 and 0.8 side by
+    side: 0.9 needed fewer or as many iterations as 0.98 on 9 of the 10 runs that reached tol 1e-4
+    (Iris γ = 0.1: 43 → 35, 17.0 s → 14.3 s; Spiral γ = 0.1: 47 → 42; the exception random:1
+    γ = 0.01: 26 → 28) and reached a gap of 1e-3 sooner on 10 of the 11 that did (one tie); on
+    Spiral γ = 0.01 both stall (gap 1.9e-3 at 0.98, 2.5e-3 at 0.9). 0.8 was better on Iris but
+    worse on most random sets.
 
     The dense factorisations run in scipy's BLAS; numpy's (a separate library in the wheels) is
     held to one thread meanwhile, since its idle threads otherwise spin against scipy's (one-off,
