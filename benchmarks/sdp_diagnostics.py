@@ -25,6 +25,10 @@
    each step goes towards the boundary of the cones): 0.98 (before e1bfd48), 0.9 (the default)
    and 0.8 side by side on random:0–3, Spiral and Iris, both γ, tol 1e-4: iterations, time and
    the time to a certified gap of 1e-3 and 1e-4 (the rule of ``benchmarks/sdp.py``).
+10. Two rules for the ReLU-block scale on the data sets where they differ, side by side at the
+   budgets of the targets and the benchmark: f²n ≈ 64 (the rule of 01b5e3c) against
+   f ≈ 11 (d + c)/n (power of two, ≤ 1): Ionosphere 60 s (½ vs 1), Pima 120 s (½ vs ¼), Bank
+   Notes 60 s (¼ vs ⅛), both γ. MNIST-PCA gets ¼ from both.
 
 Part 3 runs the plain residual-balancing schedule (``dual_phases=False``), whose certificate it
 diagnoses. Running some parts updates those entries of an existing JSON and keeps the others.
@@ -216,7 +220,7 @@ def part_relu_scale(limit, names):
     cases = [(name, reg, (1.0, 0.5, 0.25, 0.125)) for name in names for reg in (0.1, 0.01)]
     for name, reg, factors in cases:
         s = prepare(name, protocol="paper")
-        auto = relu_block_scale(s.n_train)
+        auto = relu_block_scale(s.n_train, s.d + s.c)
         budget = 15.0 if s.n_train <= 100 else limit
         for f in factors:
             res = solve_sdp(s.X_train, s.Y_train, reg, solver="native", time_limit=budget, relu_scale=f)
@@ -250,9 +254,26 @@ def part_step_fraction():
     return rows
 
 
+def part_relu_rule():
+    rows = []
+    cases = [("ionosphere", 60.0, (0.5, 1.0)), ("pima", 120.0, (0.5, 0.25)), ("banknote", 60.0, (0.25, 0.125))]
+    for name, budget, (f_old, f_new) in cases:
+        s = prepare(name, protocol="paper")
+        for reg in (0.1, 0.01):
+            for rule, f in (("f²n ≈ 64", f_old), ("f ≈ 11(d+c)/n", f_new)):
+                res = solve_sdp(s.X_train, s.Y_train, reg, solver="native", time_limit=budget, relu_scale=f)
+                rows.append({"dataset": name, "reg": reg, "rule": rule, "relu_scale": f, "budget_s": budget,
+                             "time_s": res.time_s, "iterations": res.iterations, "value": res.value,
+                             "lower_bound": res.lower_bound, "gap": res.gap, "status": res.status})
+                print(f"relu rule  {name:<10} reg {reg:<5} {rule:<15} f {f:<6g}: bound {res.lower_bound:.6g}, "
+                      f"value {res.value:.6g}, gap {res.gap:.1e} after {res.iterations} it, {res.time_s:.1f} s",
+                      flush=True)
+    return rows
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--parts", default="1,2,3,4,5,6,7,8,9")
+    ap.add_argument("--parts", default="1,2,3,4,5,6,7,8,9,10")
     ap.add_argument("--relu-limit", type=float, default=45.0, help="seconds per solve in part 8 (n > 100)")
     ap.add_argument("--relu-datasets", default="iris,ionosphere,pima,banknote,mnist-pca",
                     help="data sets of part 8")
@@ -286,6 +307,8 @@ def main(argv=None):
         out["relu_scale"] = part_relu_scale(args.relu_limit, args.relu_datasets.split(","))
     if 9 in parts:
         out["step_fraction"] = part_step_fraction()
+    if 10 in parts:
+        out["relu_rule"] = part_relu_rule()
     os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
     with open(args.out, "w") as fh:
         json.dump(clean(out), fh, indent=2)

@@ -267,18 +267,22 @@ def test_balanced_dual_is_the_original_dual_under_the_congruence():
 
 
 def test_relu_block_scale_is_a_power_of_two_that_shrinks_the_relu_block_for_large_n():
-    from convexnn.sdp.formulation import RELU_BLOCK_TARGET, relu_block_scale
+    from convexnn.sdp.formulation import RELU_BLOCK_RATIO, relu_block_scale
 
     ns = np.arange(1, 20001)
-    f = np.array([relu_block_scale(int(n)) for n in ns])
-    np.testing.assert_array_equal(np.log2(f), np.round(np.log2(f)))  # exact powers of two
-    assert np.all(f <= 1.0) and np.all(np.diff(f) <= 0)  # never grows, non-increasing in n
-    assert np.all(f[ns <= 128] == 1.0)
-    big = ns > 128
-    # f²n lies within a factor 2 of the target (f is the nearest power of two on a log scale)
-    r = f[big] ** 2 * ns[big] / RELU_BLOCK_TARGET
-    assert r.min() >= 0.5 - 1e-12 and r.max() <= 2.0 + 1e-12
-    assert relu_block_scale(686) == 0.25 and relu_block_scale(175) == 0.5
+    for k in (1, 3, 6, 10, 30, 200):
+        f = np.array([relu_block_scale(int(n), k) for n in ns])
+        np.testing.assert_array_equal(np.log2(f), np.round(np.log2(f)))  # exact powers of two
+        assert np.all(f <= 1.0) and np.all(np.diff(f) <= 0)  # never grows, non-increasing in n
+        target = RELU_BLOCK_RATIO * k / ns  # f·n/k ≈ κ
+        assert np.all(f[target >= np.sqrt(2.0)] == 1.0)
+        small = f < 1.0
+        # below 1, f is the power of two nearest κk/n on a log scale: within a factor √2
+        r = f[small] / target[small]
+        assert r.min() >= 2**-0.5 - 1e-12 and r.max() <= 2**0.5 + 1e-12
+    # the reference sets (n, d + c): Iris, Ionosphere, Pima, Bank Notes, MNIST-PCA
+    assert [relu_block_scale(n, k) for n, k in ((75, 7), (175, 36), (384, 10), (686, 6), (1000, 30))] \
+        == [1.0, 1.0, 0.25, 0.125, 0.25]
 
 
 def test_relu_scale_is_an_exact_reformulation():
@@ -324,12 +328,13 @@ def test_relu_scale_is_an_exact_reformulation():
 
 
 def test_auto_relu_scale_in_solve_sdp():
-    """'auto' takes relu_block_scale(n) for the ADMM with balanced rows, 1 without balancing; the
+    """'auto' takes relu_block_scale(n, d + c) for the ADMM with balanced rows, 1 without balancing; the
     solve with a forced factor still certifies a bound below trained networks."""
     rng = np.random.default_rng(35)
     X, Y = _random_problem(rng, 140, 2, 1)
     auto = solve_sdp(X, Y, 0.1, solver="native", max_iter=30)
-    assert auto.info["relu_scale"] == 0.5 and auto.solution["formulation"].relu_scale == 0.5
+    # n = 140 rows, d + c = 3: 11·3/140 ≈ 0.24, so ¼
+    assert auto.info["relu_scale"] == 0.25 and auto.solution["formulation"].relu_scale == 0.25
     off = solve_sdp(X, Y, 0.1, solver="native", max_iter=30, balance_rows=False)
     assert off.info["relu_scale"] == 1.0 and not off.solution["formulation"].weighted
     small = _random_problem(rng, 12, 2, 2)

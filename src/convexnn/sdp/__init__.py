@@ -75,7 +75,7 @@ def solve_sdp(
     ``formulation.row_scale[i]``), and U/V factors are those of the original problem.
     ``relu_scale`` (native solver only; 'auto' or a power of two) multiplies every row by one
     more common power of two, the same exact reformulation; 'auto' takes
-    :func:`~convexnn.sdp.formulation.relu_block_scale` (1 for n ≤ 128, smaller for larger n)
+    :func:`~convexnn.sdp.formulation.relu_block_scale` (≈ 11(d + c)/n as a power of two, ≤ 1)
     when rows are balanced, and 1 otherwise.
     """
     if solver not in SOLVERS:
