@@ -65,8 +65,8 @@ def first_time(history, tol):
 
 def run_native(split, reg, cap, solver="native"):
     res = solve_sdp(split.X_train, split.Y_train, reg, solver=solver, tol=1e-4, time_limit=cap)
-    return {"commit": _commit(), "machine": machine(), "cap_s": cap, "value": res.value, "lower_bound": res.lower_bound,
-            "gap": res.gap, "status": res.status,
+    return {"commit": _commit(), "machine": machine(), "cap_s": cap, "value": res.value,
+            "lower_bound": res.lower_bound, "gap": res.gap, "status": res.status,
             "iterations": res.iterations, "time_s": res.time_s,
             "t_gap_1e-3": first_time(res.history, 1e-3), "t_gap_1e-4": first_time(res.history, 1e-4)}
 
@@ -76,10 +76,10 @@ def run_cvxpy(split, reg, solver, cap):
     try:
         res = solve_sdp(split.X_train, split.Y_train, reg, solver=solver, time_limit=cap)
     except Exception as exc:  # report, never crash the benchmark
-        return {"commit": _commit(), "machine": machine(), "status": f"error: {type(exc).__name__}: {exc}"[:200],
-                "time_s": time.perf_counter() - t}
-    return {"commit": _commit(), "machine": machine(), "solver_value": res.info.get("solver_value"), "value": res.value,
-            "lower_bound": res.lower_bound, "status": res.status, "time_s": res.time_s,
+        return {"commit": _commit(), "machine": machine(),
+                "status": f"error: {type(exc).__name__}: {exc}"[:200], "time_s": time.perf_counter() - t}
+    return {"commit": _commit(), "machine": machine(), "solver_value": res.info.get("solver_value"),
+            "value": res.value, "lower_bound": res.lower_bound, "status": res.status, "time_s": res.time_s,
             "iterations": res.iterations}
 
 

@@ -117,6 +117,16 @@ def test_auto_takes_the_interior_point_on_small_problems_and_matches_the_admm():
     assert auto.lower_bound <= _trained_objective(problem, rng) + 1e-9
 
 
+def test_ipm_refuses_a_step_fraction_outside_the_open_unit_interval():
+    rng = np.random.default_rng(33)
+    X, Y = _small(rng)
+    from convexnn.errors import ParameterError
+
+    for bad in (0.0, 1.0, 1.5, -0.1, float("nan")):
+        with pytest.raises(ParameterError, match="step_fraction"):
+            solve_sdp(X, Y, 0.1, solver="ipm", step_fraction=bad)
+
+
 def test_auto_takes_the_admm_for_large_q_options_and_admm_warm_starts():
     rng = np.random.default_rng(32)
     X, Y = _small(rng, n=100)

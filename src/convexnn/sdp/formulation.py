@@ -135,7 +135,10 @@ class SDPFormulation:
             red = Reduction(X.shape[0], X.shape[0], 0, 0, 0, 0.0, tuple((i,) for i in range(X.shape[0])))
         self.reduction = red
         auto = isinstance(relu_scale, str) and relu_scale == "auto"
-        f = relu_block_scale(Xr.shape[0], Xr.shape[1] + Y.shape[1]) if auto else check_power_of_two(relu_scale)
+        if auto:  # k = d + c: the columns of u and v (the bias column counts in d)
+            f = relu_block_scale(Xr.shape[0], Xr.shape[1] + Y.shape[1])
+        else:
+            f = check_power_of_two(relu_scale)
         self.relu_scale = f
         self.row_scale = (row_scale(Xr) if balance_rows else np.ones(Xr.shape[0])) * f
         self.weights = 1.0 / self.row_scale[:, None] ** 2  # w_i of the loss, exact powers of two
