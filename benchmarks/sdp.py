@@ -54,7 +54,8 @@ def _commit() -> str:
 def first_time(history, tol):
     for h in history:
         # records without residuals (certificate polish) cannot show primal accuracy: skipped
-        # the interior point's iterates keep S ⪰ 0 exactly, so it records no slack error
+        # interior-point records from before e1bfd48 carry no slack error (their S ⪰ 0 exactly);
+        # later ones record the bound on how far their value may lie below the optimum
         slack = h.get("slack_error", 0.0 if "mu" in h else np.inf)
         if (h.get("gap") is not None and abs(h["gap"]) <= tol
                 and h.get("primal_residual", np.inf) <= tol

@@ -122,7 +122,7 @@ def test_ipm_refuses_a_step_fraction_outside_the_open_unit_interval():
     X, Y = _small(rng)
     from convexnn.errors import ParameterError
 
-    for bad in (0.0, 1.0, 1.5, -0.1, float("nan")):
+    for bad in (0.0, 1.0, 1.5, -0.1, float("nan"), "0.9", True, None):
         with pytest.raises(ParameterError, match="step_fraction"):
             solve_sdp(X, Y, 0.1, solver="ipm", step_fraction=bad)
 

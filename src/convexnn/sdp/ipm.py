@@ -207,7 +207,8 @@ def _solve_ipm(form, *, tol, max_iter, time_limit, callback, init_primal, init_d
     if form.weighted:
         raise ParameterError("the interior-point solver does not support row-balanced formulations; "
                              "build the SDPFormulation with balance_rows=False.")
-    if not 0.0 < step_fraction < 1.0:
+    if (isinstance(step_fraction, bool) or not isinstance(step_fraction, (int, float, np.floating))
+            or not 0.0 < step_fraction < 1.0):
         raise ParameterError(f"step_fraction must lie in (0, 1); got {step_fraction!r}.")
     t0 = time.perf_counter()
     q = form.q
