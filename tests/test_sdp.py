@@ -473,6 +473,89 @@ def test_refine_y_keeps_the_dual_value_and_tightens_a_feasible_certificate():
                                         rel=1e-12)
 
 
+_LD = np.longdouble
+
+
+def _certified_point_min_pivot(form, G, y, W, cert):
+    """Smallest Cholesky pivot, in extended precision, of Tᵀ D T at the dual point the certificate
+    claims is feasible: t·(Γ, y, W) + (1 − t)·(0, −δ·1, 0), with T the structured basis of
+    null(M) (exact in floating point). The dual map and the elimination are redone here in long
+    double from the float64 inputs, so rounding in the certificate's own products, Cholesky
+    factor and eigensolver does not enter; positive pivots prove Tᵀ D T ≻ 0 up to ~1e-19."""
+    n, d, c = form.n, form.d, form.c
+    t = _LD(cert.t)
+    delta = _LD(form.slater_point()[0])
+    p, q = form.p, form.q
+    D = np.zeros((p, p), dtype=_LD)
+    du = np.arange(n + n, p - c)  # the u rows
+    D[du, du] = _LD(form.reg) / 2
+    dv = np.arange(p - c, p)
+    D[dv, dv] = _LD(form.reg) / 2
+    Gt = t * G.astype(_LD)
+    D[:n, p - c:] = Gt / 2
+    D[p - c:, :n] = Gt.T / 2
+    if W is not None:
+        Wt = t * np.maximum(W, 0.0).astype(_LD)
+        D[:2 * n, :2 * n] -= (Wt + Wt.T) / 2
+    yc = t * y.astype(_LD) - (1 - t) * delta
+    ii = np.arange(n)
+    D[ii, ii + n] -= yc / 2
+    D[ii + n, ii] -= yc / 2
+    T = np.zeros((p, q), dtype=_LD)
+    T[:n, :n] = np.eye(n)
+    T[n:2 * n, :n] = np.eye(n)
+    T[n:2 * n, n:n + d] = -form.X.astype(_LD)
+    T[2 * n:, n:] = np.eye(d + c)
+    A = T.T @ D @ T
+    pivots = []
+    for k in range(q):
+        pivots.append(A[k, k])
+        if A[k, k] <= 0:
+            break
+        r = A[k + 1:, k] / A[k, k]
+        A[k + 1:, k + 1:] -= np.outer(r, A[k, k + 1:])
+    return min(pivots)
+
+
+@pytest.mark.skipif(np.finfo(np.longdouble).eps > 1e-17, reason="long double is plain double here")
+def test_certified_dual_point_is_positive_definite_in_extended_precision():
+    """The floating-point safety margin of :meth:`certify` at work: the dual point behind every
+    Slater-repaired bound — t at the edge t_max included — is positive definite when the whole
+    computation is redone in long double, also on nearly parallel and antiparallel rows (the
+    ill-conditioned case of Spiral) and on row-balanced formulations. Multipliers come from the
+    interior point (stopped early and run to the end), the ADMM and random draws."""
+    from convexnn.sdp.ipm import solve_ipm
+
+    rng = np.random.default_rng(2024)
+    checked = at_edge = 0
+    for case in range(12):
+        n, d, c = 6 + case % 5, 2 + case % 2, 1 + case % 3
+        X, Y = _random_problem(rng, n, d, c)
+        if case % 3 == 1:  # nearly parallel pair, 1 − cos ≈ 1e-14
+            X[1] = 3.0 * X[0] + 1e-7 * rng.standard_normal(d)
+        elif case % 3 == 2:  # nearly antiparallel pair
+            X[1] = -0.5 * X[0] + 1e-7 * rng.standard_normal(d)
+        reg = [0.1, 0.01][case % 2]
+        balanced = case % 4 == 3
+        form = SDPFormulation(X, Y, reg, balance_rows=balanced)
+        runs = [solve_admm(form, max_iter=int(rng.integers(5, 200)), rho=0.05 * reg)]
+        if not balanced:
+            runs += [solve_ipm(form, max_iter=k) for k in (2, 6, 60)]
+        mults = [(r.solution["Gamma"], r.solution["y"], r.solution["W"]) for r in runs]
+        mults.append((rng.standard_normal((form.n, c)), rng.standard_normal(form.n),
+                      np.abs(rng.standard_normal((2 * form.n, 2 * form.n)))))
+        for G, y, W in mults:
+            cert = form.certify(G, y, W)
+            t = cert.t
+            slater_branch = -0.5 * t * t * np.sum(G * G / form.weights) - t * np.sum(G * form.Y) + form.constant
+            if cert.bound != pytest.approx(slater_branch, rel=1e-12, abs=1e-12):
+                continue  # the trace-bound certificate won: no dual point to check
+            checked += 1
+            at_edge += cert.t == cert.t_max < 1.0
+            assert _certified_point_min_pivot(form, G, y, W, cert) > 0, (case, cert)
+    assert checked >= 40 and at_edge >= 10, (checked, at_edge)
+
+
 def test_repair_ceiling_caps_every_certificate_of_that_gamma():
     rng = np.random.default_rng(23)
     X, Y = _random_problem(rng, 8, 2, 2)
