@@ -192,8 +192,8 @@ def table(rows, meta) -> str:
            "",
            "| data | reg | n | q | native bound | native value | gap | t(1e-3) s | t(1e-4) s | native status (time) "
            "| ms/iter | IPM bound | IPM t(1e-3) s | IPM t(1e-4) s | IPM status (time) "
-           "| SCS paper value | SCS certified bound | SCS time s | Clarabel value | Clarabel bound "
-           "| Clarabel time s | run | machine |",
+           "| SCS paper value | SCS certified bound | SCS status (time) | Clarabel value | Clarabel bound "
+           "| Clarabel status (time) | run | machine |",
            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         nat, ipm = r.get("native", {}), r.get("ipm", {})
@@ -210,8 +210,8 @@ def table(rows, meta) -> str:
             f"{_f(ipm.get('lower_bound'), '.6g')} | {_f(ipm.get('t_gap_1e-3'), '.2f')} | "
             f"{_f(ipm.get('t_gap_1e-4'), '.2f')} | "
             f"{_status(ipm)} | "
-            f"{_f(scs.get('solver_value'), '.6g')} | {_f(scs.get('lower_bound'), '.6g')} | {_f(scs.get('time_s'), '.1f')} | "
-            f"{_f(cl.get('solver_value'), '.6g')} | {_f(cl.get('lower_bound'), '.6g')} | {_f(cl.get('time_s'), '.1f')} | "
+            f"{_f(scs.get('solver_value'), '.6g')} | {_f(scs.get('lower_bound'), '.6g')} | {_status(scs)} | "
+            f"{_f(cl.get('solver_value'), '.6g')} | {_f(cl.get('lower_bound'), '.6g')} | {_status(cl)} | "
             f"{run} | {cpus} |")
     return "\n".join(out)
 

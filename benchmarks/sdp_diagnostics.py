@@ -29,6 +29,13 @@
    budgets of the targets and the benchmark: f²n ≈ 64 (the rule of 01b5e3c) against
    f ≈ 11 (d + c)/n (power of two, ≤ 1): Ionosphere 60 s (½ vs 1), Pima 120 s (½ vs ¼), Bank
    Notes 60 s (¼ vs ⅛), both γ. MNIST-PCA gets ¼ from both.
+11. Nearly parallel rows and the interior point's stall (Spiral and Iris, both γ): the closest
+   pairs of rows by angle; the interior point at the data scale a it uses (the power of two
+   nearest the rms row norm), at 2a and at a/2 (an exact rescaling: SDP(X, Y, γ) = SDP(X/a, Y, γ/a));
+   its largest inequality multipliers and the angle between the two rows each belongs to. On
+   Spiral also Clarabel (reduced form) on the data as the benchmark gives them and at a and a/2:
+   its value, the bound certified from its duals, its status, and how far its primal violates
+   the constraints (λ_min of S, largest |diag Λ_αβ|, most negative ReLU entry).
 
 Part 3 runs the plain residual-balancing schedule (``dual_phases=False``), whose certificate it
 diagnoses. Running some parts updates those entries of an existing JSON and keeps the others.
@@ -274,9 +281,91 @@ def part_relu_rule():
     return rows
 
 
+def _closest_pairs(X, k=3):
+    """The k smallest 1 − cos (nearly parallel) and 1 + cos (nearly antiparallel) over row pairs."""
+    U = X / np.linalg.norm(X, axis=1, keepdims=True)
+    C = np.clip(U @ U.T, -1.0, 1.0)
+    iu = np.triu_indices(len(X), 1)
+    c = C[iu]
+    return np.sort(1.0 - c)[:k].tolist(), np.sort(1.0 + c)[:k].tolist(), C
+
+
+def part_near_parallel():
+    from convexnn.sdp import _power_of_two_scale
+    from convexnn.sdp.ipm import solve_ipm
+
+    out = {"geometry": [], "ipm": [], "clarabel": []}
+    for name in ("spiral", "iris"):
+        s = prepare(name, protocol="paper")
+        a = _power_of_two_scale(s.X_train)
+        Xr = SDPFormulation(s.X_train, s.Y_train, 0.1).X  # rows after the exact merges
+        par, anti, C = _closest_pairs(Xr)
+        out["geometry"].append({"dataset": name, "n_reduced": len(Xr), "one_minus_cos": par,
+                                "one_plus_cos": anti, "data_scale": a})
+        print(f"near-par   {name:<9} n = {len(Xr)} after merges, data scale a = {a:g}: smallest 1 − cos "
+              f"{', '.join(f'{v:.1e}' for v in par)}; smallest 1 + cos {', '.join(f'{v:.1e}' for v in anti)}",
+              flush=True)
+        for reg in (0.1, 0.01):
+            for mult in (1.0, 2.0, 0.5):
+                form = SDPFormulation(s.X_train / (a * mult), s.Y_train, reg / (a * mult))
+                res = solve_ipm(form, tol=1e-4)
+                W = res.solution["W"]
+                n = form.n
+                top = []
+                for flat in np.argsort(-np.triu(W).ravel())[:3]:
+                    i, j = np.unravel_index(flat, W.shape)
+                    top.append({"W": float(2 * W[i, j]), "rows": [int(i % n), int(j % n)],
+                                "cos": float(C[i % n, j % n])})
+                pos = W[W > 0]
+                med = float(2 * np.median(pos)) if pos.size else 0.0
+                out["ipm"].append({"dataset": name, "reg": reg, "scale": a * mult, "value": res.value,
+                                   "lower_bound": res.lower_bound, "gap": res.gap, "status": res.status,
+                                   "iterations": res.iterations, "time_s": res.time_s,
+                                   "largest_multipliers": top, "median_multiplier": med})
+                print(f"near-par   {name:<9} reg {reg:<5} IPM at scale {a * mult:<6g}: bound {res.lower_bound:.7g}, "
+                      f"value {res.value:.7g}, gap {res.gap:.1e}, {res.status} after {res.iterations} it; "
+                      f"largest multipliers " + ", ".join(f"{e['W']:.3g} (cos {e['cos']:+.9f})" for e in top)
+                      + f"; median {med:.1e}", flush=True)
+    s = prepare("spiral", protocol="paper")
+    a = _power_of_two_scale(s.X_train)
+    try:
+        from convexnn.sdp.reference import solve_cvxpy
+    except ImportError:  # pragma: no cover - the cvxpy extra is optional
+        return out
+    for reg in (0.1, 0.01):
+        for scale in (1.0, a, a / 2):
+            form = SDPFormulation(s.X_train / scale, s.Y_train, reg / scale)
+            try:
+                res = solve_cvxpy(form, solver="clarabel")
+            except Exception as exc:  # the extra is missing, or the solver refuses: report it
+                print(f"near-par   clarabel skipped: {type(exc).__name__}: {exc}")
+                return out
+            rec = {"dataset": "spiral", "reg": reg, "scale": scale, "status": res.status,
+                   "solver_value": res.info.get("solver_value"), "lower_bound": res.lower_bound,
+                   "time_s": res.time_s}
+            S = res.solution.get("S")
+            if S is not None:
+                n = form.n
+                L = res.solution["Lambda"][:2 * n, :2 * n]
+                ii = np.arange(n)
+                off = L.copy()
+                off[ii, ii + n] = np.inf
+                off[ii + n, ii] = np.inf
+                rec.update(lambda_min_S=float(np.linalg.eigvalsh(0.5 * (S + S.T))[0]),
+                           max_abs_diag_ab=float(np.abs(L[ii, ii + n]).max()), min_relu=float(off.min()))
+            out["clarabel"].append(rec)
+            extra = (f"; λ_min(S) {rec['lambda_min_S']:.1e}, max|diag Λ_αβ| {rec['max_abs_diag_ab']:.1e}, "
+                     f"min ReLU entry {rec['min_relu']:.1e}") if S is not None else ""
+            val = rec["solver_value"]
+            print(f"near-par   spiral    reg {reg:<5} Clarabel at scale {scale:<6g}: value "
+                  f"{'—' if val is None else f'{val:.7g}'}, certified bound {res.lower_bound:.7g}, "
+                  f"{res.status} ({res.time_s:.1f} s){extra}", flush=True)
+    return out
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--parts", default="1,2,3,4,5,6,7,8,9,10")
+    ap.add_argument("--parts", default="1,2,3,4,5,6,7,8,9,10,11")
     ap.add_argument("--relu-limit", type=float, default=45.0, help="seconds per solve in part 8 (n > 100)")
     ap.add_argument("--relu-datasets", default="iris,ionosphere,pima,banknote,mnist-pca",
                     help="data sets of part 8")
@@ -312,6 +401,8 @@ def main(argv=None):
         out["step_fraction"] = part_step_fraction()
     if 10 in parts:
         out["relu_rule"] = part_relu_rule()
+    if 11 in parts:
+        out["near_parallel"] = part_near_parallel()
     os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
     with open(args.out, "w") as fh:
         json.dump(clean(out), fh, indent=2)

@@ -161,3 +161,53 @@ def test_auto_leaves_an_interior_point_that_would_overrun_the_time_limit(monkeyp
     assert res.lower_bound <= _trained_objective(problem, rng) + 1e-9
     # without a time limit nothing is projected
     assert solve_sdp(X, Y, 0.1, tol=1e-4).method == "sdp-ipm"
+
+
+def test_closest_rows_matches_brute_force_in_original_indices():
+    """Planted nearly parallel and antiparallel pairs are found (in blocks smaller than n, too)
+    and reported by original row index; exact duplicates are merged first, so they are not."""
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((12, 3))
+    X[3] = 0.0                                     # a zero row: removed
+    X[7] = 2.0 * X[1]                              # an exact multiple: merged with row 1
+    X[9] = 0.5 * X[4] + 1e-6 * rng.standard_normal(3)   # nearly parallel
+    X[10] = -3.0 * X[6] + 1e-5 * rng.standard_normal(3)  # nearly antiparallel
+    Y = rng.standard_normal((12, 1))
+    form = SDPFormulation(X, Y, 0.1)
+    kept = [g[0] for g in form.reduction.groups]
+    U = X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-300)
+    brute = {"parallel": (np.inf, -1, -1), "antiparallel": (np.inf, -1, -1)}
+    for a, i in enumerate(kept):
+        for j in kept[a + 1:]:
+            cos = float(U[i] @ U[j])
+            for key, v in (("parallel", 1.0 - cos), ("antiparallel", 1.0 + cos)):
+                if v < brute[key][0]:
+                    brute[key] = (v, i, j)
+    assert brute["parallel"][1:] == (4, 9) and brute["antiparallel"][1:] == (6, 10)
+    for block in (1024, 3):
+        got = form.closest_rows(block=block)
+        for key in ("parallel", "antiparallel"):
+            assert got[key][1:] == brute[key][1:]
+            assert got[key][0] == pytest.approx(brute[key][0], rel=1e-6, abs=1e-15)
+    assert SDPFormulation(X[:1], Y[:1], 0.1).closest_rows() == {}
+
+
+def test_stall_hint_names_the_nearly_parallel_pair_only_when_there_is_one():
+    from convexnn.sdp.ipm import NEARLY_PARALLEL, _stall_hint
+
+    hint = _stall_hint({"parallel": (4.4e-9, 19, 49), "antiparallel": (1.8e-6, 3, 17)})
+    assert "rows 19 and 49 are nearly parallel" in hint and "4.4e-09" in hint
+    hint = _stall_hint({"parallel": (0.3, 1, 2), "antiparallel": (0.1 * NEARLY_PARALLEL, 0, 5)})
+    assert "rows 0 and 5 are nearly antiparallel (1 + cos" in hint
+    generic = _stall_hint({"parallel": (0.3, 1, 2), "antiparallel": (0.2, 0, 5)})
+    assert "rows" not in generic and "certified" in generic
+    assert "rows" not in _stall_hint({})
+
+
+def test_ipm_reports_the_closest_rows_of_its_data():
+    rng = np.random.default_rng(8)
+    X, Y = _small(rng)
+    res = solve_sdp(X, Y, 0.1, solver="ipm")
+    form = res.solution["formulation"]
+    assert res.info["closest_rows"] == form.closest_rows()
+    assert ("stall_hint" in res.info) == (res.status == "stalled")

@@ -238,6 +238,8 @@ def cmd_sdp(args) -> int:
     print(f"relative gap      {_fmt(res.gap, '.2e')}")
     if res.info.get("solver_value") is not None:
         print(f"solver's own value {res.info['solver_value']:.6g} (not a bound)")
+    if res.info.get("stall_hint"):
+        print(f"why it stalled    {res.info['stall_hint']}")
     if res.info.get("reduction"):
         print(f"data reduction    {res.info['reduction']}")
     if res.info.get("auto"):
@@ -249,7 +251,8 @@ def cmd_sdp(args) -> int:
                            "status": res.status, "iterations": res.iterations, "time_s": res.time_s,
                            "solver": args.solver, "method": res.method,
                            **{k: v for k, v in res.info.items()
-                              if k in ("solver_value", "reduction", "rank", "primal_residual", "auto")}}})
+                              if k in ("solver_value", "reduction", "rank", "primal_residual", "auto",
+                                      "closest_rows", "stall_hint")}}})
     if args.plot and res.history:
         from .plotting import plot_bounds
 

@@ -328,6 +328,33 @@ class SDPFormulation:
         shrinks t ≤ 1, so max over t ∈ [0, 1] of dual(tΓ) (≥ the dual value at t = 1)."""
         return self._best_scaling(np.asarray(G, dtype=np.float64), 1.0)[1]
 
+    def closest_rows(self, block: int = 1024) -> dict:
+        """The most nearly parallel and the most nearly antiparallel pair of (reduced) rows:
+        ``{'parallel': (1 − cos, i, j), 'antiparallel': (1 + cos, i, j)}`` with i, j original row
+        indices (the first of each merged group); empty for fewer than two rows. Such pairs make
+        the feasible set thin (SPEC §3.1, degeneracy) and the multipliers of their sign
+        constraints large, which is where the interior point stalls (docs §7.1). O(n²d) flops in
+        blocks of ``block`` rows, O(block·n) memory."""
+        n = self.n
+        if n < 2:
+            return {}
+        U = self.X / np.linalg.norm(self.X, axis=1, keepdims=True)
+        best = {"parallel": (np.inf, -1, -1), "antiparallel": (np.inf, -1, -1)}
+        for start in range(0, n, block):
+            C = U[start:start + block] @ U.T
+            rows = np.arange(start, min(start + block, n))
+            C[np.arange(n)[None, :] <= rows[:, None]] = np.nan  # each pair i < j once
+            for key, vals in (("parallel", 1.0 - C), ("antiparallel", 1.0 + C)):
+                if np.all(np.isnan(vals)):
+                    continue
+                k = int(np.nanargmin(vals))
+                v = float(vals.flat[k])
+                if v < best[key][0]:
+                    best[key] = (max(v, 0.0), int(rows[k // n]), int(k % n))
+        groups = self.reduction.groups
+        first = (lambda i: groups[i][0]) if len(groups) == n else (lambda i: i)
+        return {key: (v, first(i), first(j)) for key, (v, i, j) in best.items() if i >= 0}
+
     def slater_point(self):
         """(δ, μ): the strictly feasible dual point Γ = 0, W = 0, y = −δ·1 and μ = λ_min(S_D) in
         the orthonormal face basis, with δ chosen (from the singular values of X) to make μ large."""
