@@ -9,7 +9,7 @@ import pytest
 from convexnn.datasets import prepare
 from convexnn.problem import TrainingProblem
 from convexnn.sdp import SDPFormulation, solve_sdp
-from convexnn.sdp.ipm import _SvecSDP, _sym_matvec
+from convexnn.sdp.ipm import _factor_in_place, _SvecSDP
 from test_sdp import _trained_objective
 
 
@@ -29,12 +29,33 @@ def test_skron_matches_the_operator_applied_to_every_basis_matrix():
         H = P.mat(e)
         cols.append(P.vec(0.5 * (Pm @ H @ Zm + Zm @ H @ Pm)))
     np.testing.assert_allclose(K, np.column_stack(cols), rtol=1e-12, atol=1e-12)
-    # the half the solver builds holds the lower triangle of the same matrix, and the symmetric
-    # product that reads only that triangle reproduces the full matrix–vector product
+    # the half the solver builds holds the lower triangle of the same matrix, its in-place
+    # Cholesky factor U satisfies UᵀU = K, and the matrix-free product of the refinement is K v
     K_low = P.skron(Pm, Zm, lower=True)
     np.testing.assert_allclose(np.tril(K_low), np.tril(np.column_stack(cols)), rtol=1e-12, atol=1e-12)
     v = rng.standard_normal(P.N)
-    np.testing.assert_allclose(_sym_matvec(K_low, v), np.column_stack(cols) @ v, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(P.skron_apply(Pm, Zm, v), np.column_stack(cols) @ v, rtol=1e-12, atol=1e-12)
+    B2 = rng.standard_normal((q, q))
+    # with P, Z ≻ 0, ⟨H, K H⟩ = ‖P^½ H Z^½‖² > 0: K ≻ 0 and has a Cholesky factor
+    K_pd = P.skron(Pm, B2 @ B2.T + np.eye(q), lower=True)
+    full = np.tril(K_pd) + np.tril(K_pd, -1).T
+    U = _factor_in_place(K_pd)
+    assert np.shares_memory(U, K_pd)  # no copy of the N×N matrix
+    np.testing.assert_allclose(np.triu(U).T @ np.triu(U), full, rtol=1e-10, atol=1e-10)
+
+
+def test_gram_update_matches_the_dense_product_on_the_lower_triangle():
+    """The inequality part Gᵀ diag(d) G of the Newton matrix, added in place from its
+    precomputed pattern, equals the dense product on the lower triangle the factorisation reads."""
+    rng = np.random.default_rng(9)
+    form = SDPFormulation(rng.standard_normal((6, 3)), rng.standard_normal((6, 2)), 0.1)
+    P = _SvecSDP(form)
+    d = rng.uniform(0.1, 10.0, P.m)
+    M = np.zeros((P.N, P.N))
+    P.add_gram(M, d)
+    dense = P.G.toarray().T @ (d[:, None] * P.G.toarray())
+    np.testing.assert_allclose(np.tril(M), np.tril(dense), rtol=1e-13, atol=1e-13)
+    assert not np.any(np.triu(M, 1))  # nothing written above the diagonal
 
 
 @pytest.mark.parametrize("reg", [0.1, 0.01])
@@ -125,6 +146,10 @@ def test_ipm_refuses_a_step_fraction_outside_the_open_unit_interval():
     for bad in (0.0, 1.0, 1.5, -0.1, float("nan"), "0.9", True, None):
         with pytest.raises(ParameterError, match="step_fraction"):
             solve_sdp(X, Y, 0.1, solver="ipm", step_fraction=bad)
+    for name in ("refine", "predictor_refine"):
+        for bad in (-1, 1.5, "2", True, None):
+            with pytest.raises(ParameterError, match=name):
+                solve_sdp(X, Y, 0.1, solver="ipm", **{name: bad})
 
 
 def test_auto_takes_the_admm_for_large_q_options_and_admm_warm_starts():
@@ -211,3 +236,27 @@ def test_ipm_reports_the_closest_rows_of_its_data():
     form = res.solution["formulation"]
     assert res.info["closest_rows"] == form.closest_rows()
     assert ("stall_hint" in res.info) == (res.status == "stalled")
+
+
+def test_a_failed_factorisation_is_retried_on_a_rebuilt_shifted_matrix(monkeypatch):
+    """The factorisation overwrites the Newton matrix, so after a failure the solver must rebuild
+    it (and shift its diagonal) rather than retry on the remains: it still reaches tolerance."""
+    import convexnn.sdp.ipm as ipm
+
+    rng = np.random.default_rng(12)
+    X, Y = _small(rng)
+    reference = solve_sdp(X, Y, 0.1, solver="ipm", tol=1e-5)
+    real = ipm._factor_in_place
+    calls = {"n": 0}
+
+    def flaky(M):
+        calls["n"] += 1
+        if calls["n"] in (3, 7):  # ruin the matrix the way a failed in-place factorisation does
+            M[:] = np.nan
+            raise np.linalg.LinAlgError("not positive definite")
+        return real(M)
+
+    monkeypatch.setattr(ipm, "_factor_in_place", flaky)
+    res = solve_sdp(X, Y, 0.1, solver="ipm", tol=1e-5)
+    assert calls["n"] >= 9 and res.status == "optimal"
+    assert res.lower_bound == pytest.approx(reference.lower_bound, rel=1e-5)

@@ -6,6 +6,10 @@ equalities. Variables are vectorised with svec (√2 off-diagonal scaling), the 
 is HKM with Mehrotra's predictor–corrector, and the Newton system is a dense Cholesky of size
 q(q+1)/2 — hence O(q⁶) time and O(q⁴) memory, the price of high accuracy. Its multipliers are
 mapped to (Γ, y, W) and certified by the formulation like every other solver's.
+
+The Newton matrix is assembled in its lower triangle only (the HKM part by broadcast products,
+the inequality part Gᵀ diag(w/s) G by a sparse product into a precomputed pattern) and factored
+in place, without a copy; its solves are refined with the operator applied without the matrix.
 """
 
 from __future__ import annotations
@@ -15,7 +19,6 @@ import time
 import numpy as np
 import scipy.linalg as sla
 import scipy.sparse as sp
-from scipy.linalg.blas import dsymv
 
 from .._validation import blas_threads, check_memory
 from ..errors import ParameterError
@@ -88,6 +91,40 @@ class _SvecSDP:
         self.H = sp.csr_matrix((np.concatenate(eq_vals), (np.concatenate(eq_rows), np.concatenate(eq_cols))),
                                shape=(n, self.N)).toarray()
         self.ineq_pairs = np.array(self.ineq_pairs, dtype=np.int64).reshape(-1, 2)
+        self.G.sum_duplicates()
+        self.gram_index, self.gram_map = self._gram_pattern()
+
+    def _gram_pattern(self):
+        """The lower triangle of Gᵀ diag(d) G as a linear map of d, for :meth:`add_gram`.
+
+        Row r of G contributes d_r G_ra G_rb at (a, b). Every (a ≥ b) pair of the nonzeros of
+        each row is listed once: ``gram_index`` holds the distinct flat positions a·N + b and
+        ``gram_map`` (positions × m, sparse) the products G_ra G_rb, so the values are one
+        sparse product per iteration. At q = 82 that replaces a dense N×N temporary and its
+        addition (92 MB each way)."""
+        G = self.G
+        if G.shape[0] == 0:
+            return np.zeros(0, dtype=np.int64), sp.csr_matrix((0, 0))
+        counts = np.diff(G.indptr)
+        row_of = np.repeat(np.arange(G.shape[0]), counts)          # the row of each nonzero
+        first = counts[row_of]                                       # nonzeros in that row
+        a = np.repeat(np.arange(G.nnz), first)                       # each nonzero ...
+        start = np.repeat(G.indptr[row_of], first)
+        offset = np.arange(a.size) - np.repeat(np.cumsum(first) - first, first)
+        b = start + offset                                           # ... with each of its row
+        ca, cb = G.indices[a], G.indices[b]
+        keep = ca >= cb
+        a, b, ca, cb = a[keep], b[keep], ca[keep], cb[keep]
+        flat = ca.astype(np.int64) * self.N + cb
+        index, inverse = np.unique(flat, return_inverse=True)
+        gram_map = sp.csr_matrix((G.data[a] * G.data[b], (inverse.ravel(), row_of[a])),
+                                 shape=(index.size, G.shape[0]))
+        return index, gram_map
+
+    def add_gram(self, M_lower, d):
+        """M += Gᵀ diag(d) G on the lower triangle of the C-ordered N×N array ``M_lower``."""
+        if self.gram_index.size:
+            M_lower.reshape(-1)[self.gram_index] += self.gram_map @ d
 
     def mat(self, x):
         S = np.zeros((self.q, self.q))
@@ -110,6 +147,12 @@ class _SvecSDP:
         h[self.av_idx.ravel()] = 0.5
         return h
 
+    def skron_apply(self, P, Z, v):
+        """svec(½(P H Z + Z H P)) for H = mat(v): the product with :meth:`skron` in O(q³) flops
+        and without its rounding, which the iterative refinement of the Newton solve needs."""
+        H = self.mat(v)
+        return self.vec(0.5 * (P @ H @ Z + Z @ H @ P))
+
     def skron(self, P, Z, lower=False):
         """Matrix of svec(½(P H Z + Z H P)) as a function of svec(H) (symmetric for symmetric P, Z).
 
@@ -118,9 +161,8 @@ class _SvecSDP:
         of one block are four broadcast products PI[i]·ZJ[j] + ZI[i]·PJ[j] + PJ[i]·ZI[j] +
         ZJ[i]·PI[j]: O(q⁴) flops streamed without index gathers. With ``lower`` each row block is
         filled only up to its last column (zeros beyond): about half the work, and it holds the
-        lower triangle, which is all the Cholesky factorisation and :func:`_sym_matvec` read
-        (one-off, q = 82: 51 ms against 84 ms for the full matrix built from q×q×q slabs, the
-        previous method).
+        lower triangle, which is all the Cholesky factorisation reads (one-off, q = 82: 51 ms
+        against 84 ms for the full matrix built from q×q×q slabs, the previous method).
         """
         q, Nsv = self.q, self.N
         out = np.zeros((Nsv, Nsv)) if lower else np.empty((Nsv, Nsv))
@@ -146,10 +188,12 @@ class _SvecSDP:
         return out
 
 
-def _sym_matvec(M_lower, v):
-    """M v for a symmetric M of which only the lower triangle (C order) is valid."""
-    # the transpose is a Fortran-ordered view whose upper triangle is M's lower one: no copy
-    return dsymv(1.0, M_lower.T, v, lower=0)
+def _factor_in_place(M_lower):
+    """Upper Cholesky factor U (M = UᵀU) of a symmetric M held in the lower triangle of a
+    C-ordered array, computed in that array's memory: its transpose is a Fortran-ordered view
+    whose upper triangle is M's lower one, so LAPACK needs no copy (92 MB at q = 82)."""
+    U, _ = sla.cho_factor(M_lower.T, lower=False, overwrite_a=True, check_finite=False)
+    return U
 
 
 def _max_step(X, dX, frac=0.98):
@@ -172,7 +216,7 @@ def _max_step_vec(s, ds, frac=0.98):
 def solve_ipm(form: SDPFormulation, *, tol: float = 1e-5, max_iter: int = 100,
               time_limit: float | None = None, callback=None, init_primal: float = 10.0,
               init_dual: float = 1.0, init_ineq: float = 0.01, equal_steps: bool = True,
-              refine: int = 2, step_fraction: float = 0.9) -> SolveResult:
+              refine: int = 3, step_fraction: float = 0.9, predictor_refine: int = 0) -> SolveResult:
     """Solve SDP-NN by a primal–dual interior-point method; certified like every other solver.
 
     Intended for q = n + d + c up to about 120 (memory ~ 8·(q(q+1)/2)² bytes). Stops when the
@@ -194,6 +238,13 @@ def solve_ipm(form: SDPFormulation, *, tol: float = 1e-5, max_iter: int = 100,
     Spiral γ = 0.01 both stall (gap 1.9e-3 at 0.98, 2.5e-3 at 0.9). 0.8 was better on Iris but
     worse on most random sets.
 
+    The corrector's Newton solve is refined ``refine`` times (default 3) and the predictor's
+    ``predictor_refine`` times (default 0: it only sets the centring parameter and the
+    second-order term). The residual of each refinement step applies the Newton operator
+    without its matrix — svec(½(S⁻¹ H Z + Z H S⁻¹)) + Gᵀ diag(w/s) G h in O(q³ + nnz G) flops —
+    so the refinement also removes the rounding of the assembled matrix, not only that of its
+    factorisation; part 12 of ``benchmarks/sdp_diagnostics.py`` compares the settings.
+
     The dense factorisations run in scipy's BLAS; numpy's (a separate library in the wheels) is
     held to one thread meanwhile, since its idle threads otherwise spin against scipy's (one-off,
     Iris γ = 0.1, 12 iterations on 2 cores: 8.6 s → 5.3 s).
@@ -202,17 +253,21 @@ def solve_ipm(form: SDPFormulation, *, tol: float = 1e-5, max_iter: int = 100,
     with blas_threads(q * (q + 1) // 2, numpy_threads=1):
         return _solve_ipm(form, tol=tol, max_iter=max_iter, time_limit=time_limit, callback=callback,
                           init_primal=init_primal, init_dual=init_dual, init_ineq=init_ineq,
-                          equal_steps=equal_steps, refine=refine, step_fraction=step_fraction)
+                          equal_steps=equal_steps, refine=refine, step_fraction=step_fraction,
+                          predictor_refine=predictor_refine)
 
 
 def _solve_ipm(form, *, tol, max_iter, time_limit, callback, init_primal, init_dual, init_ineq,
-               equal_steps, refine, step_fraction) -> SolveResult:
+               equal_steps, refine, step_fraction, predictor_refine) -> SolveResult:
     if form.weighted:
         raise ParameterError("the interior-point solver does not support row-balanced formulations; "
                              "build the SDPFormulation with balance_rows=False.")
     if (isinstance(step_fraction, bool) or not isinstance(step_fraction, (int, float, np.floating))
             or not 0.0 < step_fraction < 1.0):
         raise ParameterError(f"step_fraction must lie in (0, 1); got {step_fraction!r}.")
+    for name, k in (("refine", refine), ("predictor_refine", predictor_refine)):
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
+            raise ParameterError(f"{name} must be a whole number ≥ 0; got {k!r}.")
     t0 = time.perf_counter()
     q = form.q
     Nsv = q * (q + 1) // 2
@@ -264,21 +319,34 @@ def _solve_ipm(form, *, tol, max_iter, time_limit, callback, init_primal, init_d
             mu = (float(np.sum(S * Z)) + float(s @ w)) / (q + m)
             Sinv = np.linalg.inv(S)
             Sinv = 0.5 * (Sinv + Sinv.T)
-            Mmat = P.skron(Sinv, Z, lower=True)  # lower triangle: all that is read below
-            Mmat[np.diag_indices(Nsv)] += hdiag
-            if m:
-                Dw = sp.diags(w / s)
-                Mmat += (P.G.T @ (Dw @ P.G)).toarray()
+            ws = w / s if m else np.zeros(0)
+
+            def newton_matrix():  # lower triangle only: all the factorisation reads
+                M_ = P.skron(Sinv, Z, lower=True)
+                M_[np.diag_indices(Nsv)] += hdiag
+                P.add_gram(M_, ws)
+                return M_
+
+            def newton_apply(v):  # the same operator without the matrix: O(q³ + nnz(G)) flops
+                out = P.skron_apply(Sinv, Z, v) + hdiag * v
+                if m:
+                    out += P.G.T @ (ws * (P.G @ v))
+                return out
+
+            Mmat = newton_matrix()
             try:
-                cf = sla.cho_factor(Mmat, lower=True, check_finite=False)
-            except np.linalg.LinAlgError:
-                Mmat[np.diag_indices(Nsv)] += 1e-12 * np.abs(np.diag(Mmat)).max()
-                cf = sla.cho_factor(Mmat, lower=True, check_finite=False)
-            MiHt = sla.cho_solve(cf, P.H.T, check_finite=False)
-            schur = P.H @ MiHt
+                U = _factor_in_place(Mmat)
+            except np.linalg.LinAlgError:  # rebuilt, since a failed factorisation overwrote it
+                Mmat = newton_matrix()
+                Mmat[np.diag_indices(Nsv)] += 1e-12 * float(np.abs(np.diag(Mmat)).max())
+                U = _factor_in_place(Mmat)
+            # M = UᵀU. With V = U⁻ᵀHᵀ the Schur complement H M⁻¹ Hᵀ is VᵀV: one triangular solve
+            # with n right-hand sides instead of a full solve for M⁻¹Hᵀ
+            V = sla.solve_triangular(U, P.H.T, trans="T", check_finite=False)
+            schur = V.T @ V
             schur_f = sla.cho_factor(schur + 1e-14 * np.trace(schur) / n * np.eye(n), lower=True)
 
-            def direction(sigma_mu, corr_S=None, corr_s=None):
+            def direction(sigma_mu, corr_S=None, corr_s=None, refine=refine):
                 Rz = sigma_mu * Sinv - Z
                 if corr_S is not None:
                     Rz = Rz - corr_S
@@ -289,15 +357,15 @@ def _solve_ipm(form, *, tol, max_iter, time_limit, callback, init_primal, init_d
                 if m:
                     rhs += P.G.T @ ((rc - w * r_I) / s)
                 def solve_kkt(r1, r2):  # M dx − Hᵀ dy = r1, H dx = r2, through the Schur complement
-                    a = sla.cho_solve(cf, r1, check_finite=False)
-                    dy_ = sla.cho_solve(schur_f, r2 - P.H @ a)
-                    return a + MiHt @ dy_, dy_
+                    u = sla.solve_triangular(U, r1, trans="T", check_finite=False)
+                    dy_ = sla.cho_solve(schur_f, r2 - V.T @ u)
+                    return sla.solve_triangular(U, u + V @ dy_, check_finite=False), dy_
 
                 dx, dy = solve_kkt(rhs, -r_E)
                 # iterative refinement: near the end M is so ill-conditioned that one solve leaves
                 # errors which would otherwise accumulate in the dual residual and the certificate
                 for _ in range(refine):
-                    e1 = rhs - (_sym_matvec(Mmat, dx) - P.H.T @ dy)
+                    e1 = rhs - (newton_apply(dx) - P.H.T @ dy)
                     e2 = -r_E - P.H @ dx
                     cx, cy = solve_kkt(e1, e2)
                     dx, dy = dx + cx, dy + cy
@@ -317,7 +385,7 @@ def _solve_ipm(form, *, tol, max_iter, time_limit, callback, init_primal, init_d
                 return dx, dS, dZ, ds, dw, dy
 
             # predictor
-            dx, dS, dZ, ds, dw, dy = direction(0.0)
+            dx, dS, dZ, ds, dw, dy = direction(0.0, refine=predictor_refine)
             ap = min(_max_step(S, dS, 1.0), _max_step_vec(s, ds, 1.0) if m else 1.0)
             ad = min(_max_step(Z, dZ, 1.0), _max_step_vec(w, dw, 1.0) if m else 1.0)
             mu_aff = (float(np.sum((S + ap * dS) * (Z + ad * dZ)))
