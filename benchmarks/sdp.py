@@ -13,6 +13,12 @@ solver's own value and the certified bound computed from its duals.
     python benchmarks/sdp.py --datasets pima,banknote --update   # re-run rows, keep the others
     python benchmarks/sdp.py --solvers ipm --update --native-cap 120   # re-run one solver only
     python benchmarks/sdp.py --render         # re-print the table of the saved JSON
+    python benchmarks/sdp.py --compare OLD.json NEW.json --solver ipm   # two runs, row by row
+
+For a before/after comparison of two commits, run one right after the other on the same machine
+(e.g. the old commit from a ``git worktree`` with ``PYTHONPATH=<worktree>/src``), each with its own
+``--out``, then ``--compare`` prints iterations, time, ms per iteration, the speed-up and the
+times to a certified gap of 1e-3 and 1e-4 side by side.
 
 Prints a markdown table and writes JSON (default benchmarks/results/sdp.json). Every entry records
 the commit and the machine it was measured on, since --update mixes runs.
@@ -103,7 +109,14 @@ def main(argv=None):
                          "are kept and marked with the commit and machine that produced them")
     ap.add_argument("--render", action="store_true",
                     help="solve nothing: print the markdown table of the existing --out JSON")
+    ap.add_argument("--compare", nargs=2, metavar=("OLD", "NEW"), default=None,
+                    help="solve nothing: compare two saved runs row by row (see --solver)")
+    ap.add_argument("--solver", default="ipm", choices=["native", "ipm"],
+                    help="the solver column --compare reads")
     args = ap.parse_args(argv)
+    if args.compare:
+        print(compare(*args.compare, key=args.solver))
+        return
     if args.render:
         with open(args.out) as fh:
             saved = json.load(fh)
@@ -213,6 +226,37 @@ def table(rows, meta) -> str:
             f"{_f(scs.get('solver_value'), '.6g')} | {_f(scs.get('lower_bound'), '.6g')} | {_status(scs)} | "
             f"{_f(cl.get('solver_value'), '.6g')} | {_f(cl.get('lower_bound'), '.6g')} | {_status(cl)} | "
             f"{run} | {cpus} |")
+    return "\n".join(out)
+
+
+def compare(old_path, new_path, key="ipm") -> str:
+    """Markdown table of two saved runs of one solver, matched by (data, reg)."""
+    runs = []
+    for path in (old_path, new_path):
+        with open(path) as fh:
+            saved = json.load(fh)
+        runs.append({(r["dataset"], r["reg"]): r.get(key) for r in saved["rows"]})
+    old, new = runs
+    label = {"ipm": "interior point", "native": "native (ADMM)"}[key]
+    commits = [sorted({e.get("commit", "?") for e in run.values() if e}) for run in runs]
+    cpus = sorted({_cpu(e) for run in runs for e in run.values() if e})
+    out = [f"{label}: {', '.join(commits[0])} → {', '.join(commits[1])} on {', '.join(cpus)}", "",
+           "| data | reg | iterations | time s | ms/iter | speed-up | t(1e-3) s | t(1e-4) s "
+           "| certified bound | gap | status |",
+           "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for k, b in old.items():
+        a = new.get(k)
+        if not a or not b:
+            continue
+
+        def pair(field, spec):
+            return f"{_f(b.get(field), spec)} → {_f(a.get(field), spec)}"
+
+        ms = [1e3 * e["time_s"] / e["iterations"] if e.get("iterations") else None for e in (b, a)]
+        out.append(f"| {k[0]} | {k[1]} | {b['iterations']} → {a['iterations']} | {pair('time_s', '.2f')} | "
+                   f"{_f(ms[0], '.0f')} → {_f(ms[1], '.0f')} | ×{b['time_s'] / a['time_s']:.2f} | "
+                   f"{pair('t_gap_1e-3', '.2f')} | {pair('t_gap_1e-4', '.2f')} | "
+                   f"{pair('lower_bound', '.6g')} | {pair('gap', '.1e')} | {b['status']} → {a['status']} |")
     return "\n".join(out)
 
 
