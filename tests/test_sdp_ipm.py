@@ -260,3 +260,28 @@ def test_a_failed_factorisation_is_retried_on_a_rebuilt_shifted_matrix(monkeypat
     res = solve_sdp(X, Y, 0.1, solver="ipm", tol=1e-5)
     assert calls["n"] >= 9 and res.status == "optimal"
     assert res.lower_bound == pytest.approx(reference.lower_bound, rel=1e-5)
+
+
+def test_memory_estimate_refuses_the_interior_point_and_auto_takes_the_admm(monkeypatch):
+    """Below its estimate (IPM_MEMORY_FACTOR Newton matrices) solver='ipm' refuses with the size
+    in the message; 'auto', which wants twice the estimate free, says why it ran the ADMM
+    instead; above that both take the interior point."""
+    from convexnn import _validation
+    from convexnn.errors import MemoryEstimateError
+    from convexnn.sdp.ipm import IPM_MEMORY_FACTOR
+
+    rng = np.random.default_rng(4)
+    X, Y = _small(rng)
+    q = SDPFormulation(X, Y, 0.1).q
+    need = IPM_MEMORY_FACTOR * 8.0 * (q * (q + 1) // 2) ** 2
+    monkeypatch.setattr(_validation, "available_memory_bytes", lambda: need / 0.8 * 0.99)
+    with pytest.raises(MemoryEstimateError, match=f"q = {q}"):
+        solve_sdp(X, Y, 0.1, solver="ipm")
+    # 'auto' keeps half the memory free: between the two thresholds it takes the ADMM
+    monkeypatch.setattr(_validation, "available_memory_bytes", lambda: 1.9 * need)
+    assert solve_sdp(X, Y, 0.1, solver="ipm").status == "optimal"
+    res = solve_sdp(X, Y, 0.1, time_limit=20)
+    assert res.method != "sdp-ipm" and "memory" in res.info["auto"]
+    monkeypatch.setattr(_validation, "available_memory_bytes", lambda: 2.02 * need)
+    assert solve_sdp(X, Y, 0.1, solver="ipm").status == "optimal"
+    assert solve_sdp(X, Y, 0.1).method == "sdp-ipm"

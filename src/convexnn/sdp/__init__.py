@@ -203,8 +203,10 @@ def _solve_auto(X, Y, reg, *, bias, tol, time_limit, max_iter, warm_start, callb
         elif q > AUTO_IPM_MAX_Q:
             reason = f"q = {q} > {AUTO_IPM_MAX_Q}"
         else:
+            from .ipm import IPM_MEMORY_FACTOR
+
             nsv = q * (q + 1) // 2
-            if 8.0 * 6 * nsv**2 > 0.5 * available_memory_bytes():
+            if IPM_MEMORY_FACTOR * 8.0 * nsv**2 > 0.5 * available_memory_bytes():
                 reason = f"the interior point's memory at q = {q} does not fit"
     if reason is None:
         state = {"prev": None, "abandon": False}
