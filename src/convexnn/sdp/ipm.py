@@ -459,7 +459,8 @@ def _solve_ipm(form, *, tol, max_iter, time_limit, callback, init_primal, init_d
     wS, QS = np.linalg.eigh(P.mat(x))
     keep = wS > 1e-10 * max(wS.max(), 1e-300)
     F = T @ (QS[:, keep] * np.sqrt(wS[keep]))
-    info = {"reduction": form.reduction.describe(), "rank": int(keep.sum()), "closest_rows": form.closest_rows()}
+    info = {"reduction": form.reduction.describe(), "rank": int(keep.sum()),
+            "closest_rows": form.closest_rows()}
     if status == "stalled":
         info["stall_hint"] = _stall_hint(info["closest_rows"])
     return SolveResult("sdp-ipm", float(value), float(best_bound), status, it, time.perf_counter() - t0,
@@ -473,9 +474,9 @@ def _stall_hint(closest: dict) -> str:
     kind, (v, i, j) = min(closest.items(), key=lambda kv: kv[1][0]) if closest else ("", (np.inf, 0, 0))
     if v < NEARLY_PARALLEL:
         sign = "−" if kind == "parallel" else "+"
-        return (f"rows {i} and {j} are nearly {kind} (1 {sign} cos = {v:.1e}): the feasible set is thin "
-                "there and the multipliers of their sign constraints grow large, so the last Newton "
-                "steps lose accuracy and the bound stops rising (docs/mathematics.md §7.1); the bound "
-                "reported is still certified")
+        return (f"rows {i} and {j} of the data are nearly {kind} (1 {sign} cos = {v:.1e}): the "
+                "feasible set is thin there and the multipliers of their sign constraints grow "
+                "large, so the last Newton steps lose accuracy and the bound stops rising "
+                "(docs/mathematics.md §7.1); the bound reported is still certified")
     return ("the Newton systems lost accuracy before the gap closed; the bound reported is still "
             "certified")
