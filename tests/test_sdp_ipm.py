@@ -221,9 +221,9 @@ def test_stall_hint_names_the_nearly_parallel_pair_only_when_there_is_one():
     from convexnn.sdp.ipm import NEARLY_PARALLEL, _stall_hint
 
     hint = _stall_hint({"parallel": (4.4e-9, 19, 49), "antiparallel": (1.8e-6, 3, 17)})
-    assert "rows 19 and 49 are nearly parallel" in hint and "4.4e-09" in hint
+    assert "rows 19 and 49 of the data are nearly parallel" in hint and "4.4e-09" in hint
     hint = _stall_hint({"parallel": (0.3, 1, 2), "antiparallel": (0.1 * NEARLY_PARALLEL, 0, 5)})
-    assert "rows 0 and 5 are nearly antiparallel (1 + cos" in hint
+    assert "rows 0 and 5 of the data are nearly antiparallel (1 + cos" in hint
     generic = _stall_hint({"parallel": (0.3, 1, 2), "antiparallel": (0.2, 0, 5)})
     assert "rows" not in generic and "certified" in generic
     assert "rows" not in _stall_hint({})
