@@ -41,6 +41,9 @@
    (2, 2), the earlier setting's counts, (2, 0) and (3, 0), the default. All three refine with
    the matrix-free operator; iterations, time, gap and the times to a certified gap of 1e-3 and
    1e-4 (the rule of ``benchmarks/sdp.py``).
+13. The interior point's centring power (``solve_sdp(solver="ipm", sigma_power=...)``, Mehrotra's
+   σ = (μ_aff/μ)^p): p = 3 (the usual value, before this part), 4 (the default) and 4.5 side by
+   side on random:0–5, Spiral and Iris, both γ, tol 1e-4, with the same measures as part 12.
 
 Part 3 runs the plain residual-balancing schedule (``dual_phases=False``), whose certificate it
 diagnoses. Running some parts updates those entries of an existing JSON and keeps the others.
@@ -289,6 +292,27 @@ def part_refinement():
     return rows
 
 
+def part_sigma_power():
+    from sdp import first_time  # benchmarks/sdp.py: the same "time to gap" rule as its table
+
+    rows = []
+    cases = [(f"random:{i}", reg) for i in range(6) for reg in (0.1, 0.01)] + [
+        (name, reg) for name in ("spiral", "iris") for reg in (0.1, 0.01)]
+    for name, reg in cases:
+        s = prepare(name, protocol="paper")
+        for power in (3.0, 4.0, 4.5):
+            res = solve_sdp(s.X_train, s.Y_train, reg, solver="ipm", tol=1e-4, sigma_power=power)
+            t3, t4 = first_time(res.history, 1e-3), first_time(res.history, 1e-4)
+            rows.append({"dataset": name, "reg": reg, "sigma_power": power, "iterations": res.iterations,
+                         "time_s": res.time_s, "value": res.value, "lower_bound": res.lower_bound,
+                         "gap": res.gap, "status": res.status, "t_gap_1e-3": t3, "t_gap_1e-4": t4})
+            print(f"ipm sigma  {name:<9} reg {reg:<5} power {power:<4}: {res.status} after "
+                  f"{res.iterations} it, {res.time_s:.2f} s, bound {res.lower_bound:.7g}, gap {res.gap:.1e}, "
+                  f"t(1e-3) {'—' if t3 is None else f'{t3:.2f}'} s, t(1e-4) {'—' if t4 is None else f'{t4:.2f}'} s",
+                  flush=True)
+    return rows
+
+
 def part_relu_rule():
     from convexnn.sdp.formulation import relu_block_scale
 
@@ -393,7 +417,7 @@ def part_near_parallel():
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--parts", default="1,2,3,4,5,6,7,8,9,10,11,12")
+    ap.add_argument("--parts", default="1,2,3,4,5,6,7,8,9,10,11,12,13")
     ap.add_argument("--relu-limit", type=float, default=45.0, help="seconds per solve in part 8 (n > 100)")
     ap.add_argument("--relu-datasets", default="iris,ionosphere,pima,banknote,mnist-pca",
                     help="data sets of part 8")
@@ -433,6 +457,8 @@ def main(argv=None):
         out["near_parallel"] = part_near_parallel()
     if 12 in parts:
         out["refinement"] = part_refinement()
+    if 13 in parts:
+        out["sigma_power"] = part_sigma_power()
     os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
     with open(args.out, "w") as fh:
         json.dump(clean(out), fh, indent=2)

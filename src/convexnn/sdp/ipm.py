@@ -219,7 +219,8 @@ def _max_step_vec(s, ds, frac=0.98):
 def solve_ipm(form: SDPFormulation, *, tol: float = 1e-5, max_iter: int = 100,
               time_limit: float | None = None, callback=None, init_primal: float = 10.0,
               init_dual: float = 1.0, init_ineq: float = 0.01, equal_steps: bool = True,
-              refine: int = 3, step_fraction: float = 0.9, predictor_refine: int = 0) -> SolveResult:
+              refine: int = 3, step_fraction: float = 0.9, predictor_refine: int = 0,
+              sigma_power: float = 4.0) -> SolveResult:
     """Solve SDP-NN by a primal–dual interior-point method; certified like every other solver.
 
     Intended for q = n + d + c up to about 120 (memory ~ 8·(q(q+1)/2)² bytes). Stops when the
@@ -241,6 +242,10 @@ def solve_ipm(form: SDPFormulation, *, tol: float = 1e-5, max_iter: int = 100,
     Spiral γ = 0.01 both stall (gap 1.9e-3 at 0.98, 2.5e-3 at 0.9). 0.8 was better on Iris but
     worse on most random sets.
 
+    The centring parameter is Mehrotra's σ = (μ_aff/μ)^``sigma_power`` from the predictor's
+    step. The usual power is 3; part 13 of ``benchmarks/sdp_diagnostics.py`` runs 3, 4 (the
+    default) and 4.5 side by side (see docs §7.1).
+
     The corrector's Newton solve is refined ``refine`` times (default 3) and the predictor's
     ``predictor_refine`` times (default 0: it only sets the centring parameter and the
     second-order term). The residual of each refinement step applies the Newton operator
@@ -257,17 +262,20 @@ def solve_ipm(form: SDPFormulation, *, tol: float = 1e-5, max_iter: int = 100,
         return _solve_ipm(form, tol=tol, max_iter=max_iter, time_limit=time_limit, callback=callback,
                           init_primal=init_primal, init_dual=init_dual, init_ineq=init_ineq,
                           equal_steps=equal_steps, refine=refine, step_fraction=step_fraction,
-                          predictor_refine=predictor_refine)
+                          predictor_refine=predictor_refine, sigma_power=sigma_power)
 
 
 def _solve_ipm(form, *, tol, max_iter, time_limit, callback, init_primal, init_dual, init_ineq,
-               equal_steps, refine, step_fraction, predictor_refine) -> SolveResult:
+               equal_steps, refine, step_fraction, predictor_refine, sigma_power) -> SolveResult:
     if form.weighted:
         raise ParameterError("the interior-point solver does not support row-balanced formulations; "
                              "build the SDPFormulation with balance_rows=False.")
     if (isinstance(step_fraction, bool) or not isinstance(step_fraction, (int, float, np.floating))
             or not 0.0 < step_fraction < 1.0):
         raise ParameterError(f"step_fraction must lie in (0, 1); got {step_fraction!r}.")
+    if (isinstance(sigma_power, bool) or not isinstance(sigma_power, (int, float, np.floating))
+            or not 0.0 < sigma_power < np.inf):
+        raise ParameterError(f"sigma_power must be a positive number; got {sigma_power!r}.")
     for name, k in (("refine", refine), ("predictor_refine", predictor_refine)):
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
             raise ParameterError(f"{name} must be a whole number ≥ 0; got {k!r}.")
@@ -394,7 +402,7 @@ def _solve_ipm(form, *, tol, max_iter, time_limit, callback, init_primal, init_d
             ad = min(_max_step(Z, dZ, 1.0), _max_step_vec(w, dw, 1.0) if m else 1.0)
             mu_aff = (float(np.sum((S + ap * dS) * (Z + ad * dZ)))
                       + float((s + ap * ds) @ (w + ad * dw))) / (q + m)
-            sigma = min(1.0, (mu_aff / mu) ** 3) if mu > 0 else 0.0
+            sigma = min(1.0, (mu_aff / mu) ** sigma_power) if mu > 0 else 0.0
             # corrector
             corr_S = 0.5 * (Sinv @ dS @ dZ + dZ @ dS @ Sinv)
             dx, dS, dZ, ds, dw, dy = direction(sigma * mu, corr_S, ds * dw if m else None)
