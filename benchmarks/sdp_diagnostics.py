@@ -248,69 +248,46 @@ def part_relu_scale(limit, names):
     return rows
 
 
-def part_step_fraction():
+def _ipm_side_by_side(tag, cases, settings):
+    """The interior point on each (data, reg) of ``cases`` under each setting, side by side:
+    ``settings`` is a list of (fields recorded in the row, keyword arguments of solve_sdp, label)."""
     from sdp import first_time  # benchmarks/sdp.py: the same "time to gap" rule as its table
 
     rows = []
-    cases = [(f"random:{i}", reg) for i in range(4) for reg in (0.1, 0.01)] + [
-        (name, reg) for name in ("spiral", "iris") for reg in (0.1, 0.01)]
     for name, reg in cases:
         s = prepare(name, protocol="paper")
-        for frac in (0.98, 0.9, 0.8):
-            res = solve_sdp(s.X_train, s.Y_train, reg, solver="ipm", tol=1e-4, step_fraction=frac)
+        for fields, kwargs, label in settings:
+            res = solve_sdp(s.X_train, s.Y_train, reg, solver="ipm", tol=1e-4, **kwargs)
             t3, t4 = first_time(res.history, 1e-3), first_time(res.history, 1e-4)
-            rows.append({"dataset": name, "reg": reg, "step_fraction": frac, "iterations": res.iterations,
+            rows.append({"dataset": name, "reg": reg, **fields, "iterations": res.iterations,
                          "time_s": res.time_s, "value": res.value, "lower_bound": res.lower_bound,
                          "gap": res.gap, "status": res.status, "t_gap_1e-3": t3, "t_gap_1e-4": t4})
-            print(f"ipm step   {name:<9} reg {reg:<5} fraction {frac:<5}: {res.status} after "
+            print(f"{tag:<10} {name:<9} reg {reg:<5} {label}: {res.status} after "
                   f"{res.iterations} it, {res.time_s:.2f} s, bound {res.lower_bound:.7g}, gap {res.gap:.1e}, "
                   f"t(1e-3) {'—' if t3 is None else f'{t3:.2f}'} s, t(1e-4) {'—' if t4 is None else f'{t4:.2f}'} s",
                   flush=True)
     return rows
+
+
+def _ipm_cases(n_random):
+    return [(f"random:{i}", reg) for i in range(n_random) for reg in (0.1, 0.01)] + [
+        (name, reg) for name in ("spiral", "iris") for reg in (0.1, 0.01)]
+
+
+def part_step_fraction():
+    return _ipm_side_by_side("ipm step", _ipm_cases(4), [
+        ({"step_fraction": f}, {"step_fraction": f}, f"fraction {f:<5}") for f in (0.98, 0.9, 0.8)])
 
 
 def part_refinement():
-    from sdp import first_time  # benchmarks/sdp.py: the same "time to gap" rule as its table
-
-    rows = []
-    cases = [(f"random:{i}", reg) for i in range(4) for reg in (0.1, 0.01)] + [
-        (name, reg) for name in ("spiral", "iris") for reg in (0.1, 0.01)]
-    for name, reg in cases:
-        s = prepare(name, protocol="paper")
-        for refine, pred in ((2, 2), (2, 0), (3, 0)):
-            res = solve_sdp(s.X_train, s.Y_train, reg, solver="ipm", tol=1e-4, refine=refine,
-                            predictor_refine=pred)
-            t3, t4 = first_time(res.history, 1e-3), first_time(res.history, 1e-4)
-            rows.append({"dataset": name, "reg": reg, "refine": refine, "predictor_refine": pred,
-                         "iterations": res.iterations, "time_s": res.time_s, "value": res.value,
-                         "lower_bound": res.lower_bound, "gap": res.gap, "status": res.status,
-                         "t_gap_1e-3": t3, "t_gap_1e-4": t4})
-            print(f"ipm refine {name:<9} reg {reg:<5} ({refine}, {pred}): {res.status} after "
-                  f"{res.iterations} it, {res.time_s:.2f} s, bound {res.lower_bound:.7g}, gap {res.gap:.1e}, "
-                  f"t(1e-3) {'—' if t3 is None else f'{t3:.2f}'} s, t(1e-4) {'—' if t4 is None else f'{t4:.2f}'} s",
-                  flush=True)
-    return rows
+    return _ipm_side_by_side("ipm refine", _ipm_cases(4), [
+        ({"refine": r, "predictor_refine": p}, {"refine": r, "predictor_refine": p}, f"({r}, {p})")
+        for r, p in ((2, 2), (2, 0), (3, 0))])
 
 
 def part_sigma_power():
-    from sdp import first_time  # benchmarks/sdp.py: the same "time to gap" rule as its table
-
-    rows = []
-    cases = [(f"random:{i}", reg) for i in range(6) for reg in (0.1, 0.01)] + [
-        (name, reg) for name in ("spiral", "iris") for reg in (0.1, 0.01)]
-    for name, reg in cases:
-        s = prepare(name, protocol="paper")
-        for power in (3.0, 4.0, 4.5):
-            res = solve_sdp(s.X_train, s.Y_train, reg, solver="ipm", tol=1e-4, sigma_power=power)
-            t3, t4 = first_time(res.history, 1e-3), first_time(res.history, 1e-4)
-            rows.append({"dataset": name, "reg": reg, "sigma_power": power, "iterations": res.iterations,
-                         "time_s": res.time_s, "value": res.value, "lower_bound": res.lower_bound,
-                         "gap": res.gap, "status": res.status, "t_gap_1e-3": t3, "t_gap_1e-4": t4})
-            print(f"ipm sigma  {name:<9} reg {reg:<5} power {power:<4}: {res.status} after "
-                  f"{res.iterations} it, {res.time_s:.2f} s, bound {res.lower_bound:.7g}, gap {res.gap:.1e}, "
-                  f"t(1e-3) {'—' if t3 is None else f'{t3:.2f}'} s, t(1e-4) {'—' if t4 is None else f'{t4:.2f}'} s",
-                  flush=True)
-    return rows
+    return _ipm_side_by_side("ipm sigma", _ipm_cases(6), [
+        ({"sigma_power": p}, {"sigma_power": p}, f"power {p:<4}") for p in (3.0, 4.0, 4.5)])
 
 
 def part_relu_rule():
