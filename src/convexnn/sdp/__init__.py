@@ -22,7 +22,7 @@ SOLVERS = ("auto", "native", "admm", "ipm", "scs", "scs-reduced", "clarabel")
 
 #: ``solver='auto'`` takes the interior point up to this q = n + d + c (after the exact data
 #: reductions). From ``benchmarks/sdp.py``: it certifies gaps ≤ 1e-4 where the ADMM does not
-#: (random, Spiral, Iris), while its O(q⁶) time (8.7 s to 1e-4 on Iris, q = 82, run 1547fb8)
+#: (random, Spiral, Iris), while its O(q⁶) time (7.3 s to 1e-4 on Iris, q = 82, run bee22fe)
 #: grows too fast beyond.
 AUTO_IPM_MAX_Q = 90
 #: with a time limit, 'auto' projects this many interior-point iterations from the measured
