@@ -237,11 +237,13 @@ def test_stall_hint_names_the_nearly_parallel_pair_only_when_there_is_one():
 
 
 def test_ipm_reports_the_closest_rows_of_its_data():
+    """A planted nearly parallel pair is the one reported, by the caller's row indices."""
     rng = np.random.default_rng(8)
     X, Y = _small(rng)
+    X[7] = 2.0 * X[3] + 1e-7 * rng.standard_normal(2)
     res = solve_sdp(X, Y, 0.1, solver="ipm")
-    form = res.solution["formulation"]
-    assert res.info["closest_rows"] == form.closest_rows()
+    v, i, j = res.info["closest_rows"]["parallel"]
+    assert (i, j) == (3, 7) and 0.0 <= v < 1e-12
     assert ("stall_hint" in res.info) == (res.status == "stalled")
 
 
