@@ -657,6 +657,58 @@ def test_dual_phases_alternate_rho_on_a_fixed_schedule():
     assert [h["lower_bound"] for h in again.history] == [h["lower_bound"] for h in res.history]
 
 
+def test_restore_primal_resumes_the_primal_phase_exactly_where_it_stopped():
+    # plain DR (no acceleration, no residual balancing), certificates at every iteration: with
+    # restore_primal the primal iterates after a dual phase are those of a run without dual
+    # phases, shifted by the phase's length; without it the dual phase's drift carries over
+    rng = np.random.default_rng(21)
+    X, Y = _random_problem(rng, 12, 2, 2)
+    form = SDPFormulation(X, Y, 0.05)
+    kw = dict(tol=1e-14, check_every=1, anderson=0, adapt=1e300, refine=0, rho=10 * form.reg,
+              phase_length=40)
+    values = lambda res: {h["iteration"]: h["value"] for h in res.history}  # noqa: E731
+    plain = values(solve_admm(form, max_iter=80, dual_phases=False, **kw))
+    restored = solve_admm(form, max_iter=100, restore_primal=True, **kw)
+    drifted = values(solve_admm(form, max_iter=100, restore_primal=False, **kw))
+    phases = {h["iteration"]: h["phase"] for h in restored.history}
+    assert [phases[it] for it in (40, 41, 60, 61)] == ["primal", "dual", "dual", "primal"]
+    restored = values(restored)
+    for it in range(61, 101):  # primal phase 2 (from 61) = iterations 41.. of the plain run
+        assert restored[it] == pytest.approx(plain[it - 20], rel=1e-12, abs=1e-14)
+    assert abs(drifted[61] - plain[41]) > 1e-6 * abs(plain[41])
+    # a solve that stops inside a dual phase hands the primal point on to a warm start
+    stopped = solve_admm(form, max_iter=50, restore_primal=True, **kw)
+    assert stopped.history[-1]["phase"] == "dual" and stopped.solution["rho"] == 10 * form.reg
+    assert stopped.value == pytest.approx(plain[40], rel=1e-12)  # the primal iterate is reported
+    resumed = solve_admm(form, max_iter=1, warm_start=stopped, **kw)
+    assert resumed.history[0]["value"] == pytest.approx(plain[41], rel=1e-12, abs=1e-14)
+
+
+@pytest.mark.parametrize("seed, scales, reg, restores", [
+    (22, (1, 1, 100), 0.01, True),     # the dual phase moved the value 2.4× the gap: resume
+    (21, (1, 30, 300), 0.1, False),    # it moved it 0.7× the gap: keep the drifted point
+])
+def test_auto_restore_resumes_only_when_the_dual_phase_moved_the_value_more_than_the_gap(
+        seed, scales, reg, restores):
+    rng = np.random.default_rng(seed)
+    X = np.abs(rng.standard_normal((30, 3))) * np.array(scales)  # unevenly scaled features
+    Y = (rng.random((30, 1)) > 0.5).astype(float)
+    kw = dict(solver="native", tol=1e-14, check_every=10, refine=0, phase_length=300, max_iter=600)
+    run = {mode: {h["iteration"]: h for h in solve_sdp(X, Y, reg, restore_primal=mode, **kw).history}
+           for mode in ("auto", True, False)}
+    auto = run["auto"]
+    assert auto[301]["phase"] == "primal" and auto[311]["phase"] == "dual" and auto[461]["phase"] == "primal"
+    # the rule, from the recorded values: primal value at the switch (301), at the end of the
+    # dual phase (451) and the best certified bound then (no polish: refine=0)
+    v0, v1, bound = auto[301]["value"], auto[451]["value"], auto[451]["lower_bound"]
+    assert (abs(v1 - v0) > abs(v0 - bound)) == restores
+    same, other = (run[True], run[False]) if restores else (run[False], run[True])
+    assert [auto[it]["value"] for it in sorted(auto)] == [same[it]["value"] for it in sorted(same)]
+    assert abs(auto[461]["value"] - other[461]["value"]) > 1e-9 * abs(other[461]["value"])
+    if restores:  # it resumed where the primal phase stopped: back near the value at the switch
+        assert abs(auto[461]["value"] - v0) < abs(other[461]["value"] - v0)
+
+
 def test_dual_phases_tighten_the_certificate_at_equal_iterations():
     rng = np.random.default_rng(2)
     X, Y = _random_problem(rng, 25, 2, 3)
@@ -730,6 +782,9 @@ def test_bad_arguments_are_rejected_clearly():
             solve_sdp(X, Y, 0.1, refine=bad)
     with pytest.raises(ParameterError, match="balance_rows"):
         solve_sdp(X, Y, 0.1, balance_rows="no")
+    for bad in ("yes", 1, None):
+        with pytest.raises(ParameterError, match="restore_primal"):
+            solve_sdp(X, Y, 0.1, solver="native", restore_primal=bad)
 
 
 def test_memory_guard_refuses_huge_problems(monkeypatch):

@@ -242,6 +242,7 @@ def _solve_admm(
     phase_length: int = 2000,
     phase_growth: float = 1.5,
     refine: int = 150,
+    restore_primal: bool | str = "auto",
     warm_start=None,
     callback=None,
     backend=None,
@@ -269,6 +270,14 @@ def _solve_admm(
     iterate of the last primal phase when its residual is smaller (the primal drifts while ρ is
     small); ``solution['rho_primal']`` lets a warm start resume in a primal phase.
 
+    Where the primal resumes (``restore_primal``). A dual phase moves the primal iterate too, and
+    on badly scaled sets (Pima, Bank Notes) ruinously: the next primal phase spends minutes
+    undoing it. The DR point at the end of each primal phase is kept (one p×p copy), and the next
+    primal phase resumes from it — always (True), never (False), or with 'auto' (default) when the
+    dual phase moved the primal value by more than the gap between the primal phase's value and
+    the best certified bound; a solve stopped inside such a dual phase reports, and hands on to a
+    warm start, that primal point. Measured in part 14 of ``benchmarks/sdp_diagnostics.py``.
+
     Certificate polish. At the end of every dual phase, and at an exit short of the tolerance, the
     latest and the best multipliers are polished by :meth:`SDPFormulation.refine_y` (``refine``
     eigendecompositions of size q each; 0 = off): the free multiplier y is re-chosen to shrink the
@@ -280,9 +289,15 @@ def _solve_admm(
         from ..errors import ParameterError
 
         raise ParameterError(f"refine must be a non-negative integer (evaluations); got {refine!r}.")
+    if isinstance(restore_primal, np.bool_):
+        restore_primal = bool(restore_primal)
+    if not (restore_primal is True or restore_primal is False or restore_primal == "auto"):
+        from ..errors import ParameterError
+
+        raise ParameterError(f"restore_primal must be True, False or 'auto'; got {restore_primal!r}.")
     if anderson is None:
         anderson = 30 if form.p <= 600 else 10
-    form.check_memory(n_dense=10 + 2 * anderson)
+    form.check_memory(n_dense=11 + 2 * anderson)  # + the kept primal point (restore_primal)
     p = form.p
     if form.n == 0:  # every row was zero: Λ = 0 is optimal, value = bound = constant
         c = form.constant
@@ -314,6 +329,16 @@ def _solve_admm(
     # ρ schedule: alternate primal phases (residual balancing) and dual phases (ρ = rho_dual·reg)
     phase, phase_start, phase_len, rho_primal = "primal", 0, int(phase_length), rho
     snapshot = None  # (value, residual, Z, F) at the end of the last primal phase
+    zeta_primal = None  # the DR point at the end of the last primal phase (restore_primal)
+
+    def spoilt(value_):
+        """Whether to resume from ``zeta_primal``: always (True), or ('auto') when the dual phase
+        moved the primal value by more than the gap between the primal phase's value and the
+        best certified bound."""
+        if restore_primal is True:
+            return True
+        v0 = snapshot[0]
+        return abs(value_ - v0) > abs(v0 - best_bound)
     acc = _Anderson(anderson, backend=be) if anderson > 0 else None
 
     history: list[dict] = []
@@ -428,6 +453,8 @@ def _solve_admm(
                 if switch == "dual":
                     phase, phase_start, rho_primal = "dual", it, rho
                     snapshot = (value, r_p_rel, Z, F)  # the primal drifts while ρ is small
+                    if restore_primal is not False:
+                        zeta_primal = be.copy(zeta_new)
                     rho_new = min(rho, rho_dual * form.reg)
                 elif switch == "primal":
                     if refine > 0:  # the multipliers are best at the end of a dual phase
@@ -442,7 +469,16 @@ def _solve_admm(
                             and (ratio > adapt or ratio < 1.0 / adapt)):
                         last_adapt = it
                         rho_new = rho * float(np.clip(ratio, 1e-2, 1e2))
-                if rho_new != rho:
+                restore = switch == "primal" and zeta_primal is not None and spoilt(value)
+                if switch == "primal" and not restore:
+                    zeta_primal = None
+                if restore:
+                    zeta_new, zeta_primal = zeta_primal, None  # resume where the primal left off
+                    rho = rho_new
+                    if acc is not None:
+                        acc.reset()
+                    res_prev = np.inf
+                elif rho_new != rho:
                     zeta_new = _rescale(be, zeta_new, rho, rho_new)
                     rho = rho_new
                     if acc is not None:
@@ -471,7 +507,10 @@ def _solve_admm(
             polish(best, it, value, phase, deadline)
         except KeyboardInterrupt:
             status = "interrupted"
-    if phase == "dual" and snapshot is not None and status != "optimal" and snapshot[1] <= r_p_rel:
+    if status == "optimal" or (zeta_primal is not None and not spoilt(value)):
+        zeta_primal = None  # hand on (and report) the dual phase's own point
+    if (phase == "dual" and snapshot is not None and status != "optimal"
+            and (zeta_primal is not None or snapshot[1] <= r_p_rel)):
         value, r_p_rel, Z, F = snapshot  # report the primal iterate of the last primal phase
     elapsed = time.perf_counter() - t0
     cert, G, y, W = best if best is not None else (None, None, None, None)
@@ -484,7 +523,8 @@ def _solve_admm(
         time_s=elapsed,
         history=history,
         solution={"Lambda": None if Z is None else be.to_numpy(Z),
-                  "factor": be.to_numpy(F), "zeta": be.to_numpy(zeta), "rho": rho,
+                  "factor": be.to_numpy(F), "zeta": be.to_numpy(zeta if zeta_primal is None else zeta_primal),
+                  "rho": rho if zeta_primal is None else rho_primal,
                   "rho_primal": rho_primal if phase == "dual" else rho,
                   "Gamma": G, "y": y, "W": W},
         info={"primal_residual": r_p_rel, "rank": int(F.shape[1]),
