@@ -171,18 +171,22 @@ def part_certificate(cap):
     return out
 
 
+def _native_row(tag, name, reg, setting, choice, res, note="", **extra):
+    """One side-by-side row of parts 5, 6 and 14: the JSON fields every native run shares plus
+    ``extra``, printed as one line (``note`` before the iteration count)."""
+    print(f"{tag:<10} {name:<5} reg {reg:<5} {setting} {str(choice):<5}: bound {res.lower_bound:.6g}, "
+          f"value {res.value:.6g}{note} after {res.iterations} it, {res.time_s:.1f} s", flush=True)
+    return {"dataset": name, "reg": reg, setting: choice, "time_s": res.time_s,
+            "iterations": res.iterations, "value": res.value, "lower_bound": res.lower_bound, **extra}
+
+
 def part_schedule(cap):
     rows = []
     for reg in (0.1, 0.01):
         form, _ = scaled_form("iris", reg)
         for phases in (False, True):
             res = solve_admm(form, time_limit=cap, rho=0.05 * form.reg, dual_phases=phases)
-            rows.append({"dataset": "iris", "reg": reg, "dual_phases": phases, "time_s": res.time_s,
-                         "iterations": res.iterations, "value": res.value,
-                         "lower_bound": res.lower_bound})
-            print(f"schedule   iris reg {reg:<5} dual phases {'on ' if phases else 'off'}: bound "
-                  f"{res.lower_bound:.6g}, value {res.value:.6g} after {res.iterations} it, "
-                  f"{res.time_s:.1f} s", flush=True)
+            rows.append(_native_row("schedule", "iris", reg, "dual_phases", phases, res))
     return rows
 
 
@@ -192,13 +196,9 @@ def part_polish(cap):
         form, _ = scaled_form(name, reg)
         for refine in (0, 150):
             res = solve_admm(form, time_limit=limit, rho=0.05 * form.reg, refine=refine)
-            polished = [h for h in res.history if h.get("refined")]
-            rows.append({"dataset": name, "reg": reg, "refine": refine, "time_s": res.time_s,
-                         "iterations": res.iterations, "value": res.value,
-                         "lower_bound": res.lower_bound, "polishes_that_helped": len(polished)})
-            print(f"polish     {name:<5} reg {reg:<5} refine {refine:<3}: bound {res.lower_bound:.6g}, "
-                  f"value {res.value:.6g} after {res.iterations} it, {res.time_s:.1f} s "
-                  f"({len(polished)} polishes raised the bound)", flush=True)
+            helped = sum(1 for h in res.history if h.get("refined"))
+            rows.append(_native_row("polish", name, reg, "refine", refine, res,
+                                    f" ({helped} polishes raised the bound)", polishes_that_helped=helped))
     return rows
 
 
@@ -408,16 +408,12 @@ def part_restore(limit):
             for restore in (False, "auto"):
                 res = solve_sdp(split.X_train, split.Y_train, reg, solver="native", tol=1e-4,
                                 time_limit=budget, restore_primal=restore)
-                rows.append({"dataset": name, "reg": reg, "restore_primal": restore,
-                             "time_s": res.time_s, "iterations": res.iterations, "value": res.value,
-                             "lower_bound": res.lower_bound, "gap": res.gap,
-                             "primal_residual": res.info["primal_residual"],
-                             "t_gap_1e-3": first_time(res.history, 1e-3)})
-                t3 = rows[-1]["t_gap_1e-3"]
-                print(f"restore    {name:<5} reg {reg:<5} restore_primal {str(restore):<5}: bound "
-                      f"{res.lower_bound:.6g}, value {res.value:.6g}, gap {res.gap:.2e}, residual "
-                      f"{res.info['primal_residual']:.1e}, t(1e-3) {'—' if t3 is None else f'{t3:.1f} s'} "
-                      f"after {res.iterations} it, {res.time_s:.1f} s", flush=True)
+                t3 = first_time(res.history, 1e-3)
+                resid = res.info["primal_residual"]
+                note = (f", gap {res.gap:.2e}, residual {resid:.1e}, t(1e-3) "
+                        f"{'—' if t3 is None else f'{t3:.1f} s'}")
+                rows.append(_native_row("restore", name, reg, "restore_primal", restore, res, note,
+                                        gap=res.gap, primal_residual=resid, **{"t_gap_1e-3": t3}))
     return rows
 
 
