@@ -470,16 +470,13 @@ def _solve_admm(
                         last_adapt = it
                         rho_new = rho * float(np.clip(ratio, 1e-2, 1e2))
                 restore = switch == "primal" and zeta_primal is not None and spoilt(value)
-                if switch == "primal" and not restore:
-                    zeta_primal = None
                 if restore:
-                    zeta_new, zeta_primal = zeta_primal, None  # resume where the primal left off
-                    rho = rho_new
-                    if acc is not None:
-                        acc.reset()
-                    res_prev = np.inf
+                    zeta_new = zeta_primal  # resume where the primal phase left off
                 elif rho_new != rho:
                     zeta_new = _rescale(be, zeta_new, rho, rho_new)
+                if switch == "primal":
+                    zeta_primal = None
+                if restore or rho_new != rho:
                     rho = rho_new
                     if acc is not None:
                         acc.reset()
