@@ -58,6 +58,28 @@ def test_gram_update_matches_the_dense_product_on_the_lower_triangle():
     assert not np.any(np.triu(M, 1))  # nothing written above the diagonal
 
 
+@pytest.mark.parametrize("n, d, bias", [(2, 1, False), (5, 3, True), (9, 2, False)])
+def test_constraint_rows_are_the_relu_block_entries_of_T_S_Tt(n, d, bias):
+    """G svec(S) lists Λ_ab (a < b, off the αβ diagonal) of Λ = T S Tᵀ at its ``ineq_pairs``, once
+    each, and H svec(S) is diag Λ_αβ, for a random symmetric S — Λ formed densely from the
+    formulation's structured basis, independently of the vectorised construction."""
+    rng = np.random.default_rng(n + 10 * d)
+    form = SDPFormulation(rng.standard_normal((n, d)), rng.standard_normal((n, 2)), 0.1, bias=bias)
+    P = _SvecSDP(form)
+    nn = form.n
+    A = rng.standard_normal((P.q, P.q))
+    S = A + A.T
+    Lam = form.structured_basis() @ S @ form.structured_basis().T
+    x = P.vec(S)
+    a, b = P.ineq_pairs[:, 0], P.ineq_pairs[:, 1]
+    np.testing.assert_allclose(P.G @ x, Lam[a, b], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(P.H @ x, Lam[np.arange(nn), nn + np.arange(nn)], rtol=1e-12, atol=1e-12)
+    # every upper-triangle entry of the 2n×2n ReLU block except the αβ diagonal, exactly once
+    expected = {(i, j) for i in range(2 * nn) for j in range(i + 1, 2 * nn) if j != i + nn}
+    assert P.m == len(expected) == 2 * nn * (nn - 1)
+    assert set(zip(a.tolist(), b.tolist())) == expected
+
+
 @pytest.mark.parametrize("reg", [0.1, 0.01])
 def test_ipm_certifies_the_bundled_random_set_to_tolerance(reg):
     pytest.importorskip("clarabel")

@@ -55,45 +55,17 @@ class _SvecSDP:
         self.cvec = np.zeros(self.N)
         diag_uv = np.arange(n, q)
         self.cvec[pos[diag_uv, diag_uv]] = 0.5 * form.reg
-        # rows of T for α_i (e_i) and β_i (e_i − Σ_k X_ik e_{n+k}), as (indices, values)
+        rows, cols, vals, self.ineq_pairs = _ineq_entries(form.X, pos)
+        self.m = self.ineq_pairs.shape[0]
+        r = self.m
+        self.G = sp.csr_matrix((vals, (rows, cols)), shape=(r, self.N)) if r else sp.csr_matrix((0, self.N))
+        # diag Λ_αβ = 0: Λ_{α_i β_i} = S_ii − Σ_k X_ik S_{i, n+k}
         X = form.X
-
-        def row(kind, i):
-            if kind == "a":
-                return np.array([i]), np.array([1.0])
-            return np.concatenate([[i], n + np.arange(d)]), np.concatenate([[1.0], -X[i]])
-
-        rows, cols, vals = [], [], []
-        eq_rows, eq_cols, eq_vals = [], [], []
-        self.ineq_pairs = []  # (p-index i, p-index j) of Λ for each inequality, i < j
-
-        def add(target_rows, target_cols, target_vals, r, ka, i, kb, j):
-            ia, va = row(ka, i)
-            ib, vb = row(kb, j)
-            K = np.repeat(ia, ib.size)
-            L = np.tile(ib, ia.size)
-            V = np.outer(va, vb).ravel()
-            coef = np.where(K == L, V, V / _R2)
-            target_rows.append(np.full(K.size, r))
-            target_cols.append(pos[K, L])
-            target_vals.append(coef)
-
-        r = 0
-        for i in range(n):
-            for j in range(i + 1, n):
-                add(rows, cols, vals, r, "a", i, "a", j); self.ineq_pairs.append((i, j)); r += 1
-                add(rows, cols, vals, r, "b", i, "b", j); self.ineq_pairs.append((n + i, n + j)); r += 1
-            for j in range(n):
-                if j != i:
-                    add(rows, cols, vals, r, "a", i, "b", j); self.ineq_pairs.append((i, n + j)); r += 1
-        self.m = r
-        self.G = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-                               shape=(r, self.N)) if r else sp.csr_matrix((0, self.N))
-        for i in range(n):
-            add(eq_rows, eq_cols, eq_vals, i, "a", i, "b", i)
-        self.H = sp.csr_matrix((np.concatenate(eq_vals), (np.concatenate(eq_rows), np.concatenate(eq_cols))),
+        ii = np.arange(n)
+        eq_cols = np.concatenate([pos[ii, ii][:, None], pos[ii[:, None], n + np.arange(d)[None, :]]], axis=1)
+        eq_vals = np.concatenate([np.ones((n, 1)), -X / _R2], axis=1)
+        self.H = sp.csr_matrix((eq_vals.ravel(), (np.repeat(ii, d + 1), eq_cols.ravel())),
                                shape=(n, self.N)).toarray()
-        self.ineq_pairs = np.array(self.ineq_pairs, dtype=np.int64).reshape(-1, 2)
         self.G.sum_duplicates()
         self.gram_index, self.gram_map = self._gram_pattern()
 
@@ -189,6 +161,49 @@ class _SvecSDP:
             rows[1:] *= _R2
             start += r
         return out
+
+
+def _ineq_entries(X: np.ndarray, pos: np.ndarray):
+    """The inequalities Λ_ab ≥ 0 of the ReLU block (a < b, a ≠ b ± n on the αβ diagonal) as
+    coordinate entries (row, svec column, coefficient) of G, and their (a, b) pairs of Λ.
+
+    Λ = T S Tᵀ with T's row α_i = e_i and β_i = e_i − Σ_k X_ik e_{n+k}, so Λ_ab = t_aᵀ S t_b and
+    each entry of the outer product t_a t_bᵀ lands on svec(S) with weight 1 on the diagonal and
+    1/√2 off it (entries that meet at the same svec position are summed by the sparse matrix).
+    For each i the rows are (α_i, α_j), (β_i, β_j) alternately for j > i, then (α_i, β_j) for
+    j ≠ i: one vectorised pass for each of the three kinds, placed by their row numbers.
+    """
+    n, d = X.shape
+    if n < 2:
+        z = np.zeros(0, dtype=np.int64)
+        return z, z, np.zeros(0), np.zeros((0, 2), dtype=np.int64)
+    per_i = 2 * (n - 1 - np.arange(n)) + (n - 1)                  # rows contributed by each i
+    offset = np.concatenate([[0], np.cumsum(per_i)[:-1]])
+    iu, ju = np.triu_indices(n, 1)                                 # i < j, in row order
+    r_aa = offset[iu] + 2 * (ju - iu - 1)
+    r_bb = r_aa + 1
+    ia, ja = np.nonzero(~np.eye(n, dtype=bool))                    # j ≠ i, in row order
+    r_ab = offset[ia] + 2 * (n - 1 - ia) + np.where(ja < ia, ja, ja - 1)
+    m = int(per_i.sum())
+    idx_b = np.concatenate([np.arange(n)[:, None], np.broadcast_to(n + np.arange(d), (n, d))], axis=1)
+    val_b = np.concatenate([np.ones((n, 1)), -X], axis=1)          # (n, d + 1): the rows β_i of T
+    k = d + 1
+    # (α_i, α_j): one entry S_ij / √2
+    e_aa = (r_aa[:, None], pos[iu, ju][:, None], np.full((iu.size, 1), 1.0 / _R2))
+    # (β_i, β_j): the (d+1)² products, K = idx_b[i] repeated, L = idx_b[j] tiled
+    K = np.repeat(idx_b[iu], k, axis=1)
+    L = np.tile(idx_b[ju], (1, k))
+    V = (val_b[iu][:, :, None] * val_b[ju][:, None, :]).reshape(iu.size, k * k)
+    e_bb = (np.broadcast_to(r_bb[:, None], K.shape), pos[K, L], np.where(K == L, V, V / _R2))
+    # (α_i, β_j): S_{i, idx_b[j]} times val_b[j], never on the diagonal of S
+    e_ab = (np.broadcast_to(r_ab[:, None], (ia.size, k)), pos[ia[:, None], idx_b[ja]], val_b[ja] / _R2)
+    parts = [np.concatenate([e[t].ravel() for e in (e_aa, e_bb, e_ab)]) for t in range(3)]
+    order = np.argsort(parts[0], kind="stable")                    # rows in order, entries kept
+    pairs = np.empty((m, 2), dtype=np.int64)
+    pairs[r_aa] = np.stack([iu, ju], axis=1)
+    pairs[r_bb] = np.stack([n + iu, n + ju], axis=1)
+    pairs[r_ab] = np.stack([ia, n + ja], axis=1)
+    return parts[0][order], parts[1][order], parts[2][order], pairs
 
 
 def _factor_in_place(M_lower):
