@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -606,6 +608,31 @@ def test_native_solver_honours_time_limit_and_keeps_a_valid_bound():
     assert res.lower_bound is not None and res.lower_bound <= problem.zero_value
     for val in _random_network_objectives(problem, rng):
         assert res.lower_bound <= val
+
+
+def test_polish_between_phases_stops_at_the_time_limit(monkeypatch):
+    """The certificate polish at the end of a dual phase gets a deadline inside the time limit
+    (before, only the final one had one, and 150 evaluations of size q could overrun it)."""
+    from convexnn.sdp.formulation import SDPFormulation
+
+    calls = []
+    original = SDPFormulation.refine_y
+
+    def spy(self, G, y, W, **kw):
+        calls.append((time.perf_counter(), kw.get("deadline")))
+        return original(self, G, y, W, **kw)
+
+    monkeypatch.setattr(SDPFormulation, "refine_y", spy)
+    rng = np.random.default_rng(12)
+    X, Y = _random_problem(rng, 30, 3, 2)
+    limit = 3.0
+    t0 = time.perf_counter()
+    res = solve_sdp(X, Y, 0.1, solver="native", tol=1e-12, time_limit=limit, phase_length=20)
+    assert res.status == "time_limit"
+    assert len(calls) >= 3  # dual phases ended inside the budget and were polished
+    for _, deadline in calls:
+        assert deadline is not None and deadline <= t0 + limit
+    assert res.time_s <= limit + 1.0
 
 
 def test_native_solver_callback_can_stop_and_history_is_recorded():

@@ -458,8 +458,10 @@ def _solve_admm(
                     rho_new = min(rho, rho_dual * form.reg)
                 elif switch == "primal":
                     if refine > 0:  # the multipliers are best at the end of a dual phase
-                        polish(latest, it, value, phase)
-                        polish(best, it, value, phase)
+                        # under a time limit it stops in time to leave the final polish its share
+                        deadline = None if time_limit is None else t0 + time_limit - reserve(it)
+                        polish(latest, it, value, phase, deadline)
+                        polish(best, it, value, phase, deadline)
                     phase, phase_start, last_adapt = "primal", it, it
                     rho_new = rho_primal
                 else:
