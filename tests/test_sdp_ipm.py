@@ -35,6 +35,14 @@ def test_skron_matches_the_operator_applied_to_every_basis_matrix():
     np.testing.assert_allclose(np.tril(K_low), np.tril(np.column_stack(cols)), rtol=1e-12, atol=1e-12)
     v = rng.standard_normal(P.N)
     np.testing.assert_allclose(P.skron_apply(Pm, Zm, v), np.column_stack(cols) @ v, rtol=1e-12, atol=1e-12)
+    # filled into a given buffer by several threads (parts of equal work): every entry of the
+    # triangle written, the same values (NaN marks an entry no thread wrote)
+    for lower, part in ((False, lambda A: A), (True, np.tril)):
+        for threads in (2, 3, q + 5):
+            buf = np.full((P.N, P.N), np.nan)
+            out = P.skron(Pm, Zm, lower=lower, out=buf, threads=threads)
+            assert out is buf and not np.isnan(part(buf)).any()
+            np.testing.assert_allclose(part(buf), part(np.column_stack(cols)), rtol=1e-12, atol=1e-12)
     B2 = rng.standard_normal((q, q))
     # with P, Z ≻ 0, ⟨H, K H⟩ = ‖P^½ H Z^½‖² > 0: K ≻ 0 and has a Cholesky factor
     K_pd = P.skron(Pm, B2 @ B2.T + np.eye(q), lower=True)

@@ -128,7 +128,7 @@ class _SvecSDP:
         H = self.mat(v)
         return self.vec(0.5 * (P @ H @ Z + Z @ H @ P))
 
-    def skron(self, P, Z, lower=False):
+    def skron(self, P, Z, lower=False, out=None, threads=1):
         """Matrix of svec(½(P H Z + Z H P)) as a function of svec(H) (symmetric for symmetric P, Z).
 
         Entry ((i,j),(k,l)) is ¼ρ_ij ρ_kl (P_ik Z_jl + Z_ik P_jl + P_il Z_jk + Z_il P_jk). With the
@@ -138,28 +138,48 @@ class _SvecSDP:
         filled only up to its last column (zeros beyond): about half the work, and it holds the
         lower triangle, which is all the Cholesky factorisation reads (one-off, q = 82: 51 ms
         against 84 ms for the full matrix built from q×q×q slabs, the previous method).
+
+        ``out`` (N×N, C-ordered) is filled instead of a new array; with ``lower`` only its lower
+        triangle is then defined (the solver reuses one buffer, whose upper part nobody reads).
+        ``threads`` > 1 splits the row blocks into that many parts of equal work, filled at once
+        (numpy's elementwise products release the GIL; one-off, Iris q = 81 on 2 cores: 48 ms →
+        29 ms with a reused buffer).
         """
         q, Nsv = self.q, self.N
-        out = np.zeros((Nsv, Nsv)) if lower else np.empty((Nsv, Nsv))
+        if out is None:
+            out = np.zeros((Nsv, Nsv)) if lower else np.empty((Nsv, Nsv))
         I, J = self.I, self.J
         PI, PJ, ZI, ZJ = P[:, I], P[:, J], Z[:, I], Z[:, J]
         col = 0.25 * self.rho  # ρ_kl/4; the row factor ρ_ij is √2 except on the block's first row
-        tmp = np.empty((q, Nsv))
-        start = 0
-        for i in range(q):
-            r = q - i
-            end = start + r if lower else Nsv
-            rows, t = out[start:start + r, :end], tmp[:r, :end]
-            c = col[:end]
-            np.multiply(PI[i, :end] * c, ZJ[i:, :end], out=rows)
-            np.multiply(ZI[i, :end] * c, PJ[i:, :end], out=t)
-            rows += t
-            np.multiply(PJ[i, :end] * c, ZI[i:, :end], out=t)
-            rows += t
-            np.multiply(ZJ[i, :end] * c, PI[i:, :end], out=t)
-            rows += t
-            rows[1:] *= _R2
-            start += r
+        starts = np.concatenate([[0], np.cumsum(q - np.arange(q))])  # first row of each block
+
+        def fill(lo, hi):
+            tmp = np.empty((q, Nsv))
+            for i in range(lo, hi):
+                r, start = q - i, starts[i]
+                end = start + r if lower else Nsv
+                rows, t = out[start:start + r, :end], tmp[:r, :end]
+                c = col[:end]
+                np.multiply(PI[i, :end] * c, ZJ[i:, :end], out=rows)
+                np.multiply(ZI[i, :end] * c, PJ[i:, :end], out=t)
+                rows += t
+                np.multiply(PJ[i, :end] * c, ZI[i:, :end], out=t)
+                rows += t
+                np.multiply(ZJ[i, :end] * c, PI[i:, :end], out=t)
+                rows += t
+                rows[1:] *= _R2
+
+        threads = max(1, min(int(threads), q))
+        if threads == 1:
+            fill(0, q)
+            return out
+        from concurrent.futures import ThreadPoolExecutor
+
+        work = np.cumsum((q - np.arange(q)) * (starts[1:] if lower else Nsv))
+        cuts = [0] + [int(np.searchsorted(work, work[-1] * k / threads)) for k in range(1, threads)] + [q]
+        with ThreadPoolExecutor(threads) as pool:
+            for f in [pool.submit(fill, a, b) for a, b in zip(cuts, cuts[1:]) if b > a]:
+                f.result()
         return out
 
 
@@ -204,6 +224,17 @@ def _ineq_entries(X: np.ndarray, pos: np.ndarray):
     pairs[r_bb] = np.stack([n + iu, n + ju], axis=1)
     pairs[r_ab] = np.stack([ia, n + ja], axis=1)
     return parts[0][order], parts[1][order], parts[2][order], pairs
+
+
+def _cores() -> int:
+    """CPU cores this process may run on (at most 8: the assembly is bound by memory traffic)."""
+    import os
+
+    try:
+        n = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        n = os.cpu_count() or 1
+    return max(1, min(n, 8))
 
 
 def _factor_in_place(M_lower):
@@ -333,6 +364,10 @@ def _solve_ipm(form, *, tol, max_iter, time_limit, callback, init_primal, init_d
         return cert
 
     dt_iter = 0.0  # duration of the last iteration, to stop before a time limit is overrun
+    # one N×N buffer for every iteration's Newton matrix (factored in place, so it also holds U);
+    # its assembly is split over the cores when it is large enough to repay the threads
+    Mbuf = np.empty((Nsv, Nsv))
+    fill_threads = _cores() if Nsv >= 1000 else 1
     try:
         for it in range(1, max_iter + 1):
             t_it = time.perf_counter()
@@ -348,7 +383,7 @@ def _solve_ipm(form, *, tol, max_iter, time_limit, callback, init_primal, init_d
             ws = w / s if m else np.zeros(0)
 
             def newton_matrix():  # lower triangle only: all the factorisation reads
-                M_ = P.skron(Sinv, Z, lower=True)
+                M_ = P.skron(Sinv, Z, lower=True, out=Mbuf, threads=fill_threads)
                 M_[np.diag_indices(Nsv)] += hdiag
                 P.add_gram(M_, ws)
                 return M_
@@ -359,7 +394,7 @@ def _solve_ipm(form, *, tol, max_iter, time_limit, callback, init_primal, init_d
                     out += P.G.T @ (ws * (P.G @ v))
                 return out
 
-            Mmat = U = None  # free the last iteration's N×N matrix before building the next
+            Mmat = U = None  # the last iteration's factor lives in Mbuf, which is rebuilt now
             Mmat = newton_matrix()
             try:
                 U = _factor_in_place(Mmat)
