@@ -184,7 +184,7 @@ class _SvecSDP:
 
 
 def _ineq_entries(X: np.ndarray, pos: np.ndarray):
-    """The inequalities Λ_ab ≥ 0 of the ReLU block (a < b, a ≠ b ± n on the αβ diagonal) as
+    """The inequalities Λ_ab ≥ 0 of the ReLU block (a < b, except the αβ diagonal b = a + n) as
     coordinate entries (row, svec column, coefficient) of G, and their (a, b) pairs of Λ.
 
     Λ = T S Tᵀ with T's row α_i = e_i and β_i = e_i − Σ_k X_ik e_{n+k}, so Λ_ab = t_aᵀ S t_b and
