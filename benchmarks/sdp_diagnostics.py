@@ -403,45 +403,37 @@ def part_near_parallel():
     return out
 
 
-def part_restore(limit):
+def _budgeted_runs(tag, runs, setting, choices):
+    """Native solves side by side under a time budget, one per choice of the solver option
+    ``setting``: ``runs`` lists (data set, budget in s); both γ. Parts 14 and 15."""
     from sdp import first_time  # benchmarks/sdp.py: the benchmark's rule for t(gap)
 
     rows = []
-    for name, budget in (("iris", 0.25 * limit), ("pima", limit)):
+    for name, budget in runs:
         split = prepare(name, protocol="paper")
         for reg in (0.1, 0.01):
-            for restore in (False, "auto"):
+            for choice in choices:
                 res = solve_sdp(split.X_train, split.Y_train, reg, solver="native", tol=1e-4,
-                                time_limit=budget, restore_primal=restore)
+                                time_limit=budget, **{setting: choice})
                 t3 = first_time(res.history, 1e-3)
                 resid = res.info["primal_residual"]
                 note = (f", gap {res.gap:.2e}, residual {resid:.1e}, t(1e-3) "
                         f"{'—' if t3 is None else f'{t3:.1f} s'}")
-                rows.append(_native_row("restore", name, reg, "restore_primal", restore, res, note,
-                                        gap=res.gap, primal_residual=resid, **{"t_gap_1e-3": t3}))
+                rows.append(_native_row(tag, name, reg, setting, choice, res, note, gap=res.gap,
+                                        primal_residual=resid, budget_s=budget,
+                                        **{"t_gap_1e-3": t3}))
     return rows
+
+
+def part_restore(limit):
+    return _budgeted_runs("restore", [("iris", 0.25 * limit), ("pima", limit)], "restore_primal",
+                          (False, "auto"))
 
 
 def part_phase_length(scale, lengths, names):
-    from sdp import first_time  # benchmarks/sdp.py: the benchmark's rule for t(gap)
-
     budgets = {"pima": 120.0, "banknote": 300.0, "mnist-pca": 300.0}
-    rows = []
-    for name in names:
-        split = prepare(name, protocol="paper")
-        budget = scale * budgets.get(name, 120.0)
-        for reg in (0.1, 0.01):
-            for length in lengths:
-                res = solve_sdp(split.X_train, split.Y_train, reg, solver="native", tol=1e-4,
-                                time_limit=budget, phase_length=length)
-                t3 = first_time(res.history, 1e-3)
-                resid = res.info["primal_residual"]
-                note = (f", gap {res.gap:.2e}, residual {resid:.1e}, t(1e-3) "
-                        f"{'—' if t3 is None else f'{t3:.1f} s'}")
-                rows.append(_native_row("phase", name, reg, "phase_length", length, res, note,
-                                        gap=res.gap, primal_residual=resid, budget_s=budget,
-                                        **{"t_gap_1e-3": t3}))
-    return rows
+    return _budgeted_runs("phase", [(name, scale * budgets.get(name, 120.0)) for name in names],
+                          "phase_length", lengths)
 
 
 def main(argv=None):
