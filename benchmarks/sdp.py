@@ -72,10 +72,15 @@ def first_time(history, tol):
 
 def run_native(split, reg, cap, solver="native"):
     res = solve_sdp(split.X_train, split.Y_train, reg, solver=solver, tol=1e-4, time_limit=cap)
-    return {"commit": _commit(), "machine": machine(), "cap_s": cap, "value": res.value,
-            "lower_bound": res.lower_bound, "gap": res.gap, "status": res.status,
-            "iterations": res.iterations, "time_s": res.time_s,
-            "t_gap_1e-3": first_time(res.history, 1e-3), "t_gap_1e-4": first_time(res.history, 1e-4)}
+    out = {"commit": _commit(), "machine": machine(), "cap_s": cap, "value": res.value,
+           "lower_bound": res.lower_bound, "gap": res.gap, "status": res.status,
+           "iterations": res.iterations, "time_s": res.time_s,
+           "t_gap_1e-3": first_time(res.history, 1e-3), "t_gap_1e-4": first_time(res.history, 1e-4)}
+    if solver == "ipm-active":  # the ADMM warm-up's share and the final working set
+        out["warmup"] = res.info.get("warmup")
+        out["working_set"] = res.info.get("working_set")
+        out["inequalities"] = res.info.get("inequalities")
+    return out
 
 
 def run_cvxpy(split, reg, solver, cap):
@@ -101,8 +106,12 @@ def main(argv=None):
     ap.add_argument("--scs-max-n", type=int, default=80, help="skip SCS (paper form) above this n")
     ap.add_argument("--ipm-max-q", type=int, default=90,
                     help="skip the native interior point above this q (O(q^4) memory, O(q^6) time)")
-    ap.add_argument("--solvers", default="native,ipm,scs,clarabel",
-                    help="comma-separated subset of native,ipm,scs,clarabel to run")
+    ap.add_argument("--solvers", default="native,ipm,ipm-active,scs,clarabel",
+                    help="comma-separated subset of native,ipm,ipm-active,scs,clarabel to run")
+    ap.add_argument("--active-cap", type=float, default=900.0,
+                    help="seconds per active-set interior-point solve, ADMM warm-up included")
+    ap.add_argument("--active-min-n", type=int, default=100,
+                    help="run the active-set interior point from this n on (below, 'ipm' applies)")
     ap.add_argument("--out", default="benchmarks/results/sdp.json")
     ap.add_argument("--update", action="store_true",
                     help="merge into the existing --out JSON: re-run rows replace old ones, the others "
@@ -111,7 +120,7 @@ def main(argv=None):
                     help="solve nothing: print the markdown table of the existing --out JSON")
     ap.add_argument("--compare", nargs=2, metavar=("OLD", "NEW"), default=None,
                     help="solve nothing: compare two saved runs row by row (see --solver)")
-    ap.add_argument("--solver", default="ipm", choices=["native", "ipm"],
+    ap.add_argument("--solver", default="ipm", choices=["native", "ipm", "ipm_active"],
                     help="the solver column --compare reads")
     args = ap.parse_args(argv)
     if args.compare:
@@ -130,8 +139,9 @@ def main(argv=None):
         names = [f"random:{k}" for k in range(10)] + ["spiral", "iris", "ionosphere", "pima", "banknote", "mnist-pca"]
     regs = [float(r) for r in args.regs.split(",")]
     solvers = set(args.solvers.split(","))
-    if not solvers <= {"native", "ipm", "scs", "clarabel"}:
-        ap.error(f"--solvers: unknown {sorted(solvers - {'native', 'ipm', 'scs', 'clarabel'})}")
+    known = {"native", "ipm", "ipm-active", "scs", "clarabel"}
+    if not solvers <= known:
+        ap.error(f"--solvers: unknown {sorted(solvers - known)}")
     rows = []
     for name in names:
         split = prepare(name, protocol="paper")
@@ -145,13 +155,15 @@ def main(argv=None):
                 row["native"] = run_native(split, reg, cap)
             if "ipm" in solvers and q <= args.ipm_max_q:
                 row["ipm"] = run_native(split, reg, cap, solver="ipm")
+            if "ipm-active" in solvers and n >= args.active_min_n:
+                row["ipm_active"] = run_native(split, reg, args.active_cap, solver="ipm-active")
             if "scs" in solvers and n <= args.scs_max_n:
                 row["scs_paper"] = run_cvxpy(split, reg, "scs", args.scs_cap)
             if "clarabel" in solvers and q <= args.clarabel_max_q:
                 row["clarabel_reduced"] = run_cvxpy(split, reg, "clarabel", None)
             rows.append(row)
             msg = [f"{name:<11} reg={reg:<5} n={n:<5}"]
-            for key in ("native", "ipm"):
+            for key in ("native", "ipm", "ipm_active"):
                 if key in row:
                     r_ = row[key]
                     msg.append(f"{key}: bound {r_['lower_bound']:.6g} value {r_['value']:.6g} gap "
@@ -169,13 +181,13 @@ def main(argv=None):
         merged = []
         for r in old.get("rows", []):
             r.setdefault("commit", "earlier")
-            for key in ("native", "scs_paper", "clarabel_reduced", "ipm"):
+            for key in ("native", "scs_paper", "clarabel_reduced", "ipm", "ipm_active"):
                 if key in r:
                     r[key].setdefault("commit", r["commit"])
             fresh = new.pop((r["dataset"], r["reg"]), None)
             if fresh is not None:  # solvers re-run now replace their old entries, the others stay
                 r.update({k: v for k, v in fresh.items()
-                          if k in ("native", "ipm", "scs_paper", "clarabel_reduced")})
+                          if k in ("native", "ipm", "ipm_active", "scs_paper", "clarabel_reduced")})
             merged.append(r)
         kept = merged + list(new.values())
         rows = []
@@ -205,15 +217,16 @@ def table(rows, meta) -> str:
            "",
            "| data | reg | n | q | native bound | native value | gap | t(1e-3) s | t(1e-4) s | native status (time) "
            "| ms/iter | IPM bound | IPM t(1e-3) s | IPM t(1e-4) s | IPM status (time) "
+           "| active-set IPM bound | value | t(1e-3) s | status (time) "
            "| SCS paper value | SCS certified bound | SCS status (time) | Clarabel value | Clarabel bound "
            "| Clarabel status (time) | run | machine |",
-           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        nat, ipm = r.get("native", {}), r.get("ipm", {})
+        nat, ipm, act = r.get("native", {}), r.get("ipm", {}), r.get("ipm_active", {})
         scs, cl = r.get("scs_paper", {}), r.get("clarabel_reduced", {})
-        commits = {e.get("commit", r.get("commit", "earlier")) for e in (nat, ipm, scs, cl) if e}
+        commits = {e.get("commit", r.get("commit", "earlier")) for e in (nat, ipm, act, scs, cl) if e}
         run = ", ".join(sorted(commits)) if len(commits) > 1 else (commits.pop() if commits else "—")
-        cpus = ", ".join(sorted({_cpu(e) for e in (nat, ipm, scs, cl) if e})) or "—"
+        cpus = ", ".join(sorted({_cpu(e) for e in (nat, ipm, act, scs, cl) if e})) or "—"
         out.append(
             f"| {r['dataset']} | {r['reg']} | {r['n']} | {r['q']} | {_f(nat.get('lower_bound'), '.6g')} | "
             f"{_f(nat.get('value'), '.6g')} | {_f(nat.get('gap'), '.1e')} | {_f(nat.get('t_gap_1e-3'), '.2f')} | "
@@ -223,6 +236,8 @@ def table(rows, meta) -> str:
             f"{_f(ipm.get('lower_bound'), '.6g')} | {_f(ipm.get('t_gap_1e-3'), '.2f')} | "
             f"{_f(ipm.get('t_gap_1e-4'), '.2f')} | "
             f"{_status(ipm)} | "
+            f"{_f(act.get('lower_bound'), '.6g')} | {_f(act.get('value'), '.6g')} | "
+            f"{_f(act.get('t_gap_1e-3'), '.1f')} | {_status(act)} | "
             f"{_f(scs.get('solver_value'), '.6g')} | {_f(scs.get('lower_bound'), '.6g')} | {_status(scs)} | "
             f"{_f(cl.get('solver_value'), '.6g')} | {_f(cl.get('lower_bound'), '.6g')} | {_status(cl)} | "
             f"{run} | {cpus} |")
@@ -237,7 +252,7 @@ def compare(old_path, new_path, key="ipm") -> str:
             saved = json.load(fh)
         runs.append({(r["dataset"], r["reg"]): r.get(key) for r in saved["rows"]})
     old, new = runs
-    label = {"ipm": "interior point", "native": "native (ADMM)"}[key]
+    label = {"ipm": "interior point", "native": "native (ADMM)", "ipm_active": "active-set interior point"}[key]
     commits = [sorted({e.get("commit", "?") for e in run.values() if e}) for run in runs]
     cpus = sorted({_cpu(e) for run in runs for e in run.values() if e})
     out = [f"{label}: {', '.join(commits[0])} → {', '.join(commits[1])} on {', '.join(cpus)}", "",

@@ -106,12 +106,14 @@ def _add_data_args(p: argparse.ArgumentParser):
 
 def _add_solver_args(p: argparse.ArgumentParser, default_time: float | None = None):
     p.add_argument("--reg", type=float, default=0.1, help="weight decay gamma (default 0.1)")
-    p.add_argument("--solver", choices=["auto", "native", "admm", "ipm", "scs", "scs-reduced", "clarabel"],
+    p.add_argument("--solver", choices=["auto", "native", "admm", "ipm", "ipm-active", "scs", "scs-reduced", "clarabel"],
                    default="auto",
                    help="SDP back-end: auto (default) = ipm when q = n+d+c <= 90 and its projected "
                         "run fits the time limit, else native; native = admm (first-order, scales "
                         "to large n); ipm (native interior point: accurate to 1e-4 on small "
-                        "problems such as Iris or Spiral; O(q^4) memory); scs (the paper's form), "
+                        "problems such as Iris or Spiral; O(q^4) memory); ipm-active (interior point over a "
+                        "growing working set of the ReLU inequalities, for mid-size problems such "
+                        "as Pima: an ADMM run picks the first set); scs (the paper's form), "
                         "scs-reduced or clarabel (facially reduced; need the cvxpy extra)")
     p.add_argument("--tol", type=float, default=1e-4,
                    help="stop when the relative gap between the SDP value and its certified bound "

@@ -18,7 +18,7 @@ from ..result import SolveResult
 from .admm import solve_admm
 from .formulation import Certificate, SDPFormulation, check_power_of_two
 
-SOLVERS = ("auto", "native", "admm", "ipm", "scs", "scs-reduced", "clarabel")
+SOLVERS = ("auto", "native", "admm", "ipm", "ipm-active", "scs", "scs-reduced", "clarabel")
 
 #: ``solver='auto'`` takes the interior point up to this q = n + d + c (after the exact data
 #: reductions). From ``benchmarks/sdp.py``: it certifies gaps ≤ 1e-4 where the ADMM does not
@@ -31,6 +31,8 @@ AUTO_IPM_MAX_Q = 90
 #: at 6 s (13 iterations) 0.259 against the ADMM's 1.057 (γ = 0.1), at 10 s (23 iterations) 1.586
 #: against 1.339 and, for γ = 0.01, 0.243 against 0.183; it needs 32–47 iterations in all.
 AUTO_IPM_ITERATIONS = 25
+# from this many (reduced) rows on, solver='ipm-active' picks its first working set from an ADMM run
+ACTIVE_WARMUP_MIN_N = 100
 
 
 def _power_of_two_scale(X: np.ndarray) -> float:
@@ -65,7 +67,11 @@ def solve_sdp(
     are asked for, its memory fits and, under a ``time_limit``, its projected run fits too;
     otherwise 'native'; ``info['auto']`` says which and why), 'native' = 'admm' (first-order,
     scales to large n),
-    'ipm' (native interior point, the accurate choice for q ≲ 90; O(q⁴) memory), 'scs' (the
+    'ipm' (native interior point, the accurate choice for q ≲ 90; O(q⁴) memory),
+    'ipm-active' (active-set interior point over a growing working set of inequalities, memory
+    O((n(c + 1) + working set)²), for mid-size problems; its working set comes from ``warm_start``
+    (an ADMM result) or, for n ≥ :data:`ACTIVE_WARMUP_MIN_N`, from an ADMM run of ``warmup``
+    seconds, default min(60, time_limit/4)), 'scs' (the
     paper's unreduced form, eps 1e-4 like the reference), 'scs-reduced', or 'clarabel'
     (facially reduced form; O(q⁴) memory). ``device`` ('cuda', 'cpu') runs the native
     iteration with torch tensors (optional ``torch`` extra); the default is numpy.
@@ -90,7 +96,7 @@ def solve_sdp(
             raise ParameterError(f"relu_scale applies to the native (ADMM) solver only; got solver={solver!r}.")
     if time_limit is not None and not (isinstance(time_limit, (int, float)) and time_limit > 0):
         raise ParameterError(f"time_limit must be a positive number of seconds; got {time_limit!r}.")
-    if solver in ("auto", "ipm", "native", "admm"):
+    if solver in ("auto", "ipm", "ipm-active", "native", "admm"):
         from .._validation import check_reg, check_XY
 
         # Exact rescaling (SPEC §1 homogeneity): SDP(X, Y, reg) = SDP(X/a, Y, reg/a). With a a
@@ -107,6 +113,10 @@ def solve_sdp(
         elif solver == "ipm":
             res, form = _solve_ipm(Xc / a, Yc, reg / a, bias=bias, tol=tol, time_limit=time_limit,
                                    max_iter=max_iter, callback=callback, options=options)
+        elif solver == "ipm-active":
+            res, form = _solve_ipm_active(Xc / a, Yc, reg / a, bias=bias, tol=tol, time_limit=time_limit,
+                                          max_iter=max_iter, warm_start=warm_start, callback=callback,
+                                          options=options)
         else:
             res, form = _solve_native(Xc / a, Yc, reg / a, bias=bias, tol=tol, time_limit=time_limit,
                                       max_iter=max_iter, warm_start=warm_start, callback=callback,
@@ -152,6 +162,53 @@ def _solve_ipm(X, Y, reg, *, bias, tol, time_limit, max_iter, callback, options,
         form = SDPFormulation(X, Y, reg, bias=bias)
     res = solve_ipm(form, tol=tol, time_limit=time_limit, callback=callback,
                     max_iter=min(max_iter, 500), **options)
+    return res, form
+
+
+def _solve_ipm_active(X, Y, reg, *, bias, tol, time_limit, max_iter, warm_start, callback, options):
+    """The active-set interior point on (already scaled) data. Its first working set comes from
+    ``warm_start`` (a result or solution with 'Lambda' and 'W' of the same reduced problem), else,
+    for n ≥ ACTIVE_WARMUP_MIN_N, from an ADMM run of ``options['warmup']`` seconds (default
+    min(60, time_limit/4)); small problems start from an empty set. The ADMM's certified bound
+    is kept when it is the better one."""
+    import time
+
+    from .active_ipm import solve_active_ipm, working_set_from
+
+    t0 = time.perf_counter()
+    options = dict(options)
+    warmup = options.pop("warmup", None)
+    form = SDPFormulation(X, Y, reg, bias=bias)
+    ws = warm_start.solution if isinstance(warm_start, SolveResult) else warm_start
+    pre = None
+    if ws is not None:
+        Lam, W = ws.get("Lambda"), ws.get("W")
+        if Lam is None or np.shape(Lam) != (form.p, form.p):
+            raise ParameterError(f"warm_start for 'ipm-active' needs 'Lambda' of shape ({form.p}, {form.p}) "
+                                 "from a solve of the same data.")
+        work = working_set_from(form, Lam, W)
+    elif form.n >= ACTIVE_WARMUP_MIN_N:
+        if warmup is None:
+            warmup = 60.0 if time_limit is None else min(60.0, 0.25 * time_limit)
+        pre, _ = _solve_native(X, Y, reg, bias=bias, tol=tol, time_limit=warmup, max_iter=max_iter,
+                               warm_start=None, callback=None, device=None, balance_rows=True,
+                               relu_scale="auto", options={})
+        work = working_set_from(form, pre.solution.get("Lambda"), pre.solution.get("W"))
+    else:
+        work = None
+    left = None if time_limit is None else max(time_limit - (time.perf_counter() - t0), 1e-3)
+    res = solve_active_ipm(form, working_set=work, tol=tol, time_limit=left, callback=callback,
+                           max_iter=min(max_iter, 500), **options)
+    spent = time.perf_counter() - t0 - res.time_s
+    for rec in res.history:
+        rec["time_s"] += spent
+    res.time_s += spent
+    if pre is not None:
+        res.info["warmup"] = {"solver": "native", "time_s": pre.time_s, "lower_bound": pre.lower_bound,
+                              "value": pre.value, "status": pre.status}
+        if pre.lower_bound is not None and pre.lower_bound > res.lower_bound:
+            res.lower_bound = pre.lower_bound
+            res.info["bound_from"] = "warmup"
     return res, form
 
 

@@ -1,0 +1,193 @@
+"""The active-set interior point (`sdp/active_ipm.py`): its Schur complement against the operator
+applied to every unit vector, its optimum against the full interior point and Clarabel, and
+its bound's validity whatever working set it is given or stopped with."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import convexnn.sdp as sdp_mod
+from convexnn.errors import ParameterError
+from convexnn.sdp import SDPFormulation, solve_sdp
+from convexnn.sdp.active_ipm import _schur, relu_pairs, solve_active_ipm, working_set_from
+from convexnn.sdp.ipm import _SvecSDP, solve_ipm
+
+
+def _reference(form, gap=1e-5):
+    """The full interior point's optimum, to ~1e-6: its value plus the slack error of its last,
+    slightly infeasible iterate is an upper estimate of the optimum (whatever its gap)."""
+    ref = solve_ipm(form, tol=1e-6)
+    assert (ref.value - ref.lower_bound) / ref.value <= gap
+    return ref.value, ref.value + ref.history[-1]["slack_error"]
+
+
+def _data(seed, n=9, d=2, c=1, bias=False):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d))
+    if bias:
+        X = np.column_stack([X, np.ones(n)])
+    return X, rng.standard_normal((n, c))
+
+
+@pytest.mark.parametrize("n", [1, 2, 5])
+def test_relu_pairs_are_the_interior_points_inequalities(n):
+    rng = np.random.default_rng(n)
+    form = SDPFormulation(rng.standard_normal((n, 2)), rng.standard_normal((n, 1)), 0.1)
+    pairs = relu_pairs(form.n)
+    assert len(pairs) == 2 * n * (2 * n - 1) // 2 - n
+    assert np.all(pairs[:, 0] < pairs[:, 1]) and not np.any(pairs[:, 1] == pairs[:, 0] + n)
+    # the same set of entries as the rows of G in the full interior point
+    ref = _SvecSDP(form).ineq_pairs
+    assert {tuple(p) for p in pairs} == {tuple(p) for p in ref}
+
+
+def test_schur_complement_matches_the_operator_on_every_unit_vector():
+    """Column j of A𝒲Aᵀ is A(sym(S A_j Z⁻¹)) with A_j = sym(t_a t_bᵀ): built from dense matrices
+    for each row, no gathered index formulas."""
+    rng = np.random.default_rng(3)
+    X, Y = _data(3, n=4, d=2, c=2)
+    form = SDPFormulation(X, Y, 0.1)
+    T = form.structured_basis()
+    q = form.q
+    A_, B_ = rng.standard_normal((q, q)), rng.standard_normal((q, q))
+    S, Z = A_ @ A_.T + np.eye(q), B_ @ B_.T + np.eye(q)
+    Zi = np.linalg.inv(Z)
+    pairs = np.concatenate([np.array([[0, 4], [1, 5]]), relu_pairs(form.n)[:7], np.array([[0, 10], [3, 11]])])
+    a, b = pairs[:, 0], pairs[:, 1]
+    mats = [0.5 * (np.outer(T[i], T[j]) + np.outer(T[j], T[i])) for i, j in pairs]
+    ref = np.array([[np.sum(Ai * (0.5 * (S @ Aj @ Zi + Zi @ Aj @ S))) for Aj in mats] for Ai in mats])
+    M = _schur(T @ S @ T.T, T @ Zi @ T.T, a, b)
+    np.testing.assert_allclose(M, ref, rtol=1e-11, atol=1e-11)
+
+
+@pytest.mark.parametrize("seed, c, bias, reg", [(0, 1, False, 0.1), (1, 2, False, 0.01), (2, 1, True, 0.1),
+                                                (3, 3, True, 0.01)])
+def test_active_ipm_matches_the_full_interior_point(seed, c, bias, reg):
+    X, Y = _data(seed, n=10, d=2, c=c, bias=bias)
+    form = SDPFormulation(X, Y, reg, bias=bias)
+    value, upper = _reference(form)
+    res = solve_active_ipm(form, tol=1e-6)
+    assert res.status == "optimal"
+    assert abs(res.value - value) <= 1e-5 * value
+    assert res.lower_bound <= upper
+    assert (value - res.lower_bound) / value <= 2e-5
+    # stopped on the full problem: every ReLU-block entry of its Λ is (nearly) non-negative and
+    # diag Λ_αβ = 0, not just those of its working set
+    Lam = res.solution["Lambda"]
+    pairs = relu_pairs(form.n)
+    scale = max(1.0, float(np.abs(form.Y).max()))
+    assert Lam[pairs[:, 0], pairs[:, 1]].min() >= -1e-6 * scale
+    assert np.abs(Lam[np.arange(form.n), form.n + np.arange(form.n)]).max() <= 1e-6 * scale
+    assert 0 < res.info["working_set"] <= len(pairs)
+    np.testing.assert_allclose(res.solution["factor"] @ res.solution["factor"].T, Lam, atol=1e-6)
+
+
+def test_active_ipm_agrees_with_clarabel():
+    pytest.importorskip("clarabel")
+    X, Y = _data(11, n=8, d=2, c=2)
+    ref = solve_sdp(X, Y, 0.1, solver="clarabel").info["solver_value"]
+    res = solve_sdp(X, Y, 0.1, solver="ipm-active", tol=1e-5)
+    assert res.status == "optimal" and res.method == "sdp-ipm-active"
+    assert res.lower_bound <= ref * (1 + 1e-6)
+    assert (ref - res.lower_bound) / ref <= 1e-4
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_bound_is_valid_for_any_working_set_and_any_stop(seed):
+    """A working set that misses binding inequalities, or a run cut short, gives a weaker bound,
+    never one above the optimum: the multipliers are certified on the full problem."""
+    rng = np.random.default_rng(100 + seed)
+    X, Y = _data(100 + seed, n=9, d=2, c=1 + seed % 2)
+    form = SDPFormulation(X, Y, 0.1 if seed % 2 else 0.01)
+    _, upper = _reference(form, gap=1e-3)  # only the upper side matters here
+    pairs = relu_pairs(form.n)
+    work = rng.choice(len(pairs), size=int(rng.integers(0, len(pairs) // 4)), replace=False)
+    for max_iter in (1, 3, 8, 20):
+        res = solve_active_ipm(form, working_set=work, max_iter=max_iter, max_rounds=1)
+        assert res.lower_bound <= upper
+        assert res.status in ("max_iter", "optimal", "stalled", "max_rounds")
+
+
+def test_violated_inequalities_join_the_working_set_round_by_round():
+    """Started from an empty set, each round adds the inequalities the last one's Λ violates,
+    until Λ is feasible for all of them; the certified bound never decreases."""
+    X, Y = _data(21, n=8, d=2, c=1)
+    form = SDPFormulation(X, Y, 0.1)
+    res = solve_active_ipm(form, tol=1e-6)
+    assert res.status == "optimal" and res.info["rounds"] >= 2
+    rounds = [h["round"] for h in res.history]
+    sizes = [h["working_set"] for h in res.history]
+    assert rounds == sorted(rounds) and sizes == sorted(sizes)
+    assert sizes[0] == 0 and sizes[-1] == res.info["working_set"] == sum(res.info["added_per_round"])
+    bounds = [h["lower_bound"] for h in res.history]
+    assert bounds == sorted(bounds)
+    # only the inequalities some round violated, here strictly fewer than all of them
+    assert res.info["working_set"] < res.info["inequalities"]
+
+
+def test_working_set_from_picks_small_entries_and_large_multipliers():
+    X, Y = _data(5, n=3, d=2, c=1)
+    form = SDPFormulation(X, Y, 0.1)
+    pairs = relu_pairs(form.n)
+    p = form.p
+    Lam = np.ones((p, p))
+    Lam[pairs[2, 0], pairs[2, 1]] = 1e-5          # small entry → picked
+    W = np.zeros((2 * form.n, 2 * form.n))
+    W[pairs[4, 0], pairs[4, 1]] = 3.0              # the largest multiplier → picked
+    W[pairs[6, 0], pairs[6, 1]] = 3e-7             # below 1e-6 of the largest → not picked
+    np.testing.assert_array_equal(working_set_from(form, Lam, W), [2, 4])
+    np.testing.assert_array_equal(working_set_from(form, None, W), [4])
+    assert working_set_from(form, None, None).size == 0
+
+
+def test_time_limit_and_interrupt_keep_a_valid_bound():
+    X, Y = _data(31, n=10, d=2, c=1)
+    form = SDPFormulation(X, Y, 0.01)
+    _, upper = _reference(form)
+    res = solve_active_ipm(form, time_limit=1e-4)
+    assert res.status == "time_limit" and res.iterations == 1
+    assert res.lower_bound <= upper
+
+    def stop(rec):
+        if rec["iteration"] == 4:
+            raise KeyboardInterrupt
+        return False
+
+    res = solve_active_ipm(form, callback=stop)
+    assert res.status == "interrupted" and res.iterations == 4
+    assert np.isfinite(res.lower_bound) and res.lower_bound <= upper
+
+
+def test_parameters_and_warm_starts_are_checked():
+    X, Y = _data(41, n=6, d=2, c=1)
+    form = SDPFormulation(X, Y, 0.1)
+    with pytest.raises(ParameterError, match="working_set"):
+        solve_active_ipm(form, working_set=[10_000])
+    with pytest.raises(ParameterError, match="step_fraction"):
+        solve_active_ipm(form, step_fraction=1.0)
+    with pytest.raises(ParameterError, match="max_rounds"):
+        solve_active_ipm(form, max_rounds=0)
+    with pytest.raises(ParameterError, match="balance_rows"):
+        solve_active_ipm(SDPFormulation(X, Y, 0.1, balance_rows=True))
+    with pytest.raises(ParameterError, match="warm_start"):
+        solve_sdp(X, Y, 0.1, solver="ipm-active", warm_start={"Lambda": np.eye(3)})
+
+
+def test_solve_sdp_warm_up_picks_the_working_set_from_an_admm_run(monkeypatch):
+    """From ACTIVE_WARMUP_MIN_N rows on, a short ADMM run picks the first working set; its time
+    counts in the result's, and an ADMM result passed as warm start does the same job."""
+    monkeypatch.setattr(sdp_mod, "ACTIVE_WARMUP_MIN_N", 5)
+    X, Y = _data(51, n=12, d=2, c=1)
+    ref = solve_sdp(X, Y, 0.1, solver="ipm", tol=1e-6)
+    assert ref.status == "optimal"
+    res = solve_sdp(X, Y, 0.1, solver="ipm-active", tol=1e-5, warmup=0.5)
+    assert res.info["warmup"]["solver"] == "native" and res.info["warmup"]["time_s"] <= 1.5
+    assert res.time_s >= res.info["warmup"]["time_s"]
+    assert res.status == "optimal"
+    assert abs(res.value - ref.value) <= 1e-4 * ref.value
+    assert res.lower_bound <= ref.value * (1 + 1e-6)
+    admm = solve_sdp(X, Y, 0.1, solver="native", time_limit=0.5)
+    res2 = solve_sdp(X, Y, 0.1, solver="ipm-active", tol=1e-5, warm_start=admm)
+    assert "warmup" not in res2.info and res2.status == "optimal"
+    assert abs(res2.value - ref.value) <= 1e-4 * ref.value
