@@ -70,6 +70,22 @@ def test_sdp_command_with_the_interior_point_certifies_to_tolerance(capsys, tmp_
     assert json.loads(out2.read_text())["lower_bound"] <= sdp["value"] * (1 + 1e-9)
 
 
+def test_sdp_command_with_the_active_set_interior_point(capsys, tmp_path):
+    """--solver ipm-active reaches the full interior point's optimum and reports its working set."""
+    out, ref = tmp_path / "active.json", tmp_path / "ipm.json"
+    assert main(["sdp", "random:3", "--reg", "0.1", "--solver", "ipm-active", "--tol", "1e-4", "--quiet",
+                 "--json", str(out)]) == 0
+    assert "working set" in capsys.readouterr().out
+    assert main(["sdp", "random:3", "--reg", "0.1", "--solver", "ipm", "--tol", "1e-5", "--quiet",
+                 "--json", str(ref)]) == 0
+    rep, full = json.loads(out.read_text()), json.loads(ref.read_text())["sdp"]
+    sdp = rep["sdp"]
+    assert rep["method"] == "sdp-ipm-active" and sdp["status"] == "optimal"
+    assert 0 < sdp["working_set"] < sdp["inequalities"] and sdp["rounds"] >= 1
+    assert 0 < rep["lower_bound"] <= full["value"] * (1 + 1e-9)
+    assert abs(sdp["value"] - full["value"]) <= 1e-4 * full["value"]
+
+
 def test_sdp_command_auto_default_takes_the_interior_point_on_small_data(capsys, tmp_path):
     """The default --solver auto runs the interior point on random:3 (q = 32) and says so."""
     out = tmp_path / "auto.json"

@@ -191,3 +191,22 @@ def test_solve_sdp_warm_up_picks_the_working_set_from_an_admm_run(monkeypatch):
     res2 = solve_sdp(X, Y, 0.1, solver="ipm-active", tol=1e-5, warm_start=admm)
     assert "warmup" not in res2.info and res2.status == "optimal"
     assert abs(res2.value - ref.value) <= 1e-4 * ref.value
+
+
+def test_memory_is_estimated_before_the_schur_complement_is_allocated(monkeypatch):
+    """A first working set whose Schur complement cannot fit is refused with a clear message; a
+    round that would outgrow memory ends the solve with status 'memory' and a valid bound."""
+    import convexnn._validation as val
+    from convexnn.errors import MemoryEstimateError
+
+    X, Y = _data(61, n=9, d=2, c=1)
+    form = SDPFormulation(X, Y, 0.1)
+    _, upper = _reference(form)
+    monkeypatch.setattr(val, "available_memory_bytes", lambda: 1e5)
+    with pytest.raises(MemoryEstimateError, match="active-set interior point"):
+        solve_active_ipm(form, working_set=np.arange(40))
+    # room for the first round (18 rows) but not for the second
+    monkeypatch.setattr(val, "available_memory_bytes", lambda: 4.0 * 8 * 40**2 / 0.8)
+    res = solve_active_ipm(form)
+    assert res.status == "memory" and res.info["rounds"] == 1
+    assert res.lower_bound <= upper

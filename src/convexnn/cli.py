@@ -246,6 +246,11 @@ def cmd_sdp(args) -> int:
         print(f"data reduction    {res.info['reduction']}")
     if res.info.get("auto"):
         print(f"solver chosen     {res.info['auto']}")
+    if res.info.get("working_set") is not None:
+        warm = res.info.get("warmup")
+        print(f"working set       {res.info['working_set']} of {res.info['inequalities']} inequalities, "
+              f"{res.info['rounds']} round(s)"
+              + (f", first set from {warm['time_s']:.1f} s of ADMM" if warm else ""))
     report = _base_report(split, args.reg, res.method)
     report.update({"objective": None, "lower_bound": res.lower_bound, "gap": None,
                    "time_s": res.time_s, "metrics": None, "network": None,
@@ -254,7 +259,8 @@ def cmd_sdp(args) -> int:
                            "solver": args.solver, "method": res.method,
                            **{k: v for k, v in res.info.items()
                               if k in ("solver_value", "reduction", "rank", "primal_residual", "auto",
-                                      "closest_rows", "stall_hint")}}})
+                                      "closest_rows", "stall_hint", "working_set", "inequalities",
+                                      "rounds", "added_per_round", "warmup")}}})
     if args.plot and res.history:
         from .plotting import plot_bounds
 
