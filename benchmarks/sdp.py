@@ -2,7 +2,9 @@
 
 For each data set and reg ∈ {0.1, 0.01}: the native solver's time to a certified relative gap of
 1e-3 and 1e-4 (its primal value vs its certified bound, first checkpoint where both hold), the
-same for the native interior point (`solver="ipm"`) where q is small enough, and —
+same for the native interior point (`solver="ipm"`) where q is small enough, the active-set
+interior point (`solver="ipm-active"`, its own cap ``--active-cap``, ADMM warm-up included) from
+n = 100 on, and —
 where they fit the caps — CVXPY+SCS on the paper's unreduced form (eps 1e-4, ≤ 1e5 iterations,
 as the reference experiments) and CVXPY+Clarabel on the facially reduced form, each with the
 solver's own value and the certified bound computed from its duals.
@@ -12,6 +14,7 @@ solver's own value and the certified bound computed from its duals.
     python benchmarks/sdp.py --datasets iris --regs 0.1 --native-cap 60
     python benchmarks/sdp.py --datasets pima,banknote --update   # re-run rows, keep the others
     python benchmarks/sdp.py --solvers ipm --update --native-cap 120   # re-run one solver only
+    python benchmarks/sdp.py --solvers ipm-active --update --datasets pima,banknote --active-cap 900
     python benchmarks/sdp.py --render         # re-print the table of the saved JSON
     python benchmarks/sdp.py --compare OLD.json NEW.json --solver ipm   # two runs, row by row
 
