@@ -82,7 +82,6 @@ class _Rows:
         L = np.stack([ii.ravel(), (2 * n + d + kk).ravel()], axis=1)
         pairs = np.concatenate([H, relu[work], L])
         self.a, self.b = pairs[:, 0], pairs[:, 1]
-        self.nH, self.nG, self.nL = n, len(work), n * c
         self.size = len(pairs)
         self.g = slice(n, n + len(work))
         self.l = slice(n + len(work), self.size)
