@@ -35,7 +35,7 @@ from .._validation import blas_threads, check_memory
 from ..errors import ParameterError
 from ..result import SolveResult, relative_gap
 from .formulation import SDPFormulation
-from .ipm import _max_step, _max_step_vec
+from .ipm import _centring, _max_step, _max_step_vec
 
 # the Schur complement (factored in place) and its two gather buffers, plus room for one more
 # matrix of its size (the old buffers while the working set grows)
@@ -305,12 +305,7 @@ class _Solver:
             WRd = wop(R_d)
 
             def direction(smu, corr_S=None, corr_s=None):
-                Rc = smu * Zi - S
-                if corr_S is not None:
-                    Rc = Rc - corr_S
-                rc = smu - s * w
-                if corr_s is not None:
-                    rc = rc - corr_s
+                Rc, rc = _centring(smu, Zi, S, s, w, corr_S, corr_s)
                 rr = r.copy()
                 rr[rows.g] += rc / w
                 base = Rc - WRd

@@ -245,6 +245,19 @@ def _factor_in_place(M_lower):
     return U
 
 
+def _centring(sigma_mu, X_inv, X, s, w, corr_X=None, corr_s=None):
+    """Right-hand sides of the linearised complementarity for the HKM direction: σμ·X⁻¹ − X for
+    the semidefinite pair and σμ − s∘w for the inequalities, each less Mehrotra's second-order
+    term when given (predictor: σμ = 0, no terms). Shared by both interior points."""
+    R = sigma_mu * X_inv - X
+    if corr_X is not None:
+        R = R - corr_X
+    rc = sigma_mu - s * w
+    if corr_s is not None:
+        rc = rc - corr_s
+    return R, rc
+
+
 def _max_step(X, dX, frac=0.98):
     """Largest α ≤ 1 with X + α dX ⪰ 0 (times frac)."""
     try:
@@ -411,12 +424,7 @@ def _solve_ipm(form, *, tol, max_iter, time_limit, callback, init_primal, init_d
             schur_f = sla.cho_factor(schur + 1e-14 * np.trace(schur) / n * np.eye(n), lower=True)
 
             def direction(sigma_mu, corr_S=None, corr_s=None, refine=refine):
-                Rz = sigma_mu * Sinv - Z
-                if corr_S is not None:
-                    Rz = Rz - corr_S
-                rc = sigma_mu - s * w
-                if corr_s is not None:
-                    rc = rc - corr_s
+                Rz, rc = _centring(sigma_mu, Sinv, Z, s, w, corr_S, corr_s)
                 rhs = -r_d + P.vec(Rz)
                 if m:
                     rhs += P.G.T @ ((rc - w * r_I) / s)
