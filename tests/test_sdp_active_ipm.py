@@ -170,8 +170,17 @@ def test_parameters_and_warm_starts_are_checked():
         solve_active_ipm(form, max_rounds=0)
     with pytest.raises(ParameterError, match="balance_rows"):
         solve_active_ipm(SDPFormulation(X, Y, 0.1, balance_rows=True))
+    with pytest.raises(ParameterError, match="working_set must be"):
+        solve_active_ipm(form, working_set=[1.5, 2.0])  # not silently truncated to 1, 2
+    with pytest.raises(ParameterError, match="working_set must be"):
+        solve_active_ipm(form, working_set=[[1, 2]])
     with pytest.raises(ParameterError, match="warm_start"):
         solve_sdp(X, Y, 0.1, solver="ipm-active", warm_start={"Lambda": np.eye(3)})
+    p = form.p
+    with pytest.raises(ParameterError, match="W for the working set"):
+        solve_sdp(X, Y, 0.1, solver="ipm-active", warm_start={"Lambda": np.eye(p), "W": np.ones(4)})
+    with pytest.raises(ParameterError, match="warmup"):
+        solve_sdp(X, Y, 0.1, solver="ipm-active", warmup=-1.0)
 
 
 def test_solve_sdp_warm_up_picks_the_working_set_from_an_admm_run(monkeypatch):
@@ -181,8 +190,13 @@ def test_solve_sdp_warm_up_picks_the_working_set_from_an_admm_run(monkeypatch):
     X, Y = _data(51, n=12, d=2, c=1)
     ref = solve_sdp(X, Y, 0.1, solver="ipm", tol=1e-6)
     assert ref.status == "optimal"
-    res = solve_sdp(X, Y, 0.1, solver="ipm-active", tol=1e-5, warmup=0.5)
+    seen = []
+    res = solve_sdp(X, Y, 0.1, solver="ipm-active", tol=1e-5, warmup=0.5,
+                    callback=lambda rec: seen.append(rec["time_s"]) and False)
     assert res.info["warmup"]["solver"] == "native" and res.info["warmup"]["time_s"] <= 1.5
+    # the callback (a progress display) hears from the warm-up too, on one clock
+    assert len(seen) > len(res.history) and seen == sorted(seen)
+    assert seen[-1] == pytest.approx(res.history[-1]["time_s"], abs=1e-6)
     assert res.time_s >= res.info["warmup"]["time_s"]
     assert res.status == "optimal"
     assert abs(res.value - ref.value) <= 1e-4 * ref.value

@@ -169,8 +169,10 @@ def _solve_ipm_active(X, Y, reg, *, bias, tol, time_limit, max_iter, warm_start,
     """The active-set interior point on (already scaled) data. Its first working set comes from
     ``warm_start`` (a result or solution with 'Lambda' and 'W' of the same reduced problem), else,
     for n ≥ ACTIVE_WARMUP_MIN_N, from an ADMM run of ``options['warmup']`` seconds (default
-    min(60, time_limit/4)); small problems start from an empty set. The ADMM's certified bound
-    is kept when it is the better one."""
+    min(60, time_limit/4)); small problems start from an empty set. The callback hears from the
+    warm-up too, on one clock. The ADMM's certified bound is kept when it is the better one
+    (``info['bound_from'] = 'warmup'``; its own record is ``info['warmup']``); the multipliers in
+    the solution stay the interior point's, since the ADMM's belong to its row-balanced problem."""
     import time
 
     from .active_ipm import solve_active_ipm, working_set_from
@@ -178,6 +180,9 @@ def _solve_ipm_active(X, Y, reg, *, bias, tol, time_limit, max_iter, warm_start,
     t0 = time.perf_counter()
     options = dict(options)
     warmup = options.pop("warmup", None)
+    if warmup is not None and (isinstance(warmup, bool) or not isinstance(warmup, (int, float))
+                               or not 0 < warmup < np.inf):
+        raise ParameterError(f"warmup must be a positive number of seconds; got {warmup!r}.")
     form = SDPFormulation(X, Y, reg, bias=bias)
     ws = warm_start.solution if isinstance(warm_start, SolveResult) else warm_start
     pre = None
@@ -191,18 +196,19 @@ def _solve_ipm_active(X, Y, reg, *, bias, tol, time_limit, max_iter, warm_start,
         if warmup is None:
             warmup = 60.0 if time_limit is None else min(60.0, 0.25 * time_limit)
         pre, _ = _solve_native(X, Y, reg, bias=bias, tol=tol, time_limit=warmup, max_iter=max_iter,
-                               warm_start=None, callback=None, device=None, balance_rows=True,
+                               warm_start=None, callback=callback, device=None, balance_rows=True,
                                relu_scale="auto", options={})
         work = working_set_from(form, pre.solution.get("Lambda"), pre.solution.get("W"))
     else:
         work = None
     left = None if time_limit is None else max(time_limit - (time.perf_counter() - t0), 1e-3)
-    res = solve_active_ipm(form, working_set=work, tol=tol, time_limit=left, callback=callback,
+    offset = time.perf_counter() - t0  # the warm-up's share, added to the times a callback sees
+    cb = None if callback is None else (lambda rec: callback({**rec, "time_s": rec["time_s"] + offset}))
+    res = solve_active_ipm(form, working_set=work, tol=tol, time_limit=left, callback=cb,
                            max_iter=min(max_iter, 500), **options)
-    spent = time.perf_counter() - t0 - res.time_s
-    for rec in res.history:
-        rec["time_s"] += spent
-    res.time_s += spent
+    for rec in res.history:  # the same clock the callback saw
+        rec["time_s"] += offset
+    res.time_s = time.perf_counter() - t0
     if pre is not None:
         res.info["warmup"] = {"solver": "native", "time_s": pre.time_s, "lower_bound": pre.lower_bound,
                               "value": pre.value, "status": pre.status}

@@ -58,11 +58,15 @@ def working_set_from(form: SDPFormulation, Lam: np.ndarray | None, W: np.ndarray
     n = form.n
     pairs = relu_pairs(n)
     pick = np.zeros(len(pairs), dtype=bool)
+    for name, A, side in (("Lambda", Lam, form.p), ("W", W, 2 * n)):
+        if A is not None and (np.ndim(A) != 2 or np.shape(A)[0] < side or np.shape(A)[1] < side):
+            raise ParameterError(f"{name} for the working set must be a matrix of at least {side}×{side} "
+                                 f"(the reduced problem's); got shape {np.shape(A)}.")
     if Lam is not None:
         R = np.asarray(Lam)[:2 * n, :2 * n]
         vals = R[pairs[:, 0], pairs[:, 1]]
         pick |= vals < lam_tol * max(float(np.abs(R).max()), 1e-300)
-    if W is not None and np.ndim(W) == 2:
+    if W is not None:
         wv = np.asarray(W)[pairs[:, 0], pairs[:, 1]]
         wmax = float(wv.max()) if wv.size else 0.0
         if wmax > 0:
@@ -160,7 +164,14 @@ def solve_active_ipm(form: SDPFormulation, *, working_set=None, tol: float = 1e-
         c0 = form.constant
         return SolveResult("sdp-ipm-active", c0, c0, "optimal", 0, time.perf_counter() - t0)
     relu = relu_pairs(form.n)
-    work = np.zeros(0, dtype=np.int64) if working_set is None else np.unique(np.asarray(working_set, dtype=np.int64))
+    if working_set is None:
+        work = np.zeros(0, dtype=np.int64)
+    else:
+        raw = np.asarray(working_set)
+        if raw.ndim != 1 or (raw.size and not np.issubdtype(raw.dtype, np.integer)):
+            raise ParameterError("working_set must be a one-dimensional array of integer indices into "
+                                 f"relu_pairs(n); got shape {raw.shape} and dtype {raw.dtype}.")
+        work = np.unique(raw.astype(np.int64))
     if work.size and (work[0] < 0 or work[-1] >= len(relu)):
         raise ParameterError(f"working_set holds indices outside 0…{len(relu) - 1} (the ReLU-block pairs).")
     size = form.n * (form.c + 1) + work.size  # rows of the first Schur complement
