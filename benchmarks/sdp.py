@@ -83,6 +83,8 @@ def run_native(split, reg, cap, solver="native"):
         out["warmup"] = res.info.get("warmup")
         out["working_set"] = res.info.get("working_set")
         out["inequalities"] = res.info.get("inequalities")
+        out["round_starts"] = res.info.get("round_starts")
+        out["added_per_round"] = res.info.get("added_per_round")
     return out
 
 

@@ -82,6 +82,7 @@ def test_sdp_command_with_the_active_set_interior_point(capsys, tmp_path):
     sdp = rep["sdp"]
     assert rep["method"] == "sdp-ipm-active" and sdp["status"] == "optimal"
     assert 0 < sdp["working_set"] < sdp["inequalities"] and sdp["rounds"] >= 1
+    assert len(sdp["round_starts"]) == sdp["rounds"] and sdp["round_starts"][0] == "cold"
     assert 0 < rep["lower_bound"] <= full["value"] * (1 + 1e-9)
     assert abs(sdp["value"] - full["value"]) <= 1e-4 * full["value"]
 

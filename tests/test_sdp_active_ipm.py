@@ -126,6 +126,31 @@ def test_violated_inequalities_join_the_working_set_round_by_round():
     assert res.info["working_set"] < res.info["inequalities"]
 
 
+def test_warm_rounds_start_from_the_snapshot_and_reach_the_same_optimum():
+    """A round after the first starts from the last cold round's snapshot (its μ is far below the
+    cold start's), and warm or cold rounds end at the full interior point's optimum."""
+    X, Y = _data(21, n=8, d=2, c=1)
+    form = SDPFormulation(X, Y, 0.1)
+    value, upper = _reference(form)
+    warm = solve_active_ipm(form, tol=1e-6)
+    cold = solve_active_ipm(form, tol=1e-6, warm_rounds=False)
+    for res in (warm, cold):
+        assert res.status == "optimal"
+        assert abs(res.value - value) <= 1e-5 * value and res.lower_bound <= upper
+        assert res.info["round_starts"][0] == "cold"
+    assert set(cold.info["round_starts"]) == {"cold"}
+    starts = warm.info["round_starts"]
+    assert "warm" in starts
+    first_mu = {}
+    for h in warm.history:
+        first_mu.setdefault(h["round"], h["mu"])
+    for r, kind in enumerate(starts, start=1):
+        if kind == "warm":
+            assert first_mu[r] < 1e-3 * first_mu[1]
+        else:  # a cold round restarts from S = 10·I, Z = I
+            assert first_mu[r] > 0.1 * first_mu[1]
+
+
 def test_working_set_from_picks_small_entries_and_large_multipliers():
     X, Y = _data(5, n=3, d=2, c=1)
     form = SDPFormulation(X, Y, 0.1)
@@ -166,6 +191,8 @@ def test_parameters_and_warm_starts_are_checked():
         solve_active_ipm(form, working_set=[10_000])
     with pytest.raises(ParameterError, match="step_fraction"):
         solve_active_ipm(form, step_fraction=1.0)
+    with pytest.raises(ParameterError, match="warm_rounds"):
+        solve_active_ipm(form, warm_rounds="yes")
     with pytest.raises(ParameterError, match="max_rounds"):
         solve_active_ipm(form, max_rounds=0)
     with pytest.raises(ParameterError, match="balance_rows"):

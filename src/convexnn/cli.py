@@ -249,7 +249,7 @@ def cmd_sdp(args) -> int:
     if res.info.get("working_set") is not None:
         warm = res.info.get("warmup")
         print(f"working set       {res.info['working_set']} of {res.info['inequalities']} inequalities, "
-              f"{res.info['rounds']} round(s)"
+              f"{res.info['rounds']} round(s) ({', '.join(res.info.get('round_starts', []))})"
               + (f", first set from {warm['time_s']:.1f} s of ADMM" if warm else ""))
     report = _base_report(split, args.reg, res.method)
     report.update({"objective": None, "lower_bound": res.lower_bound, "gap": None,
@@ -260,7 +260,7 @@ def cmd_sdp(args) -> int:
                            **{k: v for k, v in res.info.items()
                               if k in ("solver_value", "reduction", "rank", "primal_residual", "auto",
                                       "closest_rows", "stall_hint", "working_set", "inequalities",
-                                      "rounds", "added_per_round", "warmup")}}})
+                                      "rounds", "round_starts", "added_per_round", "warmup")}}})
     if args.plot and res.history:
         from .plotting import plot_bounds
 

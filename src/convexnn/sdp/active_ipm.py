@@ -40,6 +40,11 @@ from .ipm import _centring, _max_step, _max_step_vec
 # the Schur complement (factored in place) and its two gather buffers, plus room for one more
 # matrix of its size (the old buffers while the working set grows)
 SCHUR_MEMORY_FACTOR = 4.0
+# a warm round starts from the last cold round's first iterate with a relative gap to the certified
+# bound at most this: on Pima (γ = 0.1, one-off) that iterate had μ ≈ 5e-6, 22 iterations in
+SNAPSHOT_GAP = 0.5
+# μ / scale below which a round stops to add the violated inequalities outside its working set
+ROUND_END_MU = 1e-9
 
 
 def relu_pairs(n: int) -> np.ndarray:
@@ -126,18 +131,30 @@ def solve_active_ipm(form: SDPFormulation, *, working_set=None, tol: float = 1e-
                      add_tol: float = 1e-7, max_rounds: int = 20, round_iter: int = 60,
                      init_primal: float = 10.0, init_dual: float = 1.0, init_ineq: float = 0.01,
                      step_fraction: float = 0.9, sigma_power: float = 4.0,
-                     refine: int = 2) -> SolveResult:
+                     refine: int = 2, warm_rounds: bool = True) -> SolveResult:
     """Solve SDP-NN by the active-set interior point (module docstring); certified every iterate.
 
     Works in *rounds*. Each round solves the problem restricted to the working set (indices into
     :func:`relu_pairs`; ``working_set`` gives the first, default none — see
-    :func:`working_set_from`) from a fresh interior start, for at most ``round_iter`` iterations,
-    until its gap is ≤ ``tol`` or it stalls. If its Λ then violates inequalities outside the set
-    by more than ``add_tol``·scale, they join the set and the next round starts (at most
-    ``max_rounds``); otherwise the solve ends 'optimal' when the gap is ≤ ``tol`` and the iterate
-    violates no constraint by more than ``tol``·scale. Adding violated inequalities inside one
-    run, at a small barrier parameter, was tried first: on Pima the steps then collapsed and the
-    certified bound stopped improving (one-off, docs §7.2), hence the restarts.
+    :func:`working_set_from`), for at most ``round_iter`` iterations, until its gap is ≤ ``tol``
+    or it stalls. The solve ends 'optimal' when the gap is ≤ ``tol`` and the iterate violates no
+    constraint, inside the set or outside it, by more than ``tol``·scale (the full interior
+    point's test); otherwise the inequalities violated by more than ``add_tol``·scale join the
+    set and the next round starts (at most ``max_rounds``). A round also ends, to add
+    inequalities, once μ < :data:`ROUND_END_MU`·scale while some outside the set are violated by
+    more than ``tol``·scale: later iterations only creep. Adding violated inequalities inside
+    one run, at a small barrier parameter, was tried first: on Pima the steps then collapsed and
+    the certified bound stopped improving (one-off, docs §7.2), hence the restarts.
+
+    The first round starts cold (S = ``init_primal``·scale·I, Z = ``init_dual``·I). With
+    ``warm_rounds`` (default) a later round starts instead from a *snapshot* of the last cold
+    round — its first iterate whose gap to the certified bound is ≤ :data:`SNAPSHOT_GAP`, still
+    central and away from the boundary — and the inequalities the snapshot lacks start with the
+    slack max(t_aᵀ S t_b, √μ) and the multiplier μ/slack. A warm round skips the cold start's
+    first twenty-odd iterations, but its certified bound rises little (one-off, Pima: warm rounds
+    found the working set, the bound stayed at the cold round's, docs §7.2). So a warm round
+    that stops short of ``tol`` with no large violation outside is followed by one cold round on
+    the same (completed) working set.
 
     Stops early at ``max_iter`` iterations in all, ``time_limit``, Ctrl-C, or when the Schur
     complement of the next working set would not fit in memory (status 'memory'); the bound so
@@ -159,6 +176,8 @@ def solve_active_ipm(form: SDPFormulation, *, working_set=None, tol: float = 1e-
                         ("max_iter", max_iter, 1), ("refine", refine, 0)):
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < lo:
             raise ParameterError(f"{name} must be a whole number ≥ {lo}; got {k!r}.")
+    if not isinstance(warm_rounds, (bool, np.bool_)):
+        raise ParameterError(f"warm_rounds must be True or False; got {warm_rounds!r}.")
     t0 = time.perf_counter()
     if form.n == 0:
         c0 = form.constant
@@ -182,7 +201,7 @@ def solve_active_ipm(form: SDPFormulation, *, working_set=None, tol: float = 1e-
         return _Solver(form, relu, t0, tol=tol, time_limit=time_limit, callback=callback,
                        init=(init_primal, init_dual, init_ineq), step_fraction=step_fraction,
                        sigma_power=sigma_power, refine=refine).run(work, max_iter, max_rounds,
-                                                                   round_iter, add_tol)
+                                                                   round_iter, add_tol, warm_rounds)
 
 
 class _Solver:
@@ -211,34 +230,42 @@ class _Solver:
         Wm[rb, ra] = 0.5 * w
         return Wm
 
-    def run(self, work, max_iter, max_rounds, round_iter, add_tol):
+    def run(self, work, max_iter, max_rounds, round_iter, add_tol, warm_rounds=True):
         form, relu, scale = self.form, self.relu, self.scale
         n = form.n
         status, rounds, added = "max_iter", 0, []
+        self.snapshot, cold, kinds = None, True, []
         try:
             for rounds in range(1, max_rounds + 1):
                 left = max_iter - self.iterations
                 if left <= 0:
                     break
-                state, status = self.round(work, min(round_iter, left), rounds)
-                if status != "converged" and status != "stalled":
+                start = None if cold or not warm_rounds else self.snapshot
+                kinds.append("cold" if start is None else "warm")
+                state, status = self.round(work, min(round_iter, left), rounds, start)
+                if status not in ("converged", "stalled", "violated"):
                     break
-                PS = state["PS"]
-                viol = PS[relu[:, 0], relu[:, 1]] < -add_tol * scale
-                viol[work] = False
-                new = np.nonzero(viol)[0]
-                if status == "converged" and not new.size:
-                    status = "optimal"
+                vals = state["PS"][relu[:, 0], relu[:, 1]]
+                outside = np.ones(len(relu), dtype=bool)
+                outside[work] = False
+                worst = max(0.0, -float(vals[outside].min())) if outside.any() else 0.0
+                if status == "converged" and worst <= self.tol * scale:
+                    status = "optimal"  # feasible for every inequality, as the full IPM's test asks
                     break
-                if not new.size:  # stalled, and nothing left to add
+                new = np.nonzero(outside & (vals < -add_tol * scale))[0]
+                if not new.size and start is None:  # a cold round stalled with nothing to add
                     break
-                size = n * (form.c + 1) + work.size + new.size
-                if SCHUR_MEMORY_FACTOR * 8.0 * size**2 > 0.8 * _validation.available_memory_bytes():
-                    status = "memory"
-                    break
-                work = np.union1d(work, new)
-                added.append(int(new.size))
+                # a warm round that stopped short of tol without large violations outside: its
+                # bound will not rise further, so one cold round on the (completed) set finishes
+                cold = start is not None and worst <= self.tol * scale
                 status = "max_rounds"
+                if new.size:
+                    size = n * (form.c + 1) + work.size + new.size
+                    if SCHUR_MEMORY_FACTOR * 8.0 * size**2 > 0.8 * _validation.available_memory_bytes():
+                        status = "memory"
+                        break
+                    work = np.union1d(work, new)
+                    added.append(int(new.size))
         except KeyboardInterrupt:
             status = "interrupted"
         if status == "round_iter":
@@ -254,6 +281,7 @@ class _Solver:
         keep = wS > 1e-10 * max(wS.max(), 1e-300)
         F = self.T @ (QS[:, keep] * np.sqrt(wS[keep]))
         info = {"reduction": form.reduction.describe(), "rank": int(keep.sum()), "rounds": rounds,
+                "round_starts": kinds,
                 "working_set": int(state["work"].size), "added_per_round": added,
                 "inequalities": int(len(relu))}
         return SolveResult("sdp-ipm-active", float(state["value"]), float(self.best_bound), status,
@@ -261,10 +289,14 @@ class _Solver:
                            solution={"Lambda": PS, "factor": F, "Gamma": G_, "y": y_, "W": W_,
                                      "working_set": state["work"]}, info=info)
 
-    def round(self, work, iters, round_no):
-        """One interior-point run restricted to ``work``; returns its last state and 'converged'
-        (restricted gap ≤ tol), 'stalled', 'round_iter', 'time_limit' or 'stopped'. A
-        KeyboardInterrupt propagates after the state of the last finished iterate is saved."""
+    def round(self, work, iters, round_no, start=None):
+        """One interior-point run restricted to ``work``, from the cold start or from ``start``
+        (a snapshot of an earlier round); returns its last state and 'converged' (restricted gap ≤
+        tol), 'violated' (μ negligible and inequalities outside ``work`` violated by more than
+        tol·scale), 'stalled',
+        'round_iter', 'time_limit' or 'stopped'. A cold round keeps its snapshot for later warm
+        rounds. A KeyboardInterrupt propagates after the state of the last finished iterate is
+        saved."""
         form, T, relu = self.form, self.T, self.relu
         n, d, c, q, p = form.n, form.d, form.c, form.q, form.p
         init_primal, init_dual, init_ineq = self.init
@@ -279,12 +311,19 @@ class _Solver:
         w = np.full(work.size, float(init_ineq))
         y = np.zeros(n)
         g = np.zeros(n * c)
+        if start is not None:  # the snapshot's point; the inequalities it lacks start centred
+            S, Z, y, g = start["S"], start["Z"], start["y"], start["g"]
+            PS = T @ S @ T.T
+            s = np.maximum(PS[ra[work], rb[work]], np.sqrt(start["mu"]))
+            w = start["mu"] / s
+            known = np.searchsorted(work, start["work"])
+            s[known], w[known] = start["s"], start["w"]
         rows = _Rows(form, relu, work)
         m = work.size
         bufs = tuple(np.empty((rows.size, rows.size)) for _ in range(3))
         state = {"S": S, "PS": PS, "work": work, "value": form.objective(PS)}
         self.last_state = state
-        local = []
+        local, snapped = [], False
 
         def astar(lam):  # Σ λ_i sym(t_a t_bᵀ) = Tᵀ K T
             K = np.zeros((p, p))
@@ -362,7 +401,8 @@ class _Solver:
             gap = relative_gap(value, self.best_bound)
             work_viol = np.minimum(PS[ra[work], rb[work]], 0.0)
             viol_E = PS[hi, n + hi]
-            feas_all = max(0.0, -float(PS[ra, rb].min())) + float(np.abs(viol_E).max())
+            relu_vals = PS[ra, rb]
+            feas_all = max(0.0, -float(relu_vals.min())) + float(np.abs(viol_E).max())
             feas_work = (-float(work_viol.min()) if m else 0.0) + float(np.abs(viol_E).max())
             # how far the value of this slightly infeasible iterate can lie below the restricted
             # optimum (see ipm.py), with the current multipliers standing in for the optimal ones
@@ -376,11 +416,20 @@ class _Solver:
                    "sigma": sigma, "lambda_min": cert.lambda_min, "working_set": int(m)}
             self.history.append(rec)
             local.append(rec)
+            if start is None and gap is not None and gap <= SNAPSHOT_GAP and not snapped:
+                mu_now = (float(np.sum(S * Z)) + float(s @ w)) / (q + m)
+                self.snapshot = {"S": S, "Z": Z, "y": y, "g": g, "s": s, "w": w, "mu": mu_now,
+                                 "work": work}
+                snapped = True
             if self.callback is not None and self.callback(rec):
                 return state, "stopped"
             if (gap is not None and abs(gap) <= tol and feas_work <= tol * scale
                     and slack_err <= tol * max(abs(value), 1e-300)):
                 return state, "converged"
+            outside = relu_vals < -tol * scale
+            outside[work] = False
+            if mu < ROUND_END_MU * scale and outside.any():
+                return state, "violated"
             if self.time_limit is not None and now + dt_iter > self.time_limit:
                 return state, "time_limit"
             if (len(local) >= 4 and mu < 1e-9 * scale
