@@ -150,7 +150,7 @@ def solve_active_ipm(form: SDPFormulation, *, working_set=None, tol: float = 1e-
     ``warm_rounds`` (default) a later round starts instead from a *snapshot* of the last cold
     round — its first iterate whose gap to the certified bound is ≤ :data:`SNAPSHOT_GAP`, still
     central and away from the boundary — and the inequalities the snapshot lacks start with the
-    slack max(t_aᵀ S t_b, √μ) and the multiplier μ/slack. A warm round skips the cold start's
+    slack max(|t_aᵀ S t_b|, √μ) and the multiplier μ/slack. A warm round skips the cold start's
     first twenty-odd iterations, but its certified bound rises little (one-off, Pima: warm rounds
     found the working set, the bound stayed at the cold round's, docs §7.2). So a warm round
     that stops short of ``tol`` with no large violation outside is followed by one cold round on
@@ -314,7 +314,10 @@ class _Solver:
         if start is not None:  # the snapshot's point; the inequalities it lacks start centred
             S, Z, y, g = start["S"], start["Z"], start["y"], start["g"]
             PS = T @ S @ T.T
-            s = np.maximum(PS[ra[work], rb[work]], np.sqrt(start["mu"]))
+            # slack |t_aᵀ S t_b| rather than √μ for a violated one: twice its primal residual, but
+            # a multiplier μ/slack that much smaller, and the new multipliers are what make the
+            # warm start's dual residual (one-off, Pima: ‖R_d‖ 0.30 → 0.038 at 4,640 new pairs)
+            s = np.maximum(np.abs(PS[ra[work], rb[work]]), np.sqrt(start["mu"]))
             w = start["mu"] / s
             known = np.searchsorted(work, start["work"])
             s[known], w[known] = start["s"], start["w"]
