@@ -151,6 +151,24 @@ def test_warm_rounds_start_from_the_snapshot_and_reach_the_same_optimum():
             assert first_mu[r] > 0.1 * first_mu[1]
 
 
+def test_a_run_cut_short_reports_its_best_feasible_iterate():
+    """Stopped before 'optimal', the result's value is the lowest among the recorded iterates
+    feasible for every constraint to tol·scale (its Λ with it), not that of the last iterate,
+    which may sit early in a restarted round; with none feasible it is the last one's."""
+    X, Y = _data(21, n=8, d=2, c=1)
+    form = SDPFormulation(X, Y, 0.1)
+    tol, cases_with_feasible = 1e-6, 0
+    every = np.arange(len(relu_pairs(form.n)))
+    for work, max_iter in [(None, 5), (None, 20), (None, 40), (every, 12), (every, 14), (every, 15)]:
+        res = solve_active_ipm(form, tol=tol, max_iter=max_iter, working_set=work)
+        assert res.status == "max_iter"
+        feasible = [h["value"] for h in res.history if h["primal_residual"] <= tol]
+        cases_with_feasible += bool(feasible)
+        assert res.value == (min(feasible) if feasible else res.history[-1]["value"])
+        assert form.objective(res.solution["Lambda"]) == pytest.approx(res.value, rel=1e-12)
+    assert cases_with_feasible >= 1
+
+
 def test_working_set_from_picks_small_entries_and_large_multipliers():
     X, Y = _data(5, n=3, d=2, c=1)
     form = SDPFormulation(X, Y, 0.1)

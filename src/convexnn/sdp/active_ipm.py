@@ -220,6 +220,7 @@ class _Solver:
         self.Cs[np.arange(n, q), np.arange(n, q)] = 0.5 * form.reg
         self.scale = max(1.0, float(np.abs(form.Y).max()))
         self.history, self.best_bound, self.best = [], -np.inf, None
+        self.best_feasible = None  # the lowest-value iterate feasible for all constraints to tol·scale
         self.iterations = 0
 
     def full_W(self, work, w):
@@ -271,6 +272,11 @@ class _Solver:
         if status == "round_iter":
             status = "max_iter"
         state = self.last_state  # the last finished iterate, also after Ctrl-C
+        if status != "optimal" and self.best_feasible is not None:
+            # cut short (time, Ctrl-C, memory, rounds): the last iterate may be early in a round,
+            # its value far off or its Λ infeasible; report the best iterate feasible for every
+            # constraint instead (the bound is the best certificate either way)
+            state = self.best_feasible
         S, PS = state["S"], state["PS"]
         if self.best is None:  # interrupted before the first iterate: certify the start
             Gam = PS[:n, 2 * n + form.d:] - form.Y
@@ -407,6 +413,9 @@ class _Solver:
             relu_vals = PS[ra, rb]
             feas_all = max(0.0, -float(relu_vals.min())) + float(np.abs(viol_E).max())
             feas_work = (-float(work_viol.min()) if m else 0.0) + float(np.abs(viol_E).max())
+            if feas_all <= tol * scale and (self.best_feasible is None
+                                            or value < self.best_feasible["value"]):
+                self.best_feasible = state
             # how far the value of this slightly infeasible iterate can lie below the restricted
             # optimum (see ipm.py), with the current multipliers standing in for the optimal ones
             slack_err = (float(np.linalg.norm(w) * np.linalg.norm(work_viol))
