@@ -252,6 +252,57 @@ def test_solve_sdp_warm_up_picks_the_working_set_from_an_admm_run(monkeypatch):
     assert abs(res2.value - ref.value) <= 1e-4 * ref.value
 
 
+def test_auto_above_the_interior_point_limit_finishes_with_ipm_active(monkeypatch):
+    """solver='auto' above AUTO_IPM_MAX_Q (lowered here so a q = 15 problem counts as large): the
+    ADMM warm-up, then the active-set interior point, to the full interior point's optimum, with
+    the warm-up's iterations on the callback's clock; a time limit still holds for the whole."""
+    monkeypatch.setattr(sdp_mod, "AUTO_IPM_MAX_Q", 10)
+    monkeypatch.setattr(sdp_mod, "ACTIVE_WARMUP_ITERATIONS", 200)
+    X, Y = _data(52, n=12, d=2, c=1)
+    ref = solve_sdp(X, Y, 0.1, solver="ipm", tol=1e-6)
+    assert ref.status == "optimal"
+    seen = []
+    res = solve_sdp(X, Y, 0.1, tol=1e-5, callback=lambda rec: seen.append(rec["time_s"]) and False)
+    assert res.method == "sdp-ipm-active" and res.info["auto"].startswith("ipm-active (12 distinct rows, so q > 10;")
+    assert "Newton rows" in res.info["auto"] and res.info["warmup"]["iterations"] == 200
+    assert res.status == "optimal" and abs(res.value - ref.value) <= 1e-4 * ref.value
+    assert res.lower_bound <= ref.value * (1 + 1e-6)
+    assert seen == sorted(seen) and len(seen) > len(res.history)
+    limited = solve_sdp(X, Y, 0.1, tol=1e-12, time_limit=1.0)
+    assert limited.time_s <= 1.0 + 0.5 and limited.lower_bound <= ref.value * (1 + 1e-6)
+
+
+def test_auto_goes_on_with_the_admm_when_the_working_set_is_too_large(monkeypatch):
+    """When the warm-up's working set would make ipm-active's Newton system too large, the ADMM
+    goes on from the warm-up's iterate: one result whose history and iteration count include the
+    warm-up, and a bound below the optimum; when the equality and loss rows alone are too many,
+    no warm-up is run at all."""
+    monkeypatch.setattr(sdp_mod, "AUTO_IPM_MAX_Q", 10)
+    monkeypatch.setattr(sdp_mod, "ACTIVE_WARMUP_ITERATIONS", 100)
+    X, Y = _data(53, n=12, d=2, c=1)
+    ref = solve_sdp(X, Y, 0.1, solver="ipm", tol=1e-6)
+    n_rows = 12 * 2  # n·(c + 1): every row of this data is distinct and none is parallel to another
+    assert SDPFormulation(X, Y, 0.1).n == 12
+    monkeypatch.setattr(sdp_mod, "AUTO_ACTIVE_MAX_ROWS", n_rows + 1)
+    seen = []
+    res = solve_sdp(X, Y, 0.1, tol=1e-12, max_iter=300,
+                    callback=lambda rec: seen.append((rec["iteration"], rec["time_s"])) and False)
+    assert res.method == "sdp-admm" and "Newton system of" in res.info["auto"]
+    assert res.iterations == 300  # the warm-up's 100 and the ADMM's 200 that follow
+    its = [h["iteration"] for h in res.history]
+    assert its == sorted(its) and its[0] <= 100 < its[-1]
+    assert [h["time_s"] for h in res.history] == sorted(h["time_s"] for h in res.history)
+    # the callback heard both runs, numbered and timed as in the history
+    assert seen == sorted(seen) and seen[0][0] <= 100 < seen[-1][0]
+    assert {i for i, _ in seen} <= set(its)
+    assert res.lower_bound <= ref.value * (1 + 1e-6)
+    assert res.lower_bound >= max(h["lower_bound"] for h in res.history) - 1e-12
+    monkeypatch.setattr(sdp_mod, "AUTO_ACTIVE_MAX_ROWS", n_rows - 1)
+    res = solve_sdp(X, Y, 0.1, tol=1e-12, max_iter=50)
+    assert res.method == "sdp-admm" and "rows alone exceed" in res.info["auto"]
+    assert res.iterations == 50 and "warmup" not in res.info
+
+
 def test_memory_is_estimated_before_the_schur_complement_is_allocated(monkeypatch):
     """A first working set whose Schur complement cannot fit is refused with a clear message; a
     round that would outgrow memory ends the solve with status 'memory' and a valid bound."""

@@ -189,11 +189,18 @@ def test_ipm_refuses_a_step_fraction_outside_the_open_unit_interval():
             solve_sdp(X, Y, 0.1, solver="ipm", sigma_power=bad)
 
 
-def test_auto_takes_the_admm_for_large_q_options_and_admm_warm_starts():
+def test_auto_takes_the_admm_for_large_q_options_and_admm_warm_starts(monkeypatch):
+    import convexnn.sdp as sdp_mod
+
     rng = np.random.default_rng(32)
     X, Y = _small(rng, n=100)
+    # above q = 90 the choice between ipm-active and the ADMM is tested in test_sdp_active_ipm.py;
+    # here the 200 equality and loss rows alone exceed the (lowered) limit of ipm-active
+    monkeypatch.setattr(sdp_mod, "AUTO_ACTIVE_MAX_ROWS", 150)
     big = solve_sdp(X, Y, 0.1, max_iter=30)
-    assert big.method == "sdp-admm" and big.info["auto"] == "native (100 distinct rows, so q > 90)"
+    assert big.method == "sdp-admm" and big.info["auto"] == (
+        "native (100 distinct rows, so q > 90; the n·(c + 1) = 200 equality and loss rows alone "
+        "exceed ipm-active's 150)")
     X, Y = _small(rng)
     with_options = solve_sdp(X, Y, 0.1, max_iter=40, check_every=10)
     assert with_options.method == "sdp-admm" and "check_every" in with_options.info["auto"]

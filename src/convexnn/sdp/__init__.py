@@ -33,6 +33,23 @@ AUTO_IPM_MAX_Q = 90
 AUTO_IPM_ITERATIONS = 25
 # from this many (reduced) rows on, solver='ipm-active' picks its first working set from an ADMM run
 ACTIVE_WARMUP_MIN_N = 100
+#: the ADMM warm-up of solver='ipm-active' runs this many iterations — its first primal phase
+#: (``phase_length``), so the first working set does not depend on the machine's speed — unless
+#: ACTIVE_WARMUP_MAX_S (or a quarter of the time limit) comes first. Measured one-off (paper
+#: protocol, γ = 0.1): a 15 s warm-up (640 iterations) left Pima's first set 9,721 pairs short and
+#: no certified gap in 600 s, where 60 s (which ends, after the first primal phase, in a dual phase
+#: whose drifting primal point is not used) certified 1e-3 in 311 s; on Ionosphere 5 s (≈ 420
+#: iterations) already sufficed.
+ACTIVE_WARMUP_ITERATIONS = 2000
+ACTIVE_WARMUP_MAX_S = 120.0
+#: above AUTO_IPM_MAX_Q, 'auto' runs ipm-active's ADMM warm-up and continues with the active-set
+#: interior point when the Newton system of its first working set has at most this many rows (an
+#: O(rows³) Cholesky per iteration: about 4 s at 8,000 rows on the 2-core reference machine), else
+#: with the ADMM from the warm-up's iterate. From ``benchmarks/sdp.py`` (paper protocol): the
+#: interior point certifies Ionosphere (n = 175, ≈ 2,900 rows) and Pima (n = 384, ≈ 5,500 rows),
+#: where the ADMM's bounds stay far below in the same time; on Bank Notes (≈ 21,000 rows at ~1 min
+#: per iteration) the ADMM's bound is the better one.
+AUTO_ACTIVE_MAX_ROWS = 10_000
 
 
 def _power_of_two_scale(X: np.ndarray) -> float:
@@ -165,39 +182,58 @@ def _solve_ipm(X, Y, reg, *, bias, tol, time_limit, max_iter, callback, options,
     return res, form
 
 
-def _solve_ipm_active(X, Y, reg, *, bias, tol, time_limit, max_iter, warm_start, callback, options):
+def _check_warmup(warmup):
+    if warmup is not None and (isinstance(warmup, bool) or not isinstance(warmup, (int, float))
+                               or not 0 < warmup < np.inf):
+        raise ParameterError(f"warmup must be a positive number of seconds; got {warmup!r}.")
+
+
+def _active_warmup(X, Y, reg, *, bias, tol, time_limit, max_iter, callback, warmup=None):
+    """The ADMM run that picks ipm-active's first working set: ACTIVE_WARMUP_ITERATIONS
+    iterations or ``warmup`` seconds (default min(ACTIVE_WARMUP_MAX_S, time_limit/4)), whichever
+    ends first. Returns its result and formulation (row-balanced, the native solver's defaults)."""
+    _check_warmup(warmup)
+    if warmup is None:
+        warmup = ACTIVE_WARMUP_MAX_S if time_limit is None else min(ACTIVE_WARMUP_MAX_S, 0.25 * time_limit)
+    return _solve_native(X, Y, reg, bias=bias, tol=tol, time_limit=warmup,
+                         max_iter=min(max_iter, ACTIVE_WARMUP_ITERATIONS), warm_start=None,
+                         callback=callback, device=None, balance_rows=True, relu_scale="auto",
+                         options={})
+
+
+def _solve_ipm_active(X, Y, reg, *, bias, tol, time_limit, max_iter, warm_start, callback, options,
+                      form=None, pre=None, t0=None):
     """The active-set interior point on (already scaled) data. Its first working set comes from
     ``warm_start`` (a result or solution with 'Lambda' and 'W' of the same reduced problem), else,
-    for n ≥ ACTIVE_WARMUP_MIN_N, from an ADMM run of ``options['warmup']`` seconds (default
-    min(60, time_limit/4)); small problems start from an empty set. The callback hears from the
-    warm-up too, on one clock. The ADMM's certified bound is kept when it is the better one
-    (``info['bound_from'] = 'warmup'``; its own record is ``info['warmup']``); the multipliers in
-    the solution stay the interior point's, since the ADMM's belong to its row-balanced problem."""
+    for n ≥ ACTIVE_WARMUP_MIN_N, from the ADMM warm-up ``pre`` or, without it, from an
+    :func:`_active_warmup` run (``options['warmup']`` seconds at most); small problems start from an
+    empty set. ``t0`` (perf_counter) starts the clock, the time limit included, when the warm-up ran
+    before the call. The callback hears from the warm-up too, on one clock. The ADMM's certified
+    bound is kept when it is the better one (``info['bound_from'] = 'warmup'``; its own record is
+    ``info['warmup']``); the multipliers in the solution stay the interior point's, since the
+    ADMM's belong to its row-balanced problem."""
     import time
 
     from .active_ipm import solve_active_ipm, working_set_from
 
-    t0 = time.perf_counter()
+    t0 = time.perf_counter() if t0 is None else t0
     options = dict(options)
     warmup = options.pop("warmup", None)
-    if warmup is not None and (isinstance(warmup, bool) or not isinstance(warmup, (int, float))
-                               or not 0 < warmup < np.inf):
-        raise ParameterError(f"warmup must be a positive number of seconds; got {warmup!r}.")
-    form = SDPFormulation(X, Y, reg, bias=bias)
+    _check_warmup(warmup)
+    if form is None:
+        form = SDPFormulation(X, Y, reg, bias=bias)
     ws = warm_start.solution if isinstance(warm_start, SolveResult) else warm_start
-    pre = None
     if ws is not None:
         Lam, W = ws.get("Lambda"), ws.get("W")
         if Lam is None or np.shape(Lam) != (form.p, form.p):
             raise ParameterError(f"warm_start for 'ipm-active' needs 'Lambda' of shape ({form.p}, {form.p}) "
                                  "from a solve of the same data.")
         work = working_set_from(form, Lam, W)
-    elif form.n >= ACTIVE_WARMUP_MIN_N:
-        if warmup is None:
-            warmup = 60.0 if time_limit is None else min(60.0, 0.25 * time_limit)
-        pre, _ = _solve_native(X, Y, reg, bias=bias, tol=tol, time_limit=warmup, max_iter=max_iter,
-                               warm_start=None, callback=callback, device=None, balance_rows=True,
-                               relu_scale="auto", options={})
+        pre = None
+    elif pre is not None or form.n >= ACTIVE_WARMUP_MIN_N:
+        if pre is None:
+            pre, _ = _active_warmup(X, Y, reg, bias=bias, tol=tol, time_limit=time_limit,
+                                    max_iter=max_iter, callback=callback, warmup=warmup)
         work = working_set_from(form, pre.solution.get("Lambda"), pre.solution.get("W"))
     else:
         work = None
@@ -205,13 +241,14 @@ def _solve_ipm_active(X, Y, reg, *, bias, tol, time_limit, max_iter, warm_start,
     offset = time.perf_counter() - t0  # the warm-up's share, added to the times a callback sees
     cb = None if callback is None else (lambda rec: callback({**rec, "time_s": rec["time_s"] + offset}))
     res = solve_active_ipm(form, working_set=work, tol=tol, time_limit=left, callback=cb,
-                           max_iter=min(max_iter, 500), **options)
+                           max_iter=min(max_iter, 500),
+                           **options)
     for rec in res.history:  # the same clock the callback saw
         rec["time_s"] += offset
     res.time_s = time.perf_counter() - t0
     if pre is not None:
-        res.info["warmup"] = {"solver": "native", "time_s": pre.time_s, "lower_bound": pre.lower_bound,
-                              "value": pre.value, "status": pre.status}
+        res.info["warmup"] = {"solver": "native", "time_s": pre.time_s, "iterations": pre.iterations,
+                              "lower_bound": pre.lower_bound, "value": pre.value, "status": pre.status}
         if pre.lower_bound is not None and pre.lower_bound > res.lower_bound:
             res.lower_bound = pre.lower_bound
             res.info["bound_from"] = "warmup"
@@ -241,13 +278,17 @@ def _solve_auto(X, Y, reg, *, bias, tol, time_limit, max_iter, warm_start, callb
     ADMM's), ADMM warm start or device are given and its memory fits. Under a time limit its run
     is projected once, at the second iteration, from that iteration's duration
     (AUTO_IPM_ITERATIONS in all); when that overruns the limit it is abandoned (its early bounds
-    are weak) and the ADMM gets the time left. ``info['auto']`` records the choice and why."""
+    are weak) and the ADMM gets the time left. Above AUTO_IPM_MAX_Q (no options, warm start or
+    device given, rows balanced) the ADMM first runs as ipm-active's warm-up and the active-set
+    interior point finishes when its first working set is small enough (:func:`_auto_active`);
+    otherwise the ADMM goes on from the warm-up's iterate, on the same clock, with one history.
+    ``info['auto']`` records the choice and why."""
     import time
 
     from .._validation import available_memory_bytes
 
     t0 = time.perf_counter()
-    reason = None
+    reason, too_big, pre = None, False, None
     ws = warm_start.solution if isinstance(warm_start, SolveResult) else warm_start
     if options:
         reason = f"options {', '.join(sorted(options))} given (the ADMM's; solver='ipm' takes its own)"
@@ -263,8 +304,10 @@ def _solve_auto(X, Y, reg, *, bias, tol, time_limit, max_iter, warm_start, callb
         q = form.q if form is not None else None
         if form is None:
             reason = f"{n_distinct} distinct rows, so q > {AUTO_IPM_MAX_Q}"
+            too_big = True
         elif q > AUTO_IPM_MAX_Q:
             reason = f"q = {q} > {AUTO_IPM_MAX_Q}"
+            too_big = True
         else:
             from .ipm import IPM_MEMORY_FACTOR
 
@@ -293,12 +336,70 @@ def _solve_auto(X, Y, reg, *, bias, tol, time_limit, max_iter, warm_start, callb
         reason = (f"the interior point's projected {AUTO_IPM_ITERATIONS} iterations at q = {q} "
                   f"exceed the time limit ({spent:.1f} s spent)")
         time_limit = max(time_limit - spent, 1e-3)
+    if too_big and ws is None and balance_rows:
+        res, form, pre, why = _auto_active(X, Y, reg, bias=bias, tol=tol, time_limit=time_limit,
+                                           max_iter=max_iter, callback=callback, t0=t0)
+        if res is not None:
+            res.info["auto"] = f"ipm-active ({reason}; {why})"
+            return res, form
+        reason = f"{reason}; {why}"
+        if pre is not None and pre.status in ("optimal", "interrupted", "stopped"):
+            pre.info["auto"] = f"native ({reason})"  # solved, or the user said stop
+            return pre, form
+        if pre is not None:  # the ADMM goes on from the warm-up's iterate, on one clock
+            warm_start = pre
+            if time_limit is not None:
+                time_limit = max(time_limit - (time.perf_counter() - t0), 1e-3)
+            max_iter = max(max_iter - pre.iterations, 1)
+    offset = time.perf_counter() - t0
+    done = pre.iterations if pre is not None else 0
+    cb = callback if callback is None or pre is None else (
+        lambda rec: callback({**rec, "time_s": rec["time_s"] + offset, "iteration": rec["iteration"] + done}))
     res, form = _solve_native(X, Y, reg, bias=bias, tol=tol, time_limit=time_limit, max_iter=max_iter,
-                              warm_start=warm_start, callback=callback, device=device,
+                              warm_start=warm_start, callback=cb, device=device,
                               balance_rows=balance_rows, relu_scale=relu_scale, options=options)
+    if pre is not None:  # one record: the warm-up's iterations and history come first
+        for rec in res.history:
+            rec["time_s"] += offset
+            rec["iteration"] += pre.iterations
+        res.history = pre.history + res.history
+        res.iterations += pre.iterations
+        if pre.lower_bound is not None and pre.lower_bound > res.lower_bound:
+            res.lower_bound = pre.lower_bound  # with the multipliers that certify it
+            for key in ("Gamma", "y", "W"):
+                res.solution[key] = pre.solution.get(key)
+            res.info["bound_from"] = "warmup"
     res.info["auto"] = f"native ({reason})"
     res.time_s = time.perf_counter() - t0
     return res, form
+
+
+def _auto_active(X, Y, reg, *, bias, tol, time_limit, max_iter, callback, t0):
+    """'auto' above AUTO_IPM_MAX_Q: run ipm-active's ADMM warm-up, then finish with the active-set
+    interior point when the first working set's Newton system has ≤ AUTO_ACTIVE_MAX_ROWS rows and
+    fits in half the memory. Returns (result, form, warm-up, why); the result is None when the
+    interior point is not taken, and the warm-up (with its formulation) is for the ADMM to go on."""
+    from .._validation import available_memory_bytes
+    from .active_ipm import SCHUR_MEMORY_FACTOR, working_set_from
+
+    form = SDPFormulation(X, Y, reg, bias=bias)
+    if form.n * (form.c + 1) > AUTO_ACTIVE_MAX_ROWS:
+        return None, None, None, (f"the n·(c + 1) = {form.n * (form.c + 1)} equality and loss rows alone "
+                                  f"exceed ipm-active's {AUTO_ACTIVE_MAX_ROWS}")
+    pre, pre_form = _active_warmup(X, Y, reg, bias=bias, tol=tol, time_limit=time_limit,
+                                   max_iter=max_iter, callback=callback)
+    if pre.status in ("optimal", "interrupted", "stopped"):
+        return None, pre_form, pre, f"the ADMM warm-up ended {pre.status}"
+    work = working_set_from(form, pre.solution.get("Lambda"), pre.solution.get("W"))
+    rows = form.n * (form.c + 1) + work.size
+    if rows > AUTO_ACTIVE_MAX_ROWS:
+        return None, pre_form, pre, (f"the warm-up's working set ({work.size} pairs) makes a Newton "
+                                     f"system of {rows} > {AUTO_ACTIVE_MAX_ROWS} rows for ipm-active")
+    if SCHUR_MEMORY_FACTOR * 8.0 * rows**2 > 0.5 * available_memory_bytes():
+        return None, pre_form, pre, f"ipm-active's Newton system of {rows} rows does not fit in memory"
+    res, form = _solve_ipm_active(X, Y, reg, bias=bias, tol=tol, time_limit=time_limit, max_iter=max_iter,
+                                  warm_start=None, callback=callback, options={}, form=form, pre=pre, t0=t0)
+    return res, form, pre, f"first working set {work.size} pairs, {rows} Newton rows ≤ {AUTO_ACTIVE_MAX_ROWS}"
 
 
 __all__ = ["SDPFormulation", "Certificate", "solve_sdp", "solve_admm", "SOLVERS"]
