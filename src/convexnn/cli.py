@@ -109,7 +109,9 @@ def _add_solver_args(p: argparse.ArgumentParser, default_time: float | None = No
     p.add_argument("--solver", choices=["auto", "native", "admm", "ipm", "ipm-active", "scs", "scs-reduced", "clarabel"],
                    default="auto",
                    help="SDP back-end: auto (default) = ipm when q = n+d+c <= 90 and its projected "
-                        "run fits the time limit, else native; native = admm (first-order, scales "
+                        "run fits the time limit; above, an ADMM warm-up, then ipm-active when the "
+                        "working set it picks keeps the Newton system <= 10,000 rows (Ionosphere, "
+                        "Pima), else the ADMM goes on; native = admm (first-order, scales "
                         "to large n); ipm (native interior point: accurate to 1e-4 on small "
                         "problems such as Iris or Spiral; O(q^4) memory); ipm-active (interior point over a "
                         "growing working set of the ReLU inequalities, for mid-size problems such "
@@ -433,7 +435,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_args(p)
     _add_solver_args(p)
     p.add_argument("--no-balance-rows", dest="balance_rows", action="store_false",
-                   help="ADMM only (--solver native, or auto above q = 90): keep the rows as given instead of rescaling each by a power of "
+                   help="ADMM only (--solver native, or auto when it runs the ADMM): keep the rows as given instead of rescaling each by a power of "
                         "two to nearly equal norms and, for n > 128, all of them by one more common power of two that "
                         "shrinks the ReLU block (exact reformulations; on by default)")
     p.set_defaults(func=cmd_sdp)

@@ -82,13 +82,16 @@ def solve_sdp(
     solver's own objective is kept in ``info['solver_value']``. ``solver``: 'auto' (default:
     'ipm' when q = n + d + c ≤ :data:`AUTO_IPM_MAX_Q`, no ADMM options, warm start or device
     are asked for, its memory fits and, under a ``time_limit``, its projected run fits too;
-    otherwise 'native'; ``info['auto']`` says which and why), 'native' = 'admm' (first-order,
+    above that q, ipm-active's ADMM warm-up and then 'ipm-active' when the first working set keeps
+    its Newton system ≤ :data:`AUTO_ACTIVE_MAX_ROWS` rows, else the ADMM continued from the
+    warm-up; otherwise 'native'; ``info['auto']`` says which and why), 'native' = 'admm' (first-order,
     scales to large n),
     'ipm' (native interior point, the accurate choice for q ≲ 90; O(q⁴) memory),
     'ipm-active' (active-set interior point over a growing working set of inequalities, memory
     O((n(c + 1) + working set)²), for mid-size problems; its working set comes from ``warm_start``
-    (an ADMM result) or, for n ≥ :data:`ACTIVE_WARMUP_MIN_N`, from an ADMM run of ``warmup``
-    seconds, default min(60, time_limit/4)), 'scs' (the
+    (an ADMM result) or, for n ≥ :data:`ACTIVE_WARMUP_MIN_N`, from an ADMM run of
+    :data:`ACTIVE_WARMUP_ITERATIONS` iterations or ``warmup`` seconds, whichever ends first,
+    default min(:data:`ACTIVE_WARMUP_MAX_S`, time_limit/4)), 'scs' (the
     paper's unreduced form, eps 1e-4 like the reference), 'scs-reduced', or 'clarabel'
     (facially reduced form; O(q⁴) memory). ``device`` ('cuda', 'cpu') runs the native
     iteration with torch tensors (optional ``torch`` extra); the default is numpy.
