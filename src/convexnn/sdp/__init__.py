@@ -34,13 +34,14 @@ AUTO_IPM_ITERATIONS = 25
 # from this many (reduced) rows on, solver='ipm-active' picks its first working set from an ADMM run
 ACTIVE_WARMUP_MIN_N = 100
 #: the ADMM warm-up of solver='ipm-active' runs this many iterations — its first primal phase
-#: (``phase_length``), so the first working set does not depend on the machine's speed — unless
-#: ACTIVE_WARMUP_MAX_S (or a quarter of the time limit) comes first. Measured one-off (paper
-#: protocol, γ = 0.1): a 15 s warm-up (640 iterations) left Pima's first set 9,721 pairs short and
-#: no certified gap in 600 s, where 60 s (which ends, after the first primal phase, in a dual phase
-#: whose drifting primal point is not used) certified 1e-3 in 311 s; on Ionosphere 5 s (≈ 420
-#: iterations) already sufficed.
-ACTIVE_WARMUP_ITERATIONS = 2000
+#: (``phase_length`` = 2,000) and first dual phase (1,000), so the first working set does not
+#: depend on the machine's speed — unless ACTIVE_WARMUP_MAX_S (or a quarter of the time limit)
+#: comes first. Its set reads Λ off the end of the primal phase (the drifting primal point of the
+#: dual phase is not used) and the multipliers off the dual phase. Measured one-off (paper
+#: protocol, γ = 0.1, docs §7.2): on Pima, 640 iterations (15 s) left the first set 9,721 pairs
+#: short, 2,000 left it 5,097 short (1e-3 certified after 468 s in the benchmark), 3,000 left it
+#: 2,659 short; on Ionosphere 5 s (≈ 420 iterations) already sufficed.
+ACTIVE_WARMUP_ITERATIONS = 3000
 ACTIVE_WARMUP_MAX_S = 120.0
 #: above AUTO_IPM_MAX_Q, 'auto' runs ipm-active's ADMM warm-up and continues with the active-set
 #: interior point when the Newton system of its first working set has at most this many rows (an
