@@ -1,0 +1,104 @@
+"""What ``solver="auto"`` gives against the ADMM alone, at the same time cap (default protocol).
+
+``convexnn sdp DATA`` runs ``solver="auto"``. Above q = n + d + c = 90 it runs an ADMM warm-up
+and then either the active-set interior point (when the working set the warm-up picks keeps its
+Newton system ≤ 10,000 rows) or the ADMM from the warm-up's iterate. This script runs, for each
+data set (the library's default protocol: stratified 50/50 split, standardised features), the
+default solver and ``solver="native"`` (the ADMM alone) with the same time cap, one after the
+other, and reports each one's certified bound, value, gap, status and time to a certified gap
+of 1e-3 and 1e-4 (as in ``benchmarks/sdp.py``), plus the ratio of the two bounds.
+
+    python benchmarks/sdp_auto.py                              # the five default sets, 120 s each
+    python benchmarks/sdp_auto.py --datasets ionosphere --cap 60
+    python benchmarks/sdp_auto.py --render                     # re-print the saved table
+
+Prints a markdown table and writes JSON (default benchmarks/results/sdp_auto.json), with the
+commit and the machine of the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from datetime import date
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from _common import machine  # noqa: E402
+from sdp import _commit, first_time  # noqa: E402
+
+from convexnn.datasets import prepare  # noqa: E402
+from convexnn.report import clean  # noqa: E402
+from convexnn.sdp import solve_sdp  # noqa: E402
+
+DEFAULT_SETS = "diabetes,ionosphere,breast-cancer,pima,banknote"
+
+
+def run(split, reg, cap, solver):
+    res = solve_sdp(split.X_train, split.Y_train, reg, solver=solver, tol=1e-4, time_limit=cap)
+    return {"method": res.method, "choice": res.info.get("auto"), "value": res.value,
+            "lower_bound": res.lower_bound, "gap": res.gap, "status": res.status,
+            "time_s": res.time_s, "iterations": res.iterations,
+            "t_gap_1e-3": first_time(res.history, 1e-3), "t_gap_1e-4": first_time(res.history, 1e-4)}
+
+
+def _f(x, fmt):
+    return "—" if x is None else format(x, fmt)
+
+
+def render(out):
+    lines = [f"solver='auto' against the ADMM alone, default protocol, cap {out['cap_s']:g} s each; "
+             f"run {out['date']} at {out['commit']} on {out['machine']}.", "",
+             "| data | reg | n | auto ran | auto bound | auto value | gap | t(1e-3) s | t(1e-4) s | status (time) "
+             "| ADMM bound | ADMM value | gap | t(1e-3) s | status (time) | bound ratio auto/ADMM |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in out["rows"]:
+        a, b = r["auto"], r["native"]
+        ratio = a["lower_bound"] / b["lower_bound"] if b["lower_bound"] and b["lower_bound"] > 0 else None
+        lines.append(
+            f"| {r['data']} | {r['reg']:g} | {r['n']} | {a['method'].removeprefix('sdp-')} "
+            f"| {a['lower_bound']:.6g} | {a['value']:.6g} | {_f(a['gap'], '.1e')} | {_f(a['t_gap_1e-3'], '.1f')} "
+            f"| {_f(a['t_gap_1e-4'], '.1f')} | {a['status']} ({a['time_s']:.1f}) "
+            f"| {b['lower_bound']:.6g} | {b['value']:.6g} | {_f(b['gap'], '.1e')} | {_f(b['t_gap_1e-3'], '.1f')} "
+            f"| {b['status']} ({b['time_s']:.1f}) | {_f(ratio, '.4f')} |")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--datasets", default=DEFAULT_SETS, help=f"comma-separated names (default {DEFAULT_SETS})")
+    ap.add_argument("--reg", type=float, default=0.1)
+    ap.add_argument("--cap", type=float, default=120.0, help="seconds per solve (default 120)")
+    ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results",
+                                                   "sdp_auto.json"))
+    ap.add_argument("--render", action="store_true", help="re-print the table of the saved JSON")
+    args = ap.parse_args(argv)
+    if args.render:
+        with open(args.out) as fh:
+            print(render(json.load(fh)))
+        return
+    out = {"date": date.today().isoformat(), "commit": _commit(), "machine": machine(), "cap_s": args.cap,
+           "rows": []}
+    for name in [s.strip() for s in args.datasets.split(",") if s.strip()]:
+        split = prepare(name)
+        row = {"data": name, "reg": args.reg, "n": int(split.X_train.shape[0])}
+        for solver in ("auto", "native"):
+            row[solver] = run(split, args.reg, args.cap, solver)
+            r = row[solver]
+            print(f"{name:14s} {solver:7s} {r['method']:15s} bound {r['lower_bound']:.6g} value {r['value']:.6g} "
+                  f"gap {_f(r['gap'], '.1e')} {r['status']} {r['time_s']:.1f}s", flush=True)
+        out["rows"].append(row)
+    os.makedirs(os.path.dirname(args.out), exist_ok=True)
+    with open(args.out, "w") as fh:
+        json.dump(clean(out), fh, indent=1)
+    table = render(out)
+    with open(os.path.splitext(args.out)[0] + ".md", "w") as fh:
+        fh.write(table + "\n")
+    print()
+    print(table)
+
+
+if __name__ == "__main__":
+    main()
