@@ -303,6 +303,23 @@ def test_auto_goes_on_with_the_admm_when_the_working_set_is_too_large(monkeypatc
     assert res.iterations == 50 and "warmup" not in res.info
 
 
+def test_auto_returns_the_warm_up_when_it_solves_the_problem_or_is_stopped(monkeypatch):
+    """A warm-up that reaches tol is the answer ('native', no interior point after it); a callback
+    that asks to stop during the warm-up stops the whole solve."""
+    monkeypatch.setattr(sdp_mod, "AUTO_IPM_MAX_Q", 10)
+    X, Y = _data(54, n=12, d=2, c=1)
+    ref = solve_sdp(X, Y, 0.1, solver="ipm", tol=1e-6)
+    res = solve_sdp(X, Y, 0.1, tol=1e-2)
+    assert res.method == "sdp-admm" and res.status == "optimal"
+    assert res.info["auto"].endswith("the ADMM warm-up ended optimal)") and abs(res.gap) <= 1e-2
+    assert res.lower_bound <= ref.value * (1 + 1e-6)
+    calls = []
+    res = solve_sdp(X, Y, 0.1, tol=1e-9, callback=lambda rec: calls.append(rec) or True)
+    assert res.status == "stopped" and len(calls) == 1
+    assert res.info["auto"].endswith("the ADMM warm-up ended stopped)")
+    assert res.lower_bound <= ref.value * (1 + 1e-6)
+
+
 def test_memory_is_estimated_before_the_schur_complement_is_allocated(monkeypatch):
     """A first working set whose Schur complement cannot fit is refused with a clear message; a
     round that would outgrow memory ends the solve with status 'memory' and a valid bound."""

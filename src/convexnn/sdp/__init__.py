@@ -47,9 +47,9 @@ ACTIVE_WARMUP_MAX_S = 120.0
 #: interior point when the Newton system of its first working set has at most this many rows (an
 #: O(rows³) Cholesky per iteration: about 4 s at 8,000 rows on the 2-core reference machine), else
 #: with the ADMM from the warm-up's iterate. From ``benchmarks/sdp.py`` (paper protocol): the
-#: interior point certifies Ionosphere (n = 175, ≈ 2,900 rows) and Pima (n = 384, ≈ 5,500 rows),
-#: where the ADMM's bounds stay far below in the same time; on Bank Notes (≈ 21,000 rows at ~1 min
-#: per iteration) the ADMM's bound is the better one.
+#: interior point certifies Ionosphere (n = 175, first set ≈ 3,000 rows) and Pima γ = 0.1 (n = 384,
+#: ≈ 4,200 rows), where the ADMM's bounds stay below in the same time; on Bank Notes (≈ 23,000
+#: rows, ~1 min per iteration) the ADMM's bound is the better one.
 AUTO_ACTIVE_MAX_ROWS = 10_000
 
 
@@ -245,8 +245,7 @@ def _solve_ipm_active(X, Y, reg, *, bias, tol, time_limit, max_iter, warm_start,
     offset = time.perf_counter() - t0  # the warm-up's share, added to the times a callback sees
     cb = None if callback is None else (lambda rec: callback({**rec, "time_s": rec["time_s"] + offset}))
     res = solve_active_ipm(form, working_set=work, tol=tol, time_limit=left, callback=cb,
-                           max_iter=min(max_iter, 500),
-                           **options)
+                           max_iter=min(max_iter, 500), **options)
     for rec in res.history:  # the same clock the callback saw
         rec["time_s"] += offset
     res.time_s = time.perf_counter() - t0
@@ -349,6 +348,7 @@ def _solve_auto(X, Y, reg, *, bias, tol, time_limit, max_iter, warm_start, callb
         reason = f"{reason}; {why}"
         if pre is not None and pre.status in ("optimal", "interrupted", "stopped"):
             pre.info["auto"] = f"native ({reason})"  # solved, or the user said stop
+            pre.time_s = time.perf_counter() - t0
             return pre, form
         if pre is not None:  # the ADMM goes on from the warm-up's iterate, on one clock
             warm_start = pre
