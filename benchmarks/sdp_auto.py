@@ -10,10 +10,14 @@ of 1e-3 and 1e-4 (as in ``benchmarks/sdp.py``), plus the ratio of the two bounds
 
     python benchmarks/sdp_auto.py                              # the five default sets, 120 s each
     python benchmarks/sdp_auto.py --datasets ionosphere --cap 60
+    python benchmarks/sdp_auto.py --datasets banknote --repeats 3 --update   # re-run one row
     python benchmarks/sdp_auto.py --render                     # re-print the saved table
 
+With ``--repeats R`` each solver runs R times (alternating auto, ADMM, auto, ...) and the table
+shows the run with the median certified bound, the range of the bounds and R; every run is in
+the JSON. Runs stopped by the cap vary from run to run with the iterations that fit in it.
 Prints a markdown table and writes JSON (default benchmarks/results/sdp_auto.json), with the
-commit and the machine of the run.
+commit and the machine of each row (``--update`` keeps the rows of the sets not re-run).
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ import json
 import os
 import sys
 from datetime import date
+
+import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -34,6 +40,12 @@ from convexnn.report import clean  # noqa: E402
 from convexnn.sdp import solve_sdp  # noqa: E402
 
 DEFAULT_SETS = "diabetes,ionosphere,breast-cancer,pima,banknote"
+
+
+def median_run(runs):
+    """The run with the median certified bound (the lower middle one for an even count)."""
+    order = sorted(runs, key=lambda r: -np.inf if r["lower_bound"] is None else r["lower_bound"])
+    return order[(len(order) - 1) // 2]
 
 
 def run(split, reg, cap, solver):
@@ -49,20 +61,32 @@ def _f(x, fmt):
 
 
 def render(out):
-    lines = [f"solver='auto' against the ADMM alone, default protocol, cap {out['cap_s']:g} s each; "
-             f"run {out['date']} at {out['commit']} on {out['machine']}.", "",
-             "| data | reg | n | auto ran | auto bound | auto value | gap | t(1e-3) s | t(1e-4) s | status (time) "
-             "| ADMM bound | ADMM value | gap | t(1e-3) s | status (time) | bound ratio auto/ADMM |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [f"solver='auto' against the ADMM alone, default protocol, cap {out['cap_s']:g} s each, "
+             f"on {out['machine']}; with several runs, the one with the median bound and the range "
+             f"of the bounds.", "",
+             "| data | reg | n | runs | auto ran | auto bound | auto value | gap | t(1e-3) s | t(1e-4) s "
+             "| status (time) | ADMM bound | ADMM value | gap | t(1e-3) s | status (time) "
+             "| bound ratio auto/ADMM | commit, date |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+
+    def spread(key, r):
+        runs = r.get("runs", {}).get(key, [])
+        if len(runs) < 2:
+            return ""
+        bounds = [x["lower_bound"] for x in runs if x["lower_bound"] is not None]
+        return f" [{min(bounds):.4g}–{max(bounds):.4g}]"
+
     for r in out["rows"]:
         a, b = r["auto"], r["native"]
+        nruns = len(r.get("runs", {}).get("auto", [])) or 1
         ratio = a["lower_bound"] / b["lower_bound"] if b["lower_bound"] and b["lower_bound"] > 0 else None
         lines.append(
-            f"| {r['data']} | {r['reg']:g} | {r['n']} | {a['method'].removeprefix('sdp-')} "
-            f"| {a['lower_bound']:.6g} | {a['value']:.6g} | {_f(a['gap'], '.1e')} | {_f(a['t_gap_1e-3'], '.1f')} "
-            f"| {_f(a['t_gap_1e-4'], '.1f')} | {a['status']} ({a['time_s']:.1f}) "
-            f"| {b['lower_bound']:.6g} | {b['value']:.6g} | {_f(b['gap'], '.1e')} | {_f(b['t_gap_1e-3'], '.1f')} "
-            f"| {b['status']} ({b['time_s']:.1f}) | {_f(ratio, '.4f')} |")
+            f"| {r['data']} | {r['reg']:g} | {r['n']} | {nruns} | {a['method'].removeprefix('sdp-')} "
+            f"| {a['lower_bound']:.6g}{spread('auto', r)} | {a['value']:.6g} | {_f(a['gap'], '.1e')} "
+            f"| {_f(a['t_gap_1e-3'], '.1f')} | {_f(a['t_gap_1e-4'], '.1f')} | {a['status']} ({a['time_s']:.1f}) "
+            f"| {b['lower_bound']:.6g}{spread('native', r)} | {b['value']:.6g} | {_f(b['gap'], '.1e')} "
+            f"| {_f(b['t_gap_1e-3'], '.1f')} | {b['status']} ({b['time_s']:.1f}) | {_f(ratio, '.4f')} "
+            f"| {r.get('commit', out.get('commit'))}, {r.get('date', out.get('date'))} |")
     return "\n".join(lines)
 
 
@@ -71,6 +95,9 @@ def main(argv=None):
     ap.add_argument("--datasets", default=DEFAULT_SETS, help=f"comma-separated names (default {DEFAULT_SETS})")
     ap.add_argument("--reg", type=float, default=0.1)
     ap.add_argument("--cap", type=float, default=120.0, help="seconds per solve (default 120)")
+    ap.add_argument("--repeats", type=int, default=1, help="runs per solver (default 1); the median is shown")
+    ap.add_argument("--update", action="store_true",
+                    help="keep the saved rows of the sets not re-run (each row records its commit)")
     ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results",
                                                    "sdp_auto.json"))
     ap.add_argument("--render", action="store_true", help="re-print the table of the saved JSON")
@@ -79,17 +106,32 @@ def main(argv=None):
         with open(args.out) as fh:
             print(render(json.load(fh)))
         return
-    out = {"date": date.today().isoformat(), "commit": _commit(), "machine": machine(), "cap_s": args.cap,
-           "rows": []}
+    if args.repeats < 1:
+        ap.error("--repeats must be at least 1")
+    commit, today = _commit(), date.today().isoformat()
+    out = {"date": today, "commit": commit, "machine": machine(), "cap_s": args.cap, "rows": []}
+    if args.update and os.path.exists(args.out):
+        with open(args.out) as fh:
+            old = json.load(fh)
+        if old.get("cap_s") != args.cap or old.get("machine") != out["machine"]:
+            ap.error(f"--update: the saved rows were run with cap {old.get('cap_s')} s on {old.get('machine')}")
+        for row in old["rows"]:
+            row.setdefault("commit", old.get("commit"))
+            row.setdefault("date", old.get("date"))
+        out["rows"] = old["rows"]
     for name in [s.strip() for s in args.datasets.split(",") if s.strip()]:
         split = prepare(name)
-        row = {"data": name, "reg": args.reg, "n": int(split.X_train.shape[0])}
+        row = {"data": name, "reg": args.reg, "n": int(split.X_train.shape[0]), "commit": commit,
+               "date": today, "runs": {"auto": [], "native": []}}
+        for _ in range(args.repeats):
+            for solver in ("auto", "native"):
+                r = run(split, args.reg, args.cap, solver)
+                row["runs"][solver].append(r)
+                print(f"{name:14s} {solver:7s} {r['method']:15s} bound {r['lower_bound']:.6g} value {r['value']:.6g} "
+                      f"gap {_f(r['gap'], '.1e')} {r['status']} {r['time_s']:.1f}s", flush=True)
         for solver in ("auto", "native"):
-            row[solver] = run(split, args.reg, args.cap, solver)
-            r = row[solver]
-            print(f"{name:14s} {solver:7s} {r['method']:15s} bound {r['lower_bound']:.6g} value {r['value']:.6g} "
-                  f"gap {_f(r['gap'], '.1e')} {r['status']} {r['time_s']:.1f}s", flush=True)
-        out["rows"].append(row)
+            row[solver] = median_run(row["runs"][solver])
+        out["rows"] = [x for x in out["rows"] if (x["data"], x["reg"]) != (name, args.reg)] + [row]
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, "w") as fh:
         json.dump(clean(out), fh, indent=1)

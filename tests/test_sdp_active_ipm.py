@@ -274,9 +274,8 @@ def test_auto_above_the_interior_point_limit_finishes_with_ipm_active(monkeypatc
 
 def test_auto_goes_on_with_the_admm_when_the_working_set_is_too_large(monkeypatch):
     """When the warm-up's working set would make ipm-active's Newton system too large, the ADMM
-    goes on from the warm-up's iterate: one result whose history and iteration count include the
-    warm-up, and a bound below the optimum; when the equality and loss rows alone are too many,
-    no warm-up is run at all."""
+    goes on undisturbed: one run, whose iterate is that of the ADMM alone, and a bound below the
+    optimum; when the equality and loss rows alone are too many, no warm-up is offered at all."""
     monkeypatch.setattr(sdp_mod, "AUTO_IPM_MAX_Q", 10)
     monkeypatch.setattr(sdp_mod, "ACTIVE_WARMUP_ITERATIONS", 100)
     X, Y = _data(53, n=12, d=2, c=1)
@@ -297,26 +296,69 @@ def test_auto_goes_on_with_the_admm_when_the_working_set_is_too_large(monkeypatc
     assert {i for i, _ in seen} <= set(its)
     assert res.lower_bound <= ref.value * (1 + 1e-6)
     assert res.lower_bound >= max(h["lower_bound"] for h in res.history) - 1e-12
+    # one ADMM run, not a restart: the iterate is the ADMM's alone after as many iterations
+    alone = solve_sdp(X, Y, 0.1, solver="native", tol=1e-12, max_iter=300)
+    np.testing.assert_array_equal(res.solution["zeta"], alone.solution["zeta"])
+    assert res.value == alone.value and res.lower_bound == alone.lower_bound  # 100: a checkpoint anyway
     monkeypatch.setattr(sdp_mod, "AUTO_ACTIVE_MAX_ROWS", n_rows - 1)
     res = solve_sdp(X, Y, 0.1, tol=1e-12, max_iter=50)
     assert res.method == "sdp-admm" and "rows alone exceed" in res.info["auto"]
     assert res.iterations == 50 and "warmup" not in res.info
 
 
+def test_admm_handoff_offers_the_result_of_a_stop_there_and_a_declined_offer_changes_nothing():
+    """solve_admm's handoff: the offer is the result of a run stopped at that iteration, short of
+    its final polish; an accepted one is returned polished, as that run; a declined one leaves the iterates exactly those of a run
+    without an offer (no restart of the ρ schedule or the acceleration), and only the offer's
+    extra certificate can raise the bound; a zero-second offer comes after the first iteration."""
+    from convexnn.sdp import solve_admm
+
+    X, Y = _data(55, n=12, d=2, c=1)
+    form = SDPFormulation(X, Y, 0.1)
+    ref = solve_ipm(form, tol=1e-7)
+    short = solve_admm(form, tol=1e-12, max_iter=120)
+    offers = []
+    taken = solve_admm(form, tol=1e-12, max_iter=400,
+                       handoff=(120, np.inf, lambda offer: offers.append(offer) or True))
+    assert len(offers) == 1 and taken.info["handoff"] is True
+    assert taken.status == "max_iter" == short.status == offers[0].status and taken.iterations == 120
+    for key in ("Lambda", "W"):
+        np.testing.assert_array_equal(taken.solution[key], short.solution[key])
+        np.testing.assert_array_equal(offers[0].solution[key], short.solution[key])
+    # the taken offer is polished as at any exit; the offer itself was not (the polish costs time)
+    assert taken.value == short.value and taken.lower_bound == short.lower_bound
+    assert offers[0].lower_bound < taken.lower_bound <= ref.value * (1 + 1e-6)
+    plain = solve_admm(form, tol=1e-12, max_iter=400)
+    offers.clear()
+    declined = solve_admm(form, tol=1e-12, max_iter=400,
+                          handoff=(120, np.inf, lambda offer: offers.append(offer) and False))
+    assert len(offers) == 1 and offers[0].iterations == 120 and "handoff" not in declined.info
+    assert declined.iterations == plain.iterations == 400
+    for key in ("zeta", "Lambda"):
+        np.testing.assert_array_equal(declined.solution[key], plain.solution[key])
+    assert declined.value == plain.value and declined.lower_bound <= ref.value * (1 + 1e-6)
+    assert declined.lower_bound == plain.lower_bound  # 120 is a checkpoint anyway: nothing added
+    # the offer's arrays are copies: the run that went on did not overwrite them
+    np.testing.assert_array_equal(offers[0].solution["Lambda"], short.solution["Lambda"])
+    assert [h["iteration"] for h in declined.history] == sorted(h["iteration"] for h in declined.history)
+    early = solve_admm(form, tol=1e-12, max_iter=50, handoff=(10**6, 0.0, lambda offer: True))
+    assert early.iterations == 1 and early.status == "time_limit" and early.info["handoff"] is True
+
+
 def test_auto_returns_the_warm_up_when_it_solves_the_problem_or_is_stopped(monkeypatch):
-    """A warm-up that reaches tol is the answer ('native', no interior point after it); a callback
-    that asks to stop during the warm-up stops the whole solve."""
+    """An ADMM that reaches tol before its warm-up ends is the answer ('native', no interior point
+    after it); a callback that asks to stop during the warm-up stops the whole solve."""
     monkeypatch.setattr(sdp_mod, "AUTO_IPM_MAX_Q", 10)
     X, Y = _data(54, n=12, d=2, c=1)
     ref = solve_sdp(X, Y, 0.1, solver="ipm", tol=1e-6)
     res = solve_sdp(X, Y, 0.1, tol=1e-2)
     assert res.method == "sdp-admm" and res.status == "optimal"
-    assert res.info["auto"].endswith("the ADMM warm-up ended optimal)") and abs(res.gap) <= 1e-2
+    assert res.info["auto"].endswith("the ADMM ended optimal before its warm-up did)") and abs(res.gap) <= 1e-2
     assert res.lower_bound <= ref.value * (1 + 1e-6)
     calls = []
     res = solve_sdp(X, Y, 0.1, tol=1e-9, callback=lambda rec: calls.append(rec) or True)
     assert res.status == "stopped" and len(calls) == 1
-    assert res.info["auto"].endswith("the ADMM warm-up ended stopped)")
+    assert res.info["auto"].endswith("the ADMM ended stopped before its warm-up did)")
     assert res.lower_bound <= ref.value * (1 + 1e-6)
 
 

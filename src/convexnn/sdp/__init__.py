@@ -46,7 +46,7 @@ ACTIVE_WARMUP_MAX_S = 120.0
 #: above AUTO_IPM_MAX_Q, 'auto' runs ipm-active's ADMM warm-up and continues with the active-set
 #: interior point when the Newton system of its first working set has at most this many rows (an
 #: O(rows³) Cholesky per iteration: about 4 s at 8,000 rows on the 2-core reference machine), else
-#: with the ADMM from the warm-up's iterate. From ``benchmarks/sdp.py`` (paper protocol): the
+#: the ADMM run that served as warm-up goes on (:func:`_auto_active`). From ``benchmarks/sdp.py`` (paper protocol): the
 #: interior point certifies Ionosphere (n = 175, first set ≈ 3,000 rows) and Pima γ = 0.1 (n = 384,
 #: ≈ 4,200 rows), where the ADMM's bounds stay below in the same time; on Bank Notes (≈ 23,000
 #: rows, ~1 min per iteration) the ADMM's bound is the better one.
@@ -206,7 +206,7 @@ def _active_warmup(X, Y, reg, *, bias, tol, time_limit, max_iter, callback, warm
 
 
 def _solve_ipm_active(X, Y, reg, *, bias, tol, time_limit, max_iter, warm_start, callback, options,
-                      form=None, pre=None, t0=None):
+                      form=None, pre=None, t0=None, work=None):
     """The active-set interior point on (already scaled) data. Its first working set comes from
     ``warm_start`` (a result or solution with 'Lambda' and 'W' of the same reduced problem), else,
     for n ≥ ACTIVE_WARMUP_MIN_N, from the ADMM warm-up ``pre`` or, without it, from an
@@ -238,7 +238,8 @@ def _solve_ipm_active(X, Y, reg, *, bias, tol, time_limit, max_iter, warm_start,
         if pre is None:
             pre, _ = _active_warmup(X, Y, reg, bias=bias, tol=tol, time_limit=time_limit,
                                     max_iter=max_iter, callback=callback, warmup=warmup)
-        work = working_set_from(form, pre.solution.get("Lambda"), pre.solution.get("W"))
+        if work is None:
+            work = working_set_from(form, pre.solution.get("Lambda"), pre.solution.get("W"))
     else:
         work = None
     left = None if time_limit is None else max(time_limit - (time.perf_counter() - t0), 1e-3)
@@ -282,16 +283,16 @@ def _solve_auto(X, Y, reg, *, bias, tol, time_limit, max_iter, warm_start, callb
     is projected once, at the second iteration, from that iteration's duration
     (AUTO_IPM_ITERATIONS in all); when that overruns the limit it is abandoned (its early bounds
     are weak) and the ADMM gets the time left. Above AUTO_IPM_MAX_Q (no options, warm start or
-    device given, rows balanced) the ADMM first runs as ipm-active's warm-up and the active-set
-    interior point finishes when its first working set is small enough (:func:`_auto_active`);
-    otherwise the ADMM goes on from the warm-up's iterate, on the same clock, with one history.
-    ``info['auto']`` records the choice and why."""
+    device given, rows balanced) the ADMM runs and, at the end of ipm-active's warm-up, hands over
+    to the active-set interior point when its first working set is small enough
+    (:func:`_auto_active`); otherwise it simply goes on. ``info['auto']`` records the choice and
+    why."""
     import time
 
     from .._validation import available_memory_bytes
 
     t0 = time.perf_counter()
-    reason, too_big, pre = None, False, None
+    reason, too_big = None, False
     ws = warm_start.solution if isinstance(warm_start, SolveResult) else warm_start
     if options:
         reason = f"options {', '.join(sorted(options))} given (the ADMM's; solver='ipm' takes its own)"
@@ -340,70 +341,66 @@ def _solve_auto(X, Y, reg, *, bias, tol, time_limit, max_iter, warm_start, callb
                   f"exceed the time limit ({spent:.1f} s spent)")
         time_limit = max(time_limit - spent, 1e-3)
     if too_big and ws is None and balance_rows:
-        res, form, pre, why = _auto_active(X, Y, reg, bias=bias, tol=tol, time_limit=time_limit,
-                                           max_iter=max_iter, callback=callback, t0=t0)
+        res, form, why = _auto_active(X, Y, reg, bias=bias, tol=tol, time_limit=time_limit,
+                                      max_iter=max_iter, callback=callback, relu_scale=relu_scale, t0=t0)
         if res is not None:
-            res.info["auto"] = f"ipm-active ({reason}; {why})"
+            ran = "ipm-active" if res.method == "sdp-ipm-active" else "native"
+            res.info["auto"] = f"{ran} ({reason}; {why})"
+            res.time_s = time.perf_counter() - t0
             return res, form
         reason = f"{reason}; {why}"
-        if pre is not None and pre.status in ("optimal", "interrupted", "stopped"):
-            pre.info["auto"] = f"native ({reason})"  # solved, or the user said stop
-            pre.time_s = time.perf_counter() - t0
-            return pre, form
-        if pre is not None:  # the ADMM goes on from the warm-up's iterate, on one clock
-            warm_start = pre
-            if time_limit is not None:
-                time_limit = max(time_limit - (time.perf_counter() - t0), 1e-3)
-            max_iter = max(max_iter - pre.iterations, 1)
-    offset = time.perf_counter() - t0
-    done = pre.iterations if pre is not None else 0
-    cb = callback if callback is None or pre is None else (
-        lambda rec: callback({**rec, "time_s": rec["time_s"] + offset, "iteration": rec["iteration"] + done}))
     res, form = _solve_native(X, Y, reg, bias=bias, tol=tol, time_limit=time_limit, max_iter=max_iter,
-                              warm_start=warm_start, callback=cb, device=device,
+                              warm_start=warm_start, callback=callback, device=device,
                               balance_rows=balance_rows, relu_scale=relu_scale, options=options)
-    if pre is not None:  # one record: the warm-up's iterations and history come first
-        for rec in res.history:
-            rec["time_s"] += offset
-            rec["iteration"] += pre.iterations
-        res.history = pre.history + res.history
-        res.iterations += pre.iterations
-        if pre.lower_bound is not None and pre.lower_bound > res.lower_bound:
-            res.lower_bound = pre.lower_bound  # with the multipliers that certify it
-            for key in ("Gamma", "y", "W"):
-                res.solution[key] = pre.solution.get(key)
-            res.info["bound_from"] = "warmup"
     res.info["auto"] = f"native ({reason})"
     res.time_s = time.perf_counter() - t0
     return res, form
 
 
-def _auto_active(X, Y, reg, *, bias, tol, time_limit, max_iter, callback, t0):
-    """'auto' above AUTO_IPM_MAX_Q: run ipm-active's ADMM warm-up, then finish with the active-set
-    interior point when the first working set's Newton system has ≤ AUTO_ACTIVE_MAX_ROWS rows and
-    fits in half the memory. Returns (result, form, warm-up, why); the result is None when the
-    interior point is not taken, and the warm-up (with its formulation) is for the ADMM to go on."""
+def _auto_active(X, Y, reg, *, bias, tol, time_limit, max_iter, callback, relu_scale, t0):
+    """'auto' above AUTO_IPM_MAX_Q: the ADMM, offered for handoff (see :func:`solve_admm`) at the
+    end of ipm-active's warm-up (ACTIVE_WARMUP_ITERATIONS iterations or min(ACTIVE_WARMUP_MAX_S,
+    time_limit/4) seconds). The active-set interior point takes over when the working set picked
+    from the offer makes a Newton system of ≤ AUTO_ACTIVE_MAX_ROWS rows that fits in half the
+    memory; otherwise the ADMM goes on as if nothing had happened (one run: no restart of its ρ
+    schedule or acceleration). Returns (result, form, why); the result is None when the n(c + 1)
+    rows alone exceed the limit, so no offer is worth making."""
     from .._validation import available_memory_bytes
     from .active_ipm import SCHUR_MEMORY_FACTOR, working_set_from
 
     form = SDPFormulation(X, Y, reg, bias=bias)
     if form.n * (form.c + 1) > AUTO_ACTIVE_MAX_ROWS:
-        return None, None, None, (f"the n·(c + 1) = {form.n * (form.c + 1)} equality and loss rows alone "
-                                  f"exceed ipm-active's {AUTO_ACTIVE_MAX_ROWS}")
-    pre, pre_form = _active_warmup(X, Y, reg, bias=bias, tol=tol, time_limit=time_limit,
-                                   max_iter=max_iter, callback=callback)
-    if pre.status in ("optimal", "interrupted", "stopped"):
-        return None, pre_form, pre, f"the ADMM warm-up ended {pre.status}"
-    work = working_set_from(form, pre.solution.get("Lambda"), pre.solution.get("W"))
-    rows = form.n * (form.c + 1) + work.size
-    if rows > AUTO_ACTIVE_MAX_ROWS:
-        return None, pre_form, pre, (f"the warm-up's working set ({work.size} pairs) makes a Newton "
-                                     f"system of {rows} > {AUTO_ACTIVE_MAX_ROWS} rows for ipm-active")
-    if SCHUR_MEMORY_FACTOR * 8.0 * rows**2 > 0.5 * available_memory_bytes():
-        return None, pre_form, pre, f"ipm-active's Newton system of {rows} rows does not fit in memory"
+        return None, None, (f"the n·(c + 1) = {form.n * (form.c + 1)} equality and loss rows alone "
+                            f"exceed ipm-active's {AUTO_ACTIVE_MAX_ROWS}")
+    verdict = {}
+
+    def decide(offer):
+        work = working_set_from(form, offer.solution.get("Lambda"), offer.solution.get("W"))
+        rows = form.n * (form.c + 1) + work.size
+        if rows > AUTO_ACTIVE_MAX_ROWS:
+            verdict["why"] = (f"the working set after the ADMM's warm-up ({work.size} pairs) would make a "
+                              f"Newton system of {rows} > {AUTO_ACTIVE_MAX_ROWS} rows for ipm-active")
+            return False
+        if SCHUR_MEMORY_FACTOR * 8.0 * rows**2 > 0.5 * available_memory_bytes():
+            verdict["why"] = f"ipm-active's Newton system of {rows} rows would not fit in memory"
+            return False
+        verdict.update(work=work, why=f"first working set {work.size} pairs, {rows} Newton rows "
+                                      f"≤ {AUTO_ACTIVE_MAX_ROWS}")
+        return True
+
+    seconds = ACTIVE_WARMUP_MAX_S if time_limit is None else min(ACTIVE_WARMUP_MAX_S, 0.25 * time_limit)
+    adm, adm_form = _solve_native(X, Y, reg, bias=bias, tol=tol, time_limit=time_limit, max_iter=max_iter,
+                                  warm_start=None, callback=callback, device=None, balance_rows=True,
+                                  relu_scale=relu_scale,
+                                  options={"handoff": (ACTIVE_WARMUP_ITERATIONS, seconds, decide)})
+    if "work" not in verdict:  # no offer (the ADMM ended first) or declined
+        return adm, adm_form, verdict.get("why", f"the ADMM ended {adm.status} before its warm-up did")
+    if adm.status == "interrupted":  # Ctrl-C in the taken offer's final polish
+        return adm, adm_form, f"{verdict['why']}, but the ADMM was interrupted at the handoff"
     res, form = _solve_ipm_active(X, Y, reg, bias=bias, tol=tol, time_limit=time_limit, max_iter=max_iter,
-                                  warm_start=None, callback=callback, options={}, form=form, pre=pre, t0=t0)
-    return res, form, pre, f"first working set {work.size} pairs, {rows} Newton rows ≤ {AUTO_ACTIVE_MAX_ROWS}"
+                                  warm_start=None, callback=callback, options={}, form=form, pre=adm,
+                                  t0=t0, work=verdict["work"])
+    return res, form, verdict["why"]
 
 
 __all__ = ["SDPFormulation", "Certificate", "solve_sdp", "solve_admm", "SOLVERS"]

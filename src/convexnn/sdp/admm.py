@@ -245,6 +245,7 @@ def _solve_admm(
     restore_primal: bool | str = "auto",
     warm_start=None,
     callback=None,
+    handoff=None,
     backend=None,
 ) -> SolveResult:
     """Solve SDP-NN to relative gap ``tol`` between the primal value and a certified bound.
@@ -283,6 +284,14 @@ def _solve_admm(
     eigendecompositions of size q each; 0 = off): the free multiplier y is re-chosen to shrink the
     dual infeasibility the Slater repair pays for. With a ``time_limit`` the loop stops early
     enough to leave the final polish about one iteration's time per evaluation (≤ 10 % of it).
+
+    Handoff. ``handoff = (iterations, seconds, decide)`` offers, once, after that many iterations
+    or seconds (whichever comes first), the result the solve would return had it stopped there
+    (status 'max_iter' or 'time_limit', arrays copied) to ``decide``; if it returns True that is
+    the result (``info['handoff']``), else the solve goes on from the same iterate, ρ schedule and
+    acceleration memory (the offer's certificate and polish can only raise the best bound, on which
+    the stopping test and ``restore_primal='auto'`` depend). ``solver='auto'`` uses it to hand an
+    ADMM run to the active-set interior point, or to go on with it, without a restart.
     """
     t0 = time.perf_counter()
     if isinstance(refine, bool) or not isinstance(refine, (int, np.integer)) or refine < 0:
@@ -394,6 +403,61 @@ def _solve_admm(
             best_bound, best = cert.bound, latest
         return cert
 
+    certified_at = [0]  # iteration of the last certificate taken by finish()
+
+    def finish(status_, final=True):
+        """The result at an exit with ``status_``: a certificate of the last iterate, the final
+        polish, and the primal point to report (and hand on). With ``final`` False (a handoff
+        offer, after which the loop may go on) the iteration's state is left as it is, the arrays
+        are copies and nothing is polished (the polish is paid for when the offer is taken)."""
+        v, rp, Z_, F_, zp = value, r_p_rel, Z, F, zeta_primal
+        if last is not None and status_ != "optimal" and it not in (last_check, certified_at[0]):
+            certified_at[0] = it
+            try:
+                cert = checkpoint(*last)
+                history.append({"iteration": it, "time_s": time.perf_counter() - t0, "value": v,
+                                "lower_bound": best_bound, "gap": relative_gap(v, best_bound),
+                                "primal_residual": rp, "rho": rho, "rank": int(F_.shape[1]),
+                                "lambda_min": cert.lambda_min,
+                                "slack_error": last[2] * be.norm(last[0] - last[1]) * res,
+                                ("final" if final else "handoff"): True, "phase": phase})
+            except KeyboardInterrupt:
+                pass
+        if final and refine > 0 and status_ not in ("optimal", "interrupted", "stopped") and latest is not None:
+            # final certificate: polish the multipliers of an unfinished dual phase, else the best ones
+            try:
+                deadline = None if time_limit is None else t0 + time_limit
+                if phase == "dual":
+                    polish(latest, it, v, phase, deadline)
+                polish(best, it, v, phase, deadline)
+            except KeyboardInterrupt:
+                status_ = "interrupted"
+        if status_ == "optimal" or (zp is not None and not spoilt(v)):
+            zp = None  # hand on (and report) the dual phase's own point
+        if (phase == "dual" and snapshot is not None and status_ != "optimal"
+                and (zp is not None or snapshot[1] <= rp)):
+            v, rp, Z_, F_ = snapshot  # report the primal iterate of the last primal phase
+        out = (lambda a: np.array(a, copy=True)) if not final else (lambda a: a)
+        cert, G, y, W = best if best is not None else (None, None, None, None)
+        return SolveResult(
+            method="sdp-admm",
+            value=float(v) if np.isfinite(v) else None,
+            lower_bound=float(best_bound) if np.isfinite(best_bound) else None,
+            status=status_,
+            iterations=it,
+            time_s=time.perf_counter() - t0,
+            history=history if final else list(history),
+            solution={"Lambda": None if Z_ is None else out(be.to_numpy(Z_)),
+                      "factor": out(be.to_numpy(F_)),
+                      "zeta": out(be.to_numpy(zeta if zp is None else zp)),
+                      "rho": rho if zp is None else rho_primal,
+                      "rho_primal": rho_primal if phase == "dual" else rho,
+                      "Gamma": G, "y": y, "W": W},
+            info={"primal_residual": rp, "rank": int(F_.shape[1]),
+                  "reduction": form.reduction.describe(), "backend": be.name,
+                  "device": str(getattr(be, "device", "cpu"))},
+        )
+
     last = None
     try:
         for it in range(1, max_iter + 1):
@@ -484,49 +548,15 @@ def _solve_admm(
                         acc.reset()
                     res_prev = np.inf
             zeta = zeta_new
+            if handoff is not None and (it >= handoff[0] or time.perf_counter() - t0 >= handoff[1]):
+                h_iter, _, decide = handoff
+                handoff = None  # offered once
+                status = "max_iter" if it >= h_iter else "time_limit"
+                if decide(finish(status, final=False)):
+                    taken = finish(status)  # as at any exit there, the final polish included
+                    taken.info["handoff"] = True
+                    return taken
+                status = "max_iter"
     except KeyboardInterrupt:
         status = "interrupted"
-    if last is not None and status != "optimal" and last_check != it:
-        try:
-            cert = checkpoint(*last)
-            history.append({"iteration": it, "time_s": time.perf_counter() - t0, "value": value,
-                            "lower_bound": best_bound, "gap": relative_gap(value, best_bound),
-                            "primal_residual": r_p_rel, "rho": rho, "rank": int(F.shape[1]),
-                            "lambda_min": cert.lambda_min,
-                            "slack_error": last[2] * be.norm(last[0] - last[1]) * res, "final": True,
-                            "phase": phase})
-        except KeyboardInterrupt:
-            pass
-    if refine > 0 and status not in ("optimal", "interrupted", "stopped") and latest is not None:
-        # final certificate: polish the multipliers of an unfinished dual phase, else the best ones
-        try:
-            deadline = None if time_limit is None else t0 + time_limit
-            if phase == "dual":
-                polish(latest, it, value, phase, deadline)
-            polish(best, it, value, phase, deadline)
-        except KeyboardInterrupt:
-            status = "interrupted"
-    if status == "optimal" or (zeta_primal is not None and not spoilt(value)):
-        zeta_primal = None  # hand on (and report) the dual phase's own point
-    if (phase == "dual" and snapshot is not None and status != "optimal"
-            and (zeta_primal is not None or snapshot[1] <= r_p_rel)):
-        value, r_p_rel, Z, F = snapshot  # report the primal iterate of the last primal phase
-    elapsed = time.perf_counter() - t0
-    cert, G, y, W = best if best is not None else (None, None, None, None)
-    return SolveResult(
-        method="sdp-admm",
-        value=float(value) if np.isfinite(value) else None,
-        lower_bound=float(best_bound) if np.isfinite(best_bound) else None,
-        status=status,
-        iterations=it,
-        time_s=elapsed,
-        history=history,
-        solution={"Lambda": None if Z is None else be.to_numpy(Z),
-                  "factor": be.to_numpy(F), "zeta": be.to_numpy(zeta if zeta_primal is None else zeta_primal),
-                  "rho": rho if zeta_primal is None else rho_primal,
-                  "rho_primal": rho_primal if phase == "dual" else rho,
-                  "Gamma": G, "y": y, "W": W},
-        info={"primal_residual": r_p_rel, "rank": int(F.shape[1]),
-              "reduction": form.reduction.describe(), "backend": be.name,
-              "device": str(getattr(be, "device", "cpu"))},
-    )
+    return finish(status)
