@@ -132,6 +132,8 @@ def main(argv=None):
         for solver in ("auto", "native"):
             row[solver] = median_run(row["runs"][solver])
         out["rows"] = [x for x in out["rows"] if (x["data"], x["reg"]) != (name, args.reg)] + [row]
+    known = DEFAULT_SETS.split(",")  # the default sets in their order, others after them
+    out["rows"].sort(key=lambda x: (known.index(x["data"]) if x["data"] in known else len(known), x["reg"]))
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, "w") as fh:
         json.dump(clean(out), fh, indent=1)

@@ -308,9 +308,10 @@ def test_auto_goes_on_with_the_admm_when_the_working_set_is_too_large(monkeypatc
 
 def test_admm_handoff_offers_the_result_of_a_stop_there_and_a_declined_offer_changes_nothing():
     """solve_admm's handoff: the offer is the result of a run stopped at that iteration, short of
-    its final polish; an accepted one is returned polished, as that run; a declined one leaves the iterates exactly those of a run
-    without an offer (no restart of the ρ schedule or the acceleration), and only the offer's
-    extra certificate can raise the bound; a zero-second offer comes after the first iteration."""
+    its final polish; an accepted one is returned polished, as that run; a declined one leaves the
+    iterates exactly those of a run without an offer (no restart of the ρ schedule or the
+    acceleration), and its bound too when the offer falls on a checkpoint; a zero-second offer
+    comes after the first iteration."""
     from convexnn.sdp import solve_admm
 
     X, Y = _data(55, n=12, d=2, c=1)
@@ -341,6 +342,11 @@ def test_admm_handoff_offers_the_result_of_a_stop_there_and_a_declined_offer_cha
     # the offer's arrays are copies: the run that went on did not overwrite them
     np.testing.assert_array_equal(offers[0].solution["Lambda"], short.solution["Lambda"])
     assert [h["iteration"] for h in declined.history] == sorted(h["iteration"] for h in declined.history)
+    # an offer between checkpoints certifies its iterate (a 'handoff' record); the iterates still agree
+    between = solve_admm(form, tol=1e-12, max_iter=400, handoff=(125, np.inf, lambda offer: False))
+    np.testing.assert_array_equal(between.solution["zeta"], plain.solution["zeta"])
+    assert [h["iteration"] for h in between.history if h.get("handoff")] == [125]
+    assert between.lower_bound <= ref.value * (1 + 1e-6)
     early = solve_admm(form, tol=1e-12, max_iter=50, handoff=(10**6, 0.0, lambda offer: True))
     assert early.iterations == 1 and early.status == "time_limit" and early.info["handoff"] is True
 

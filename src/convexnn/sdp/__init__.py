@@ -46,10 +46,10 @@ ACTIVE_WARMUP_MAX_S = 120.0
 #: above AUTO_IPM_MAX_Q, 'auto' runs ipm-active's ADMM warm-up and continues with the active-set
 #: interior point when the Newton system of its first working set has at most this many rows (an
 #: O(rows³) Cholesky per iteration: about 4 s at 8,000 rows on the 2-core reference machine), else
-#: the ADMM run that served as warm-up goes on (:func:`_auto_active`). From ``benchmarks/sdp.py`` (paper protocol): the
-#: interior point certifies Ionosphere (n = 175, first set ≈ 3,000 rows) and Pima γ = 0.1 (n = 384,
-#: ≈ 4,200 rows), where the ADMM's bounds stay below in the same time; on Bank Notes (≈ 23,000
-#: rows, ~1 min per iteration) the ADMM's bound is the better one.
+#: the ADMM run that served as warm-up goes on (:func:`_auto_active`). From ``benchmarks/sdp.py``
+#: (paper protocol): the interior point certifies Ionosphere (n = 175, first set ≈ 3,000 rows)
+#: and Pima γ = 0.1 (n = 384, ≈ 4,200 rows), where the ADMM's bounds stay below in the same
+#: time; on Bank Notes (≈ 23,000 rows, ~1 min per iteration) the ADMM's bound is the better one.
 AUTO_ACTIVE_MAX_ROWS = 10_000
 
 

@@ -289,9 +289,10 @@ def _solve_admm(
     or seconds (whichever comes first), the result the solve would return had it stopped there
     (status 'max_iter' or 'time_limit', arrays copied) to ``decide``; if it returns True that is
     the result (``info['handoff']``), else the solve goes on from the same iterate, ρ schedule and
-    acceleration memory (the offer's certificate and polish can only raise the best bound, on which
-    the stopping test and ``restore_primal='auto'`` depend). ``solver='auto'`` uses it to hand an
-    ADMM run to the active-set interior point, or to go on with it, without a restart.
+    acceleration memory (the offer's certificate of the last iterate can only raise the best bound,
+    on which the stopping test and ``restore_primal='auto'`` depend; the offer is not polished).
+    ``solver='auto'`` uses it to hand an ADMM run to the active-set interior point, or to go on
+    with it, without a restart.
     """
     t0 = time.perf_counter()
     if isinstance(refine, bool) or not isinstance(refine, (int, np.integer)) or refine < 0:
@@ -437,7 +438,9 @@ def _solve_admm(
         if (phase == "dual" and snapshot is not None and status_ != "optimal"
                 and (zp is not None or snapshot[1] <= rp)):
             v, rp, Z_, F_ = snapshot  # report the primal iterate of the last primal phase
-        out = (lambda a: np.array(a, copy=True)) if not final else (lambda a: a)
+        def out(a):  # an offer's arrays must survive the iterations that may follow
+            return a if final else np.array(a, copy=True)
+
         cert, G, y, W = best if best is not None else (None, None, None, None)
         return SolveResult(
             method="sdp-admm",
