@@ -268,6 +268,17 @@ def test_auto_above_the_interior_point_limit_finishes_with_ipm_active(monkeypatc
     assert res.status == "optimal" and abs(res.value - ref.value) <= 1e-4 * ref.value
     assert res.lower_bound <= ref.value * (1 + 1e-6)
     assert seen == sorted(seen) and len(seen) > len(res.history)
+    # after the handoff every record's bound is the best so far, the warm-up's included
+    recs = []
+    res = solve_sdp(X, Y, 0.1, tol=1e-5, callback=lambda rec: recs.append(rec) and False)
+    pre_bound = res.info["warmup"]["lower_bound"]
+    after = [r for r in recs if "round" in r]
+    assert after and len(after) == len(res.history) and pre_bound > -np.inf
+    for r, h in zip(after, res.history):
+        assert r["lower_bound"] == h["lower_bound"] >= pre_bound and r["gap"] == h["gap"]
+        if h.get("bound_from") == "warmup":
+            assert h["gap"] == pytest.approx((h["value"] - pre_bound) / abs(h["value"]))
+    assert any(h.get("bound_from") == "warmup" for h in res.history)
     limited = solve_sdp(X, Y, 0.1, tol=1e-12, time_limit=1.0)
     assert limited.time_s <= 1.0 + 0.5 and limited.lower_bound <= ref.value * (1 + 1e-6)
 

@@ -56,7 +56,8 @@ class Progress:
         self.last = now
         parts = [f"{self.label}", f"{now - self.t0:6.1f}s"]
         if "iteration" in rec:
-            parts.append(f"it {rec['iteration']}")
+            # the active-set interior point numbers its own iterations after the ADMM warm-up's
+            parts.append(f"it {rec['iteration']}" + (f" (ipm-active round {rec['round']})" if "round" in rec else ""))
         if rec.get("value") is not None:
             parts.append(f"value {rec['value']:.6g}")
         if rec.get("lower_bound") is not None and np.isfinite(rec["lower_bound"]):

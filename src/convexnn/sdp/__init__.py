@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ParameterError
-from ..result import SolveResult
+from ..result import SolveResult, relative_gap
 from .admm import solve_admm
 from .formulation import Certificate, SDPFormulation, check_power_of_two
 
@@ -244,11 +244,22 @@ def _solve_ipm_active(X, Y, reg, *, bias, tol, time_limit, max_iter, warm_start,
         work = None
     left = None if time_limit is None else max(time_limit - (time.perf_counter() - t0), 1e-3)
     offset = time.perf_counter() - t0  # the warm-up's share, added to the times a callback sees
-    cb = None if callback is None else (lambda rec: callback({**rec, "time_s": rec["time_s"] + offset}))
+    pre_bound = pre.lower_bound if pre is not None and pre.lower_bound is not None else -np.inf
+
+    def on_clock(rec):
+        """A record on the clock of the whole solve, its bound the best so far, the warm-up's
+        included (the interior point's own early bounds are far below it)."""
+        rec["time_s"] += offset
+        if rec.get("lower_bound") is not None and pre_bound > rec["lower_bound"]:
+            rec["lower_bound"], rec["bound_from"] = pre_bound, "warmup"
+            rec["gap"] = relative_gap(rec["value"], pre_bound) if rec.get("value") is not None else None
+        return rec
+
+    cb = None if callback is None else (lambda rec: callback(on_clock(dict(rec))))
     res = solve_active_ipm(form, working_set=work, tol=tol, time_limit=left, callback=cb,
                            max_iter=min(max_iter, 500), **options)
-    for rec in res.history:  # the same clock the callback saw
-        rec["time_s"] += offset
+    for rec in res.history:  # what the callback saw
+        on_clock(rec)
     res.time_s = time.perf_counter() - t0
     if pre is not None:
         res.info["warmup"] = {"solver": "native", "time_s": pre.time_s, "iterations": pre.iterations,
