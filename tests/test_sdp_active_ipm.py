@@ -377,6 +377,18 @@ def test_auto_returns_the_warm_up_when_it_solves_the_problem_or_is_stopped(monke
     assert res.status == "stopped" and len(calls) == 1
     assert res.info["auto"].endswith("the ADMM ended stopped before its warm-up did)")
     assert res.lower_bound <= ref.value * (1 + 1e-6)
+    # Ctrl-C while the offer is weighed: the ADMM's result so far, its bound certified, no interior point
+    import convexnn.sdp.active_ipm as active_mod
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sdp_mod, "ACTIVE_WARMUP_ITERATIONS", 50)
+    monkeypatch.setattr(active_mod, "working_set_from", interrupted)
+    res = solve_sdp(X, Y, 0.1, tol=1e-9)
+    assert res.method == "sdp-admm" and res.status == "interrupted" and res.iterations == 50
+    assert res.info["auto"].endswith("the ADMM was interrupted during its warm-up)")
+    assert res.lower_bound is not None and res.lower_bound <= ref.value * (1 + 1e-6)
 
 
 def test_memory_is_estimated_before_the_schur_complement_is_allocated(monkeypatch):

@@ -404,8 +404,10 @@ def _auto_active(X, Y, reg, *, bias, tol, time_limit, max_iter, callback, relu_s
                                   warm_start=None, callback=callback, device=None, balance_rows=True,
                                   relu_scale=relu_scale,
                                   options={"handoff": (ACTIVE_WARMUP_ITERATIONS, seconds, decide)})
-    if "work" not in verdict:  # no offer (the ADMM ended first) or declined
-        return adm, adm_form, verdict.get("why", f"the ADMM ended {adm.status} before its warm-up did")
+    if "work" not in verdict:  # no offer (the ADMM ended first), declined, or Ctrl-C while deciding
+        ended = ("was interrupted during its warm-up" if adm.status == "interrupted"
+                 else f"ended {adm.status} before its warm-up did")
+        return adm, adm_form, verdict.get("why", f"the ADMM {ended}")
     if adm.status == "interrupted":  # Ctrl-C in the taken offer's final polish
         return adm, adm_form, f"{verdict['why']}, but the ADMM was interrupted at the handoff"
     res, form = _solve_ipm_active(X, Y, reg, bias=bias, tol=tol, time_limit=time_limit, max_iter=max_iter,
