@@ -74,7 +74,7 @@ def render(out):
         if len(runs) < 2:
             return ""
         bounds = [x["lower_bound"] for x in runs if x["lower_bound"] is not None]
-        return f" [{min(bounds):.4g}–{max(bounds):.4g}]"
+        return f" [{min(bounds):.6g}–{max(bounds):.6g}]"
 
     for r in out["rows"]:
         a, b = r["auto"], r["native"]
