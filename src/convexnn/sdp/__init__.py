@@ -84,8 +84,8 @@ def solve_sdp(
     'ipm' when q = n + d + c ≤ :data:`AUTO_IPM_MAX_Q`, no ADMM options, warm start or device
     are asked for, its memory fits and, under a ``time_limit``, its projected run fits too;
     above that q, ipm-active's ADMM warm-up and then 'ipm-active' when the first working set keeps
-    its Newton system ≤ :data:`AUTO_ACTIVE_MAX_ROWS` rows, else the ADMM continued from the
-    warm-up; otherwise 'native'; ``info['auto']`` says which and why), 'native' = 'admm' (first-order,
+    its Newton system ≤ :data:`AUTO_ACTIVE_MAX_ROWS` rows, else the same ADMM run goes on;
+    otherwise 'native'; ``info['auto']`` says which and why), 'native' = 'admm' (first-order,
     scales to large n),
     'ipm' (native interior point, the accurate choice for q ≲ 90; O(q⁴) memory),
     'ipm-active' (active-set interior point over a growing working set of inequalities, memory
