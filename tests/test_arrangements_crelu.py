@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -195,6 +197,22 @@ def test_dual_bound_is_below_the_optimum_for_any_multipliers(dual_instance, seed
         assert per.shape == (1,) and per[0] == pytest.approx(lb)
 
 
+def test_dual_bound_refinement_stops_at_its_deadline(dual_instance):
+    """A deadline already passed gives exactly the unrefined bound; none gives the refined one,
+    which is at least as high; both stay below the optimum."""
+    X, Y, M, reg, ref = dual_instance
+    rng = np.random.default_rng(7)
+    n, P = M.shape
+    theta = -0.8 * Y + 0.3 * rng.standard_normal(Y.shape)
+    lv, lw = rng.standard_normal((1, n, P)), rng.standard_normal((1, n, P))
+    plain, _ = crelu_dual_bound(X, Y, reg, M, theta, lv, lw, refine=False)
+    cut, _ = crelu_dual_bound(X, Y, reg, M, theta, lv, lw, refine=True, deadline=time.perf_counter() - 1)
+    full, _ = crelu_dual_bound(X, Y, reg, M, theta, lv, lw, refine=True, deadline=time.perf_counter() + 600)
+    assert cut == plain
+    assert full > plain  # these multipliers are poor, so the refinement must improve them
+    assert full <= ref * (1 + 1e-12)
+
+
 def test_dual_bound_from_solver_multipliers_is_tight(dual_instance):
     X, Y, M, reg, ref = dual_instance
     res = solve_crelu(X, Y, reg, M, tol=1e-8)
@@ -284,6 +302,15 @@ def test_time_limit_is_honoured_and_result_is_honest():
     assert res.time_s < 5.0
     net = res.solution["network"]
     assert res.value == pytest.approx(TrainingProblem(X, Y, 0.01).objective(net.U, net.V), rel=1e-12)
+    assert res.lower_bound is None or res.lower_bound <= res.value
+
+
+def test_time_limit_is_checked_after_every_iteration_not_only_at_checkpoints():
+    """With a limit shorter than one iteration the solve stops after the first one, although
+    its checkpoints come every 10 iterations."""
+    X, Y, M, G = _instance(8)
+    res = solve_crelu(X, Y, 0.1, M, G, tol=1e-12, time_limit=1e-9, check_every=10)
+    assert res.status == "time_limit" and res.iterations == 1
     assert res.lower_bound is None or res.lower_bound <= res.value
 
 

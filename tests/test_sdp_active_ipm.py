@@ -184,13 +184,26 @@ def test_working_set_from_picks_small_entries_and_large_multipliers():
     assert working_set_from(form, None, None).size == 0
 
 
-def test_time_limit_and_interrupt_keep_a_valid_bound():
+def test_time_limit_and_interrupt_keep_a_valid_bound(monkeypatch):
+    import convexnn.sdp.active_ipm as active
+
     X, Y = _data(31, n=10, d=2, c=1)
     form = SDPFormulation(X, Y, 0.01)
     _, upper = _reference(form)
+    # a round's first iteration is not started when its predicted duration overruns the limit
+    res = solve_active_ipm(form, time_limit=1e-4)
+    assert res.status == "time_limit" and res.iterations == 0
+    assert res.lower_bound <= upper
+    monkeypatch.setattr(active, "factorisation_seconds", lambda size: 1e9)
+    res = solve_active_ipm(form, time_limit=100.0)
+    assert res.status == "time_limit" and res.iterations == 0 and res.time_s < 100.0
+    # once an iteration has started (a prediction that always fits), the limit is checked after
+    # each iteration against its duration
+    monkeypatch.setattr(active, "factorisation_seconds", lambda size: -1e9)
     res = solve_active_ipm(form, time_limit=1e-4)
     assert res.status == "time_limit" and res.iterations == 1
     assert res.lower_bound <= upper
+    monkeypatch.undo()
 
     def stop(rec):
         if rec["iteration"] == 4:

@@ -331,3 +331,43 @@ def test_memory_estimate_refuses_the_interior_point_and_auto_takes_the_admm(monk
     monkeypatch.setattr(_validation, "available_memory_bytes", lambda: 2.02 * need)
     assert solve_sdp(X, Y, 0.1, solver="ipm").status == "optimal"
     assert solve_sdp(X, Y, 0.1).method == "sdp-ipm"
+
+
+def test_inequality_pattern_memory_is_estimated_before_it_is_built(monkeypatch):
+    """With many features the pairs of nonzeros of G's rows need more memory than the Newton
+    matrix (Ionosphere, d = 34: 6.7e9 pairs): the interior point refuses before allocating,
+    naming the pattern and the solvers that avoid it. The count is Σ_rows nnz², checked here
+    against the rows of G themselves."""
+    from convexnn import _validation
+    from convexnn.errors import MemoryEstimateError
+    from convexnn.sdp import ipm
+
+    rng = np.random.default_rng(5)
+    X, Y = _small(rng, n=12, d=3, c=1)
+    P = _SvecSDP(SDPFormulation(X, Y, 0.1))
+    pairs = sum(int(P.G[r].nnz) ** 2 for r in range(P.G.shape[0]))
+    need = ipm.GRAM_PATTERN_BYTES * pairs
+    monkeypatch.setattr(_validation, "available_memory_bytes", lambda: need / 0.8 * 0.99)
+    with pytest.raises(MemoryEstimateError, match=f"inequality pattern \\({pairs:,} pairs"):
+        _SvecSDP(SDPFormulation(X, Y, 0.1))
+    monkeypatch.setattr(_validation, "available_memory_bytes", lambda: need / 0.8 * 1.01)
+    assert _SvecSDP(SDPFormulation(X, Y, 0.1)).gram_index.size > 0
+
+
+def test_a_first_iteration_that_cannot_end_in_time_is_not_started(monkeypatch):
+    """Under a time limit the interior point predicts its first iteration (ITERATION_FACTORISATIONS
+    Cholesky factorisations, forced here to 10⁹ s): it returns the certified start at once, and
+    'auto' then gives the time to the ADMM."""
+    from convexnn.sdp import ipm
+
+    monkeypatch.setattr(ipm, "factorisation_seconds", lambda size: 1e9)
+    rng = np.random.default_rng(8)
+    X, Y = _small(rng, n=20, d=3, c=2)
+    upper = _trained_objective(TrainingProblem(X, Y, 0.1), rng)
+    res = solve_sdp(X, Y, 0.1, solver="ipm", time_limit=30.0)
+    assert res.status == "time_limit" and res.iterations == 0 and res.time_s < 30.0
+    assert np.isfinite(res.value) and res.lower_bound <= upper + 1e-9
+    auto = solve_sdp(X, Y, 0.1, time_limit=2.0)
+    assert auto.method == "sdp-admm" and auto.iterations > 0 and auto.lower_bound <= upper + 1e-9
+    # without a time limit nothing is predicted
+    assert solve_sdp(X, Y, 0.1, solver="ipm").iterations > 0

@@ -345,6 +345,8 @@ def _solve_auto(X, Y, reg, *, bias, tol, time_limit, max_iter, warm_start, callb
 
         res, form = _solve_ipm(X, Y, reg, bias=bias, tol=tol, time_limit=time_limit, max_iter=max_iter,
                                callback=guard, options=options, form=form)
+        if res.iterations == 0 and res.status == "time_limit":
+            state["abandon"] = True  # not even its first iteration fitted: the ADMM's do
         if not state["abandon"]:
             res.info["auto"] = f"ipm (q = {q} ≤ {AUTO_IPM_MAX_Q})"
             return res, form

@@ -35,7 +35,7 @@ from .._validation import blas_threads, check_memory
 from ..errors import ParameterError
 from ..result import SolveResult, relative_gap
 from .formulation import SDPFormulation
-from .ipm import _centring, _max_step, _max_step_vec
+from .ipm import ITERATION_FACTORISATIONS, _centring, _max_step, _max_step_vec, factorisation_seconds
 
 # the Schur complement (factored in place) and its two gather buffers, plus room for one more
 # matrix of its size (the old buffers while the working set grows)
@@ -158,7 +158,10 @@ def solve_active_ipm(form: SDPFormulation, *, working_set=None, tol: float = 1e-
 
     Stops early at ``max_iter`` iterations in all, ``time_limit``, Ctrl-C, or when the Schur
     complement of the next working set would not fit in memory (status 'memory'); the bound so
-    far stays valid in every case. The direction (HKM, Mehrotra's predictor–corrector,
+    far stays valid in every case. Under a time limit an iteration is started only when it is
+    predicted to end in time: by the previous iteration's duration within a round, and at a
+    round's start by :data:`ITERATION_FACTORISATIONS` Cholesky factorisations of its Newton
+    system (:func:`factorisation_seconds`). The direction (HKM, Mehrotra's predictor–corrector,
     σ = (μ_aff/μ)^``sigma_power``, equal primal and dual steps of ``step_fraction`` to the
     boundary, ``refine`` refinement steps against the operator applied without M) follows
     :func:`.ipm.solve_ipm`.
@@ -344,6 +347,12 @@ class _Solver:
             return (T @ Sm @ T.T)[rows.a, rows.b]
 
         status = "round_iter"
+        if self.time_limit is not None:
+            # the first iteration of a round has no predecessor whose duration bounds it: predict
+            # it from the size of its Newton system, and do not start what cannot finish in time
+            need = ITERATION_FACTORISATIONS * factorisation_seconds(rows.size)
+            if time.perf_counter() - self.t0 + need > self.time_limit:
+                return state, "time_limit"
         for _ in range(iters):
             t_it = time.perf_counter()
             AS = PS[rows.a, rows.b]

@@ -33,6 +33,27 @@ NEARLY_PARALLEL = 1e-4
 # place, plus the set-up's temporaries (peak growth measured one-off on Iris: 1.85 matrices)
 IPM_MEMORY_FACTOR = 3.0
 
+#: An interior-point iteration on N Newton rows is predicted to take this multiple of one Cholesky
+#: factorisation of size N (timed at a smaller size and scaled by the cube), to decide under a
+#: time limit whether a first iteration can start at all. Assembly and solves make up the rest:
+#: on Iris (N = 3,403) 163 ms of 250 ms per iteration; in the active-set interior point on Pima
+#: (one-off) 1.1 s of assembly against 0.36 s of factorisation at 4,439 rows, and about 19 s
+#: against 26 s at 18,500 rows (the assembly grows like N², the factorisation like N³).
+ITERATION_FACTORISATIONS = 2.0
+# bytes per pair of nonzeros in a row of G while :meth:`_SvecSDP._gram_pattern` builds its map
+# (peak measured one-off with tracemalloc: 55.7 on Iris, 62.0 on Spiral)
+GRAM_PATTERN_BYTES = 64.0
+
+
+def factorisation_seconds(size: int, probe: int = 1500) -> float:
+    """Seconds one dense Cholesky factorisation of ``size`` rows takes here, predicted from one
+    timed factorisation of min(size, ``probe``) rows scaled by the cube of the ratio."""
+    k = int(max(1, min(size, probe)))
+    A = np.eye(k) * k + 1.0  # symmetric positive definite, cheap to build
+    t = time.perf_counter()
+    sla.cho_factor(A, lower=True, overwrite_a=True, check_finite=False)
+    return (time.perf_counter() - t) * (size / k) ** 3
+
 
 class _SvecSDP:
     """The reduced SDP in svec coordinates: f(x) = ½‖A x − y‖² + cᵀx, G x ≥ 0, H x = 0."""
@@ -81,6 +102,12 @@ class _SvecSDP:
         if G.shape[0] == 0:
             return np.zeros(0, dtype=np.int64), sp.csr_matrix((0, 0))
         counts = np.diff(G.indptr)
+        pairs = int(np.sum(counts.astype(np.int64) ** 2))
+        # about seven int64 arrays of one entry per pair are alive at once below; with many
+        # features (Ionosphere, d = 34: 6.7e9 pairs) that is out of reach before the first step
+        check_memory(GRAM_PATTERN_BYTES * pairs,
+                     f"the interior point's inequality pattern ({pairs:,} pairs of nonzeros at "
+                     f"q = {self.q}, d = {self.d}; solver 'ipm-active' or 'native' avoid it)")
         row_of = np.repeat(np.arange(G.shape[0]), counts)          # the row of each nonzero
         first = counts[row_of]                                       # nonzeros in that row
         a = np.repeat(np.arange(G.nnz), first)                       # each nonzero ...
@@ -285,7 +312,9 @@ def solve_ipm(form: SDPFormulation, *, tol: float = 1e-5, max_iter: int = 100,
     Intended for q = n + d + c up to about 120 (memory ~ 8·(q(q+1)/2)² bytes). Stops when the
     relative gap between the primal value and the certified bound is ≤ ``tol`` (and the IPM's own
     residuals are small), at ``max_iter``/``time_limit`` (checked before each iteration against
-    the last iteration's duration, so the limit is not overrun by a whole iteration), or on Ctrl-C.
+    the last iteration's duration, so the limit is not overrun by a whole iteration; a first
+    iteration predicted not to end in time, :data:`ITERATION_FACTORISATIONS` ×
+    :func:`factorisation_seconds`, is not started), or on Ctrl-C.
 
     The start is S = ``init_primal``·max|Y|·I, Z = ``init_dual``·I and inequality multipliers
     ``init_ineq``. With ``equal_steps`` the primal and dual variables move by the same step
@@ -387,6 +416,11 @@ def _solve_ipm(form, *, tol, max_iter, time_limit, callback, init_primal, init_d
     # went 249 → 239 but Spiral (N = 2145) 72 → 77, so the threads start at N = 3000
     Mbuf = np.empty((Nsv, Nsv))
     fill_threads = _cores() if Nsv >= 3000 else 1
+    if time_limit is not None and (time.perf_counter() - t0
+                                   + ITERATION_FACTORISATIONS * factorisation_seconds(Nsv) > time_limit):
+        # not even a first iteration would end in time: return the certified start
+        status, max_iter = "time_limit", 0
+        value = P.f_grad(x)[0] + form.constant
     try:
         for it in range(1, max_iter + 1):
             t_it = time.perf_counter()
