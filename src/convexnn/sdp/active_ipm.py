@@ -368,7 +368,8 @@ class _Solver:
             M = _schur(PS, T @ Zi @ T.T, rows.a, rows.b, bufs)
             Dg = np.concatenate([np.zeros(n), s / w, np.ones(n * c)])
             M[np.diag_indices_from(M)] += Dg + 1e-14 * float(np.trace(M)) / rows.size
-            cf = sla.cho_factor(M, lower=True, overwrite_a=True, check_finite=False)
+            # M is symmetric: its transpose is a Fortran-ordered view, factored without a copy
+            cf = sla.cho_factor(M.T, lower=True, overwrite_a=True, check_finite=False)
 
             def wop(K):
                 Y_ = S @ K @ Zi
