@@ -371,3 +371,34 @@ def test_a_first_iteration_that_cannot_end_in_time_is_not_started(monkeypatch):
     assert auto.method == "sdp-admm" and auto.iterations > 0 and auto.lower_bound <= upper + 1e-9
     # without a time limit nothing is predicted
     assert solve_sdp(X, Y, 0.1, solver="ipm").iterations > 0
+
+
+def test_large_factorisations_run_on_one_blas_thread_with_the_same_result(monkeypatch):
+    """Above THREADED_CHOLESKY_MAX rows (lowered to 0 here) the Newton matrix is factored on
+    one BLAS thread (OpenBLAS's threaded potrf crashed from about 16,000 rows): the thread limit
+    is in force during the factorisation and both interior points reach the same optimum."""
+    from threadpoolctl import threadpool_info
+
+    from convexnn.sdp import ipm
+    from convexnn.sdp.active_ipm import solve_active_ipm
+
+    rng = np.random.default_rng(12)
+    X, Y = _small(rng, n=10, d=2, c=1)
+    form = SDPFormulation(X, Y, 0.1)
+    ref_full = ipm.solve_ipm(form, tol=1e-6)
+    ref_active = solve_active_ipm(form, tol=1e-6)
+    seen = []
+    real = ipm.sla.cho_factor
+
+    def spy(*args, **kwargs):
+        seen.append(max(lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ipm, "THREADED_CHOLESKY_MAX", 0)
+    monkeypatch.setattr(ipm.sla, "cho_factor", spy)
+    full = ipm.solve_ipm(form, tol=1e-6)
+    active = solve_active_ipm(form, tol=1e-6)
+    assert seen and all(k == 1 for k in seen)
+    for res, ref in ((full, ref_full), (active, ref_active)):
+        assert res.status == "optimal"
+        assert res.lower_bound == pytest.approx(ref.lower_bound, rel=1e-6)

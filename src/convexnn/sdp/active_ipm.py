@@ -35,7 +35,8 @@ from .._validation import blas_threads, check_memory
 from ..errors import ParameterError
 from ..result import SolveResult, relative_gap
 from .formulation import SDPFormulation
-from .ipm import ITERATION_FACTORISATIONS, _centring, _max_step, _max_step_vec, factorisation_seconds
+from .ipm import (ITERATION_FACTORISATIONS, _centring, _factor_in_place, _max_step, _max_step_vec,
+                  factorisation_seconds)
 
 # the Schur complement (factored in place) and its two gather buffers, plus room for one more
 # matrix of its size (the old buffers while the working set grows)
@@ -96,7 +97,7 @@ class _Rows:
         self.l = slice(n + len(work), self.size)
 
 
-def _schur(PS, PZ, a, b, bufs=None):
+def _schur(PS, PZ, a, b, bufs=None, lower=False, block=512):
     """A 𝒲 Aᵀ for rows sym(t_a t_bᵀ): entry (i, j) is tr(A_i S A_j Z⁻¹) =
     ¼(PS_{b_i a_j} PZ_{a_i b_j} + PS_{b_i b_j} PZ_{a_i a_j} + PS_{a_i a_j} PZ_{b_i b_j}
     + PS_{a_i b_j} PZ_{b_i a_j}) with PS = T S Tᵀ, PZ = T Z⁻¹ Tᵀ.
@@ -105,7 +106,11 @@ def _schur(PS, PZ, a, b, bufs=None):
     contiguous memory, into ``bufs`` (three m × m arrays, reused across iterations: on this VM
     first-touch page faults of fresh 160 MB arrays cost more than the gathers, one-off at
     m = 4,439: 3.8 s for the first call, 0.5 s for later ones with fresh temporaries). The four
-    terms are accumulated in place, without a transpose; the result is ``bufs[0]``."""
+    terms are accumulated in place, without a transpose; the result is ``bufs[0]``.
+
+    With ``lower`` only the lower triangle (j ≤ i) is filled, in blocks of ``block`` columns
+    each gathered from its first row on, which halves the work; the rest of the array is left
+    as it was (the Cholesky factorisation reads one triangle only)."""
     m = len(a)
     if bufs is None:
         bufs = tuple(np.empty((m, m)) for _ in range(3))
@@ -114,15 +119,37 @@ def _schur(PS, PZ, a, b, bufs=None):
     cols = {(name, key): np.take(P, idx, axis=1)
             for name, P in (("S", PS), ("Z", PZ)) for key, idx in (("a", a), ("b", b))}
     rows = {"a": a, "b": b}
-    for k, ((sr, sc), (zr, zc)) in enumerate(((("b", "a"), ("a", "b")), (("b", "b"), ("a", "a")),
-                                              (("a", "a"), ("b", "b")), (("a", "b"), ("b", "a")))):
-        out = M if k == 0 else tmp
-        np.take(cols["S", sc], rows[sr], axis=0, out=out, mode="clip")
-        np.take(cols["Z", zc], rows[zr], axis=0, out=tmp2, mode="clip")
-        np.multiply(out, tmp2, out=out)
-        if k:
-            M += tmp
-    M *= 0.25
+    terms = ((("b", "a"), ("a", "b")), (("b", "b"), ("a", "a")),
+             (("a", "a"), ("b", "b")), (("a", "b"), ("b", "a")))
+    if not lower:
+        for k, ((sr, sc), (zr, zc)) in enumerate(terms):
+            out = M if k == 0 else tmp
+            np.take(cols["S", sc], rows[sr], axis=0, out=out, mode="clip")
+            np.take(cols["Z", zc], rows[zr], axis=0, out=tmp2, mode="clip")
+            np.multiply(out, tmp2, out=out)
+            if k:
+                M += tmp
+        M *= 0.25
+        return M
+    # column blocks [c0, c1): rows c0… of those columns, gathered from a contiguous copy of the
+    # block's p × (c1 − c0) columns (np.take copies a non-contiguous source whole first)
+    flat, flat2 = tmp.reshape(-1), tmp2.reshape(-1)
+    for c0 in range(0, m, block):
+        c1 = min(m, c0 + block)
+        blk = M[c0:, c0:c1]
+        t1 = flat[:(m - c0) * (c1 - c0)].reshape(m - c0, c1 - c0)
+        t2 = flat2[:(m - c0) * (c1 - c0)].reshape(m - c0, c1 - c0)
+        for k, ((sr, sc), (zr, zc)) in enumerate(terms):
+            np.take(np.ascontiguousarray(cols["S", sc][:, c0:c1]), rows[sr][c0:], axis=0, out=t1,
+                    mode="clip")
+            np.take(np.ascontiguousarray(cols["Z", zc][:, c0:c1]), rows[zr][c0:], axis=0, out=t2,
+                    mode="clip")
+            if k == 0:
+                np.multiply(t1, t2, out=blk)
+            else:
+                np.multiply(t1, t2, out=t1)
+                blk += t1
+        blk *= 0.25
     return M
 
 
@@ -365,11 +392,12 @@ class _Solver:
             mu = (float(np.sum(S * Z)) + float(s @ w)) / (q + m)
             Zi = np.linalg.inv(Z)
             Zi = 0.5 * (Zi + Zi.T)
-            M = _schur(PS, T @ Zi @ T.T, rows.a, rows.b, bufs)
+            M = _schur(PS, T @ Zi @ T.T, rows.a, rows.b, bufs, lower=True)
             Dg = np.concatenate([np.zeros(n), s / w, np.ones(n * c)])
             M[np.diag_indices_from(M)] += Dg + 1e-14 * float(np.trace(M)) / rows.size
-            # M is symmetric: its transpose is a Fortran-ordered view, factored without a copy
-            cf = sla.cho_factor(M.T, lower=True, overwrite_a=True, check_finite=False)
+            # only M's lower triangle is filled; the transpose is a Fortran-ordered view whose
+            # upper triangle holds it, factored (M = UᵀU) without a copy
+            cf = (_factor_in_place(M), False)
 
             def wop(K):
                 Y_ = S @ K @ Zi

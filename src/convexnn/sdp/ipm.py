@@ -45,14 +45,25 @@ ITERATION_FACTORISATIONS = 2.0
 GRAM_PATTERN_BYTES = 64.0
 
 
+#: OpenBLAS's threaded Cholesky factorisation (potrf) killed the process with a segmentation
+#: fault on this project's 2-core machine from about 16,000 rows on (numpy's and scipy's bundled
+#: builds alike, numpy 2.4.6 / scipy 1.17.1; 14,500 rows worked; one thread factors 16,500 rows in
+#: 31–35 s, the solves with the factor are fine threaded). The active-set interior point's
+#: Newton systems reach such sizes (Pima: 16,500 rows from a short warm-up), so above this size
+#: :func:`_factor_in_place` factors on one thread: about half the speed, but no crash.
+THREADED_CHOLESKY_MAX = 12_000
+
+
 def factorisation_seconds(size: int, probe: int = 1500) -> float:
     """Seconds one dense Cholesky factorisation of ``size`` rows takes here, predicted from one
-    timed factorisation of min(size, ``probe``) rows scaled by the cube of the ratio."""
+    timed factorisation of min(size, ``probe``) rows scaled by the cube of the ratio (times the
+    cores when :func:`_factor_in_place` will use one thread)."""
     k = int(max(1, min(size, probe)))
     A = np.eye(k) * k + 1.0  # symmetric positive definite, cheap to build
     t = time.perf_counter()
     sla.cho_factor(A, lower=True, overwrite_a=True, check_finite=False)
-    return (time.perf_counter() - t) * (size / k) ** 3
+    slow = _cores() if size > THREADED_CHOLESKY_MAX else 1
+    return (time.perf_counter() - t) * (size / k) ** 3 * slow
 
 
 class _SvecSDP:
@@ -267,7 +278,14 @@ def _cores() -> int:
 def _factor_in_place(M_lower):
     """Upper Cholesky factor U (M = UᵀU) of a symmetric M held in the lower triangle of a
     C-ordered array, computed in that array's memory: its transpose is a Fortran-ordered view
-    whose upper triangle is M's lower one, so LAPACK needs no copy (92 MB at q = 82)."""
+    whose upper triangle is M's lower one, so LAPACK needs no copy (92 MB at q = 82). Above
+    :data:`THREADED_CHOLESKY_MAX` rows the factorisation runs on one BLAS thread."""
+    if M_lower.shape[0] > THREADED_CHOLESKY_MAX:
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=1, user_api="blas"):
+            U, _ = sla.cho_factor(M_lower.T, lower=False, overwrite_a=True, check_finite=False)
+        return U
     U, _ = sla.cho_factor(M_lower.T, lower=False, overwrite_a=True, check_finite=False)
     return U
 
