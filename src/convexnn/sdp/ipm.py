@@ -37,8 +37,9 @@ IPM_MEMORY_FACTOR = 3.0
 #: factorisation of size N (timed at a smaller size and scaled by the cube), to decide under a
 #: time limit whether a first iteration can start at all. Assembly and solves make up the rest:
 #: on Iris (N = 3,403) 163 ms of 250 ms per iteration; in the active-set interior point on Pima
-#: (one-off) 1.1 s of assembly against 0.36 s of factorisation at 4,439 rows, and about 19 s
-#: against 26 s at 18,500 rows (the assembly grows like N², the factorisation like N³).
+#: (one-off) 1.1 s of assembly against 0.36 s of factorisation at 4,439 rows, and 6.6 s of
+#: assembly and 1.4 s of solves against 14.3 s of factorisation at 16,506 rows (the assembly grows
+#: like N², the factorisation like N³).
 ITERATION_FACTORISATIONS = 2.0
 # bytes per pair of nonzeros in a row of G while :meth:`_SvecSDP._gram_pattern` builds its map
 # (peak measured one-off with tracemalloc: 55.7 on Iris, 62.0 on Spiral)
@@ -46,11 +47,12 @@ GRAM_PATTERN_BYTES = 64.0
 
 
 #: OpenBLAS's threaded Cholesky factorisation (potrf) killed the process with a segmentation
-#: fault on this project's 2-core machine from about 16,000 rows on (numpy's and scipy's bundled
-#: builds alike, numpy 2.4.6 / scipy 1.17.1; 14,500 rows worked; one thread factors 16,500 rows in
-#: 31–35 s, the solves with the factor are fine threaded). The active-set interior point's
-#: Newton systems reach such sizes (Pima: 16,500 rows from a short warm-up), so above this size
-#: :func:`_factor_in_place` factors on one thread: about half the speed, but no crash.
+#: fault on this project's 2-core machine: every time for 16,000 and 16,500 rows in isolation
+#: (numpy's and scipy's bundled builds alike, numpy 2.4.6 / scipy 1.17.1; 13,000 and 14,500 rows
+#: worked), and once inside the active-set interior point on Pima at 16,506 rows, a size another
+#: run had factored six times. One thread factors 16,500 rows in 31–35 s, and the threaded solves
+#: with the factor work. So above this size :func:`_factor_in_place` factors on one thread: about
+#: half the speed, but no crash that would lose the whole solve and its bound.
 THREADED_CHOLESKY_MAX = 12_000
 
 
