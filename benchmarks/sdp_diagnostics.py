@@ -55,6 +55,11 @@
    budgets — Pima 120 s, Bank Notes and MNIST-PCA 300 s, both γ (``--phase-limit`` scales them,
    ``--phase-lengths`` and ``--phase-datasets`` choose). At 210 ms per MNIST iteration the
    default's first dual phase would start after 420 s. Same measures as part 14.
+16. The active-set interior point on the small sets (Iris, Spiral, both γ) from a short ADMM
+   warm start (``--warm-iterations``, default 700, on the rows as given) against the full
+   interior point, side by side, ``--small-repeats`` runs each: status, bound, the time to a
+   certified gap of 1e-3 (the rule of ``benchmarks/sdp.py``, warm-up included), medians and
+   their ratio.
 
 Part 3 runs the plain residual-balancing schedule (``dual_phases=False``), whose certificate it
 diagnoses. Running some parts updates those entries of an existing JSON and keeps the others.
@@ -436,9 +441,68 @@ def part_phase_length(scale, lengths, names):
                           "phase_length", lengths)
 
 
+def part_active_small(warm_iterations, repeats):
+    """Part 16: on the small sets, the active-set interior point from a short ADMM warm start
+    (a fixed number of iterations on the rows as given) against the full interior point, side by
+    side, ``repeats`` times each: status, iterations, bound and the time to a certified gap of
+    1e-3 (the rule of ``benchmarks/sdp.py``, warm-up included); the medians and their ratio."""
+    from sdp import first_time  # noqa: E402  (benchmarks/ is on sys.path)
+
+    rows = []
+    for name in ("iris", "spiral"):
+        s = prepare(name, protocol="paper")
+        for reg in (0.1, 0.01):
+            full, active = [], []
+            for _ in range(repeats):
+                t = time.perf_counter()
+                res = solve_sdp(s.X_train, s.Y_train, reg, solver="ipm", tol=1e-4, time_limit=120)
+                full.append({"time_s": time.perf_counter() - t, "status": res.status,
+                             "iterations": res.iterations, "lower_bound": res.lower_bound,
+                             "t_1e-3": first_time(res.history, 1e-3)})
+                t = time.perf_counter()
+                adm = solve_sdp(s.X_train, s.Y_train, reg, solver="native", balance_rows=False,
+                                max_iter=warm_iterations)
+                warm = time.perf_counter() - t
+                res = solve_sdp(s.X_train, s.Y_train, reg, solver="ipm-active", warm_start=adm,
+                                tol=1e-4, time_limit=120)
+                hit = first_time(res.history, 1e-3)
+                active.append({"time_s": time.perf_counter() - t, "warmup_s": warm,
+                               "status": res.status, "iterations": res.iterations,
+                               "lower_bound": res.lower_bound, "value": res.value,
+                               "t_1e-3": None if hit is None else warm + hit,
+                               "rounds": res.info["rounds"], "added": res.info["added_per_round"],
+                               "working_set": res.info["working_set"]})
+
+            def med(runs, key):
+                vals = [r[key] for r in runs if r[key] is not None]
+                return float(np.median(vals)) if len(vals) == len(runs) else None
+
+            row = {"dataset": name, "reg": reg, "warm_iterations": warm_iterations, "ipm": full,
+                   "ipm_active": active, "ipm_t_1e-3": med(full, "t_1e-3"),
+                   "active_t_1e-3": med(active, "t_1e-3"), "ipm_time_s": med(full, "time_s"),
+                   "active_time_s": med(active, "time_s")}
+            a, b = row["ipm_t_1e-3"], row["active_t_1e-3"]
+            row["ratio_t_1e-3"] = a / b if a is not None and b is not None else None
+            rows.append(row)
+
+            def fmt(v):
+                return "—" if v is None else f"{v:.2f}"
+
+            print(f"active-small {name:<7} reg={reg:<5} ipm: {full[-1]['status']:<10} "
+                  f"bound {full[-1]['lower_bound']:.6g} t(1e-3) {fmt(a)} s, total {fmt(row['ipm_time_s'])} s | "
+                  f"ipm-active after {warm_iterations} ADMM its: {active[-1]['status']:<10} "
+                  f"bound {active[-1]['lower_bound']:.6g} t(1e-3) {fmt(b)} s, total "
+                  f"{fmt(row['active_time_s'])} s, rounds {[r['rounds'] for r in active]} | "
+                  f"ratio {fmt(row['ratio_t_1e-3'])} (medians of {repeats})", flush=True)
+    return rows
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--parts", default="1,2,3,4,5,6,7,8,9,10,11,12,13,14,15")
+    ap.add_argument("--parts", default="1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16")
+    ap.add_argument("--warm-iterations", type=int, default=700,
+                    help="ADMM iterations before the active-set interior point in part 16")
+    ap.add_argument("--small-repeats", type=int, default=3, help="runs per solver in part 16")
     ap.add_argument("--phase-limit", type=float, default=1.0,
                     help="factor on part 15's budgets (Pima 120 s, Bank Notes and MNIST-PCA 300 s)")
     ap.add_argument("--phase-lengths", default="2000,600", help="first primal phase lengths of part 15")
@@ -492,6 +556,8 @@ def main(argv=None):
         out["phase_length"] = part_phase_length(args.phase_limit,
                                                 [int(v) for v in args.phase_lengths.split(",")],
                                                 args.phase_datasets.split(","))
+    if 16 in parts:
+        out["active_small"] = part_active_small(args.warm_iterations, args.small_repeats)
     os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
     with open(args.out, "w") as fh:
         json.dump(clean(out), fh, indent=2)
