@@ -229,7 +229,7 @@ def solve_active_ipm(form: SDPFormulation, *, working_set=None, tol: float = 1e-
                  f"n·c = {form.n * form.c} loss entries, {work.size} working inequalities)")
     # the factorisations and solves run in scipy's BLAS; numpy's (a separate library in the
     # wheels) gets one thread, since its idle threads spin against scipy's (as in ipm.py). One-off
-    # on 2 cores: Iris from an ADMM warm start 10.5 s → 2.6 s (43 iterations), the interior part
+    # on 2 cores: Iris from an ADMM warm start 10.5 s → 2.6 s (44 and 43 iterations), the interior part
     # of Ionosphere γ = 0.1 27.2 s → 15.9 s (39 iterations, same bound)
     with blas_threads(size, threshold=400, numpy_threads=1):
         return _Solver(form, relu, t0, tol=tol, time_limit=time_limit, callback=callback,
