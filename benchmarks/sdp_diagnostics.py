@@ -60,6 +60,12 @@
    interior point, side by side, ``--small-repeats`` runs each: status, bound, the time to a
    certified gap of 1e-3 (the rule of ``benchmarks/sdp.py``, warm-up included), medians and
    their ratio.
+17. Cholesky factorisations above THREADED_CHOLESKY_MAX rows (where OpenBLAS's threaded potrf
+   crashed): LAPACK's potrf on one BLAS thread (what the interior points did before this part)
+   against the blocked factorisation on all threads (``_factor_in_place`` now), and the threaded
+   potrf itself where it is safe (≤ 14,500 rows), on random positive definite matrices of
+   ``--cholesky-sizes`` rows; medians of ``--cholesky-repeats``, the ratio, and each factor's
+   relative residual ‖M x − b‖/‖b‖ for one solve.
 
 Part 3 runs the plain residual-balancing schedule (``dual_phases=False``), whose certificate it
 diagnoses. Running some parts updates those entries of an existing JSON and keeps the others.
@@ -497,9 +503,63 @@ def part_active_small(warm_iterations, repeats):
     return rows
 
 
+def part_cholesky(sizes, repeats):
+    """Part 17: one factorisation of N rows by potrf on one thread, by blocks on all threads and,
+    where it is safe, by the threaded potrf, on the same matrix, ``repeats`` times each."""
+    import scipy.linalg as sla
+    from threadpoolctl import threadpool_limits
+
+    from convexnn.sdp import ipm
+
+    rows = []
+    for N in sizes:
+        rng = np.random.default_rng(N)
+        B = rng.standard_normal((N, 300))
+        M0 = B @ B.T
+        del B
+        M0[np.diag_indices(N)] += N
+        b = rng.standard_normal(N)
+        buf = np.empty_like(M0)
+        work = (np.empty(N * N), np.empty(N * N // 4 + N))
+
+        def lapack(threads):
+            if threads == 1:
+                with threadpool_limits(limits=1, user_api="blas"):
+                    return sla.cho_factor(buf.T, lower=False, overwrite_a=True, check_finite=False)[0]
+            return sla.cho_factor(buf.T, lower=False, overwrite_a=True, check_finite=False)[0]
+
+        ways = {"one_thread": lambda: lapack(1),
+                "blocked": lambda: ipm._factor_in_place(buf, work=work)}
+        if N <= 14_500:
+            ways["threaded_potrf"] = lambda: lapack(0)
+        row = {"rows": N, "block": ipm.THREADED_CHOLESKY_MAX}
+        for name, run in ways.items():
+            times = []
+            for _ in range(repeats):
+                np.copyto(buf, M0)
+                t = time.perf_counter()
+                U = run()
+                times.append(time.perf_counter() - t)
+            x = sla.cho_solve((U, False), b, check_finite=False)
+            row[name] = {"times_s": times, "median_s": float(np.median(times)),
+                         "residual": float(np.linalg.norm(M0 @ x - b) / np.linalg.norm(b))}
+        row["ratio"] = row["one_thread"]["median_s"] / row["blocked"]["median_s"]
+        rows.append(row)
+        extra = (f" | threaded potrf {row['threaded_potrf']['median_s']:.2f} s"
+                 if "threaded_potrf" in row else "")
+        print(f"cholesky N={N:<6} one thread {row['one_thread']['median_s']:.2f} s "
+              f"(residual {row['one_thread']['residual']:.1e}) | blocked, all threads "
+              f"{row['blocked']['median_s']:.2f} s (residual {row['blocked']['residual']:.1e}) | "
+              f"ratio {row['ratio']:.2f}{extra} (medians of {repeats})", flush=True)
+        del M0, buf, work
+    return rows
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--parts", default="1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16")
+    ap.add_argument("--parts", default="1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17")
+    ap.add_argument("--cholesky-sizes", default="13000,16500,20000", help="matrix rows in part 17")
+    ap.add_argument("--cholesky-repeats", type=int, default=2, help="runs per method in part 17")
     ap.add_argument("--warm-iterations", type=int, default=700,
                     help="ADMM iterations before the active-set interior point in part 16")
     ap.add_argument("--small-repeats", type=int, default=3, help="runs per solver in part 16")
@@ -558,6 +618,9 @@ def main(argv=None):
                                                 args.phase_datasets.split(","))
     if 16 in parts:
         out["active_small"] = part_active_small(args.warm_iterations, args.small_repeats)
+    if 17 in parts:
+        out["cholesky"] = part_cholesky([int(v) for v in args.cholesky_sizes.split(",")],
+                                        args.cholesky_repeats)
     os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
     with open(args.out, "w") as fh:
         json.dump(clean(out), fh, indent=2)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import scipy.linalg as sla
 
 from convexnn.datasets import prepare
 from convexnn.problem import TrainingProblem
@@ -295,12 +296,12 @@ def test_a_failed_factorisation_is_retried_on_a_rebuilt_shifted_matrix(monkeypat
     real = ipm._factor_in_place
     calls = {"n": 0}
 
-    def flaky(M):
+    def flaky(M, work=None):
         calls["n"] += 1
         if calls["n"] in (3, 7):  # ruin the matrix the way a failed in-place factorisation does
             M[:] = np.nan
             raise np.linalg.LinAlgError("not positive definite")
-        return real(M)
+        return real(M, work=work)
 
     monkeypatch.setattr(ipm, "_factor_in_place", flaky)
     res = solve_sdp(X, Y, 0.1, solver="ipm", tol=1e-5)
@@ -373,12 +374,33 @@ def test_a_first_iteration_that_cannot_end_in_time_is_not_started(monkeypatch):
     assert solve_sdp(X, Y, 0.1, solver="ipm").iterations > 0
 
 
-def test_large_factorisations_run_on_one_blas_thread_with_the_same_result(monkeypatch):
-    """Above THREADED_CHOLESKY_MAX rows (lowered to 0 here) the Newton matrix is factored on
-    one BLAS thread (OpenBLAS's threaded potrf crashed from about 16,000 rows): the thread limit
-    is in force during the factorisation and both interior points reach the same optimum."""
-    from threadpoolctl import threadpool_info
+@pytest.mark.parametrize("N, block", [(1, 1), (7, 3), (30, 7), (30, 29), (64, 16), (45, 100)])
+def test_blocked_cholesky_matches_lapack_in_place(N, block, monkeypatch):
+    """The blocked factorisation used above THREADED_CHOLESKY_MAX rows (lowered here) gives
+    LAPACK's factor in the input's own memory, for equal and unequal blocks, and reports a
+    matrix that is not positive definite as LinAlgError, as cho_factor does."""
+    from convexnn.sdp import ipm
 
+    rng = np.random.default_rng(N + block)
+    B = rng.standard_normal((N, N + 3))
+    M = B @ B.T + 0.1 * np.eye(N)
+    ref = sla.cholesky(M, lower=False)
+    monkeypatch.setattr(ipm, "THREADED_CHOLESKY_MAX", block)
+    buf = np.tril(M) + np.triu(np.full((N, N), np.nan), 1)  # upper part unread: NaN
+    U = _factor_in_place(buf)
+    assert np.shares_memory(U, buf)
+    np.testing.assert_allclose(np.triu(U), ref, rtol=1e-10, atol=1e-12 * np.abs(ref).max())
+    if N > 1:
+        bad = M.copy()
+        bad[N - 1, N - 1] = -1.0  # the last leading minor is indefinite
+        with pytest.raises(np.linalg.LinAlgError):
+            _factor_in_place(np.tril(bad))
+
+
+def test_large_factorisations_run_by_blocks_with_the_same_result(monkeypatch):
+    """Above THREADED_CHOLESKY_MAX rows (lowered here) both interior points factor their Newton
+    matrices by blocks (OpenBLAS's threaded potrf crashed from about 16,000 rows) and reach
+    the same optimum as with LAPACK's factorisation."""
     from convexnn.sdp import ipm
     from convexnn.sdp.active_ipm import solve_active_ipm
 
@@ -387,18 +409,18 @@ def test_large_factorisations_run_on_one_blas_thread_with_the_same_result(monkey
     form = SDPFormulation(X, Y, 0.1)
     ref_full = ipm.solve_ipm(form, tol=1e-6)
     ref_active = solve_active_ipm(form, tol=1e-6)
-    seen = []
-    real = ipm.sla.cho_factor
+    calls = []
+    real = ipm._blocked_cholesky
 
-    def spy(*args, **kwargs):
-        seen.append(max(lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"))
-        return real(*args, **kwargs)
+    def spy(A, work, block):
+        calls.append((A.shape[0], block))
+        return real(A, work, block)
 
-    monkeypatch.setattr(ipm, "THREADED_CHOLESKY_MAX", 0)
-    monkeypatch.setattr(ipm.sla, "cho_factor", spy)
+    monkeypatch.setattr(ipm, "THREADED_CHOLESKY_MAX", 20)
+    monkeypatch.setattr(ipm, "_blocked_cholesky", spy)
     full = ipm.solve_ipm(form, tol=1e-6)
     active = solve_active_ipm(form, tol=1e-6)
-    assert seen and all(k == 1 for k in seen)
+    assert calls and all(n > 20 and b == 20 for n, b in calls)
     for res, ref in ((full, ref_full), (active, ref_active)):
         assert res.status == "optimal"
         assert res.lower_bound == pytest.approx(ref.lower_bound, rel=1e-6)

@@ -397,7 +397,7 @@ class _Solver:
             M[np.diag_indices_from(M)] += Dg + 1e-14 * float(np.trace(M)) / rows.size
             # only M's lower triangle is filled; the transpose is a Fortran-ordered view whose
             # upper triangle holds it, factored (M = UᵀU) without a copy
-            cf = (_factor_in_place(M), False)
+            cf = (_factor_in_place(M, work=bufs[1:]), False)
 
             def wop(K):
                 Y_ = S @ K @ Zi

@@ -47,25 +47,23 @@ GRAM_PATTERN_BYTES = 64.0
 
 
 #: OpenBLAS's threaded Cholesky factorisation (potrf) killed the process with a segmentation
-#: fault on this project's 2-core machine: every time for 16,000 and 16,500 rows in isolation
-#: (numpy's and scipy's bundled builds alike, numpy 2.4.6 / scipy 1.17.1; 13,000 and 14,500 rows
-#: worked), and once inside the active-set interior point on Pima at 16,506 rows, a size another
-#: run had factored six times. One thread factors 16,500 rows in 31–35 s, and the threaded solves
-#: with the factor work. So above this size :func:`_factor_in_place` factors on one thread: about
-#: half the speed, but no crash that would lose the whole solve and its bound.
+#: fault on this project's 2-core machines: every time for 16,000 and 16,500 rows in isolation
+#: (numpy's and scipy's bundled builds alike, numpy 2.4.6 / scipy 1.17.1, on an AMD EPYC and on
+#: an Intel Xeon (SkylakeX kernels); 13,000 and 14,500 rows worked), and once inside the
+#: active-set interior point on Pima at 16,506 rows. Its threaded triangular solve (trsm) and
+#: rank-k update (syrk) do not crash. So above this size :func:`_factor_in_place` factors by
+#: blocks of at most this many rows (:func:`_blocked_cholesky`), potrf on the diagonal blocks only.
 THREADED_CHOLESKY_MAX = 12_000
 
 
 def factorisation_seconds(size: int, probe: int = 1500) -> float:
     """Seconds one dense Cholesky factorisation of ``size`` rows takes here, predicted from one
-    timed factorisation of min(size, ``probe``) rows scaled by the cube of the ratio (times the
-    cores when :func:`_factor_in_place` will use one thread)."""
+    timed factorisation of min(size, ``probe``) rows scaled by the cube of the ratio."""
     k = int(max(1, min(size, probe)))
     A = np.eye(k) * k + 1.0  # symmetric positive definite, cheap to build
     t = time.perf_counter()
     sla.cho_factor(A, lower=True, overwrite_a=True, check_finite=False)
-    slow = _cores() if size > THREADED_CHOLESKY_MAX else 1
-    return (time.perf_counter() - t) * (size / k) ** 3 * slow
+    return (time.perf_counter() - t) * (size / k) ** 3
 
 
 class _SvecSDP:
@@ -277,19 +275,64 @@ def _cores() -> int:
     return max(1, min(n, 8))
 
 
-def _factor_in_place(M_lower):
+def _factor_in_place(M_lower, work=None):
     """Upper Cholesky factor U (M = UᵀU) of a symmetric M held in the lower triangle of a
     C-ordered array, computed in that array's memory: its transpose is a Fortran-ordered view
     whose upper triangle is M's lower one, so LAPACK needs no copy (92 MB at q = 82). Above
-    :data:`THREADED_CHOLESKY_MAX` rows the factorisation runs on one BLAS thread."""
-    if M_lower.shape[0] > THREADED_CHOLESKY_MAX:
-        from threadpoolctl import threadpool_limits
-
-        with threadpool_limits(limits=1, user_api="blas"):
-            U, _ = sla.cho_factor(M_lower.T, lower=False, overwrite_a=True, check_finite=False)
-        return U
+    :data:`THREADED_CHOLESKY_MAX` rows it factors by blocks (:func:`_blocked_cholesky`) in the
+    scratch arrays ``work`` (two of M's size or larger; allocated when not given)."""
+    N = M_lower.shape[0]
+    if N > THREADED_CHOLESKY_MAX:
+        if work is None:
+            work = (np.empty(N * N), np.empty(N * N // 4 + N))
+        return _blocked_cholesky(M_lower.T, work, THREADED_CHOLESKY_MAX)
     U, _ = sla.cho_factor(M_lower.T, lower=False, overwrite_a=True, check_finite=False)
     return U
+
+
+def _fortran_view(buf, rows, cols):
+    """A Fortran-ordered rows × cols array in the first rows·cols entries of ``buf``'s memory."""
+    flat = buf.reshape(-1)
+    if flat.size < rows * cols or not np.may_share_memory(flat, buf):
+        raise ValueError(f"scratch array of {buf.size} entries too small for {rows}×{cols}")
+    return flat[:rows * cols].reshape(rows, cols, order="F")
+
+
+def _blocked_cholesky(A, work, block):
+    """Right-looking blocked Cholesky A = UᵀU of the Fortran-ordered A (its upper triangle),
+    overwritten by U: for each block row, potrf on the diagonal block (≤ ``block`` rows), a
+    triangular solve (trsm) for the block row to its right, and a rank update (syrk) of the
+    trailing matrix, each on a contiguous copy in ``work`` (LAPACK's wrappers want contiguous
+    arrays; the copies move O(N²) bytes per block against O(N³) flops). The threaded trsm and
+    syrk run at full speed where the threaded potrf would crash (see THREADED_CHOLESKY_MAX):
+    one-off, 16,500 rows on 2 cores, 14.9 s against 26.7 s for potrf on one thread, the factors
+    equal to 6.6e-16. Raises LinAlgError when M is not positive definite."""
+    from scipy.linalg import blas, lapack
+
+    N = A.shape[0]
+    k = -(-N // block)
+    b = -(-N // k)  # equal blocks of at most ``block`` rows
+    w1, w2 = work
+    for j0 in range(0, N, b):
+        j1 = min(j0 + b, N)
+        nb, rest = j1 - j0, N - j1
+        D = _fortran_view(w1, nb, nb)
+        D[...] = A[j0:j1, j0:j1]
+        _, info = lapack.dpotrf(D, lower=0, overwrite_a=1, clean=0)
+        if info != 0:
+            raise np.linalg.LinAlgError(f"{j0 + info}-th leading minor not positive definite")
+        A[j0:j1, j0:j1] = D
+        if rest == 0:
+            break
+        R = _fortran_view(w2, nb, rest)
+        R[...] = A[j0:j1, j1:]
+        blas.dtrsm(1.0, D, R, side=0, lower=0, trans_a=1, diag=0, overwrite_b=1)
+        A[j0:j1, j1:] = R
+        T = _fortran_view(w1, rest, rest)  # D is no longer needed
+        T[...] = A[j1:, j1:]
+        blas.dsyrk(-1.0, R, beta=1.0, c=T, trans=1, lower=0, overwrite_c=1)
+        A[j1:, j1:] = T
+    return A
 
 
 def _centring(sigma_mu, X_inv, X, s, w, corr_X=None, corr_s=None):
@@ -394,7 +437,9 @@ def _solve_ipm(form, *, tol, max_iter, time_limit, callback, init_primal, init_d
     t0 = time.perf_counter()
     q = form.q
     Nsv = q * (q + 1) // 2
-    check_memory(IPM_MEMORY_FACTOR * 8.0 * Nsv**2, f"the interior-point solver with q = {q}")
+    blocked = Nsv > THREADED_CHOLESKY_MAX  # factored by blocks, in 1.25 more N×N of scratch
+    check_memory((IPM_MEMORY_FACTOR + 1.25 * blocked) * 8.0 * Nsv**2,
+                 f"the interior-point solver with q = {q}")
     if form.n == 0:
         c0 = form.constant
         return SolveResult("sdp-ipm", c0, c0, "optimal", 0, time.perf_counter() - t0)
@@ -435,6 +480,7 @@ def _solve_ipm(form, *, tol, max_iter, time_limit, callback, init_primal, init_d
     # one-off runs on 2 cores (3 each, median ms per iteration, serial → threads) Iris (N = 3321)
     # went 249 → 239 but Spiral (N = 2145) 72 → 77, so the threads start at N = 3000
     Mbuf = np.empty((Nsv, Nsv))
+    fwork = (np.empty(Nsv * Nsv), np.empty(Nsv * Nsv // 4 + Nsv)) if blocked else None
     fill_threads = _cores() if Nsv >= 3000 else 1
     if time_limit is not None and (time.perf_counter() - t0
                                    + ITERATION_FACTORISATIONS * factorisation_seconds(Nsv) > time_limit):
@@ -470,11 +516,11 @@ def _solve_ipm(form, *, tol, max_iter, time_limit, callback, init_primal, init_d
             Mmat = U = None  # the last iteration's factor lives in Mbuf, which is rebuilt now
             Mmat = newton_matrix()
             try:
-                U = _factor_in_place(Mmat)
+                U = _factor_in_place(Mmat, work=fwork)
             except np.linalg.LinAlgError:  # rebuilt, since a failed factorisation overwrote it
                 Mmat = newton_matrix()
                 Mmat[np.diag_indices(Nsv)] += 1e-12 * float(np.abs(np.diag(Mmat)).max())
-                U = _factor_in_place(Mmat)
+                U = _factor_in_place(Mmat, work=fwork)
             # M = UᵀU. With V = U⁻ᵀHᵀ the Schur complement H M⁻¹ Hᵀ is VᵀV: one triangular solve
             # with n right-hand sides instead of a full solve for M⁻¹Hᵀ
             V = sla.solve_triangular(U, P.H.T, trans="T", check_finite=False)
