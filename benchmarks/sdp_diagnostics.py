@@ -63,8 +63,8 @@
 17. Cholesky factorisations above THREADED_CHOLESKY_MAX rows (where OpenBLAS's threaded potrf
    crashed): LAPACK's potrf on one BLAS thread (what the interior points did before this part)
    against the blocked factorisation on all threads (``_factor_in_place`` now), and the threaded
-   potrf itself where it is safe (≤ 14,500 rows), on random positive definite matrices of
-   ``--cholesky-sizes`` rows; medians of ``--cholesky-repeats``, the ratio, and each factor's
+   potrf itself where it is safe (≤ 14,500 rows), on random positive definite matrices
+   G + Gᵀ + 4√N·I (G Gaussian) of ``--cholesky-sizes`` rows; medians of ``--cholesky-repeats``, the ratio, and each factor's
    relative residual ‖M x − b‖/‖b‖ for one solve.
 
 Part 3 runs the plain residual-balancing schedule (``dual_phases=False``), whose certificate it
@@ -514,10 +514,10 @@ def part_cholesky(sizes, repeats):
     rows = []
     for N in sizes:
         rng = np.random.default_rng(N)
-        B = rng.standard_normal((N, 300))
-        M0 = B @ B.T
-        del B
-        M0[np.diag_indices(N)] += N
+        G = rng.standard_normal((N, N))
+        M0 = G + G.T  # not B Bᵀ: numpy's threaded syrk crashes at these sizes too (docs §7.1)
+        del G
+        M0[np.diag_indices(N)] += 4.0 * np.sqrt(N)  # the spectrum of G + Gᵀ lies in ±2√(2N)
         b = rng.standard_normal(N)
         buf = np.empty_like(M0)
         work = (np.empty(N * N), np.empty(N * N // 4 + N))

@@ -50,9 +50,10 @@ GRAM_PATTERN_BYTES = 64.0
 #: fault on this project's 2-core machines: every time for 16,000 and 16,500 rows in isolation
 #: (numpy's and scipy's bundled builds alike, numpy 2.4.6 / scipy 1.17.1, on an AMD EPYC and on
 #: an Intel Xeon (SkylakeX kernels); 13,000 and 14,500 rows worked), and once inside the
-#: active-set interior point on Pima at 16,506 rows. Its threaded triangular solve (trsm) and
-#: rank-k update (syrk) do not crash. So above this size :func:`_factor_in_place` factors by
-#: blocks of at most this many rows (:func:`_blocked_cholesky`), potrf on the diagonal blocks only.
+#: active-set interior point on Pima at 16,506 rows. Its threaded rank-k update (syrk) crashed
+#: as well on large outputs (from about 18,000 rows; 12,000 with k = 12,000 worked). So above this
+#: size :func:`_factor_in_place` factors by tiles of at most this many rows
+#: (:func:`_blocked_cholesky`), each BLAS call on all threads.
 THREADED_CHOLESKY_MAX = 12_000
 
 
@@ -300,21 +301,24 @@ def _fortran_view(buf, rows, cols):
 
 def _blocked_cholesky(A, work, block):
     """Right-looking blocked Cholesky A = UᵀU of the Fortran-ordered A (its upper triangle),
-    overwritten by U: for each block row, potrf on the diagonal block (≤ ``block`` rows), a
-    triangular solve (trsm) for the block row to its right, and a rank update (syrk) of the
-    trailing matrix, each on a contiguous copy in ``work`` (LAPACK's wrappers want contiguous
-    arrays; the copies move O(N²) bytes per block against O(N³) flops). The threaded trsm and
-    syrk run at full speed where the threaded potrf would crash (see THREADED_CHOLESKY_MAX):
-    one-off, 16,500 rows on 2 cores, 14.9 s against 26.7 s for potrf on one thread, the factors
-    equal to 6.6e-16. Raises LinAlgError when M is not positive definite."""
+    overwritten by U, in k × k tiles of at most ``block`` rows: for each block row, potrf on the
+    diagonal tile, a triangular solve (trsm) for the tiles to its right, and the update of the
+    trailing tiles (syrk on the diagonal, gemm off it). Every LAPACK/BLAS call gets contiguous
+    arrays in ``work`` (the wrappers want them; the copies move O(k·N²) bytes against O(N³)
+    flops) and tiles of at most ``block`` rows, since OpenBLAS's threaded syrk crashed too on
+    larger outputs (one-off on 2 cores: 18,000 rows with k = 1,000 and 20,000 with k = 300; 16,400
+    with k = 64 and 12,000 with k = 12,000 worked). Speed (one-off, 16,500 rows on 2 cores): 14.9 s
+    against 26.7 s for potrf on one thread, the factors equal to 6.6e-16. Raises LinAlgError when
+    M is not positive definite."""
     from scipy.linalg import blas, lapack
 
     N = A.shape[0]
     k = -(-N // block)
-    b = -(-N // k)  # equal blocks of at most ``block`` rows
+    b = -(-N // k)  # k equal tiles of at most ``block`` rows (the last one smaller)
+    edges = list(range(0, N, b)) + [N]
     w1, w2 = work
-    for j0 in range(0, N, b):
-        j1 = min(j0 + b, N)
+    for j in range(k):
+        j0, j1 = edges[j], edges[j + 1]
         nb, rest = j1 - j0, N - j1
         D = _fortran_view(w1, nb, nb)
         D[...] = A[j0:j1, j0:j1]
@@ -324,14 +328,22 @@ def _blocked_cholesky(A, work, block):
         A[j0:j1, j0:j1] = D
         if rest == 0:
             break
-        R = _fortran_view(w2, nb, rest)
+        R = _fortran_view(w2, nb, rest)  # the block row right of D; its column tiles are contiguous
         R[...] = A[j0:j1, j1:]
-        blas.dtrsm(1.0, D, R, side=0, lower=0, trans_a=1, diag=0, overwrite_b=1)
+        tiles = [(lo - j1, hi - j1) for lo, hi in zip(edges[j + 1:-1], edges[j + 2:])]
+        for lo, hi in tiles:
+            blas.dtrsm(1.0, D, R[:, lo:hi], side=0, lower=0, trans_a=1, diag=0, overwrite_b=1)
         A[j0:j1, j1:] = R
-        T = _fortran_view(w1, rest, rest)  # D is no longer needed
-        T[...] = A[j1:, j1:]
-        blas.dsyrk(-1.0, R, beta=1.0, c=T, trans=1, lower=0, overwrite_c=1)
-        A[j1:, j1:] = T
+        for i, (lo, hi) in enumerate(tiles):  # D is no longer needed: w1 holds one tile at a time
+            for lo2, hi2 in tiles[i:]:
+                T = _fortran_view(w1, hi - lo, hi2 - lo2)
+                T[...] = A[j1 + lo:j1 + hi, j1 + lo2:j1 + hi2]
+                if lo2 == lo:
+                    blas.dsyrk(-1.0, R[:, lo:hi], beta=1.0, c=T, trans=1, lower=0, overwrite_c=1)
+                else:
+                    blas.dgemm(-1.0, R[:, lo:hi], R[:, lo2:hi2], beta=1.0, c=T, trans_a=1,
+                               overwrite_c=1)
+                A[j1 + lo:j1 + hi, j1 + lo2:j1 + hi2] = T
     return A
 
 
