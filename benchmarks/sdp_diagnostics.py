@@ -60,11 +60,12 @@
    interior point, side by side, ``--small-repeats`` runs each: status, bound, the time to a
    certified gap of 1e-3 (the rule of ``benchmarks/sdp.py``, warm-up included), medians and
    their ratio.
-17. Cholesky factorisations above THREADED_CHOLESKY_MAX rows (where OpenBLAS's threaded potrf
-   crashed): LAPACK's potrf on one BLAS thread (what the interior points did before this part)
-   against the blocked factorisation on all threads (``_factor_in_place`` now), and the threaded
-   potrf itself where it is safe (≤ 14,500 rows), on random positive definite matrices
-   G + Gᵀ + 4√N·I (G Gaussian) of ``--cholesky-sizes`` rows; medians of ``--cholesky-repeats``, the ratio, and each factor's
+17. Cholesky factorisations above ``BLAS_TILE_MAX`` rows (``convexnn._linalg``; OpenBLAS's
+   threaded potrf crashed there): LAPACK's potrf on one BLAS thread (what the interior points
+   did before this part) against the factorisation by tiles on all threads
+   (``cholesky_in_place``, now), and the threaded potrf itself where it is safe (≤ 14,500
+   rows), on random positive definite matrices G + Gᵀ + 4√N·I (G Gaussian) of
+   ``--cholesky-sizes`` rows; medians of ``--cholesky-repeats``, the ratio, and each factor's
    relative residual ‖M x − b‖/‖b‖ for one solve.
 
 Part 3 runs the plain residual-balancing schedule (``dual_phases=False``), whose certificate it
@@ -509,7 +510,7 @@ def part_cholesky(sizes, repeats):
     import scipy.linalg as sla
     from threadpoolctl import threadpool_limits
 
-    from convexnn.sdp import ipm
+    from convexnn import _linalg
 
     rows = []
     for N in sizes:
@@ -529,10 +530,10 @@ def part_cholesky(sizes, repeats):
             return sla.cho_factor(buf.T, lower=False, overwrite_a=True, check_finite=False)[0]
 
         ways = {"one_thread": lambda: lapack(1),
-                "blocked": lambda: ipm._factor_in_place(buf, work=work)}
+                "blocked": lambda: _linalg.cholesky_in_place(buf, work=work)}
         if N <= 14_500:
             ways["threaded_potrf"] = lambda: lapack(0)
-        row = {"rows": N, "block": ipm.THREADED_CHOLESKY_MAX}
+        row = {"rows": N, "block": _linalg.BLAS_TILE_MAX}
         for name, run in ways.items():
             times = []
             for _ in range(repeats):

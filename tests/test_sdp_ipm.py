@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import scipy.linalg as sla
 
 from convexnn.datasets import prepare
 from convexnn.problem import TrainingProblem
@@ -374,33 +373,11 @@ def test_a_first_iteration_that_cannot_end_in_time_is_not_started(monkeypatch):
     assert solve_sdp(X, Y, 0.1, solver="ipm").iterations > 0
 
 
-@pytest.mark.parametrize("N, block", [(1, 1), (7, 3), (30, 7), (30, 29), (64, 16), (45, 100)])
-def test_blocked_cholesky_matches_lapack_in_place(N, block, monkeypatch):
-    """The blocked factorisation used above THREADED_CHOLESKY_MAX rows (lowered here) gives
-    LAPACK's factor in the input's own memory, for equal and unequal blocks, and reports a
-    matrix that is not positive definite as LinAlgError, as cho_factor does."""
-    from convexnn.sdp import ipm
-
-    rng = np.random.default_rng(N + block)
-    B = rng.standard_normal((N, N + 3))
-    M = B @ B.T + 0.1 * np.eye(N)
-    ref = sla.cholesky(M, lower=False)
-    monkeypatch.setattr(ipm, "THREADED_CHOLESKY_MAX", block)
-    buf = np.tril(M) + np.triu(np.full((N, N), np.nan), 1)  # upper part unread: NaN
-    U = _factor_in_place(buf)
-    assert np.shares_memory(U, buf)
-    np.testing.assert_allclose(np.triu(U), ref, rtol=1e-10, atol=1e-12 * np.abs(ref).max())
-    if N > 1:
-        bad = M.copy()
-        bad[N - 1, N - 1] = -1.0  # the last leading minor is indefinite
-        with pytest.raises(np.linalg.LinAlgError):
-            _factor_in_place(np.tril(bad))
-
-
 def test_large_factorisations_run_by_blocks_with_the_same_result(monkeypatch):
-    """Above THREADED_CHOLESKY_MAX rows (lowered here) both interior points factor their Newton
+    """Above BLAS_TILE_MAX rows (lowered here) both interior points factor their Newton
     matrices by blocks (OpenBLAS's threaded potrf crashed from about 16,000 rows) and reach
     the same optimum as with LAPACK's factorisation."""
+    from convexnn import _linalg
     from convexnn.sdp import ipm
     from convexnn.sdp.active_ipm import solve_active_ipm
 
@@ -410,14 +387,14 @@ def test_large_factorisations_run_by_blocks_with_the_same_result(monkeypatch):
     ref_full = ipm.solve_ipm(form, tol=1e-6)
     ref_active = solve_active_ipm(form, tol=1e-6)
     calls = []
-    real = ipm._blocked_cholesky
+    real = _linalg.blocked_cholesky
 
     def spy(A, work, block):
         calls.append((A.shape[0], block))
         return real(A, work, block)
 
-    monkeypatch.setattr(ipm, "THREADED_CHOLESKY_MAX", 20)
-    monkeypatch.setattr(ipm, "_blocked_cholesky", spy)
+    monkeypatch.setattr(_linalg, "BLAS_TILE_MAX", 20)
+    monkeypatch.setattr(_linalg, "blocked_cholesky", spy)
     full = ipm.solve_ipm(form, tol=1e-6)
     active = solve_active_ipm(form, tol=1e-6)
     assert calls and all(n > 20 and b == 20 for n, b in calls)

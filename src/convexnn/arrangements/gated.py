@@ -28,6 +28,8 @@ import time
 
 import numpy as np
 
+from .. import _linalg
+from .._linalg import cholesky_in_place, gram
 from .._validation import as_float_matrix, blas_threads, check_memory, check_positive_int, check_reg, check_XY
 from ..errors import DataError, ParameterError
 from ..result import SolveResult
@@ -450,8 +452,10 @@ def solve_gated(
     m_fac = min(n, P * d)
     if algorithm == "auto":
         algorithm = "admm" if 0 < m_fac <= _ADMM_MAX_FACTOR else "fista"
+    # the ADMM's Gram matrix and its factor, plus 1.25 of its size of scratch above BLAS_TILE_MAX
+    fac = (2.0 + 1.25 * (m_fac > _linalg.BLAS_TILE_MAX)) * m_fac * m_fac
     check_memory(8.0 * (2 * n * P + 14 * P * d * c + 4 * n * d * c + n * d * d + 4 * n * c
-                        + (2 * m_fac * m_fac + 4 * anderson * P * d * c if algorithm == "admm" else 0)),
+                        + (fac + 4 * anderson * P * d * c if algorithm == "admm" else 0)),
                  f"the gated solver ({algorithm})")
     # One BLAS thread unless the products are large: at MNIST size (n·P·d·c = 1e8) two threads
     # were 3-6× slower than one on a busy shared 2-core machine (threads spin-waiting for cores).
@@ -700,22 +704,20 @@ class _WoodburySolver:
         n, d, k = op.n, op.d, op.k
         self.dual_space = n <= k * d
         if self.dual_space:
-            self.G = (op.X @ op.X.T) * (op.M @ op.M.T)  # AAᵀ = (XXᵀ)∘(MMᵀ), n×n
+            self.G = gram(op.X) * gram(op.M)  # AAᵀ = (XXᵀ)∘(MMᵀ), n×n (tiled when large)
         else:  # AᵀA, (kd)×(kd), accumulated over row chunks of the n×kd matrix [D_1X … D_kX]
             self.G = np.zeros((k * d, k * d))
             step = max(1, 4_000_000 // max(k * d, 1))
             for s in range(0, n, step):
                 Xe = (op.M[s:s + step, :, None] * op.X[s:s + step, None, :]).reshape(-1, k * d)
-                self.G += Xe.T @ Xe
+                self.G += gram(Xe.T)
         self.set_rho(rho)
 
     def set_rho(self, rho: float) -> None:
-        import scipy.linalg as sla
-
         self.rho = rho
         Gr = self.G.copy()
         Gr[np.diag_indices_from(Gr)] += rho
-        self.factor = sla.cho_factor(Gr, lower=True, check_finite=False)
+        self.factor = (cholesky_in_place(Gr), False)  # by tiles where OpenBLAS's potrf crashed
 
     def step(self, AtY: np.ndarray, Y: np.ndarray, D: np.ndarray) -> np.ndarray:
         """W = (AᵀA + ρI)⁻¹(AᵀY + ρD), the ADMM W-step (D = V − U).

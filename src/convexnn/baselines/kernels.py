@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.linalg
 
+from .._linalg import cholesky_in_place, gram
 from .._validation import as_float_matrix, check_memory, check_XY
 from ..errors import DataError, ParameterError
 
@@ -54,7 +55,7 @@ def _angles(A: np.ndarray, B: np.ndarray, same: bool):
     denom = np.multiply.outer(na, nb)
     ok = denom > 0
     cos = np.zeros_like(denom)
-    np.divide(A @ B.T, denom, out=cos, where=ok)
+    np.divide(gram(A, None if same else B), denom, out=cos, where=ok)  # tiled when large
     np.clip(cos, -1.0, 1.0, out=cos)
     theta = np.arccos(cos)
     near = ok & (np.abs(cos) > _NEAR_PARALLEL)
@@ -143,21 +144,22 @@ def _factor(K: np.ndarray, reg: float):
     ridge = reg * trace / n
     Kr = K.copy()
     Kr.flat[:: n + 1] += ridge
+    anorm = float(np.max(np.sum(np.abs(Kr), axis=0)))
     try:
-        c, lower = scipy.linalg.cho_factor(Kr, lower=True, check_finite=False)
+        # in Kr's memory; by tiles above BLAS_TILE_MAX rows, where OpenBLAS's potrf crashed
+        U = cholesky_in_place(Kr)
     except np.linalg.LinAlgError as exc:
         raise DataError(
             "the regularised kernel matrix is not numerically positive definite "
             f"(relative ridge ρ = {reg:g}); increase reg or remove duplicate training inputs."
         ) from exc
     # LAPACK's 1-norm reciprocal condition estimate from the Cholesky factor (O(n²))
-    anorm = float(np.max(np.sum(np.abs(Kr), axis=0)))
     try:
-        rcond, info = scipy.linalg.lapack.dpocon(c, anorm, uplo="L")
+        rcond, info = scipy.linalg.lapack.dpocon(U, anorm, uplo="U")
         cond = float(1.0 / rcond) if info == 0 and rcond > 0 else float("inf")
     except Exception:  # pragma: no cover - very old SciPy without dpocon
         cond = float("nan")
-    return (c, lower), ridge, cond
+    return (U, False), ridge, cond
 
 
 def kernel_regression(K_train, K_cross, Y, reg: float) -> np.ndarray:

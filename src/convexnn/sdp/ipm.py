@@ -20,6 +20,8 @@ import numpy as np
 import scipy.linalg as sla
 import scipy.sparse as sp
 
+from .. import _linalg
+from .._linalg import cholesky_in_place as _factor_in_place
 from .._validation import blas_threads, check_memory
 from ..errors import ParameterError
 from ..result import SolveResult, relative_gap
@@ -46,15 +48,6 @@ ITERATION_FACTORISATIONS = 2.0
 GRAM_PATTERN_BYTES = 64.0
 
 
-#: OpenBLAS's threaded Cholesky factorisation (potrf) killed the process with a segmentation
-#: fault on this project's 2-core machines: every time for 16,000 and 16,500 rows in isolation
-#: (numpy's and scipy's bundled builds alike, numpy 2.4.6 / scipy 1.17.1, on an AMD EPYC and on
-#: an Intel Xeon (SkylakeX kernels); 13,000 and 14,500 rows worked), and once inside the
-#: active-set interior point on Pima at 16,506 rows. Its threaded rank-k update (syrk) crashed
-#: as well on large outputs (from about 18,000 rows; 12,000 with k = 12,000 worked). So above this
-#: size :func:`_factor_in_place` factors by tiles of at most this many rows
-#: (:func:`_blocked_cholesky`), each BLAS call on all threads.
-THREADED_CHOLESKY_MAX = 12_000
 
 
 def factorisation_seconds(size: int, probe: int = 1500) -> float:
@@ -276,77 +269,6 @@ def _cores() -> int:
     return max(1, min(n, 8))
 
 
-def _factor_in_place(M_lower, work=None):
-    """Upper Cholesky factor U (M = UᵀU) of a symmetric M held in the lower triangle of a
-    C-ordered array, computed in that array's memory: its transpose is a Fortran-ordered view
-    whose upper triangle is M's lower one, so LAPACK needs no copy (92 MB at q = 82). Above
-    :data:`THREADED_CHOLESKY_MAX` rows it factors by blocks (:func:`_blocked_cholesky`) in the
-    scratch arrays ``work`` (two of M's size or larger; allocated when not given)."""
-    N = M_lower.shape[0]
-    if N > THREADED_CHOLESKY_MAX:
-        if work is None:
-            work = (np.empty(N * N), np.empty(N * N // 4 + N))
-        return _blocked_cholesky(M_lower.T, work, THREADED_CHOLESKY_MAX)
-    U, _ = sla.cho_factor(M_lower.T, lower=False, overwrite_a=True, check_finite=False)
-    return U
-
-
-def _fortran_view(buf, rows, cols):
-    """A Fortran-ordered rows × cols array in the first rows·cols entries of ``buf``'s memory."""
-    flat = buf.reshape(-1)
-    if flat.size < rows * cols or not np.may_share_memory(flat, buf):
-        raise ValueError(f"scratch array of {buf.size} entries too small for {rows}×{cols}")
-    return flat[:rows * cols].reshape(rows, cols, order="F")
-
-
-def _blocked_cholesky(A, work, block):
-    """Right-looking blocked Cholesky A = UᵀU of the Fortran-ordered A (its upper triangle),
-    overwritten by U, in k × k tiles of at most ``block`` rows: for each block row, potrf on the
-    diagonal tile, a triangular solve (trsm) for the tiles to its right, and the update of the
-    trailing tiles (syrk on the diagonal, gemm off it). Every LAPACK/BLAS call gets contiguous
-    arrays in ``work`` (the wrappers want them; the copies move O(k·N²) bytes against O(N³)
-    flops) and tiles of at most ``block`` rows, since OpenBLAS's threaded syrk crashed too on
-    larger outputs (one-off on 2 cores: 18,000 rows with k = 1,000 and 20,000 with k = 300; 16,400
-    with k = 64 and 12,000 with k = 12,000 worked). Speed (one-off, 16,500 rows on 2 cores): 14.9 s
-    against 26.7 s for potrf on one thread, the factors equal to 6.6e-16. Raises LinAlgError when
-    M is not positive definite."""
-    from scipy.linalg import blas, lapack
-
-    N = A.shape[0]
-    k = -(-N // block)
-    b = -(-N // k)  # k equal tiles of at most ``block`` rows (the last one smaller)
-    edges = list(range(0, N, b)) + [N]
-    w1, w2 = work
-    for j in range(k):
-        j0, j1 = edges[j], edges[j + 1]
-        nb, rest = j1 - j0, N - j1
-        D = _fortran_view(w1, nb, nb)
-        D[...] = A[j0:j1, j0:j1]
-        _, info = lapack.dpotrf(D, lower=0, overwrite_a=1, clean=0)
-        if info != 0:
-            raise np.linalg.LinAlgError(f"{j0 + info}-th leading minor not positive definite")
-        A[j0:j1, j0:j1] = D
-        if rest == 0:
-            break
-        R = _fortran_view(w2, nb, rest)  # the block row right of D; its column tiles are contiguous
-        R[...] = A[j0:j1, j1:]
-        tiles = [(lo - j1, hi - j1) for lo, hi in zip(edges[j + 1:-1], edges[j + 2:])]
-        for lo, hi in tiles:
-            blas.dtrsm(1.0, D, R[:, lo:hi], side=0, lower=0, trans_a=1, diag=0, overwrite_b=1)
-        A[j0:j1, j1:] = R
-        for i, (lo, hi) in enumerate(tiles):  # D is no longer needed: w1 holds one tile at a time
-            for lo2, hi2 in tiles[i:]:
-                T = _fortran_view(w1, hi - lo, hi2 - lo2)
-                T[...] = A[j1 + lo:j1 + hi, j1 + lo2:j1 + hi2]
-                if lo2 == lo:
-                    blas.dsyrk(-1.0, R[:, lo:hi], beta=1.0, c=T, trans=1, lower=0, overwrite_c=1)
-                else:
-                    blas.dgemm(-1.0, R[:, lo:hi], R[:, lo2:hi2], beta=1.0, c=T, trans_a=1,
-                               overwrite_c=1)
-                A[j1 + lo:j1 + hi, j1 + lo2:j1 + hi2] = T
-    return A
-
-
 def _centring(sigma_mu, X_inv, X, s, w, corr_X=None, corr_s=None):
     """Right-hand sides of the linearised complementarity for the HKM direction: σμ·X⁻¹ − X for
     the semidefinite pair and σμ − s∘w for the inequalities, each less Mehrotra's second-order
@@ -449,7 +371,7 @@ def _solve_ipm(form, *, tol, max_iter, time_limit, callback, init_primal, init_d
     t0 = time.perf_counter()
     q = form.q
     Nsv = q * (q + 1) // 2
-    blocked = Nsv > THREADED_CHOLESKY_MAX  # factored by blocks, in 1.25 more N×N of scratch
+    blocked = Nsv > _linalg.BLAS_TILE_MAX  # factored by tiles, in 1.25 more N×N of scratch
     check_memory((IPM_MEMORY_FACTOR + 1.25 * blocked) * 8.0 * Nsv**2,
                  f"the interior-point solver with q = {q}")
     if form.n == 0:
