@@ -48,8 +48,6 @@ ITERATION_FACTORISATIONS = 2.0
 GRAM_PATTERN_BYTES = 64.0
 
 
-
-
 def factorisation_seconds(size: int, probe: int = 1500) -> float:
     """Seconds one dense Cholesky factorisation of ``size`` rows takes here, predicted from one
     timed factorisation of min(size, ``probe``) rows scaled by the cube of the ratio."""
