@@ -48,14 +48,23 @@ ITERATION_FACTORISATIONS = 2.0
 GRAM_PATTERN_BYTES = 64.0
 
 
+#: Above BLAS_TILE_MAX rows the factorisation by tiles runs slower than LAPACK's threaded potrf,
+#: by which :func:`factorisation_seconds` extrapolates: part 17 of benchmarks/sdp_diagnostics.py
+#: (Intel Xeon, 2 cores) took 6.02 / 12.64 / 27.39 s at 13,000 / 16,500 / 20,000 rows, against
+#: 5.61 s for potrf at 13,000 scaled by the cube: 1.07, 1.10 and 1.34 times that.
+TILED_SLOWDOWN = 1.35
+
+
 def factorisation_seconds(size: int, probe: int = 1500) -> float:
     """Seconds one dense Cholesky factorisation of ``size`` rows takes here, predicted from one
-    timed factorisation of min(size, ``probe``) rows scaled by the cube of the ratio."""
+    timed factorisation of min(size, ``probe``) rows scaled by the cube of the ratio (and by
+    :data:`TILED_SLOWDOWN` where :func:`convexnn._linalg.cholesky_in_place` factors by tiles)."""
     k = int(max(1, min(size, probe)))
     A = np.eye(k) * k + 1.0  # symmetric positive definite, cheap to build
     t = time.perf_counter()
     sla.cho_factor(A, lower=True, overwrite_a=True, check_finite=False)
-    return (time.perf_counter() - t) * (size / k) ** 3
+    slow = TILED_SLOWDOWN if size > _linalg.BLAS_TILE_MAX else 1.0
+    return (time.perf_counter() - t) * (size / k) ** 3 * slow
 
 
 class _SvecSDP:
