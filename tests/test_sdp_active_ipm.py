@@ -449,3 +449,76 @@ def test_memory_is_estimated_before_the_schur_complement_is_allocated(monkeypatc
     res = solve_active_ipm(form)
     assert res.status == "memory" and res.info["rounds"] == 1
     assert res.lower_bound <= upper
+
+
+def test_auto_tries_ipm_active_on_small_problems_and_falls_back_to_the_full_interior_point(monkeypatch):
+    """For AUTO_SMALL_ACTIVE_MIN_Q ≤ q ≤ AUTO_IPM_MAX_Q (the threshold lowered here so that q = 15
+    counts), 'auto' first runs a short ADMM warm-up and the active-set interior point, which reaches
+    the full interior point's optimum. When that attempt fails (forced by a one-iteration limit) the
+    full interior point follows: its optimum, a bound at least the attempt's, both runs in the
+    history on one clock and a callback that never sees the bound fall below the attempt's."""
+    monkeypatch.setattr(sdp_mod, "AUTO_SMALL_ACTIVE_MIN_Q", 10)
+    monkeypatch.setattr(sdp_mod, "AUTO_SMALL_WARMUP_ITERATIONS", 150)
+    X, Y = _data(56, n=12, d=2, c=1)
+    ref = solve_sdp(X, Y, 0.1, solver="ipm", tol=1e-6)
+    assert ref.status == "optimal" and ref.solution["formulation"].q == 15
+    res = solve_sdp(X, Y, 0.1, tol=1e-5)
+    assert res.method == "sdp-ipm-active" and res.status == "optimal"
+    assert res.info["auto"].startswith("ipm-active (q = 15: an ADMM warm-up of 150 iterations and "
+                                       "ipm-active on its ")
+    assert abs(res.value - ref.value) <= 1e-4 * ref.value and res.lower_bound <= ref.value * (1 + 1e-6)
+    assert res.lower_bound >= ref.value * (1 - 2e-5)
+    monkeypatch.setattr(sdp_mod, "AUTO_SMALL_ACTIVE_MAX_ITER", 1)
+    recs = []
+    res = solve_sdp(X, Y, 0.1, tol=1e-5, callback=lambda rec: recs.append(dict(rec)) and False)
+    att = res.info["attempt"]
+    assert res.method == "sdp-ipm" and res.status == "optimal" and att["method"] == "sdp-ipm-active"
+    assert att["status"] == "max_iter" and att["iterations"] == 1
+    assert res.info["auto"] == f"ipm (q = 15 ≤ 90); first an ADMM warm-up of 150 iterations and " \
+        f"ipm-active on its {res.info['auto'].split('on its ')[1].split(' pairs')[0]} pairs " \
+        f"(budget {res.info['auto'].split('budget ')[1].split(' s)')[0]} s), which ended max_iter"
+    assert abs(res.value - ref.value) <= 1e-4 * ref.value
+    assert att["lower_bound"] <= res.lower_bound <= ref.value * (1 + 1e-6)
+    times = [h["time_s"] for h in res.history]
+    assert times == sorted(times) and times[-1] <= res.time_s
+    assert any(h.get("round") == 1 for h in res.history) and res.history[-1].get("round") is None
+    # after the attempt, every record the callback saw carries at least the attempt's bound
+    k = max(i for i, r in enumerate(recs) if r.get("round") is not None)
+    assert all(r["lower_bound"] >= att["lower_bound"] for r in recs[k + 1:])
+    assert [r["time_s"] for r in recs] == sorted(r["time_s"] for r in recs)
+    # a time limit holds for attempt and fallback together, with a valid bound
+    limited = solve_sdp(X, Y, 0.1, tol=1e-12, time_limit=1.0)
+    assert limited.time_s <= 1.0 + 0.5 and limited.lower_bound <= ref.value * (1 + 1e-6)
+
+
+def test_auto_attempt_is_returned_when_it_beats_its_fallback_and_never_when_infeasible():
+    """The merge after a failed attempt keeps an 'optimal' fallback, else the result with the
+    smaller gap, raises its bound to the better of the two and records the other; an attempt whose
+    value lies below its certified bound (an infeasible iterate) is never the one kept."""
+    from convexnn.result import SolveResult
+
+    def results(a_value, r_value):
+        attempt = SolveResult("sdp-ipm-active", a_value, 0.99, "max_iter", 60, 2.0,
+                              history=[{"time_s": 1.0, "lower_bound": 0.99, "value": a_value}])
+        res = SolveResult("sdp-ipm", r_value, 0.95, "time_limit", 5, 1.0,
+                          history=[{"time_s": 0.5, "lower_bound": 0.5, "value": r_value, "gap": 0.5}],
+                          info={"auto": "ipm (…)"})
+        return attempt, res
+
+    attempt, res = results(1.0, 1.2)  # gaps 1 % and about 21 %: the attempt's
+    keep, form = sdp_mod._merge_attempt(res, "ipm form", attempt, "active form", 2.0)
+    assert keep is attempt and form == "active form" and keep.lower_bound == 0.99
+    assert keep.info["fallback"]["status"] == "time_limit" and keep.info["auto"] == "ipm (…)"
+    assert [h["time_s"] for h in keep.history] == [1.0, 2.5] and keep.history[1]["lower_bound"] == 0.99
+    assert keep.history[1]["gap"] == pytest.approx((1.2 - 0.99) / 1.2)
+    attempt, res = results(0.98, 1.2)  # the attempt's value lies below its own bound: infeasible
+    keep, form = sdp_mod._merge_attempt(res, "ipm form", attempt, "active form", 2.0)
+    assert keep is res and form == "ipm form" and keep.lower_bound == 0.99
+    assert keep.info["bound_from"] == "attempt" and keep.info["attempt"]["status"] == "max_iter"
+    attempt, res = results(1.1, 1.0)  # the fallback's gap (5 %) is the smaller one
+    keep, _ = sdp_mod._merge_attempt(res, "ipm form", attempt, "active form", 2.0)
+    assert keep is res and keep.lower_bound == 0.99 and keep.gap == pytest.approx(0.01)
+    attempt, res = results(1.0, 0.9899999)  # an 'optimal' fallback is kept, even a hair below the bound
+    res.status = "optimal"
+    keep, _ = sdp_mod._merge_attempt(res, "ipm form", attempt, "active form", 2.0)
+    assert keep is res and keep.lower_bound == 0.99 and keep.info["bound_from"] == "attempt"

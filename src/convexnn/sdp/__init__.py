@@ -52,6 +52,21 @@ ACTIVE_WARMUP_MAX_S = 120.0
 #: and Pima γ = 0.1 (n = 384, ≈ 4,200 rows), where the ADMM's bounds stay below in the same
 #: time; on Bank Notes (≈ 23,000 rows, ~1 min per iteration) the ADMM's bound is the better one.
 AUTO_ACTIVE_MAX_ROWS = 10_000
+#: from this q on (and up to AUTO_IPM_MAX_Q), 'auto' first tries the active-set interior point
+#: from a short ADMM warm-up and falls back to the full interior point when that attempt does not
+#: end 'optimal' (:func:`_auto_small_active`). One-off on 2 cores (Intel Xeon, 2026-12-05; docs
+#: §7.2): Iris (q = 82) default protocol γ = 0.1 2.6 s against 9.8 s, paper protocol γ = 0.1
+#: 7.2 s against 10.1 s and γ = 0.01 5.7 s ('optimal') against 12.3 s ('stalled'), Spiral (q = 62)
+#: γ = 0.1 2.0 s against 4.0 s; Spiral γ = 0.01 (nearly parallel rows) fails the attempt. Below
+#: q ≈ 60 the full interior point takes a second or two anyway.
+AUTO_SMALL_ACTIVE_MIN_Q = 60
+#: ADMM iterations of that attempt's warm-up (balanced rows), and its interior-point iterations
+AUTO_SMALL_WARMUP_ITERATIONS = 700
+AUTO_SMALL_ACTIVE_MAX_ITER = 150
+#: the attempt's time budget, warm-up included: this many seconds at least, else the full interior
+#: point's own predicted time (AUTO_IPM_ITERATIONS × ITERATION_FACTORISATIONS factorisations of its
+#: Newton matrix), and at most half of a time limit — what a failed attempt may cost on top
+AUTO_SMALL_ACTIVE_MIN_S = 3.0
 
 
 def _power_of_two_scale(X: np.ndarray) -> float:
@@ -83,8 +98,10 @@ def solve_sdp(
     §3.1) whatever the solver: for the CVXPY back-ends it is recomputed from their duals, and the
     solver's own objective is kept in ``info['solver_value']``. ``solver``: 'auto' (default:
     'ipm' when q = n + d + c ≤ :data:`AUTO_IPM_MAX_Q`, no ADMM options, warm start or device
-    are asked for, its memory fits and, under a ``time_limit``, its projected run fits too;
-    above that q, ipm-active's ADMM warm-up and then 'ipm-active' when the first working set keeps
+    are asked for, its memory fits and, under a ``time_limit``, its projected run fits too —
+    from q = :data:`AUTO_SMALL_ACTIVE_MIN_Q` on after a first attempt with a short ADMM warm-up and
+    'ipm-active', whose result is returned when it is 'optimal' (``info['attempt']`` records a
+    failed one, whose bound is kept when it is the better one); above that q, ipm-active's ADMM warm-up and then 'ipm-active' when the first working set keeps
     its Newton system ≤ :data:`AUTO_ACTIVE_MAX_ROWS` rows, else the same ADMM run goes on;
     otherwise 'native'; ``info['auto']`` says which and why), 'native' = 'admm' (first-order,
     scales to large n),
@@ -291,7 +308,10 @@ def _solve_auto(X, Y, reg, *, bias, tol, time_limit, max_iter, warm_start, callb
     """solver='auto': the interior point where it is the better choice, else the ADMM.
 
     The interior point is taken when q ≤ AUTO_IPM_MAX_Q, no solver options (they are the
-    ADMM's), ADMM warm start or device are given and its memory fits. Under a time limit its run
+    ADMM's), ADMM warm start or device are given and its memory fits; from
+    AUTO_SMALL_ACTIVE_MIN_Q on it is preceded by an attempt with the active-set interior point
+    (:func:`_auto_small_active`), which is the answer when it ends 'optimal' (or was stopped), and
+    otherwise leaves its bound and its time to what follows (:func:`_merge_attempt`). Under a time limit its run
     is projected once, at the second iteration, from that iteration's duration
     (AUTO_IPM_ITERATIONS in all); when that overruns the limit it is abandoned (its early bounds
     are weak) and the ADMM gets the time left. Above AUTO_IPM_MAX_Q (no options, warm start or
@@ -330,6 +350,19 @@ def _solve_auto(X, Y, reg, *, bias, tol, time_limit, max_iter, warm_start, callb
             nsv = q * (q + 1) // 2
             if IPM_MEMORY_FACTOR * 8.0 * nsv**2 > 0.5 * available_memory_bytes():
                 reason = f"the interior point's memory at q = {q} does not fit"
+    total_limit = time_limit  # the whole solve's; time_limit below is what is left of it
+    attempt, offset, tried, a_form = None, 0.0, None, None
+    if reason is None and q >= AUTO_SMALL_ACTIVE_MIN_Q:
+        attempt, a_form, tried = _auto_small_active(X, Y, reg, bias=bias, tol=tol, time_limit=time_limit,
+                                                    max_iter=max_iter, callback=callback, form=form, t0=t0)
+        if attempt.status in ("optimal", "interrupted", "stopped"):
+            ran = "ipm-active" if attempt.method == "sdp-ipm-active" else "native"
+            attempt.info["auto"] = f"{ran} (q = {q}: {tried})"
+            attempt.time_s = time.perf_counter() - t0
+            return attempt, a_form
+        offset = time.perf_counter() - t0
+        if time_limit is not None:
+            time_limit = max(total_limit - offset, 1e-3)
     if reason is None:
         state = {"prev": None, "abandon": False}
 
@@ -341,7 +374,7 @@ def _solve_auto(X, Y, reg, *, bias, tol, time_limit, max_iter, warm_start, callb
                     state["abandon"] = True
                     return True
             state["prev"] = (rec["iteration"], rec["time_s"])
-            return bool(callback(rec)) if callback is not None else False
+            return bool(callback(_after(attempt, offset, dict(rec)))) if callback is not None else False
 
         res, form = _solve_ipm(X, Y, reg, bias=bias, tol=tol, time_limit=time_limit, max_iter=max_iter,
                                callback=guard, options=options, form=form)
@@ -349,11 +382,15 @@ def _solve_auto(X, Y, reg, *, bias, tol, time_limit, max_iter, warm_start, callb
             state["abandon"] = True  # not even its first iteration fitted: the ADMM's do
         if not state["abandon"]:
             res.info["auto"] = f"ipm (q = {q} ≤ {AUTO_IPM_MAX_Q})"
+            if attempt is not None:
+                res.info["auto"] += f"; first {tried}, which ended {attempt.status}"
+                res, form = _merge_attempt(res, form, attempt, a_form, offset)
+            res.time_s = time.perf_counter() - t0
             return res, form
         spent = time.perf_counter() - t0
         reason = (f"the interior point's projected {AUTO_IPM_ITERATIONS} iterations at q = {q} "
                   f"exceed the time limit ({spent:.1f} s spent)")
-        time_limit = max(time_limit - spent, 1e-3)
+        time_limit = max(total_limit - spent, 1e-3)
     if too_big and ws is None and balance_rows:
         res, form, why = _auto_active(X, Y, reg, bias=bias, tol=tol, time_limit=time_limit,
                                       max_iter=max_iter, callback=callback, relu_scale=relu_scale, t0=t0)
@@ -363,12 +400,100 @@ def _solve_auto(X, Y, reg, *, bias, tol, time_limit, max_iter, warm_start, callb
             res.time_s = time.perf_counter() - t0
             return res, form
         reason = f"{reason}; {why}"
+    if attempt is not None:
+        reason = f"{reason}; first {tried}, which ended {attempt.status}"
+        offset = time.perf_counter() - t0
+    cb = callback if attempt is None or callback is None else (
+        lambda rec: callback(_after(attempt, offset, dict(rec))))
     res, form = _solve_native(X, Y, reg, bias=bias, tol=tol, time_limit=time_limit, max_iter=max_iter,
-                              warm_start=warm_start, callback=callback, device=device,
+                              warm_start=warm_start, callback=cb, device=device,
                               balance_rows=balance_rows, relu_scale=relu_scale, options=options)
     res.info["auto"] = f"native ({reason})"
+    if attempt is not None:
+        res, form = _merge_attempt(res, form, attempt, a_form, offset)
     res.time_s = time.perf_counter() - t0
     return res, form
+
+
+def _after(attempt, offset, rec):
+    """A record of the solve that follows a failed attempt, on the clock of the whole solve and
+    with the best certified bound so far (the attempt's when it is the better one)."""
+    if attempt is None:
+        return rec
+    rec["time_s"] = rec.get("time_s", 0.0) + offset
+    best = attempt.lower_bound
+    if best is not None and rec.get("lower_bound") is not None and best > rec["lower_bound"]:
+        rec["lower_bound"], rec["bound_from"] = best, "attempt"
+        rec["gap"] = relative_gap(rec.get("value"), best)
+    return rec
+
+
+def _merge_attempt(res, form, attempt, a_form, offset):
+    """The result of 'auto' after a failed attempt of :func:`_auto_small_active` and the solve that
+    followed it (``res`` on ``form``): the latter when it is 'optimal', else the one of the two with
+    the smaller gap (the attempt's only when its value is not below its bound), with its formulation, its bound raised to the better of both (each certifies the same problem), the
+    other's record in ``info['attempt']`` or ``info['fallback']`` and both histories on one clock."""
+    history = attempt.history + [_after(attempt, offset, dict(r)) for r in res.history]
+    a_gap, r_gap = attempt.gap, res.gap
+    if (res.status != "optimal" and a_gap is not None and a_gap >= 0
+            and (r_gap is None or a_gap < abs(r_gap))):
+        # the attempt's iterate is the better answer (the fallback was cut short, e.g. by the time
+        # limit); a value below the certified bound belongs to an infeasible iterate, never kept
+        keep, keep_form, other, key = attempt, a_form, res, "fallback"
+        attempt.info["auto"] = res.info["auto"]
+    else:
+        keep, keep_form, other, key = res, form, attempt, "attempt"
+    keep.info[key] = {"method": other.method, "status": other.status, "value": other.value,
+                      "lower_bound": other.lower_bound, "iterations": other.iterations}
+    keep.info["attempt_time_s"] = offset
+    keep.history = history
+    if other.lower_bound is not None and (keep.lower_bound is None or other.lower_bound > keep.lower_bound):
+        keep.lower_bound = other.lower_bound
+        keep.info["bound_from"] = key
+    return keep, keep_form
+
+
+def _auto_small_active(X, Y, reg, *, bias, tol, time_limit, max_iter, callback, form, t0):
+    """'auto' for AUTO_SMALL_ACTIVE_MIN_Q ≤ q ≤ AUTO_IPM_MAX_Q: an ADMM warm-up of
+    AUTO_SMALL_WARMUP_ITERATIONS iterations (balanced rows), then the active-set interior point from
+    the working set it picks, within a budget (AUTO_SMALL_ACTIVE_MIN_S or the full interior point's
+    predicted time, at most half the time limit). Returns (result, form, what was tried): the
+    warm-up's own result when it ended the solve, ran out of the budget or picked a working set
+    whose Newton system would be no smaller than the full interior point's. The caller falls back
+    to the full interior point unless the result is 'optimal', 'interrupted' or 'stopped'."""
+    import time
+
+    from .active_ipm import working_set_from
+    from .ipm import ITERATION_FACTORISATIONS, factorisation_seconds
+
+    nsv = form.q * (form.q + 1) // 2
+    budget = max(AUTO_SMALL_ACTIVE_MIN_S,
+                 AUTO_IPM_ITERATIONS * ITERATION_FACTORISATIONS * factorisation_seconds(nsv))
+    if time_limit is not None:
+        budget = min(budget, 0.5 * time_limit)
+    adm, adm_form = _solve_native(X, Y, reg, bias=bias, tol=tol, time_limit=0.5 * budget,
+                                  max_iter=min(max_iter, AUTO_SMALL_WARMUP_ITERATIONS), warm_start=None,
+                                  callback=callback, device=None, balance_rows=True, relu_scale="auto",
+                                  options={})
+    tried = f"an ADMM warm-up of {adm.iterations} iterations"
+    if adm.status in ("optimal", "interrupted", "stopped"):
+        return adm, adm_form, f"{tried} ended {adm.status}"
+    try:
+        work = working_set_from(form, adm.solution.get("Lambda"), adm.solution.get("W"))
+    except KeyboardInterrupt:  # Ctrl-C between the two solvers: the warm-up's certified result
+        adm.status = "interrupted"
+        return adm, adm_form, f"{tried}, interrupted after it"
+    rows = form.n * (form.c + 1) + work.size
+    if rows >= nsv:
+        return adm, adm_form, (f"{tried}, whose {work.size} pairs would make ipm-active's Newton system "
+                               f"({rows} rows) no smaller than the full interior point's ({nsv})")
+    tried += f" and ipm-active on its {work.size} pairs (budget {budget:.1f} s)"
+    if time.perf_counter() - t0 >= budget:
+        return adm, adm_form, tried
+    res, form = _solve_ipm_active(X, Y, reg, bias=bias, tol=tol, time_limit=budget,
+                                  max_iter=min(max_iter, AUTO_SMALL_ACTIVE_MAX_ITER), warm_start=None,
+                                  callback=callback, options={}, form=form, pre=adm, t0=t0, work=work)
+    return res, form, tried
 
 
 def _auto_active(X, Y, reg, *, bias, tol, time_limit, max_iter, callback, relu_scale, t0):

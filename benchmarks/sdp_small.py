@@ -1,0 +1,137 @@
+"""What ``solver="auto"`` gives against the full interior point on the small sets, side by side.
+
+For q = n + d + c between ``AUTO_SMALL_ACTIVE_MIN_Q`` (60) and ``AUTO_IPM_MAX_Q`` (90) the default
+solver first tries the active-set interior point from a short ADMM warm-up and falls back to the
+full interior point (``solver="ipm"``) when that attempt does not end 'optimal'. This script runs
+both on Spiral and Iris (paper protocol, as in ``benchmarks/sdp.py``) and Iris under the default
+protocol (what ``convexnn fit iris`` solves), γ ∈ {0.1, 0.01}, alternating auto, ipm, auto, ... for
+``--repeats`` runs each, and reports for each the median time to a certified gap of 1e-3 (the rule
+of ``benchmarks/sdp.py``: gap, primal residual and slack error together) and of the whole solve,
+the status and bound of the median run, what auto ran, and the ratio of the median times.
+
+    python benchmarks/sdp_small.py                       # 6 cases, 3 runs each (~5 min on 2 cores)
+    python benchmarks/sdp_small.py --cases iris:paper --regs 0.1 --repeats 5
+    python benchmarks/sdp_small.py --render              # re-print the saved table
+
+Prints a markdown table and writes JSON (default benchmarks/results/sdp_small.json, the table next
+to it as .md) with the commit and the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from datetime import date
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from _common import machine  # noqa: E402
+from sdp import _commit, first_time  # noqa: E402
+
+from convexnn.datasets import prepare  # noqa: E402
+from convexnn.report import clean  # noqa: E402
+from convexnn.sdp import solve_sdp  # noqa: E402
+
+DEFAULT_CASES = "spiral:paper,iris:paper,iris:default"
+
+
+def run(split, reg, solver, cap):
+    t = time.perf_counter()
+    res = solve_sdp(split.X_train, split.Y_train, reg, solver=solver, tol=1e-4, time_limit=cap)
+    wall = time.perf_counter() - t
+    return {"method": res.method, "auto": res.info.get("auto"), "status": res.status,
+            "value": res.value, "lower_bound": res.lower_bound, "gap": res.gap,
+            "iterations": res.iterations, "time_s": wall, "t_gap_1e-3": first_time(res.history, 1e-3),
+            "attempt": res.info.get("attempt")}
+
+
+def median(runs, key):
+    """The median of ``key`` over the runs, or None when any run lacks it (never reached)."""
+    vals = [r[key] for r in runs]
+    return None if any(v is None for v in vals) else float(np.median(vals))
+
+
+def _f(x, fmt=".2f"):
+    return "—" if x is None else format(x, fmt)
+
+
+def render(out):
+    lines = [f"solver='auto' against the full interior point (solver='ipm'), tol 1e-4, cap {out['cap_s']:g} s, "
+             f"{out['repeats']} runs each, alternating, on {out['machine']} (commit {out['commit']}, "
+             f"{out['date']}); times are medians, status and bound those of the median-time run.", "",
+             "| data | protocol | reg | q | auto ran | auto status | auto bound | auto t(1e-3) s | auto total s "
+             "| ipm status | ipm bound | ipm t(1e-3) s | ipm total s | ratio t(1e-3) | ratio total |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in out["rows"]:
+        a, b = r["auto_median"], r["ipm_median"]
+        lines.append(
+            f"| {r['data']} | {r['protocol']} | {r['reg']:g} | {r['q']} | {r['auto_ran']} | {a['status']} "
+            f"| {a['lower_bound']:.6g} | {_f(r['auto_t_1e-3'])} | {_f(r['auto_time_s'])} | {b['status']} "
+            f"| {b['lower_bound']:.6g} | {_f(r['ipm_t_1e-3'])} | {_f(r['ipm_time_s'])} "
+            f"| {_f(r['ratio_t_1e-3'])} | {_f(r['ratio_time'])} |")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--cases", default=DEFAULT_CASES, help=f"data:protocol, comma-separated (default {DEFAULT_CASES})")
+    ap.add_argument("--regs", default="0.1,0.01")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--cap", type=float, default=120.0, help="time limit of each solve (default 120 s)")
+    ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results",
+                                                   "sdp_small.json"))
+    ap.add_argument("--render", action="store_true", help="re-print the table of the saved JSON")
+    args = ap.parse_args(argv)
+    if args.render:
+        with open(args.out) as fh:
+            print(render(json.load(fh)))
+        return
+    if args.repeats < 1:
+        ap.error("--repeats must be at least 1")
+    out = {"date": date.today().isoformat(), "commit": _commit(), "machine": machine(), "cap_s": args.cap,
+           "repeats": args.repeats, "rows": []}
+    for case in [c.strip() for c in args.cases.split(",") if c.strip()]:
+        name, _, protocol = case.partition(":")
+        split = prepare(name, protocol=protocol or "paper")
+        for reg in [float(x) for x in args.regs.split(",")]:
+            runs = {"auto": [], "ipm": []}
+            for _ in range(args.repeats):
+                for solver in ("auto", "ipm"):
+                    r = run(split, reg, solver, args.cap)
+                    runs[solver].append(r)
+                    print(f"{name:7s} {protocol:8s} reg={reg:<5g} {solver:5s} {r['method']:15s} {r['status']:9s} "
+                          f"bound {r['lower_bound']:.6g} value {r['value']:.6g} t(1e-3) {_f(r['t_gap_1e-3'])} "
+                          f"total {r['time_s']:.2f} s", flush=True)
+            row = {"data": name, "protocol": protocol or "paper", "reg": reg, "runs": runs}
+            for solver in ("auto", "ipm"):
+                rs = runs[solver]
+                row[f"{solver}_t_1e-3"] = median(rs, "t_gap_1e-3")
+                row[f"{solver}_time_s"] = median(rs, "time_s")
+                row[f"{solver}_median"] = sorted(rs, key=lambda x: x["time_s"])[(len(rs) - 1) // 2]
+            from convexnn.sdp.formulation import SDPFormulation
+
+            row["q"] = SDPFormulation(split.X_train, split.Y_train, reg).q
+            ran = sorted({r["method"].removeprefix("sdp-") + ("" if r["attempt"] is None else " after ipm-active")
+                          for r in runs["auto"]})
+            row["auto_ran"] = " / ".join(ran)
+            a, b = row["auto_t_1e-3"], row["ipm_t_1e-3"]
+            row["ratio_t_1e-3"] = b / a if a and b else None
+            row["ratio_time"] = row["ipm_time_s"] / row["auto_time_s"]
+            out["rows"].append(row)
+    os.makedirs(os.path.dirname(args.out), exist_ok=True)
+    with open(args.out, "w") as fh:
+        json.dump(clean(out), fh, indent=1)
+    table = render(out)
+    with open(os.path.splitext(args.out)[0] + ".md", "w") as fh:
+        fh.write(table + "\n")
+    print()
+    print(table)
+
+
+if __name__ == "__main__":
+    main()
