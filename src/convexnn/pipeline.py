@@ -110,7 +110,8 @@ def fit(
     the best lower bound with the returned network's objective. ``time_limit`` (seconds) and
     ``max_iter`` cap the SDP stage and the method's own solver; ``warm_start`` (a previous
     FitResult or SDP SolveResult on the same data) warm-starts the native SDP solver; with
-    ``solver='auto'`` (default: the interior point for q = n + d + c ≤ 90, else the ADMM; see
+    ``solver='auto'`` (default: the interior point for q = n + d + c ≤ 90, tried first with
+    the active-set one from q = 60 on; else the ADMM or ipm-active; see
     :func:`convexnn.sdp.solve_sdp`) a warm start from an ADMM solution selects the ADMM.
     ``polish``: for the convex-program methods, also try L-BFGS started from the method's network
     (candidate '<method>+lbfgs'); the candidate with the lower training objective is returned and
