@@ -54,11 +54,12 @@ ACTIVE_WARMUP_MAX_S = 120.0
 AUTO_ACTIVE_MAX_ROWS = 10_000
 #: from this q on (and up to AUTO_IPM_MAX_Q), 'auto' first tries the active-set interior point
 #: from a short ADMM warm-up and falls back to the full interior point when that attempt does not
-#: end 'optimal' (:func:`_auto_small_active`). One-off on 2 cores (Intel Xeon, 2026-12-05; docs
-#: §7.2): Iris (q = 82) default protocol γ = 0.1 2.6 s against 9.8 s, paper protocol γ = 0.1
-#: 7.2 s against 10.1 s and γ = 0.01 5.7 s ('optimal') against 12.3 s ('stalled'), Spiral (q = 62)
-#: γ = 0.1 2.0 s against 4.0 s; Spiral γ = 0.01 (nearly parallel rows) fails the attempt. Below
-#: q ≈ 60 the full interior point takes a second or two anyway.
+#: end 'optimal' (:func:`_auto_small_active`). ``benchmarks/sdp_small.py`` (Intel Xeon, 2 cores,
+#: 2026-12-05, medians of 3, whole solves, auto against 'ipm'): Iris (q = 82) default protocol
+#: 2.41 s against 7.51 s (γ = 0.1) and 3.35 s against 8.99 s (γ = 0.01); paper protocol 5.74 s
+#: against 7.72 s and 5.95 s ('optimal') against 9.88 s ('stalled'); Spiral (q = 62) γ = 0.1
+#: 1.89 s against 4.02 s; Spiral γ = 0.01 (nearly parallel rows) fails the attempt, 10.41 s
+#: against 8.18 s. Below q ≈ 60 the full interior point takes a second or two anyway.
 AUTO_SMALL_ACTIVE_MIN_Q = 60
 #: ADMM iterations of that attempt's warm-up (balanced rows), and its interior-point iterations
 AUTO_SMALL_WARMUP_ITERATIONS = 700
@@ -101,9 +102,9 @@ def solve_sdp(
     are asked for, its memory fits and, under a ``time_limit``, its projected run fits too —
     from q = :data:`AUTO_SMALL_ACTIVE_MIN_Q` on after a first attempt with a short ADMM warm-up and
     'ipm-active', whose result is returned when it is 'optimal' (``info['attempt']`` records a
-    failed one, whose bound is kept when it is the better one); above that q, ipm-active's ADMM warm-up and then 'ipm-active' when the first working set keeps
-    its Newton system ≤ :data:`AUTO_ACTIVE_MAX_ROWS` rows, else the same ADMM run goes on;
-    otherwise 'native'; ``info['auto']`` says which and why), 'native' = 'admm' (first-order,
+    failed one, whose bound is kept when it is the better one); above that q, ipm-active's ADMM
+    warm-up and then 'ipm-active' when the first working set keeps its Newton system
+    ≤ :data:`AUTO_ACTIVE_MAX_ROWS` rows, else the same ADMM run goes on; otherwise 'native'; ``info['auto']`` says which and why), 'native' = 'admm' (first-order,
     scales to large n),
     'ipm' (native interior point, the accurate choice for q ≲ 90; O(q⁴) memory),
     'ipm-active' (active-set interior point over a growing working set of inequalities, memory
@@ -311,10 +312,10 @@ def _solve_auto(X, Y, reg, *, bias, tol, time_limit, max_iter, warm_start, callb
     ADMM's), ADMM warm start or device are given and its memory fits; from
     AUTO_SMALL_ACTIVE_MIN_Q on it is preceded by an attempt with the active-set interior point
     (:func:`_auto_small_active`), which is the answer when it ends 'optimal' (or was stopped), and
-    otherwise leaves its bound and its time to what follows (:func:`_merge_attempt`). Under a time limit its run
-    is projected once, at the second iteration, from that iteration's duration
-    (AUTO_IPM_ITERATIONS in all); when that overruns the limit it is abandoned (its early bounds
-    are weak) and the ADMM gets the time left. Above AUTO_IPM_MAX_Q (no options, warm start or
+    otherwise leaves its bound and its time to what follows (:func:`_merge_attempt`). Under a
+    time limit the interior point's run is projected once, at the second iteration, from that
+    iteration's duration (AUTO_IPM_ITERATIONS in all); when that overruns the limit it is
+    abandoned (its early bounds are weak) and the ADMM gets the time left. Above AUTO_IPM_MAX_Q (no options, warm start or
     device given, rows balanced) the ADMM runs and, at the end of ipm-active's warm-up, hands over
     to the active-set interior point when its first working set is small enough
     (:func:`_auto_active`); otherwise it simply goes on. ``info['auto']`` records the choice and
@@ -431,7 +432,8 @@ def _after(attempt, offset, rec):
 def _merge_attempt(res, form, attempt, a_form, offset):
     """The result of 'auto' after a failed attempt of :func:`_auto_small_active` and the solve that
     followed it (``res`` on ``form``): the latter when it is 'optimal', else the one of the two with
-    the smaller gap (the attempt's only when its value is not below its bound), with its formulation, its bound raised to the better of both (each certifies the same problem), the
+    the smaller gap (the attempt's only when its value is not below its bound), with its
+    formulation, its bound raised to the better of both (each certifies the same problem), the
     other's record in ``info['attempt']`` or ``info['fallback']`` and both histories on one clock."""
     history = attempt.history + [_after(attempt, offset, dict(r)) for r in res.history]
     a_gap, r_gap = attempt.gap, res.gap

@@ -47,10 +47,13 @@ SNAPSHOT_GAP = 0.5
 # μ / scale below which a round stops to add the violated inequalities outside its working set
 ROUND_END_MU = 1e-9
 # rows from which the Schur complement is assembled by one thread per core. One-off (2026-12-05,
-# Intel Xeon, 2 cores, random PS and PZ, best of 3, ms, one thread → two, blocks of 256 columns):
-# 600 rows 4.4 → 5.2, 1,100 rows 12.1 → 9.8, 1,600 rows 19.3 → 13.7, 4,000 rows 164 → 105,
-# 8,000 rows 586 → 374 (the serial 512-column blocks used before: 5.1, 13.7, 20.8, 174, 640)
-SCHUR_THREADS_MIN_ROWS = 1000
+# Intel Xeon, 2 cores, random PS and PZ, blocks of 256 columns, ms, one thread → two). Alone, best
+# of 3: 600 rows 4.4 → 5.2, 1,100 rows 12.1 → 9.8, 1,600 rows 19.3 → 13.7, 4,000 rows 164 → 105,
+# 8,000 rows 586 → 374. As in the solver, each assembly followed by a threaded Cholesky
+# factorisation (whose idle BLAS threads spin for a while), 3 runs each: 1,600 rows 27–40 → 29–37
+# (nothing gained; end to end on Iris 53.6 → 54.0 ms per iteration, medians of 3), 3,000 rows
+# 112–145 → 80–98, 4,000 rows 177–234 → 143–149, 6,000 rows 388–447 → 226–267
+SCHUR_THREADS_MIN_ROWS = 3000
 
 
 def relu_pairs(n: int) -> np.ndarray:
