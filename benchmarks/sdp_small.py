@@ -12,6 +12,11 @@ the status and bound of the median run, what auto ran, and the ratio of the medi
     python benchmarks/sdp_small.py                       # 6 cases, 3 runs each (~5 min on 2 cores)
     python benchmarks/sdp_small.py --cases iris:paper --regs 0.1 --repeats 5
     python benchmarks/sdp_small.py --render              # re-print the saved table
+    python benchmarks/sdp_small.py --warmups 400,700,1000 --out /tmp/warmups.json   # the warm-up's length
+
+With ``--warmups`` auto runs once per listed ADMM warm-up length (``AUTO_SMALL_WARMUP_ITERATIONS``,
+set for the run) in each round of the alternation, instead of being compared with the full
+interior point; the table then has one row per case and length.
 
 Prints a markdown table and writes JSON (default benchmarks/results/sdp_small.json, the table next
 to it as .md) with the commit and the machine.
@@ -40,14 +45,22 @@ from convexnn.sdp import solve_sdp  # noqa: E402
 DEFAULT_CASES = "spiral:paper,iris:paper,iris:default"
 
 
-def run(split, reg, solver, cap):
-    t = time.perf_counter()
-    res = solve_sdp(split.X_train, split.Y_train, reg, solver=solver, tol=1e-4, time_limit=cap)
+def run(split, reg, solver, cap, warmup=None):
+    import convexnn.sdp as sdp_mod
+
+    default = sdp_mod.AUTO_SMALL_WARMUP_ITERATIONS
+    if warmup is not None:
+        sdp_mod.AUTO_SMALL_WARMUP_ITERATIONS = warmup
+    try:
+        t = time.perf_counter()
+        res = solve_sdp(split.X_train, split.Y_train, reg, solver=solver, tol=1e-4, time_limit=cap)
+    finally:
+        sdp_mod.AUTO_SMALL_WARMUP_ITERATIONS = default
     wall = time.perf_counter() - t
     return {"method": res.method, "auto": res.info.get("auto"), "status": res.status,
             "value": res.value, "lower_bound": res.lower_bound, "gap": res.gap,
             "iterations": res.iterations, "time_s": wall, "t_gap_1e-3": first_time(res.history, 1e-3),
-            "attempt": res.info.get("attempt")}
+            "attempt": res.info.get("attempt"), "rounds": res.info.get("rounds")}
 
 
 def median(runs, key):
@@ -60,7 +73,22 @@ def _f(x, fmt=".2f"):
     return "—" if x is None else format(x, fmt)
 
 
+def render_warmups(out):
+    lines = [f"solver='auto' with ADMM warm-ups of different lengths, tol 1e-4, cap {out['cap_s']:g} s, "
+             f"{out['repeats']} runs each, alternating, on {out['machine']} (commit {out['commit']}, "
+             f"{out['date']}); times are medians.", "",
+             "| data | protocol | reg | warm-up iterations | ran | statuses | t(1e-3) s | total s | rounds |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in out["rows"]:
+        lines.append(f"| {r['data']} | {r['protocol']} | {r['reg']:g} | {r['warmup']} | {r['auto_ran']} "
+                     f"| {', '.join(x['status'] for x in r['runs'])} | {_f(r['t_1e-3'])} | {_f(r['time_s'])} "
+                     f"| {', '.join(str(x['rounds']) for x in r['runs'])} |")
+    return "\n".join(lines)
+
+
 def render(out):
+    if "warmups" in out:
+        return render_warmups(out)
     lines = [f"solver='auto' against the full interior point (solver='ipm'), tol 1e-4, cap {out['cap_s']:g} s, "
              f"{out['repeats']} runs each, alternating, on {out['machine']} (commit {out['commit']}, "
              f"{out['date']}); times are medians, status and bound those of the median-time run.", "",
@@ -85,6 +113,8 @@ def main(argv=None):
     ap.add_argument("--cap", type=float, default=120.0, help="time limit of each solve (default 120 s)")
     ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results",
                                                    "sdp_small.json"))
+    ap.add_argument("--warmups", default=None,
+                    help="comma-separated ADMM warm-up lengths to compare (auto only, no ipm baseline)")
     ap.add_argument("--render", action="store_true", help="re-print the table of the saved JSON")
     args = ap.parse_args(argv)
     if args.render:
@@ -95,10 +125,30 @@ def main(argv=None):
         ap.error("--repeats must be at least 1")
     out = {"date": date.today().isoformat(), "commit": _commit(), "machine": machine(), "cap_s": args.cap,
            "repeats": args.repeats, "rows": []}
+    if args.warmups:
+        warmups = [int(x) for x in args.warmups.split(",")]
+        out["warmups"] = warmups
     for case in [c.strip() for c in args.cases.split(",") if c.strip()]:
         name, _, protocol = case.partition(":")
         split = prepare(name, protocol=protocol or "paper")
         for reg in [float(x) for x in args.regs.split(",")]:
+            if args.warmups:
+                runs = {w: [] for w in warmups}
+                for _ in range(args.repeats):
+                    for w in warmups:
+                        r = run(split, reg, "auto", args.cap, warmup=w)
+                        runs[w].append(r)
+                        print(f"{name:7s} {protocol:8s} reg={reg:<5g} warm-up {w:5d} {r['method']:15s} "
+                              f"{r['status']:9s} rounds {r['rounds']} t(1e-3) {_f(r['t_gap_1e-3'])} "
+                              f"total {r['time_s']:.2f} s", flush=True)
+                for w in warmups:
+                    ran = sorted({r["method"].removeprefix("sdp-") + ("" if r["attempt"] is None else " after ipm-active")
+                                  for r in runs[w]})
+                    out["rows"].append({"data": name, "protocol": protocol or "paper", "reg": reg, "warmup": w,
+                                        "runs": runs[w], "auto_ran": " / ".join(ran),
+                                        "t_1e-3": median(runs[w], "t_gap_1e-3"),
+                                        "time_s": median(runs[w], "time_s")})
+                continue
             runs = {"auto": [], "ipm": []}
             for _ in range(args.repeats):
                 for solver in ("auto", "ipm"):
