@@ -55,11 +55,11 @@ AUTO_ACTIVE_MAX_ROWS = 10_000
 #: from this q on (and up to AUTO_IPM_MAX_Q), 'auto' first tries the active-set interior point
 #: from a short ADMM warm-up and falls back to the full interior point when that attempt does not
 #: end 'optimal' (:func:`_auto_small_active`). ``benchmarks/sdp_small.py`` (Intel Xeon, 2 cores,
-#: 2026-12-05, medians of 3, whole solves, auto against 'ipm'): Iris (q = 82) default protocol
-#: 2.41 s against 7.51 s (γ = 0.1) and 3.35 s against 8.99 s (γ = 0.01); paper protocol 5.74 s
-#: against 7.72 s and 5.95 s ('optimal') against 9.88 s ('stalled'); Spiral (q = 62) γ = 0.1
-#: 1.89 s against 4.02 s; Spiral γ = 0.01 (nearly parallel rows) fails the attempt, 10.41 s
-#: against 8.18 s. Below q ≈ 60 the full interior point takes a second or two anyway.
+#: 2026-12-05, 28d6b8d, medians of 3, whole solves, auto against 'ipm'): Iris (q = 82) default
+#: protocol 2.33 s against 7.42 s (γ = 0.1) and 2.92 s against 8.44 s (γ = 0.01); paper protocol
+#: 5.57 s against 7.84 s and 5.41 s ('optimal') against 9.78 s ('stalled'); Spiral (q = 62)
+#: γ = 0.1 1.84 s against 4.24 s; Spiral γ = 0.01 (nearly parallel rows) fails the attempt, 9.92 s
+#: against 8.01 s. Below q ≈ 60 the full interior point takes a second or two anyway.
 AUTO_SMALL_ACTIVE_MIN_Q = 60
 #: ADMM iterations of that attempt's warm-up (balanced rows), and its interior-point iterations
 AUTO_SMALL_WARMUP_ITERATIONS = 700
