@@ -111,7 +111,8 @@ def _add_solver_args(p: argparse.ArgumentParser, default_time: float | None = No
                    default="auto",
                    help="SDP back-end: auto (default) = ipm when q = n+d+c <= 90 and its projected "
                         "run fits the time limit (from q = 60 on after a first try with a short ADMM "
-                        "warm-up and ipm-active, kept when it ends optimal); above, an ADMM warm-up, then ipm-active when the "
+                        "warm-up and ipm-active, kept when it ends optimal); above, an ADMM warm-up, "
+                        "then ipm-active when the "
                         "working set it picks keeps the Newton system <= 10,000 rows (Ionosphere, "
                         "Pima), else the ADMM goes on; native = admm (first-order, scales "
                         "to large n); ipm (native interior point: accurate to 1e-4 on small "

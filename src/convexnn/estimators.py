@@ -81,7 +81,8 @@ class ConvexReLUClassifier(ClassifierMixin, _ConvexReLUBase):
     'sahiner-fw', 'sahiner-cop', 'nngp', 'ntk' (kernels: no network); ``bias`` first-
     layer bias via a ones column; ``standardize`` features (statistics of the training data);
     ``solver`` SDP back-end ('auto': the interior point for q = n + d + c ≤ 90, from q = 60
-    on after a first try with the active-set interior point; else the ADMM or ipm-active; under a ``time_limit`` the choice also depends on the measured speed); ``tol``,
+    on after a first try with the active-set interior point; else the ADMM or ipm-active; under
+    a ``time_limit`` the choice also depends on the measured speed); ``tol``,
     ``time_limit``, ``max_iter`` of the SDP solve (fits are reproducible only when the iteration
     cap, not the time limit, stops it); ``width``, ``restarts``, ``train_iter`` of
     the L-BFGS-trained networks; ``random_state`` seed; ``n_gates``, ``mode``, ``decomposition``
