@@ -493,9 +493,9 @@ def test_auto_tries_ipm_active_on_small_problems_and_falls_back_to_the_full_inte
     att = res.info["attempt"]
     assert res.method == "sdp-ipm" and res.status == "optimal" and att["method"] == "sdp-ipm-active"
     assert att["status"] == "max_iter" and att["iterations"] == 1
-    assert res.info["auto"] == f"ipm (q = 15 ≤ 90); first an ADMM warm-up of 150 iterations and " \
-        f"ipm-active on its {res.info['auto'].split('on its ')[1].split(' pairs')[0]} pairs " \
-        f"(budget {res.info['auto'].split('budget ')[1].split(' s)')[0]} s), which ended max_iter"
+    auto = res.info["auto"]
+    assert auto.startswith("ipm (q = 15 ≤ 90); first an ADMM warm-up of 150 iterations and ipm-active on its ")
+    assert auto.endswith(" s), which ended max_iter") and " pairs (budget " in auto
     assert abs(res.value - ref.value) <= 1e-4 * ref.value
     assert att["lower_bound"] <= res.lower_bound <= ref.value * (1 + 1e-6)
     times = [h["time_s"] for h in res.history]
