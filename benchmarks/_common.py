@@ -1,4 +1,4 @@
-"""Shared helpers of the benchmark scripts: the machine description and member lists."""
+"""Shared helpers of the benchmark scripts: the machine description, member lists, saved results."""
 
 from __future__ import annotations
 
@@ -36,3 +36,19 @@ def parse_members(text: str) -> list[int]:
     if bad:
         raise SystemExit(f"--members: Random has members 0..99; got {bad}")
     return sorted(out)
+
+
+def save_results(out: dict, path: str, table: str) -> None:
+    """Write ``out`` as JSON to ``path`` (arrays and non-finite numbers cleaned) and the markdown
+    ``table`` next to it (same name, .md), then print the table."""
+    import json
+
+    from convexnn.report import clean
+
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w") as fh:
+        json.dump(clean(out), fh, indent=1)
+    with open(os.path.splitext(path)[0] + ".md", "w") as fh:
+        fh.write(table + "\n")
+    print()
+    print(table)

@@ -32,11 +32,10 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from _common import machine  # noqa: E402
+from _common import machine, save_results  # noqa: E402
 from sdp import _commit, first_time  # noqa: E402
 
 from convexnn.datasets import prepare  # noqa: E402
-from convexnn.report import clean  # noqa: E402
 from convexnn.sdp import solve_sdp  # noqa: E402
 
 DEFAULT_SETS = "diabetes,ionosphere,breast-cancer,pima,banknote"
@@ -134,14 +133,7 @@ def main(argv=None):
         out["rows"] = [x for x in out["rows"] if (x["data"], x["reg"]) != (name, args.reg)] + [row]
     known = DEFAULT_SETS.split(",")  # the default sets in their order, others after them
     out["rows"].sort(key=lambda x: (known.index(x["data"]) if x["data"] in known else len(known), x["reg"]))
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    with open(args.out, "w") as fh:
-        json.dump(clean(out), fh, indent=1)
-    table = render(out)
-    with open(os.path.splitext(args.out)[0] + ".md", "w") as fh:
-        fh.write(table + "\n")
-    print()
-    print(table)
+    save_results(out, args.out, render(out))
 
 
 if __name__ == "__main__":

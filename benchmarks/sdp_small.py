@@ -35,12 +35,11 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from _common import machine  # noqa: E402
+from _common import machine, save_results  # noqa: E402
 from sdp import _commit, first_time  # noqa: E402
 
 from convexnn.datasets import prepare  # noqa: E402
-from convexnn.report import clean  # noqa: E402
-from convexnn.sdp import solve_sdp  # noqa: E402
+from convexnn.sdp import SDPFormulation, solve_sdp  # noqa: E402
 
 DEFAULT_CASES = "spiral:paper,iris:paper,iris:default"
 
@@ -163,8 +162,6 @@ def main(argv=None):
                 row[f"{solver}_t_1e-3"] = median(rs, "t_gap_1e-3")
                 row[f"{solver}_time_s"] = median(rs, "time_s")
                 row[f"{solver}_median"] = sorted(rs, key=lambda x: x["time_s"])[(len(rs) - 1) // 2]
-            from convexnn.sdp.formulation import SDPFormulation
-
             row["q"] = SDPFormulation(split.X_train, split.Y_train, reg).q
             ran = sorted({r["method"].removeprefix("sdp-") + ("" if r["attempt"] is None else " after ipm-active")
                           for r in runs["auto"]})
@@ -173,14 +170,7 @@ def main(argv=None):
             row["ratio_t_1e-3"] = b / a if a and b else None
             row["ratio_time"] = row["ipm_time_s"] / row["auto_time_s"]
             out["rows"].append(row)
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    with open(args.out, "w") as fh:
-        json.dump(clean(out), fh, indent=1)
-    table = render(out)
-    with open(os.path.splitext(args.out)[0] + ".md", "w") as fh:
-        fh.write(table + "\n")
-    print()
-    print(table)
+    save_results(out, args.out, render(out))
 
 
 if __name__ == "__main__":
