@@ -134,12 +134,19 @@ def test_fit_report_and_predict_round_trip(capsys, tmp_path):
     (["sdp", "iris", "--reg", "-1", "--quiet"], "reg"),
     (["sdp", "iris", "--json", "/nonexistent-dir/x.json"], "does not exist"),
     (["info", "iris", "--protocol", "default", "--test-size", "1.5"], "test_size"),
+    (["fit", "iris", "--reg", "-1", "--quiet"], "reg must be a positive"),
+    (["sdp", "iris", "--reg", "nan", "--quiet"], "got nan"),
+    (["sdp", "iris", "--tol", "2", "--quiet"], "tol must be in (0, 1)"),
+    (["fit", "iris", "--time-limit", "0", "--quiet"], "time_limit"),
+    (["fit", "iris", "--restarts", "-1", "--quiet"], "restarts must be >= 0"),
+    (["fit", "iris", "--width", "0", "--quiet"], "width must be >= 1"),
 ])
 def test_bad_input_gives_one_clear_error(argv, message, capsys):
     assert main(argv) == 2
-    err = capsys.readouterr().err
+    out, err = capsys.readouterr()
     assert err.startswith("convexnn: error:") and message in err
     assert "Traceback" not in err
+    assert out == ""  # rejected before any header is printed or any data is loaded
 
 
 def test_csv_errors_are_reported(tmp_path, capsys):
