@@ -15,6 +15,8 @@ from convexnn._validation import (
     check_memory,
     check_positive_int,
     check_reg,
+    check_time_limit,
+    check_tol,
     check_XY,
 )
 from convexnn.errors import (
@@ -167,6 +169,28 @@ def test_check_reg_bad_types(bad):
 def test_check_reg_custom_name():
     with pytest.raises(ParameterError, match=r"gamma must be a positive, finite number; got -1.0"):
         check_reg(-1.0, "gamma")
+
+
+@pytest.mark.parametrize("good", [1e-4, 0.5, np.float32(1e-3), np.float64(0.999)])
+def test_check_tol_accepts_open_unit_interval(good):
+    check_tol(good)
+
+
+@pytest.mark.parametrize("bad", [0, 0.0, 1, 1.0, -1e-4, 2.0, float("nan"), True, "1e-4", None])
+def test_check_tol_rejects(bad):
+    with pytest.raises(ParameterError, match=r"tol must be in \(0, 1\)"):
+        check_tol(bad)
+
+
+@pytest.mark.parametrize("good", [None, 1e-3, 60, np.float64(2.5), float("inf")])
+def test_check_time_limit_accepts_none_positive_and_inf(good):
+    check_time_limit(good)
+
+
+@pytest.mark.parametrize("bad", [0, 0.0, -1, -np.inf, float("nan"), True, "60"])
+def test_check_time_limit_rejects(bad):
+    with pytest.raises(ParameterError, match=r"time_limit must be a positive number of seconds"):
+        check_time_limit(bad)
 
 
 def test_check_positive_int():

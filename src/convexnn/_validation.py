@@ -65,6 +65,20 @@ def check_reg(reg, name: str = "reg") -> float:
     return reg
 
 
+def check_tol(tol) -> None:
+    """Raise a ParameterError unless ``tol`` (a relative gap) lies strictly between 0 and 1."""
+    if isinstance(tol, bool) or not (isinstance(tol, numbers.Real) and 0 < tol < 1):
+        raise ParameterError(f"tol must be in (0, 1); got {tol!r}.")
+
+
+def check_time_limit(time_limit) -> None:
+    """Raise a ParameterError unless ``time_limit`` is None or a positive number of seconds
+    (inf meaning no limit)."""
+    if time_limit is not None and (isinstance(time_limit, bool) or not (
+            isinstance(time_limit, numbers.Real) and time_limit > 0)):
+        raise ParameterError(f"time_limit must be a positive number of seconds; got {time_limit!r}.")
+
+
 def check_positive_int(value, name: str, minimum: int = 1) -> int:
     """Return ``value`` as an int >= minimum or raise a ParameterError."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):

@@ -135,17 +135,14 @@ def _add_solver_args(p: argparse.ArgumentParser, default_time: float | None = No
 def _check_numbers(args) -> None:
     """Reject out-of-range numeric options before any data is loaded or anything is printed, with
     the same messages as the library's own checks (they would otherwise come after the header)."""
-    from ._validation import check_positive_int, check_reg
+    from ._validation import check_positive_int, check_reg, check_time_limit, check_tol
     from .errors import ParameterError
 
     if getattr(args, "reg", None) is not None:
         check_reg(args.reg)
-    tol = getattr(args, "tol", None)
-    if tol is not None and not 0 < tol < 1:  # nan fails both comparisons
-        raise ParameterError(f"tol must be in (0, 1); got {tol!r}.")
-    limit = getattr(args, "time_limit", None)
-    if limit is not None and not limit > 0:  # inf: no limit, as in the library
-        raise ParameterError(f"time_limit must be a positive number of seconds; got {limit!r}.")
+    if getattr(args, "tol", None) is not None:
+        check_tol(args.tol)
+    check_time_limit(getattr(args, "time_limit", None))
     size = getattr(args, "test_size", None)
     if size is not None and not 0 <= size < 1:
         raise ParameterError(f"test_size must be a number in [0, 1); got {size!r}.")

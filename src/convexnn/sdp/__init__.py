@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._validation import check_time_limit, check_tol
 from ..errors import ParameterError
 from ..result import SolveResult, relative_gap
 from .admm import solve_admm
@@ -126,16 +127,14 @@ def solve_sdp(
     """
     if solver not in SOLVERS:
         raise ParameterError(f"unknown SDP solver {solver!r}; choose one of {', '.join(SOLVERS)}.")
-    if not (isinstance(tol, (int, float)) and 0 < tol < 1):
-        raise ParameterError(f"tol must be in (0, 1); got {tol!r}.")
+    check_tol(tol)
     if not isinstance(balance_rows, (bool, np.bool_)):
         raise ParameterError(f"balance_rows must be True or False; got {balance_rows!r}.")
     if not (isinstance(relu_scale, str) and relu_scale == "auto"):
         relu_scale = check_power_of_two(relu_scale)
         if relu_scale != 1.0 and solver not in ("auto", "native", "admm"):
             raise ParameterError(f"relu_scale applies to the native (ADMM) solver only; got solver={solver!r}.")
-    if time_limit is not None and not (isinstance(time_limit, (int, float)) and time_limit > 0):
-        raise ParameterError(f"time_limit must be a positive number of seconds; got {time_limit!r}.")
+    check_time_limit(time_limit)
     if solver in ("auto", "ipm", "ipm-active", "native", "admm"):
         from .._validation import check_reg, check_XY
 
