@@ -597,6 +597,33 @@ def test_final_polish_only_raises_the_bound_at_equal_iterations():
     assert polished.lower_bound <= optimum * (1 + 1e-6)
 
 
+def test_exit_record_shows_the_reported_point_next_to_the_final_bound():
+    # whatever the exit does after its last checkpoint (the polish may raise the bound; a stop
+    # inside a dual phase reports the primal phase's point), the last record holds what the
+    # result reports, with that point's residuals, so that a gap read off the history is backed
+    rng = np.random.default_rng(22)
+    X, Y = _random_problem(rng, 25, 2, 3)
+    kw = dict(solver="native", tol=1e-12, phase_length=800, refine=150)
+    for max_iter in (1000, 1500):  # inside the dual phase 801–1200; in the primal phase after it
+        res = solve_sdp(X, Y, 0.05, max_iter=max_iter, **kw)
+        last = res.history[-1]
+        assert last["iteration"] == max_iter and last.get("final")
+        assert last["value"] == res.value and last["lower_bound"] == res.lower_bound
+        assert last["primal_residual"] == res.info["primal_residual"] and last["slack_error"] > 0
+        checked = [h for h in res.history[:-1] if "primal_residual" in h]
+        if max_iter == 1000:  # the point of the switch to the dual phase, with its residuals
+            assert last["reported"] and last["phase"] == "dual"
+            switch = [h for h in checked if h["phase"] == "primal"][-1]  # its last checkpoint
+            assert switch["iteration"] == 801 and switch["value"] == res.value
+            assert last["slack_error"] == switch["slack_error"]
+            assert last["primal_residual"] == switch["primal_residual"]
+            # the exit's certificate of the dual-phase iterate came first, at a lower bound
+            assert checked[-1]["iteration"] == max_iter and checked[-1]["value"] != res.value
+            assert checked[-1]["lower_bound"] < res.lower_bound
+        else:  # the exit's certificate of the last iterate is the last record (nothing raised)
+            assert not last.get("reported") and last["phase"] == "primal"
+
+
 # --------------------------------------------------------------------------- native solver
 def test_native_solver_honours_time_limit_and_keeps_a_valid_bound():
     rng = np.random.default_rng(12)

@@ -352,7 +352,7 @@ def _solve_admm(
     last_adapt = 0
     # ρ schedule: alternate primal phases (residual balancing) and dual phases (ρ = rho_dual·reg)
     phase, phase_start, phase_len, rho_primal = "primal", 0, int(phase_length), rho
-    snapshot = None  # (value, residual, Z, F) at the end of the last primal phase
+    snapshot = None  # (value, residual, Z, F, slack error) at the end of the last primal phase
     zeta_primal = None  # the DR point at the end of the last primal phase (restore_primal)
 
     def spoilt(value_):
@@ -426,6 +426,7 @@ def _solve_admm(
         offer, after which the loop may go on) the iteration's state is left as it is, the arrays
         are copies and nothing is polished (the polish is paid for when the offer is taken)."""
         v, rp, Z_, F_, zp = value, r_p_rel, Z, F, zeta_primal
+        se = last[2] * be.norm(last[0] - last[1]) * res if last is not None else np.inf
         if last is not None and status_ != "optimal" and it not in (last_check, certified_at[0]):
             certified_at[0] = it
             try:
@@ -433,11 +434,11 @@ def _solve_admm(
                 history.append({"iteration": it, "time_s": time.perf_counter() - t0, "value": v,
                                 "lower_bound": best_bound, "gap": relative_gap(v, best_bound),
                                 "primal_residual": rp, "rho": rho, "rank": int(F_.shape[1]),
-                                "lambda_min": cert.lambda_min,
-                                "slack_error": last[2] * be.norm(last[0] - last[1]) * res,
+                                "lambda_min": cert.lambda_min, "slack_error": se,
                                 ("final" if final else "handoff"): True, "phase": phase})
             except KeyboardInterrupt:
                 pass
+        bound_before = best_bound  # a raise after this is the polish's, recorded without residuals
         if final and refine > 0 and status_ not in ("optimal", "interrupted", "stopped") and latest is not None:
             # final certificate: polish the multipliers of an unfinished dual phase, else the best ones
             try:
@@ -451,7 +452,18 @@ def _solve_admm(
             zp = None  # hand on (and report) the dual phase's own point
         if (phase == "dual" and snapshot is not None and status_ != "optimal"
                 and (zp is not None or snapshot[1] <= rp)):
-            v, rp, Z_, F_ = snapshot  # report the primal iterate of the last primal phase
+            v, rp, Z_, F_, se = snapshot  # report the primal iterate of the last primal phase
+            swapped = True
+        else:
+            swapped = False
+        if final and last is not None and status_ != "optimal" and (swapped or best_bound > bound_before):
+            # what is reported: its value and residuals next to the final (polished) bound, so
+            # that the history shows the exit's gap with the primal accuracy it rests on
+            history.append({"iteration": it, "time_s": time.perf_counter() - t0, "value": v,
+                            "lower_bound": best_bound, "gap": relative_gap(v, best_bound),
+                            "primal_residual": rp, "slack_error": se, "rho": rho,
+                            "final": True, "reported": True, "phase": phase})
+
         def out(a):  # an offer's arrays must survive the iterations that may follow
             return a if final else np.array(a, copy=True)
 
@@ -533,7 +545,8 @@ def _solve_admm(
                     phase_len = int(phase_len * phase_growth)
                 if switch == "dual":
                     phase, phase_start, rho_primal = "dual", it, rho
-                    snapshot = (value, r_p_rel, Z, F)  # the primal drifts while ρ is small
+                    # the primal drifts while ρ is small
+                    snapshot = (value, r_p_rel, Z, F, rho * dual_norm * res)
                     if restore_primal is not False:
                         zeta_primal = be.copy(zeta_new)
                     rho_new = min(rho, rho_dual * form.reg)
