@@ -15,6 +15,8 @@ solver's own value and the certified bound computed from its duals.
     python benchmarks/sdp.py --datasets pima,banknote --update   # re-run rows, keep the others
     python benchmarks/sdp.py --solvers ipm --update --native-cap 120   # re-run one solver only
     python benchmarks/sdp.py --solvers ipm-active --update --datasets pima,banknote --active-cap 900
+    python benchmarks/sdp.py --datasets mnist-pca --regs 0.1 --solvers native --native-cap 2400 \
+        --history --out benchmarks/results/sdp_mnist_2400s.json   # one long run, with its trace
     python benchmarks/sdp.py --render         # re-print the table of the saved JSON
     python benchmarks/sdp.py --compare OLD.json NEW.json --solver ipm   # two runs, row by row
 
@@ -73,7 +75,7 @@ def first_time(history, tol):
     return None
 
 
-def run_native(split, reg, cap, solver="native"):
+def run_native(split, reg, cap, solver="native", history=False):
     res = solve_sdp(split.X_train, split.Y_train, reg, solver=solver, tol=1e-4, time_limit=cap)
     out = {"commit": _commit(), "machine": machine(), "cap_s": cap, "value": res.value,
            "lower_bound": res.lower_bound, "gap": res.gap, "status": res.status,
@@ -85,6 +87,10 @@ def run_native(split, reg, cap, solver="native"):
         out["inequalities"] = res.info.get("inequalities")
         out["round_starts"] = res.info.get("round_starts")
         out["added_per_round"] = res.info.get("added_per_round")
+    out["primal_residual"] = res.info.get("primal_residual")
+    if history:  # every record, for a trace of value, bound and residuals over time
+        out["history"] = [{k: v for k, v in h.items() if isinstance(v, (bool, int, float, str))}
+                          for h in res.history]
     return out
 
 
@@ -118,6 +124,8 @@ def main(argv=None):
     ap.add_argument("--active-min-n", type=int, default=100,
                     help="run the active-set interior point from this n on (below, 'ipm' applies)")
     ap.add_argument("--out", default="benchmarks/results/sdp.json")
+    ap.add_argument("--history", action="store_true",
+                    help="also store each solve's history (every certified checkpoint) in the JSON")
     ap.add_argument("--update", action="store_true",
                     help="merge into the existing --out JSON: re-run rows replace old ones, the others "
                          "are kept and marked with the commit and machine that produced them")
@@ -157,11 +165,12 @@ def main(argv=None):
             row = {"dataset": name, "reg": reg, "n": n, "d": d, "c": c, "q": q, "native_cap_s": cap,
                    "commit": _commit()}
             if "native" in solvers:
-                row["native"] = run_native(split, reg, cap)
+                row["native"] = run_native(split, reg, cap, history=args.history)
             if "ipm" in solvers and q <= args.ipm_max_q:
-                row["ipm"] = run_native(split, reg, cap, solver="ipm")
+                row["ipm"] = run_native(split, reg, cap, solver="ipm", history=args.history)
             if "ipm-active" in solvers and n >= args.active_min_n:
-                row["ipm_active"] = run_native(split, reg, args.active_cap, solver="ipm-active")
+                row["ipm_active"] = run_native(split, reg, args.active_cap, solver="ipm-active",
+                                               history=args.history)
             if "scs" in solvers and n <= args.scs_max_n:
                 row["scs_paper"] = run_cvxpy(split, reg, "scs", args.scs_cap)
             if "clarabel" in solvers and q <= args.clarabel_max_q:
