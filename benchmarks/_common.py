@@ -38,6 +38,28 @@ def parse_members(text: str) -> list[int]:
     return sorted(out)
 
 
+def add_output_args(ap, name: str) -> None:
+    """``--out`` (default benchmarks/results/<name>.json) and ``--render`` (re-print the saved
+    table instead of running), as the SDP scripts share them."""
+    ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results",
+                                                   f"{name}.json"))
+    ap.add_argument("--render", action="store_true", help="re-print the table of the saved JSON")
+
+
+def start(ap, args, render) -> bool:
+    """Handle ``--render`` (print the saved table; returns True: nothing to run) and check
+    ``--repeats``."""
+    import json
+
+    if args.render:
+        with open(args.out) as fh:
+            print(render(json.load(fh)))
+        return True
+    if args.repeats < 1:
+        ap.error("--repeats must be at least 1")
+    return False
+
+
 def save_results(out: dict, path: str, table: str) -> None:
     """Write ``out`` as JSON to ``path`` (arrays and non-finite numbers cleaned) and the markdown
     ``table`` next to it (same name, .md), then print the table."""

@@ -32,7 +32,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from _common import machine, save_results  # noqa: E402
+from _common import add_output_args, machine, save_results, start  # noqa: E402
 from sdp import _commit, first_time  # noqa: E402
 
 from convexnn.datasets import prepare  # noqa: E402
@@ -97,16 +97,10 @@ def main(argv=None):
     ap.add_argument("--repeats", type=int, default=1, help="runs per solver (default 1); the median is shown")
     ap.add_argument("--update", action="store_true",
                     help="keep the saved rows of the sets not re-run (each row records its commit)")
-    ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results",
-                                                   "sdp_auto.json"))
-    ap.add_argument("--render", action="store_true", help="re-print the table of the saved JSON")
+    add_output_args(ap, "sdp_auto")
     args = ap.parse_args(argv)
-    if args.render:
-        with open(args.out) as fh:
-            print(render(json.load(fh)))
+    if start(ap, args, render):
         return
-    if args.repeats < 1:
-        ap.error("--repeats must be at least 1")
     commit, today = _commit(), date.today().isoformat()
     out = {"date": today, "commit": commit, "machine": machine(), "cap_s": args.cap, "rows": []}
     if args.update and os.path.exists(args.out):

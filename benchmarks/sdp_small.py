@@ -25,7 +25,6 @@ to it as .md) with the commit and the machine.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -35,7 +34,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from _common import machine, save_results  # noqa: E402
+from _common import add_output_args, machine, save_results, start  # noqa: E402
 from sdp import _commit, first_time  # noqa: E402
 
 from convexnn.datasets import prepare  # noqa: E402
@@ -110,18 +109,12 @@ def main(argv=None):
     ap.add_argument("--regs", default="0.1,0.01")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--cap", type=float, default=120.0, help="time limit of each solve (default 120 s)")
-    ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results",
-                                                   "sdp_small.json"))
     ap.add_argument("--warmups", default=None,
                     help="comma-separated ADMM warm-up lengths to compare (auto only, no ipm baseline)")
-    ap.add_argument("--render", action="store_true", help="re-print the table of the saved JSON")
+    add_output_args(ap, "sdp_small")
     args = ap.parse_args(argv)
-    if args.render:
-        with open(args.out) as fh:
-            print(render(json.load(fh)))
+    if start(ap, args, render):
         return
-    if args.repeats < 1:
-        ap.error("--repeats must be at least 1")
     out = {"date": date.today().isoformat(), "commit": _commit(), "machine": machine(), "cap_s": args.cap,
            "repeats": args.repeats, "rows": []}
     if args.warmups:
