@@ -84,6 +84,37 @@ def test_unknown_method_and_certify_values():
         fit(X, Y, 0.1, method="gated", certify="yes")
 
 
+@pytest.mark.parametrize("name, bad, msg", [
+    ("max_iter", 0, "max_iter must be >= 1; got 0"),  # used to run with it
+    ("max_iter", 2.5, "max_iter must be an integer >= 1; got 2.5"),  # a TypeError from the solver
+    ("train_iter", 2.5, "train_iter must be an integer"),  # was reported as lbfgs_iter
+    ("rounding_iterations", -1, "rounding_iterations must be >= 0"),  # was 'iterations'
+    ("rounding_width", 0, "rounding_width must be >= 1"),  # was 'width'
+    ("width", 0, "width must be >= 1"),
+    ("restarts", -1, "restarts must be >= 0"),
+    ("n_gates", 2.5, "n_gates must be an integer"),
+    ("max_epochs", -1, "max_epochs must be >= 0"),
+    ("tol", 0, r"tol must be in \(0, 1\)"),
+    ("time_limit", -1, "time_limit must be a positive number"),
+    ("seed", "a", "seed must be a non-negative integer"),  # a TypeError from numpy
+    ("seed", 1.5, "seed must be a non-negative integer"),
+    ("bias", "no", "bias must be True or False"),  # 'no' is truthy: it used to add a bias
+    ("rounding", "yes", "rounding must be True or False"),
+    ("polish", "no", "polish must be True or False"),
+])
+@pytest.mark.parametrize("method", ["sdp", "kim-pilanci", "nngp"])
+def test_fit_checks_every_argument_under_its_own_name_before_running(method, name, bad, msg, monkeypatch):
+    import convexnn.pipeline as pipeline
+
+    def boom(*args, **kwargs):
+        raise AssertionError("the problem was set up before the arguments were checked")
+
+    monkeypatch.setattr(pipeline.TrainingProblem, "from_data", boom)
+    X, Y = _toy()
+    with pytest.raises(ParameterError, match=msg):
+        fit(X, Y, 0.1, method=method, **{name: bad})
+
+
 @pytest.mark.parametrize("method", ["gated", "nngp"])
 def test_check_estimator_other_methods(method):
     est = ConvexReLURegressor(method=method, certify=False, n_gates=10, time_limit=None, max_iter=200)

@@ -837,6 +837,18 @@ def test_bad_arguments_are_rejected_clearly():
             solve_sdp(X, Y, 0.1, refine=bad)
     with pytest.raises(ParameterError, match="balance_rows"):
         solve_sdp(X, Y, 0.1, balance_rows="no")
+    with pytest.raises(ParameterError, match="bias must be True or False; got 'no'"):
+        solve_sdp(X, Y, 0.1, bias="no")  # a truthy string used to mean True
+    # max_iter was not checked: 0 returned a NaN value (ipm) or none at all (admm), 2.5, None or
+    # '10' raised TypeErrors from inside the solvers; every solver now refuses them up front
+    for solver in ("auto", "admm", "ipm", "ipm-active", "clarabel"):
+        for bad, msg in ((0, "max_iter must be >= 1; got 0"), (-1, "max_iter must be >= 1"),
+                         (2.5, "max_iter must be an integer >= 1; got 2.5"), (None, "integer"),
+                         ("10", "integer"), (True, "integer"), (float("nan"), "integer")):
+            with pytest.raises(ParameterError, match=msg):
+                solve_sdp(X, Y, 0.1, solver=solver, max_iter=bad)
+    with pytest.raises(ParameterError, match="max_iter must be >= 1"):
+        solve_admm(SDPFormulation(X, Y, 0.1), max_iter=0)
     for bad in ("yes", 1, None):
         with pytest.raises(ParameterError, match="restore_primal"):
             solve_sdp(X, Y, 0.1, solver="native", restore_primal=bad)

@@ -184,6 +184,19 @@ def test_iteration_limit_still_certifies():
     assert res.lower_bound <= ref.value + 1e-6
 
 
+@pytest.mark.parametrize("solver", ["scs", "clarabel"])
+def test_solve_sdp_max_iter_reaches_the_cvxpy_back_ends(solver):
+    # solve_sdp's max_iter used to be dropped on the way to the reference solvers (both ran to
+    # their own caps); it now caps them, and the bound of the early stop is still certified
+    from convexnn.sdp import solve_sdp
+
+    form, ref = _clarabel(INSTANCES[0])
+    res = solve_sdp(form.X, form.Y, form.reg, solver=solver, max_iter=3)
+    assert res.status == "max_iter"
+    assert res.iterations == 3
+    assert res.lower_bound <= ref.value + 1e-6
+
+
 def test_solver_exception_gives_failed_with_trivial_bound():
     form, ref = _clarabel(INSTANCES[1])
     res = solve_cvxpy(form, solver="clarabel", solver_options={"no_such_setting": 1})

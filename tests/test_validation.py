@@ -11,7 +11,9 @@ import pytest
 
 from convexnn._validation import (
     as_float_matrix,
+    as_generator,
     available_memory_bytes,
+    check_flag,
     check_memory,
     check_positive_int,
     check_reg,
@@ -191,6 +193,34 @@ def test_check_time_limit_accepts_none_positive_and_inf(good):
 def test_check_time_limit_rejects(bad):
     with pytest.raises(ParameterError, match=r"time_limit must be a positive number of seconds"):
         check_time_limit(bad)
+
+
+@pytest.mark.parametrize("good, expected", [(True, True), (False, False), (np.bool_(True), True)])
+def test_check_flag_accepts_booleans(good, expected):
+    assert check_flag(good, "bias") is expected
+
+
+@pytest.mark.parametrize("bad", ["no", "yes", 1, 0, 1.0, None, [True]])
+def test_check_flag_rejects_everything_else(bad):
+    with pytest.raises(ParameterError, match=r"bias must be True or False; got"):
+        check_flag(bad, "bias")
+
+
+def test_check_flag_may_allow_none():
+    assert check_flag(None, "standardize", allow_none=True) is None
+    with pytest.raises(ParameterError, match=r"standardize must be True or False or None; got 'x'"):
+        check_flag("x", "standardize", allow_none=True)
+
+
+def test_as_generator():
+    g = np.random.default_rng(3)
+    assert as_generator(g) is g  # used as it is: its stream goes on
+    for seed in (0, 7, np.int64(7), 2**40):
+        np.testing.assert_array_equal(as_generator(seed).random(3), np.random.default_rng(int(seed)).random(3))
+    assert isinstance(as_generator(None), np.random.Generator)
+    for bad in (-1, 1.5, "a", True, [1, 2], float("nan")):
+        with pytest.raises(ParameterError, match=r"seed must be a non-negative integer, a numpy Generator or None"):
+            as_generator(bad)
 
 
 def test_check_positive_int():

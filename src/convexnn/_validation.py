@@ -88,6 +88,26 @@ def check_positive_int(value, name: str, minimum: int = 1) -> int:
     return int(value)
 
 
+def check_flag(value, name: str, allow_none: bool = False) -> bool | None:
+    """Return ``value`` as a bool (None allowed when ``allow_none``) or raise a ParameterError:
+    a truthy string such as 'no' must not silently mean True."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise ParameterError(f"{name} must be True or False{' or None' if allow_none else ''}; got {value!r}.")
+
+
+def as_generator(seed, name: str = "seed") -> np.random.Generator:
+    """``seed`` as a numpy Generator: a Generator is used as it is (its stream goes on), None or a
+    non-negative integer seeds a new one; anything else is a ParameterError."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is None or (isinstance(seed, numbers.Integral) and not isinstance(seed, bool) and seed >= 0):
+        return np.random.default_rng(None if seed is None else int(seed))
+    raise ParameterError(f"{name} must be a non-negative integer, a numpy Generator or None; got {seed!r}.")
+
+
 def available_memory_bytes() -> int:
     """Best estimate of the memory this process may still allocate (bytes)."""
     try:

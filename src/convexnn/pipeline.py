@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._validation import as_generator, check_flag, check_positive_int, check_time_limit, check_tol
 from .baselines.gradient import train_lbfgs
 from .certificate import OptimalityCertificate
 from .errors import ParameterError
@@ -121,7 +122,23 @@ def fit(
         raise ParameterError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}.")
     if certify not in (True, False, "auto"):
         raise ParameterError(f"certify must be True, False or 'auto'; got {certify!r}.")
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    # every number and flag is checked here, under its own name, before anything runs: further
+    # down they reach solvers that call them by other names (lbfgs_iter, width) or not at all
+    bias, rounding, polish = (check_flag(v, k) for k, v in
+                              (("bias", bias), ("rounding", rounding), ("polish", polish)))
+    check_tol(tol)
+    check_time_limit(time_limit)
+    if max_iter is not None:
+        max_iter = check_positive_int(max_iter, "max_iter")
+    if max_epochs is not None:
+        max_epochs = check_positive_int(max_epochs, "max_epochs", 0)
+    width, rounding_width, n_gates = (check_positive_int(v, k) for k, v in
+                                      (("width", width), ("rounding_width", rounding_width),
+                                       ("n_gates", n_gates)))
+    restarts, train_iter, rounding_iterations = (
+        check_positive_int(v, k, 0) for k, v in
+        (("restarts", restarts), ("train_iter", train_iter), ("rounding_iterations", rounding_iterations)))
+    rng = as_generator(seed)
     problem = TrainingProblem.from_data(X, Y, reg, bias=bias)
     if method in KERNEL_METHODS:
         return _fit_kernel(X, Y, reg, bias=bias, kind=method)

@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from .._validation import check_positive_int, check_reg, check_XY
+from .._validation import as_generator, check_positive_int, check_reg, check_XY
 from ..errors import ParameterError
 from ..problem import TrainingProblem
 from ..result import SolveResult
@@ -72,7 +72,7 @@ def kim_pilanci(
             m *= 2
         if not adaptive:
             widths = widths[-1:]
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    rng = as_generator(seed)
     problem = TrainingProblem(X, Y, reg, bias=bias)
 
     history: list[dict] = []

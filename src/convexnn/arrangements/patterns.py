@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import itertools
 import math
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
 
-from .._validation import as_float_matrix, check_memory, check_positive_int
+from .._validation import as_float_matrix, as_generator, check_memory, check_positive_int
 from ..errors import DataError, ParameterError
 
 __all__ = [
@@ -153,14 +152,6 @@ def as_pattern_masks(patterns, n: int) -> np.ndarray:
     return masks
 
 
-def _check_seed_rng(seed) -> np.random.Generator:
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if seed is None or (isinstance(seed, numbers.Integral) and not isinstance(seed, bool) and seed >= 0):
-        return np.random.default_rng(seed)
-    raise ParameterError(f"seed must be a non-negative integer, a numpy Generator or None; got {seed!r}.")
-
-
 def _dedupe_columns(masks: np.ndarray) -> np.ndarray:
     """Indices of the first occurrence of each distinct column of a boolean matrix, in order."""
     if masks.shape[1] == 0:
@@ -185,7 +176,7 @@ def sample_patterns(X, n_gates: int | None = None, *, seed=0, gates=None) -> Pat
         if n_gates is None:
             raise ParameterError("give the number of gates n_gates (or explicit gates).")
         n_gates = check_positive_int(n_gates, "n_gates")
-        rng = _check_seed_rng(seed)
+        rng = as_generator(seed)
         check_memory(8.0 * (d + n) * n_gates, "sampling activation patterns")
         G = rng.standard_normal((d, n_gates))
     else:

@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from scipy.optimize import minimize
 
-from .._validation import as_float_matrix, blas_threads, check_positive_int
+from .._validation import as_float_matrix, as_generator, blas_threads, check_positive_int
 from ..errors import DataError, ParameterError
 from ..network import ReLUNetwork
 from ..problem import TrainingProblem
@@ -151,7 +151,7 @@ def torch_default_init(seed, d: int, c: int, width: int):
     themselves come from ``numpy.random.default_rng(seed)`` so numpy and torch back-ends start from
     the same weights.
     """
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    rng = as_generator(seed)
     U = rng.uniform(-1.0, 1.0, (d, width)) / np.sqrt(d)
     V = rng.uniform(-1.0, 1.0, (c, width)) / np.sqrt(width)
     return U, V
@@ -321,7 +321,7 @@ def _train_lbfgs(
     restarts = check_positive_int(restarts, "restarts", minimum=0)
     max_iter = check_positive_int(max_iter, "max_iter", minimum=0)
     time_limit = _check_time_limit(time_limit)
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    rng = as_generator(seed)
     d, c = problem.d, problem.c
     starts = []
     if init is not None:
@@ -449,7 +449,7 @@ def train_adam(
         if init is not None:
             U0, V0 = _init_pair(init, problem)
         else:
-            rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+            rng = as_generator(seed)
             U0, V0 = _scaled_init(rng, problem, width)
         X, Y, reg = problem.X, problem.Y, problem.reg
         U, V = U0[None].copy(), V0[None].copy()

@@ -32,7 +32,8 @@ import numpy as np
 import scipy.linalg
 from scipy.optimize import nnls
 
-from .._validation import as_float_matrix, blas_threads, check_memory, check_positive_int, check_reg, check_XY
+from .._validation import (as_float_matrix, as_generator, blas_threads, check_memory, check_positive_int,
+                           check_reg, check_XY)
 from ..errors import DataError, MemoryEstimateError, ParameterError, SolverUnavailableError
 from ..problem import TrainingProblem
 from ..result import SolveResult
@@ -297,7 +298,7 @@ def nonneg_pca_oracle(X, G, *, method: str = "exact", n_samples: int = 2000, see
             C = np.hstack([C, extra])
     elif method == "sampled":
         n_samples = check_positive_int(n_samples, "n_samples")
-        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        rng = as_generator(seed)
         C = _sampled_candidates(X, G, n_samples, rng, extra)
     else:
         raise ParameterError(f"method must be 'exact' or 'sampled'; got {method!r}.")
@@ -432,7 +433,7 @@ def frank_wolfe(
         _check_exact_size(n, d)
     else:
         n_samples = check_positive_int(n_samples, "n_samples")
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    rng = as_generator(seed)
     with blas_threads(n):
         return _frank_wolfe(X, Y, reg, max_iter, float(tol), oracle, time_limit, callback, rng,
                             bool(bias), step, local_steps, n_samples, t0)

@@ -6,6 +6,7 @@ import numbers
 import os
 
 import numpy as np
+from .._validation import check_flag
 from ..errors import DataError, ParameterError
 from ._containers import Dataset, Split
 from ._csv import map_labels, make_targets, read_csv_table
@@ -40,15 +41,6 @@ def _check_seed(seed) -> int | None:
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2**32:
         raise ParameterError(f"seed must be an integer in 0..2**32-1 or None; got {seed!r}.")
     return int(seed)
-
-
-def _check_flag(value, name: str, allow_none: bool) -> bool | None:
-    """Return ``value`` as a bool (None allowed when ``allow_none``); ParameterError otherwise."""
-    if value is None and allow_none:
-        return None
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    raise ParameterError(f"{name} must be True or False{' or None' if allow_none else ''}; got {value!r}.")
 
 
 def _split_indices(ds: Dataset, test_size: float, seed: int, stratify: bool, notes: list[str]):
@@ -145,8 +137,8 @@ def prepare(data, *, protocol: str = "default", test_size=None, test_path=None, 
     protocol = protocol.strip().lower()
     test_size = _check_test_size(test_size)
     seed = _check_seed(seed)
-    standardize = _check_flag(standardize, "standardize", True)
-    bias = _check_flag(bias, "bias", False)
+    standardize = check_flag(standardize, "standardize", allow_none=True)
+    bias = check_flag(bias, "bias")
     if test_path is not None and not isinstance(test_path, (str, os.PathLike)):
         raise ParameterError(f"test_path must be a path; got {type(test_path).__name__}.")
     if isinstance(data, str) or isinstance(data, os.PathLike):

@@ -48,7 +48,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .._validation import as_float_matrix, check_positive_int
+from .._validation import as_float_matrix, as_generator, check_positive_int
 from ..errors import DataError, ParameterError
 from ..lifting import Blocks
 from ..network import ReLUNetwork
@@ -207,7 +207,7 @@ def _prepare(Lam, X, c, width, step, iterations, start, seed, pad_noise):
     if start is None:
         Z = top_factor(Lam, width)
         if pad_noise:
-            rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+            rng = as_generator(seed)
             dead = ~np.any(Z != 0, axis=0)
             scale = float(pad_noise) * np.sqrt(max(float(np.trace(Lam)), 0.0) / blocks.p) / np.sqrt(width)
             Z[:, dead] = scale * rng.standard_normal((blocks.p, int(dead.sum())))

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import check_time_limit, check_tol
+from .._validation import check_flag, check_positive_int, check_time_limit, check_tol
 from ..errors import ParameterError
 from ..result import SolveResult, relative_gap
 from .admm import solve_admm
@@ -124,12 +124,14 @@ def solve_sdp(
     more common power of two, the same exact reformulation; 'auto' takes
     :func:`~convexnn.sdp.formulation.relu_block_scale` (≈ 11(d + c)/n as a power of two, ≤ 1)
     when rows are balanced, and 1 otherwise.
+    ``max_iter`` (a whole number ≥ 1) caps the iterations of every solver, the CVXPY back-ends'
+    included (SCS keeps its own cap of 1e5 below it unless ``max_iters`` is passed).
     """
     if solver not in SOLVERS:
         raise ParameterError(f"unknown SDP solver {solver!r}; choose one of {', '.join(SOLVERS)}.")
     check_tol(tol)
-    if not isinstance(balance_rows, (bool, np.bool_)):
-        raise ParameterError(f"balance_rows must be True or False; got {balance_rows!r}.")
+    bias, balance_rows = check_flag(bias, "bias"), check_flag(balance_rows, "balance_rows")
+    max_iter = check_positive_int(max_iter, "max_iter")
     if not (isinstance(relu_scale, str) and relu_scale == "auto"):
         relu_scale = check_power_of_two(relu_scale)
         if relu_scale != 1.0 and solver not in ("auto", "native", "admm"):
@@ -174,6 +176,8 @@ def solve_sdp(
         form = SDPFormulation(X, Y, reg, bias=bias)
         name, reduced = {"scs": ("scs", False), "scs-reduced": ("scs", True),
                          "clarabel": ("clarabel", True)}[solver]
+        # max_iter caps the back-end too, below its own default cap (SCS's 1e5, the paper's)
+        options.setdefault("max_iters", min(max_iter, 100_000))
         res = solve_cvxpy(form, solver=name, reduced=reduced, time_limit=time_limit, **options)
         Lam = res.solution.get("Lambda")
         if Lam is not None:

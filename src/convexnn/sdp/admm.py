@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 
-from .._validation import blas_threads
+from .._validation import blas_threads, check_positive_int
 from ..result import SolveResult, relative_gap
 from .formulation import SDPFormulation, block_congruence, block_factor
 
@@ -309,6 +309,7 @@ def _solve_admm(
     with it, without a restart.
     """
     t0 = time.perf_counter()
+    max_iter = check_positive_int(max_iter, "max_iter")
     if isinstance(refine, bool) or not isinstance(refine, (int, np.integer)) or refine < 0:
         from ..errors import ParameterError
 
