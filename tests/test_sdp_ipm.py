@@ -373,6 +373,60 @@ def test_a_first_iteration_that_cannot_end_in_time_is_not_started(monkeypatch):
     assert solve_sdp(X, Y, 0.1, solver="ipm").iterations > 0
 
 
+def test_ctrl_c_before_the_first_iteration_returns_the_certified_start(monkeypatch):
+    """A Ctrl-C in the timing probe under a time limit (before the solve loop) used to escape
+    solve_sdp as a KeyboardInterrupt; now both the interior point and 'auto''s small-set attempt
+    return 'interrupted' with a bound below every network's objective."""
+    from convexnn.sdp import ipm
+
+    def interrupted(size, probe=1500):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ipm, "factorisation_seconds", interrupted)
+    rng = np.random.default_rng(8)
+    X, Y = _small(rng, n=20, d=3, c=2)
+    upper = _trained_objective(TrainingProblem(X, Y, 0.1), rng)
+    res = solve_sdp(X, Y, 0.1, solver="ipm", time_limit=30.0)
+    assert res.status == "interrupted" and res.iterations == 0
+    form = res.solution["formulation"]
+    assert res.value == pytest.approx(form.objective(res.solution["Lambda"]), rel=1e-12)
+    assert res.lower_bound <= upper + 1e-9
+    # q = 64 takes auto's attempt with an ADMM warm-up, whose budget the probe sets
+    X, Y = _small(rng, n=60, d=3, c=1)
+    upper = _trained_objective(TrainingProblem(X, Y, 0.1), rng)
+    res = solve_sdp(X, Y, 0.1)
+    assert res.status == "interrupted" and res.iterations == 0 and res.value is None
+    assert res.info["auto"].endswith("interrupted before the ADMM warm-up)")
+    assert 0.0 <= res.lower_bound <= upper + 1e-9
+
+
+def test_ctrl_c_between_certified_iterations_reports_the_returned_iterate(monkeypatch):
+    """Iterations 3, 5, ... are not certified while μ is large, and ``value`` used to be set only
+    at certified ones: a Ctrl-C in iteration 4 reported the value of iteration 2 next to the Λ of
+    iteration 3 (and 4 iterations). Now the value is that Λ's objective and 3 are counted."""
+    import convexnn.sdp.ipm as ipm
+
+    rng = np.random.default_rng(12)
+    X, Y = _small(rng)
+    real = ipm._factor_in_place
+    calls = {"n": 0}
+
+    def ctrl_c(M, work=None):
+        calls["n"] += 1
+        if calls["n"] == 4:
+            raise KeyboardInterrupt
+        return real(M, work=work)
+
+    monkeypatch.setattr(ipm, "_factor_in_place", ctrl_c)
+    res = solve_sdp(X, Y, 0.1, solver="ipm")
+    assert res.status == "interrupted" and res.iterations == 3
+    assert [h["iteration"] for h in res.history] == [1, 2]
+    form = res.solution["formulation"]
+    assert res.value == pytest.approx(form.objective(res.solution["Lambda"]), rel=1e-12)
+    assert res.value != pytest.approx(res.history[-1]["value"], rel=1e-6)
+    assert res.lower_bound <= _trained_objective(TrainingProblem(X, Y, 0.1), rng) + 1e-9
+
+
 def test_large_factorisations_run_by_blocks_with_the_same_result(monkeypatch):
     """Above BLAS_TILE_MAX rows (lowered here) both interior points factor their Newton
     matrices by blocks (OpenBLAS's threaded potrf crashed from about 16,000 rows) and reach

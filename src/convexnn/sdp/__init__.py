@@ -472,8 +472,13 @@ def _auto_small_active(X, Y, reg, *, bias, tol, time_limit, max_iter, callback, 
     from .ipm import ITERATION_FACTORISATIONS, factorisation_seconds
 
     nsv = form.q * (form.q + 1) // 2
-    budget = max(AUTO_SMALL_ACTIVE_MIN_S,
-                 AUTO_IPM_ITERATIONS * ITERATION_FACTORISATIONS * factorisation_seconds(nsv))
+    try:
+        budget = max(AUTO_SMALL_ACTIVE_MIN_S,
+                     AUTO_IPM_ITERATIONS * ITERATION_FACTORISATIONS * factorisation_seconds(nsv))
+    except KeyboardInterrupt:  # Ctrl-C in the timing probe, before any iterate: the trivial bound
+        c0 = form.constant  # (the reduced objective is ≥ 0)
+        return (SolveResult("sdp-admm", None, c0, "interrupted", 0, time.perf_counter() - t0),
+                form, "interrupted before the ADMM warm-up")
     if time_limit is not None:
         budget = min(budget, 0.5 * time_limit)
     # without the ADMM's final polish of its certificate (refine=0): it leaves Λ and W, hence the

@@ -398,8 +398,7 @@ def _solve_ipm(form, *, tol, max_iter, time_limit, callback, init_primal, init_d
     hdiag = P.hess_diag()
     history, best_bound, best = [], -np.inf, None
     status = "max_iter"
-    it = 0
-    value = np.nan
+    done = 0  # iterations completed (a Ctrl-C may come in the middle of one)
 
     def certify(x_, w_, yeq_):
         nonlocal best_bound, best
@@ -423,12 +422,11 @@ def _solve_ipm(form, *, tol, max_iter, time_limit, callback, init_primal, init_d
     Mbuf = np.empty((Nsv, Nsv))
     fwork = (np.empty(Nsv * Nsv), np.empty(Nsv * Nsv // 4 + Nsv)) if blocked else None
     fill_threads = _cores() if Nsv >= 3000 else 1
-    if time_limit is not None and (time.perf_counter() - t0
-                                   + ITERATION_FACTORISATIONS * factorisation_seconds(Nsv) > time_limit):
-        # not even a first iteration would end in time: return the certified start
-        status, max_iter = "time_limit", 0
-        value = P.f_grad(x)[0] + form.constant
     try:
+        if time_limit is not None and (time.perf_counter() - t0
+                                       + ITERATION_FACTORISATIONS * factorisation_seconds(Nsv) > time_limit):
+            # not even a first iteration would end in time: return the certified start
+            status, max_iter = "time_limit", 0
         for it in range(1, max_iter + 1):
             t_it = time.perf_counter()
             fval, grad, _ = P.f_grad(x)
@@ -524,6 +522,7 @@ def _solve_ipm(form, *, tol, max_iter, time_limit, callback, init_primal, init_d
             Z = 0.5 * (Z + Z.T)
             w = w + ad * dw
             yeq = yeq + ad * dy
+            done = it
             dt_iter = time.perf_counter() - t_it
             out_of_time = time_limit is not None and time.perf_counter() - t0 + dt_iter > time_limit
             if it % 2 == 0 or it < 3 or mu < 1e-6 * scale or out_of_time or it == max_iter:
@@ -566,6 +565,9 @@ def _solve_ipm(form, *, tol, max_iter, time_limit, callback, init_primal, init_d
                     break
     except KeyboardInterrupt:
         status = "interrupted"
+    # the objective of the x returned: a stop between two certified iterations (Ctrl-C, or before
+    # the first) would otherwise report the value of an earlier iterate, or NaN
+    value = P.f_grad(x)[0] + form.constant
     if best is None:
         certify(x, w, yeq)
     G_, y_, W_ = best
@@ -578,7 +580,7 @@ def _solve_ipm(form, *, tol, max_iter, time_limit, callback, init_primal, init_d
             "closest_rows": form.closest_rows()}
     if status == "stalled":
         info["stall_hint"] = _stall_hint(info["closest_rows"])
-    return SolveResult("sdp-ipm", float(value), float(best_bound), status, it, time.perf_counter() - t0,
+    return SolveResult("sdp-ipm", float(value), float(best_bound), status, done, time.perf_counter() - t0,
                        history=history, solution={"Lambda": Lam, "factor": F, "Gamma": G_, "y": y_, "W": W_},
                        info=info)
 
