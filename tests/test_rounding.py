@@ -287,6 +287,56 @@ def test_refit_matches_augmented_lstsq(n, d, c, m, reg):
     assert np.linalg.norm(gV) <= 1e-8 * max(1.0, np.linalg.norm(Y))
 
 
+def test_refit_survives_numerically_singular_normal_equations(monkeypatch):
+    """A diverged rounding run (round_sdp with a step far above the default) left U ~ 1e13, whose
+    normal equations HᵀH + reg I are singular in floating point: refit_output_layer (and so
+    round_sdp) raised LinAlgError. It now falls back to least squares on [H; √reg I], checked
+    against the ridge solution written through the SVD of H."""
+    rng = np.random.default_rng(5)
+    X, Y = rng.standard_normal((12, 2)), rng.standard_normal((12, 1))
+    for size in (1e13, 1e160):  # singular in floating point; HᵀH overflows (V came out as zeros)
+        U1 = rng.standard_normal((2, 5))
+        V = refit_output_layer(X, Y, size * U1, 0.1)
+        # H = size·Ĥ: the ridge solution is (1/size)·(that of Ĥ with reg/size²), via the SVD of Ĥ;
+        # neurons with the same activation pattern make Ĥ rank-deficient, and its singular values
+        # at rounding level stand for zeros (which contribute nothing to the ridge solution)
+        Us, sv, Vts = np.linalg.svd(np.maximum(X @ U1, 0.0), full_matrices=False)
+        keep = sv > 1e-10 * sv.max()
+        Us, sv, Vts = Us[:, keep], sv[keep], Vts[keep]
+        ref = Vts.T @ ((sv / (sv**2 + 0.1 / size / size))[:, None] * (Us.T @ Y)) / size
+        np.testing.assert_allclose(V, ref.T, rtol=1e-6, atol=0.0)
+    # the fallback alone, on a well-conditioned case: the same V as the normal equations
+    U = rng.standard_normal((2, 5))
+    V_normal = refit_output_layer(X, Y, U, 0.1)
+    import convexnn.rounding.refine as refine
+
+    def singular(*args, **kwargs):
+        raise np.linalg.LinAlgError("singular")
+
+    monkeypatch.setattr(refine.sla, "solve", singular)
+    np.testing.assert_allclose(refit_output_layer(X, Y, U, 0.1), V_normal, rtol=1e-9, atol=1e-12)
+    monkeypatch.undo()
+    with pytest.raises(DataError, match="non-finite hidden activations"):  # it gave NaN silently
+        refit_output_layer(100.0 * np.abs(X), Y, np.full((2, 5), 1e308), 0.1)  # X U overflows
+
+
+def test_round_sdp_with_a_diverging_step_still_returns_its_candidates():
+    from convexnn.rounding import best_candidate, round_sdp
+    from convexnn.sdp import solve_sdp
+
+    rng = np.random.default_rng(0)
+    X, Y = rng.standard_normal((12, 2)), rng.standard_normal((12, 1))
+    prob = TrainingProblem(X, Y, 0.1)
+    res = solve_sdp(X, Y, 0.1, solver="ipm")
+    out = round_sdp(res.solution["Lambda"], prob, width=5, iterations=5, polish_rounds=1, lbfgs_iter=5,
+                    data_scale=res.info["data_scale"], step=2.5)
+    assert [r.name for r in out] == ["tos", "tos+refit", "tos+polish", "eig+refit+polish"]
+    assert out[0].objective > 1e6 * out[-1].objective  # the TOS run diverged
+    best = best_candidate(out)
+    assert best.objective == pytest.approx(prob.objective(best.network.U, best.network.V), rel=1e-12)
+    assert best.objective >= res.lower_bound - 1e-9
+
+
 @pytest.mark.parametrize("seed,bias", [(0, False), (1, True), (2, False)])
 def test_polish_never_increases_objective(seed, bias):
     rng = np.random.default_rng(seed)

@@ -380,3 +380,54 @@ def test_blas_threads_numpy_threads_caps_numpys_blas_and_leaves_scipys():
     assert counts() == before
     for path, k in during.items():
         assert k == (before[path] if scipys_own(path) else 1), path
+
+
+# -- bad arguments of the public functions --------------------------------------------------------
+# Each case used to pass silently (a truthy string taken as True, an unused argument never looked
+# at) or to fail inside numpy/Python with a message that did not name the argument.
+def _entry_point_cases():
+    from convexnn.arrangements import kim_pilanci, sample_patterns, solve_gated
+    from convexnn.baselines import frank_wolfe, kernel_fit, train_adam, train_gradient, train_sgd
+    from convexnn.rounding import polish, tos_round
+    from convexnn.sdp import SDPFormulation, solve_sdp
+
+    rng = np.random.default_rng(0)
+    X, Y = rng.standard_normal((12, 2)), rng.standard_normal((12, 1))
+    prob = TrainingProblem(X, Y, 0.1)
+    pats = sample_patterns(X, n_gates=6, seed=0)
+    Lam = np.eye(2 * 12 + 2 + 1)
+    net = (np.ones((2, 3)), np.ones((1, 3)))
+    return [
+        (lambda: ReLUNetwork(*net, bias="x"), "bias must be True or False"),
+        (lambda: TrainingProblem(X, Y, 0.1, bias="no"), "bias must be True or False"),
+        (lambda: TrainingProblem.from_data(X, Y, 0.1, bias="no"), "bias must be True or False"),
+        (lambda: SDPFormulation(X, Y, 0.1, bias="no"), "bias must be True or False"),
+        (lambda: kernel_fit(X, Y, 0.1, bias="no"), "bias must be True or False"),
+        (lambda: tos_round(Lam, X, c=1, bias="no"), "bias must be True or False"),
+        (lambda: tos_round(Lam, X, c=1, seed="x"), "seed must be a non-negative integer"),
+        (lambda: tos_round(Lam, X, c=1, pad_noise="x"), "pad_noise must be a non-negative number"),
+        (lambda: tos_round(Lam, X, c=1, data_scale=None), "data_scale must be a positive number"),
+        (lambda: polish(prob, *net, tol=None), "tol must be a non-negative number"),
+        (lambda: solve_gated(X, Y, 0.1, pats, warm_start="x"), "warm_start must be a SolveResult"),
+        (lambda: solve_gated(X, Y, 0.1, pats, screening="no"), "screening must be True or False"),
+        (lambda: kim_pilanci(X, Y, 0.1, adaptive="no"), "adaptive must be True or False"),
+        (lambda: kim_pilanci(X, Y, 0.1, stable_tol=None), "stable_tol must be a positive"),
+        (lambda: kim_pilanci(X, Y, 0.1, time_limit="x"), "time_limit must be a positive number"),
+        (lambda: train_sgd(prob, lr=0.01, seeds=2.5), "seeds must be a non-negative integer or a sequence"),
+        (lambda: train_gradient(prob, lr=0.01, seeds=2.5), "seeds must be a non-negative integer or a sequence"),
+        (lambda: train_gradient(prob, lr=0.01, dataset=[1]), "dataset must be a data set name or None"),
+        (lambda: train_adam(prob, betas=0.9), r"betas must be a pair"),
+        (lambda: train_adam(prob, balance="no"), "balance must be True or False"),
+        (lambda: frank_wolfe(X, Y, 0.1, n_samples="x"), "n_samples must be an integer"),
+        (lambda: solve_sdp(X, Y, 0.1, warm_start="x"), "warm_start must be a SolveResult"),
+        (lambda: solve_sdp(X, Y, 0.1, callback="x"), "callback must be callable"),
+    ]
+
+
+@pytest.mark.parametrize("k", range(23))
+def test_public_functions_reject_bad_arguments_by_name(k):
+    cases = _entry_point_cases()
+    assert len(cases) == 23
+    call, msg = cases[k]
+    with pytest.raises(ParameterError, match=msg):
+        call()

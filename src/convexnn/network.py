@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._validation import as_float_matrix, check_reg, check_XY
+from ._validation import as_float_matrix, check_flag, check_reg, check_XY
 from .errors import DataError
 
 _FORMAT = "convexnn.network/1"
@@ -41,9 +41,9 @@ class ReLUNetwork:
                 f"U has {self.U.shape[1]} hidden units (columns) but V has {self.V.shape[1]}; "
                 "they must match."
             )
+        self.bias = check_flag(self.bias, "bias")
         if self.bias and self.U.shape[0] < 2:
             raise DataError("a network with bias needs at least one input feature plus the bias row.")
-        self.bias = bool(self.bias)
 
     # -- sizes -------------------------------------------------------------------------------
     @property
@@ -137,6 +137,9 @@ class ReLUNetwork:
         if not path.exists():
             raise DataError(f"model file {path} does not exist.")
         try:
+            with open(path, "rb") as fh:  # numpy reads any unknown header as a pickle and says so
+                if fh.read(4) != b"PK\x03\x04":
+                    raise DataError(f"{path} is not a convexnn network file (not an .npz archive).")
             loaded = np.load(path, allow_pickle=False)
             if not hasattr(loaded, "files"):  # a bare .npy array, not an .npz archive
                 raise DataError(f"{path} is not a convexnn network file (not an .npz archive).")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validation import check_reg, check_XY
+from ._validation import check_flag, check_reg, check_XY
 from .errors import DataError
 
 
@@ -29,6 +29,7 @@ class TrainingProblem:
         object.__setattr__(self, "X", X)
         object.__setattr__(self, "Y", Y)
         object.__setattr__(self, "reg", check_reg(self.reg))
+        object.__setattr__(self, "bias", check_flag(self.bias, "bias"))
         if self.bias and not np.all(X[:, -1] == 1.0):
             raise DataError("bias=True but the last column of X is not all ones.")
 
@@ -36,7 +37,7 @@ class TrainingProblem:
     def from_data(cls, X, Y, reg: float, *, bias: bool = False) -> "TrainingProblem":
         """Build the problem from raw features, appending the ones column when ``bias``."""
         X, Y = check_XY(X, Y)
-        if bias:
+        if check_flag(bias, "bias"):
             X = np.hstack([X, np.ones((X.shape[0], 1))])
         return cls(X, Y, reg, bias)
 

@@ -30,7 +30,8 @@ import numpy as np
 
 from .. import _linalg
 from .._linalg import cholesky_in_place, gram
-from .._validation import as_float_matrix, blas_threads, check_memory, check_positive_int, check_reg, check_XY
+from .._validation import (as_float_matrix, blas_threads, check_flag, check_memory, check_positive_int, check_reg,
+                           check_XY)
 from ..errors import DataError, ParameterError
 from ..result import SolveResult
 from .patterns import PatternSet, as_pattern_masks
@@ -227,7 +228,11 @@ def _warm_array(warm_start, d: int, P: int, c: int) -> np.ndarray:
         W = W.get("W")
     if W is None:
         raise ParameterError("warm_start has no 'W' array.")
-    W = np.asarray(W, dtype=np.float64)
+    try:
+        W = np.asarray(W, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ParameterError("warm_start must be a SolveResult, a dict with 'W' or a numeric (d, P, c) "
+                             f"array; got {type(warm_start).__name__}.") from None
     if W.ndim == 2 and c == 1:
         W = W[:, :, None]
     if W.shape != (d, P, c):
@@ -445,6 +450,7 @@ def solve_gated(
     if rho is not None:
         rho = check_reg(rho, "rho")
     anderson = check_positive_int(anderson, "anderson", minimum=0)
+    screening = check_flag(screening, "screening")
     n, d = X.shape
     c = Y.shape[1]
     P = masks.shape[1]

@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from .._validation import as_generator, check_positive_int, check_reg, check_XY
+from .._validation import as_generator, check_flag, check_positive_int, check_reg, check_time_limit, check_XY
 from ..errors import ParameterError
 from ..problem import TrainingProblem
 from ..result import SolveResult
@@ -59,6 +59,9 @@ def kim_pilanci(
     reg = check_reg(reg)
     if mode not in ("nuclear", "ova"):
         raise ParameterError(f"mode must be 'nuclear' or 'ova'; got {mode!r}.")
+    adaptive = check_flag(adaptive, "adaptive")
+    stable_tol = check_reg(stable_tol, "stable_tol")
+    check_time_limit(time_limit)
     if width is not None:
         width = check_positive_int(width, "width", minimum=2)
         widths = [width]

@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from scipy.optimize import minimize
 
-from .._validation import as_float_matrix, as_generator, blas_threads, check_positive_int
+from .._validation import as_float_matrix, as_generator, blas_threads, check_flag, check_positive_int
 from ..errors import DataError, ParameterError
 from ..network import ReLUNetwork
 from ..problem import TrainingProblem
@@ -162,7 +162,10 @@ def _seed_list(seeds, n_seeds) -> tuple[int, ...]:
         return tuple(range(check_positive_int(n_seeds, "n_seeds")))
     if isinstance(seeds, numbers.Integral) and not isinstance(seeds, bool):
         return (int(seeds),)
-    out = tuple(seeds)
+    try:
+        out = tuple(seeds)
+    except TypeError:
+        raise ParameterError(f"seeds must be a non-negative integer or a sequence of them; got {seeds!r}.") from None
     if not out:
         raise ParameterError("seeds must not be empty.")
     for s in out:
@@ -443,7 +446,10 @@ def train_adam(
         patience = check_positive_int(patience, "patience")
         tol = _check_positive_float(tol_stagnation, "tol_stagnation", allow_zero=True)
         time_limit = _check_time_limit(time_limit)
+        if isinstance(betas, (str, bytes)) or not (hasattr(betas, "__len__") and len(betas) == 2):
+            raise ParameterError(f"betas must be a pair (β₁, β₂) of numbers in [0, 1); got {betas!r}.")
         b1, b2 = (_check_unit(b, "betas") for b in betas)
+        balance = check_flag(balance, "balance")
         eps = _check_positive_float(eps, "eps")
         log_every = max(1, max_epochs // 200) if log_every is None else check_positive_int(log_every, "log_every")
         if init is not None:
@@ -778,6 +784,8 @@ def train_gradient(
         raise ParameterError(f"unknown protocol {protocol!r}; choose one of {', '.join(PROTOCOLS)}.")
     if backend not in BACKENDS:
         raise ParameterError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}.")
+    if dataset is not None and not isinstance(dataset, str):
+        raise ParameterError(f"dataset must be a data set name or None; got {dataset!r}.")
     if isinstance(seeds, numbers.Integral) and not isinstance(seeds, bool):
         seed_tuple = tuple(range(check_positive_int(seeds, "seeds")))
     else:

@@ -26,7 +26,7 @@ import numpy as np
 import scipy.linalg
 
 from .._linalg import cholesky_in_place, gram
-from .._validation import as_float_matrix, check_memory, check_XY
+from .._validation import as_float_matrix, check_flag, check_memory, check_XY
 from ..errors import DataError, ParameterError
 
 __all__ = [
@@ -224,6 +224,7 @@ def kernel_fit(X, Y, reg: float, kind: str = "nngp", bias: bool = False) -> Kern
     t0 = time.perf_counter()
     kind = _check_kind(kind)
     reg = _check_ridge(reg)
+    bias = check_flag(bias, "bias")
     X, Y = check_XY(X, Y)
     if bias:
         X = np.hstack([X, np.ones((X.shape[0], 1))])

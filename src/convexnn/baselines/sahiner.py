@@ -429,10 +429,9 @@ def frank_wolfe(
         raise DataError("bias=True but the last column of X is not all ones (pass the design matrix).")
     n, d = X.shape
     local_steps = check_positive_int(local_steps, "local_steps", minimum=0)
+    n_samples = check_positive_int(n_samples, "n_samples")  # checked even when the oracle is exact
     if oracle == "exact":
         _check_exact_size(n, d)
-    else:
-        n_samples = check_positive_int(n_samples, "n_samples")
     rng = as_generator(seed)
     with blas_threads(n):
         return _frank_wolfe(X, Y, reg, max_iter, float(tol), oracle, time_limit, callback, rng,

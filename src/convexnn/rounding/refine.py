@@ -8,12 +8,14 @@
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 import scipy.linalg as sla
 from scipy.optimize import minimize
 
 from .._validation import as_float_matrix, check_positive_int, check_reg
-from ..errors import DataError
+from ..errors import DataError, ParameterError
 from ..problem import TrainingProblem
 
 
@@ -23,6 +25,8 @@ def refit_output_layer(X, Y, U, reg: float) -> np.ndarray:
     Vᵀ = (HᵀH + reg I)⁻¹ HᵀY, solved by Cholesky (never inverted). When m > n the equivalent
     dual form Vᵀ = Hᵀ (H Hᵀ + reg I)⁻¹ Y (an n×n system) is used instead.
     (The ‖U‖² term of NN-TRAIN does not depend on V, so this is the exact minimiser over V.)
+    Where those normal equations overflow or are numerically singular (H huge next to reg), the
+    same minimiser comes from least squares on [H; √reg I]; a U whose X U overflows is refused.
     """
     X = as_float_matrix(X, "X")
     Y = as_float_matrix(Y, "Y", allow_1d_as_column=True)
@@ -32,16 +36,34 @@ def refit_output_layer(X, Y, U, reg: float) -> np.ndarray:
         raise DataError(f"X has {X.shape[0]} rows but Y has {Y.shape[0]}.")
     if U.shape[0] != X.shape[1]:
         raise DataError(f"U has {U.shape[0]} rows but X has {X.shape[1]} columns.")
-    H = np.maximum(X @ U, 0.0)
+    with np.errstate(over="ignore", invalid="ignore"):
+        H = np.maximum(X @ U, 0.0)
+    if not np.all(np.isfinite(H)):
+        raise DataError("U gives non-finite hidden activations (X U overflows); no output "
+                        "layer can be fitted to it.")
     n, m = H.shape
-    if m <= n:
-        A = H.T @ H
-        A[np.diag_indices_from(A)] += reg
-        Vt = sla.solve(A, H.T @ Y, assume_a="pos", check_finite=False)
-    else:
-        A = H @ H.T
-        A[np.diag_indices_from(A)] += reg
-        Vt = H.T @ sla.solve(A, Y, assume_a="pos", check_finite=False)
+    Vt = None
+    with np.errstate(over="ignore", invalid="ignore"):
+        try:
+            if m <= n:
+                A = H.T @ H
+                A[np.diag_indices_from(A)] += reg
+                if np.all(np.isfinite(A)):
+                    Vt = sla.solve(A, H.T @ Y, assume_a="pos", check_finite=False)
+            else:
+                A = H @ H.T
+                A[np.diag_indices_from(A)] += reg
+                if np.all(np.isfinite(A)):
+                    Vt = H.T @ sla.solve(A, Y, assume_a="pos", check_finite=False)
+        except np.linalg.LinAlgError:
+            Vt = None
+    if Vt is None or not np.all(np.isfinite(Vt)):
+        # the normal equations overflow or are numerically singular when H is huge next to reg
+        # (e.g. the U of a diverged rounding run): the same ridge problem as least squares on
+        # [H; √reg I], by SVD
+        A = np.vstack([H, np.sqrt(reg) * np.eye(m)])
+        B = np.vstack([Y, np.zeros((m, Y.shape[1]))])
+        Vt = np.linalg.lstsq(A, B, rcond=None)[0]
     return np.ascontiguousarray(Vt.T)
 
 
@@ -56,6 +78,8 @@ def polish(problem: TrainingProblem, U, V, *, rounds: int = 3, lbfgs_iter: int =
     """
     rounds = check_positive_int(rounds, "rounds", minimum=0)
     lbfgs_iter = check_positive_int(lbfgs_iter, "lbfgs_iter", minimum=0)
+    if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not 0 <= tol < np.inf:
+        raise ParameterError(f"tol must be a non-negative number; got {tol!r}.")
     U, V = problem._check_weights(U, V)
     U, V = U.copy(), V.copy()
     best = problem.objective(U, V)

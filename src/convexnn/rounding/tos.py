@@ -42,13 +42,14 @@ Projection details:
 
 from __future__ import annotations
 
+import numbers
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
 
-from .._validation import as_float_matrix, as_generator, check_positive_int
+from .._validation import as_float_matrix, as_generator, check_flag, check_positive_int
 from ..errors import DataError, ParameterError
 from ..lifting import Blocks
 from ..network import ReLUNetwork
@@ -183,7 +184,13 @@ def top_factor(Lam: np.ndarray, R: int) -> np.ndarray:
 # validation shared by the vectorised and the loop implementations
 
 
-def _prepare(Lam, X, c, width, step, iterations, start, seed, pad_noise):
+def _prepare(Lam, X, c, width, step, iterations, start, seed, pad_noise, bias, data_scale):
+    check_flag(bias, "bias")
+    if isinstance(data_scale, bool) or not isinstance(data_scale, numbers.Real) or not 0 < data_scale < np.inf:
+        raise ParameterError(f"data_scale must be a positive number; got {data_scale!r}.")
+    if isinstance(pad_noise, bool) or not isinstance(pad_noise, numbers.Real) or not 0 <= pad_noise < np.inf:
+        raise ParameterError(f"pad_noise must be a non-negative number; got {pad_noise!r}.")
+    rng = as_generator(seed)  # checked even when no noise is drawn
     X = as_float_matrix(X, "X")
     Lam = as_float_matrix(Lam, "Lam")
     c = check_positive_int(c, "c")
@@ -207,7 +214,6 @@ def _prepare(Lam, X, c, width, step, iterations, start, seed, pad_noise):
     if start is None:
         Z = top_factor(Lam, width)
         if pad_noise:
-            rng = as_generator(seed)
             dead = ~np.any(Z != 0, axis=0)
             scale = float(pad_noise) * np.sqrt(max(float(np.trace(Lam)), 0.0) / blocks.p) / np.sqrt(width)
             Z[:, dead] = scale * rng.standard_normal((blocks.p, int(dead.sum())))
@@ -281,7 +287,8 @@ def tos_round(
     D1 iterate W; its ``objective`` is None (no training problem here — see :func:`round_sdp`).
     """
     t0 = time.perf_counter()
-    Lam, X, blocks, R, eta, iterations, Z = _prepare(Lam, X, c, width, step, iterations, start, seed, pad_noise)
+    Lam, X, blocks, R, eta, iterations, Z = _prepare(Lam, X, c, width, step, iterations, start, seed, pad_noise, bias,
+                                                     data_scale)
     record_every = check_positive_int(record_every, "record_every")
     n, p = blocks.n, blocks.p
     proj = FaceProjector(X, c)
@@ -351,7 +358,8 @@ def _tos_round_loop(
     import scipy.linalg as sla
 
     t0 = time.perf_counter()
-    Lam, X, blocks, R, eta, iterations, Z = _prepare(Lam, X, c, width, step, iterations, start, seed, pad_noise)
+    Lam, X, blocks, R, eta, iterations, Z = _prepare(Lam, X, c, width, step, iterations, start, seed, pad_noise, bias,
+                                                     data_scale)
     n, d = X.shape
     p = blocks.p
     M = np.zeros((n, p))

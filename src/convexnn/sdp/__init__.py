@@ -132,6 +132,11 @@ def solve_sdp(
     check_tol(tol)
     bias, balance_rows = check_flag(bias, "bias"), check_flag(balance_rows, "balance_rows")
     max_iter = check_positive_int(max_iter, "max_iter")
+    if warm_start is not None and not isinstance(warm_start, (SolveResult, dict)):
+        raise ParameterError("warm_start must be a SolveResult of solve_sdp or its solution dict; "
+                             f"got {type(warm_start).__name__}.")
+    if callback is not None and not callable(callback):
+        raise ParameterError(f"callback must be callable or None; got {type(callback).__name__}.")
     if not (isinstance(relu_scale, str) and relu_scale == "auto"):
         relu_scale = check_power_of_two(relu_scale)
         if relu_scale != 1.0 and solver not in ("auto", "native", "admm"):

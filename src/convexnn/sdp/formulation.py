@@ -31,7 +31,7 @@ import numpy as np
 import scipy.linalg as sla
 from scipy.optimize import minimize_scalar
 
-from .._validation import check_memory, check_reg, check_XY
+from .._validation import check_flag, check_memory, check_reg, check_XY
 from ..lifting import Blocks
 
 _EPS = np.finfo(np.float64).eps
@@ -126,7 +126,7 @@ class SDPFormulation:
                  balance_rows: bool = False, relu_scale: float | str = 1.0):
         X, Y = check_XY(X, Y)
         self.reg = check_reg(reg)
-        self.bias = bool(bias)
+        self.bias = check_flag(bias, "bias")
         self.X_original, self.Y_original = X, Y
         if reduce:
             Xr, Yr, red = reduce_rows(X, Y)
