@@ -124,7 +124,9 @@ def _add_solver_args(p: argparse.ArgumentParser, default_time: float | None = No
                    help="stop when the relative gap between the SDP value and its certified bound "
                         "is below this (default 1e-4)")
     p.add_argument("--time-limit", type=float, default=default_time, metavar="SECONDS",
-                   help="stop the SDP solve after this many seconds, keeping the best certified bound")
+                   help="stop the SDP solve after this many seconds, keeping the best certified bound "
+                        + (f"(default {default_time:g})" if default_time is not None else
+                           "(default: none; Ctrl-C also stops it with the best certified bound so far)"))
     p.add_argument("--json", dest="json_path", default=None, metavar="PATH",
                    help="also write the report as one JSON object to PATH")
     p.add_argument("--plot", default=None, metavar="PATH",
