@@ -179,9 +179,10 @@ def test_warm_rounds_start_from_the_snapshot_and_reach_the_same_optimum():
 
 
 def test_a_run_cut_short_reports_its_best_feasible_iterate():
-    """Stopped before 'optimal', the result's value is the lowest among the recorded iterates
-    feasible for every constraint to tol·scale (its Λ with it), not that of the last iterate,
-    which may sit early in a restarted round; with none feasible it is the last one's."""
+    """Stopped before 'optimal', the result's value is that of the recorded iterate feasible for
+    every constraint to tol·scale with the lowest value + slack error (its Λ with it), not that of
+    the last iterate, which may sit early in a restarted round; with none feasible it is the last
+    one's."""
     X, Y = _data(21, n=8, d=2, c=1)
     form = SDPFormulation(X, Y, 0.1)
     tol, cases_with_feasible = 1e-6, 0
@@ -189,11 +190,30 @@ def test_a_run_cut_short_reports_its_best_feasible_iterate():
     for work, max_iter in [(None, 5), (None, 20), (None, 40), (every, 12), (every, 14), (every, 15)]:
         res = solve_active_ipm(form, tol=tol, max_iter=max_iter, working_set=work)
         assert res.status == "max_iter"
-        feasible = [h["value"] for h in res.history if h["primal_residual"] <= tol]
+        feasible = [h for h in res.history if h["primal_residual"] <= tol]
         cases_with_feasible += bool(feasible)
-        assert res.value == (min(feasible) if feasible else res.history[-1]["value"])
+        best = min(feasible, key=lambda h: h["value"] + h["slack_error"]) if feasible else res.history[-1]
+        assert res.value == best["value"]
         assert form.objective(res.solution["Lambda"]) == pytest.approx(res.value, rel=1e-12)
     assert cases_with_feasible >= 1
+
+
+def test_a_run_cut_short_does_not_report_the_most_infeasible_admissible_iterate():
+    """Nearly parallel rows (1 − cos = 9e-6): round 3 restarts cold, and its early iterates pass
+    the tol·scale feasibility test with values far below the optimum (slack errors of 0.2 and
+    more). Cut short there, the solver used to report the lowest such value, 3.8397, under a
+    certified bound of 3.94327 (a gap of −2.6 %); now the iterate with the lowest value + slack
+    error, within 1e-3 of the bound."""
+    rng = np.random.default_rng(18)
+    n, d, c = int(rng.integers(8, 30)), int(rng.integers(1, 5)), int(rng.integers(1, 3))
+    X, Y = rng.standard_normal((n, d)) * rng.choice([0.1, 1, 10]), rng.standard_normal((n, c))
+    assert (n, d, c) == (27, 2, 1)
+    res = solve_sdp(X, Y, 1.0, solver="ipm-active", tol=1e-4, max_iter=90)
+    assert res.status == "max_iter" and res.info["rounds"] == 3
+    feasible = [h for h in res.history if h["primal_residual"] <= 1e-4]
+    assert min(h["value"] for h in feasible) < 0.99 * res.lower_bound  # the trap is there
+    assert res.value == min(feasible, key=lambda h: h["value"] + h["slack_error"])["value"]
+    assert abs(res.gap) <= 1e-3
 
 
 def test_working_set_from_picks_small_entries_and_large_multipliers():
