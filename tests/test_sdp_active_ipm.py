@@ -216,6 +216,19 @@ def test_a_run_cut_short_does_not_report_the_most_infeasible_admissible_iterate(
     assert abs(res.gap) <= 1e-3
 
 
+def test_a_round_at_its_iteration_limit_is_a_stall_not_the_runs_max_iter():
+    """A round that reaches round_iter before converging used to end the run as 'max_iter' although
+    the run's own limit was far away (raising max_iter changed nothing); it is now 'stalled', with
+    a hint that says so and names the closest rows. The run's own limit stays 'max_iter'."""
+    X, Y = _data(21, n=8, d=2, c=1)
+    form = SDPFormulation(X, Y, 0.1)
+    res = solve_active_ipm(form, tol=1e-6, round_iter=5)
+    assert res.status == "stalled" and res.iterations == 5
+    assert res.info["stall_hint"].startswith("round 1 did not converge within its 5 iterations; ")
+    res = solve_active_ipm(form, tol=1e-6, max_iter=5)
+    assert res.status == "max_iter" and res.iterations == 5 and "stall_hint" not in res.info
+
+
 def test_working_set_from_picks_small_entries_and_large_multipliers():
     X, Y = _data(5, n=3, d=2, c=1)
     form = SDPFormulation(X, Y, 0.1)

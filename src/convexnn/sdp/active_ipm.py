@@ -36,7 +36,7 @@ from ..errors import ParameterError
 from ..result import SolveResult, relative_gap
 from .formulation import SDPFormulation
 from .ipm import (ITERATION_FACTORISATIONS, _centring, _cores, _factor_in_place, _max_step, _max_step_vec,
-                  factorisation_seconds)
+                  _stall_hint, factorisation_seconds)
 
 # the Schur complement (factored in place) and its two gather buffers, plus room for one more
 # matrix of its size (the old buffers while the working set grows)
@@ -331,8 +331,9 @@ class _Solver:
                     added.append(int(new.size))
         except KeyboardInterrupt:
             status = "interrupted"
-        if status == "round_iter":
-            status = "max_iter"
+        round_limit = status == "round_iter" and self.iterations < max_iter
+        if status == "round_iter":  # the run's own iteration limit, or a round that never converged
+            status = "stalled" if round_limit else "max_iter"
         state = self.last_state  # the last finished iterate, also after Ctrl-C
         if status != "optimal" and self.best_feasible is not None:
             # cut short (time, Ctrl-C, memory, rounds): the last iterate may be early in a round,
@@ -352,6 +353,9 @@ class _Solver:
                 "round_starts": kinds,
                 "working_set": int(state["work"].size), "added_per_round": added,
                 "inequalities": int(len(relu))}
+        if status == "stalled":
+            info["stall_hint"] = (f"round {rounds} did not converge within its {round_iter} iterations; "
+                                  if round_limit else "") + _stall_hint(form.closest_rows())
         return SolveResult("sdp-ipm-active", float(state["value"]), float(self.best_bound), status,
                            self.iterations, time.perf_counter() - self.t0, history=self.history,
                            solution={"Lambda": PS, "factor": F, "Gamma": G_, "y": y_, "W": W_,
