@@ -87,6 +87,23 @@ def test_sdp_command_with_the_active_set_interior_point(capsys, tmp_path):
     assert abs(sdp["value"] - full["value"]) <= 1e-4 * full["value"]
 
 
+def test_sdp_command_explains_a_negative_gap(capsys, monkeypatch):
+    """A value below the certified bound (an infeasible primal iterate, e.g. after a stall on nearly
+    parallel rows) is printed with a line that says what it means; a positive gap is not."""
+    import convexnn.sdp as sdp_mod
+    from convexnn.result import SolveResult
+
+    def fake(X, Y, reg, **kw):
+        return SolveResult("sdp-ipm-active", value, 3.94327, "stalled", 99, 0.1)
+
+    monkeypatch.setattr(sdp_mod, "solve_sdp", fake)
+    for value, shown in ((3.94240, True), (3.94330, False)):
+        assert main(["sdp", "random:3", "--quiet"]) == 0
+        out = capsys.readouterr().out
+        assert ("negative: the primal iterate is slightly infeasible" in out) is shown
+        assert "relative gap      " + ("-2.21e-04" if shown else "7.61e-06") in out
+
+
 def test_sdp_command_auto_default_takes_the_interior_point_on_small_data(capsys, tmp_path):
     """The default --solver auto runs the interior point on random:3 (q = 32) and says so."""
     out = tmp_path / "auto.json"
