@@ -8,7 +8,7 @@ from sklearn.base import clone
 from sklearn.utils.estimator_checks import check_estimator
 
 from convexnn.datasets import load_dataset
-from convexnn.errors import ParameterError
+from convexnn.errors import DataError, ParameterError
 from convexnn.estimators import ConvexReLUClassifier, ConvexReLURegressor
 from convexnn.pipeline import KERNEL_METHODS, METHODS, fit
 from convexnn.problem import TrainingProblem
@@ -82,6 +82,17 @@ def test_unknown_method_and_certify_values():
         fit(X, Y, 0.1, method="magic")
     with pytest.raises(ParameterError, match="certify"):
         fit(X, Y, 0.1, method="gated", certify="yes")
+
+
+@pytest.mark.parametrize("method", ["crelu", "gated", "exact", "kim-pilanci", "sahiner-cop"])
+def test_all_zero_inputs_are_refused_by_the_pattern_methods_with_the_known_optimum(method):
+    """With X = 0 every sampled pattern is empty; the methods failed with 'gates has 0 columns' or
+    'masks has no columns'. The message now names the cause and the optimum, which 'sdp' certifies."""
+    X, Y = np.zeros((10, 2)), np.ones((10, 1))
+    with pytest.raises(DataError, match=r"every training input is the zero vector.*objective ½‖Y‖² = 5\b"):
+        fit(X, Y, 0.1, method=method, n_gates=8)
+    cert = fit(X, Y, 0.1, method="sdp").certificate
+    assert cert.lower == pytest.approx(5.0, rel=1e-9) and cert.upper == pytest.approx(5.0, rel=1e-9)
 
 
 @pytest.mark.parametrize("name, bad, msg", [

@@ -17,7 +17,7 @@ import numpy as np
 from ._validation import as_generator, check_flag, check_positive_int, check_time_limit, check_tol
 from .baselines.gradient import train_lbfgs
 from .certificate import OptimalityCertificate
-from .errors import ParameterError
+from .errors import DataError, ParameterError
 from .network import ReLUNetwork
 from .problem import TrainingProblem
 from .result import SolveResult
@@ -140,6 +140,11 @@ def fit(
         (("restarts", restarts), ("train_iter", train_iter), ("rounding_iterations", rounding_iterations)))
     rng = as_generator(seed)
     problem = TrainingProblem.from_data(X, Y, reg, bias=bias)
+    if method in ("crelu", "gated", "exact", "kim-pilanci", "sahiner-cop") and not np.any(problem.X):
+        raise DataError(
+            "every training input is the zero vector, so every network outputs 0 and the zero network "
+            f"is optimal (objective ½‖Y‖² = {0.5 * float(np.sum(problem.Y ** 2)):.6g}); method "
+            f"{method!r} has no activation pattern to work with. Use method='sdp' or 'lbfgs'.")
     if method in KERNEL_METHODS:
         return _fit_kernel(X, Y, reg, bias=bias, kind=method)
 
