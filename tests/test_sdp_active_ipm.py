@@ -503,6 +503,33 @@ def test_memory_is_estimated_before_the_schur_complement_is_allocated(monkeypatc
     assert res.lower_bound <= upper
 
 
+def test_a_warm_up_set_that_does_not_fit_returns_the_warm_ups_certified_result(monkeypatch):
+    """solver='ipm-active' under a short time limit: the shortened ADMM warm-up picks a working set
+    whose Newton system does not fit (Pima with 2 s: 54,219 pairs, about 91 GiB). That raised a
+    MemoryEstimateError after the warm-up's time was spent; now the warm-up's certified result is
+    returned with status 'memory' and the reason."""
+    import convexnn.sdp.active_ipm as active_mod
+
+    from convexnn.problem import TrainingProblem
+    from test_sdp import _trained_objective
+
+    X, Y = _data(62, n=110, d=3, c=1)
+    upper = _trained_objective(TrainingProblem(X, Y, 0.1), np.random.default_rng(0))  # ≥ p* ≥ L_SDP
+    monkeypatch.setattr(active_mod, "SCHUR_MEMORY_FACTOR", 1e12)  # no working set fits
+    res = solve_sdp(X, Y, 0.1, solver="ipm-active", time_limit=2.0)
+    assert res.method == "sdp-admm" and res.status == "memory" and res.iterations > 0
+    assert res.info["memory"].startswith(f"ipm-active not started: the working set picked by the "
+                                         f"{res.iterations}-iteration ADMM warm-up")
+    assert res.time_s < 2.0
+    assert res.lower_bound is not None and 0 < res.lower_bound <= upper
+    # without a warm-up (n < ACTIVE_WARMUP_MIN_N) the refusal stays an error
+    from convexnn.errors import MemoryEstimateError
+
+    with pytest.raises(MemoryEstimateError, match="active-set interior point"):
+        solve_sdp(*_data(61, n=9, d=2, c=1), 0.1, solver="ipm-active", warm_start={
+            "Lambda": np.zeros((21, 21)), "W": np.zeros((18, 18))})
+
+
 def test_auto_tries_ipm_active_on_small_problems_and_falls_back_to_the_full_interior_point(monkeypatch):
     """For AUTO_SMALL_ACTIVE_MIN_Q ≤ q ≤ AUTO_IPM_MAX_Q (the threshold lowered here so that q = 15
     counts), 'auto' first runs a short ADMM warm-up and the active-set interior point, which reaches

@@ -271,6 +271,8 @@ def cmd_sdp(args) -> int:
         print(f"solver's own value {res.info['solver_value']:.6g} (not a bound)")
     if res.info.get("stall_hint"):
         print(f"why it stalled    {res.info['stall_hint']}")
+    if res.info.get("memory"):
+        print(f"memory            {res.info['memory']}")
     if res.info.get("reduction"):
         print(f"data reduction    {res.info['reduction']}")
     if res.info.get("auto"):
@@ -288,7 +290,7 @@ def cmd_sdp(args) -> int:
                            "solver": args.solver, "method": res.method,
                            **{k: v for k, v in res.info.items()
                               if k in ("solver_value", "reduction", "rank", "primal_residual", "auto",
-                                      "closest_rows", "stall_hint", "working_set", "inequalities",
+                                      "closest_rows", "stall_hint", "memory", "working_set", "inequalities",
                                       "rounds", "round_starts", "added_per_round", "warmup")}}})
     if args.plot and res.history:
         from .plotting import plot_bounds

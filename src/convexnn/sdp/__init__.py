@@ -245,7 +245,8 @@ def _solve_ipm_active(X, Y, reg, *, bias, tol, time_limit, max_iter, warm_start,
     ADMM's belong to its row-balanced problem."""
     import time
 
-    from .active_ipm import solve_active_ipm, working_set_from
+    from .._validation import available_memory_bytes
+    from .active_ipm import SCHUR_MEMORY_FACTOR, solve_active_ipm, working_set_from
 
     t0 = time.perf_counter() if t0 is None else t0
     options = dict(options)
@@ -262,11 +263,24 @@ def _solve_ipm_active(X, Y, reg, *, bias, tol, time_limit, max_iter, warm_start,
         work = working_set_from(form, Lam, W)
         pre = None
     elif pre is not None or form.n >= ACTIVE_WARMUP_MIN_N:
+        pre_form = None
         if pre is None:
-            pre, _ = _active_warmup(X, Y, reg, bias=bias, tol=tol, time_limit=time_limit,
-                                    max_iter=max_iter, callback=callback, warmup=warmup)
+            pre, pre_form = _active_warmup(X, Y, reg, bias=bias, tol=tol, time_limit=time_limit,
+                                           max_iter=max_iter, callback=callback, warmup=warmup)
         if work is None:
             work = working_set_from(form, pre.solution.get("Lambda"), pre.solution.get("W"))
+        rows = form.n * (form.c + 1) + work.size
+        need, avail = SCHUR_MEMORY_FACTOR * 8.0 * rows**2, available_memory_bytes()
+        if pre_form is not None and need > 0.8 * avail:
+            # e.g. a warm-up cut short by a time limit (Pima with 2 s: 54,516 pairs, 92 GiB): the time
+            # is spent, so the warm-up's certified result is worth more than an error
+            pre.status = "memory"
+            pre.info["memory"] = (f"ipm-active not started: the working set picked by the "
+                                  f"{pre.iterations}-iteration ADMM warm-up ({work.size} pairs) makes a "
+                                  f"Newton system of {rows} rows, about {need / 1024**3:.1f} GiB, with "
+                                  f"{avail / 1024**3:.1f} GiB available; the warm-up's result is returned")
+            pre.time_s = time.perf_counter() - t0
+            return pre, pre_form
     else:
         work = None
     left = None if time_limit is None else max(time_limit - (time.perf_counter() - t0), 1e-3)
