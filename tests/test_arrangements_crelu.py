@@ -305,6 +305,31 @@ def test_time_limit_is_honoured_and_result_is_honest():
     assert res.lower_bound is None or res.lower_bound <= res.value
 
 
+def test_face_polish_starts_nothing_after_its_deadline(monkeypatch):
+    """The certificate's active-set polish tries four activity thresholds per pass, up to four passes
+    per output; under a time limit it checked the deadline only between outputs, so a certificate
+    begun near the limit overran it (Pima, 100 patterns, limit 3 s: 4.45 s; 3.5 s now). After the
+    deadline only the pass's first trial runs (2 objective evaluations instead of 5 here)."""
+    import time
+
+    import convexnn.arrangements.crelu as crelu_mod
+
+    X, Y, M, G = _instance(8)
+    res = solve_crelu(X, Y, 0.1, M, G, tol=1e-3)
+    V, W = res.solution["v"][0], res.solution["w"][0]
+    calls = []
+    real = crelu_mod._output_objective
+    monkeypatch.setattr(crelu_mod, "_output_objective", lambda *a: calls.append(1) or real(*a))
+    free = crelu_mod._polish_face(X, Y[:, 0], 0.1, M, V, W)
+    assert len(calls) == 5
+    calls.clear()
+    late = crelu_mod._polish_face(X, Y[:, 0], 0.1, M, V, W, deadline=time.perf_counter() - 1.0)
+    assert len(calls) == 2
+    # more trials can only find a better polished point (each is kept only if it is lower)
+    assert free is None or late is None or real(X, Y[:, 0], 0.1, M.astype(float), *free) <= \
+        real(X, Y[:, 0], 0.1, M.astype(float), *late) + 1e-12
+
+
 def test_time_limit_is_checked_after_every_iteration_not_only_at_checkpoints():
     """With a limit shorter than one iteration the solve stops after the first one, although
     its checkpoints come every 10 iterations."""

@@ -826,15 +826,16 @@ def _output_objective(X, y, reg, Mf, Vk, Wk) -> float:
     return 0.5 * float(r @ r) + reg * float(np.linalg.norm(Vk, axis=0).sum() + np.linalg.norm(Wk, axis=0).sum())
 
 
-def _polish_face(X, y, reg, M, Vk, Wk, max_dim: int = 800):
+def _polish_face(X, y, reg, M, Vk, Wk, max_dim: int = 800, deadline: float | None = None):
     """Active-set polish of one output (our addition, in the spirit of OSQP's solution polishing).
 
     Guess the support (blocks above a relative size) and, per block, the active cone rows; on the
     face {v : C_act v = 0} (orthonormal null-space basis N_b, v_b = N_b z_b) the problem
     min ½‖Σ F_b z_b − y‖² + γ Σ ‖z_b‖ is smooth where every z_b ≠ 0 and is solved by damped Newton.
     The result is projected onto the cones (round-off level) and returned only if it lowers the
-    objective; several activity thresholds are tried. Exact on small problems when the guess is
-    right, which also makes the dual certificate tight (θ becomes the exact optimal residual).
+    objective; several activity thresholds are tried (none after ``deadline``, a perf_counter
+    time, but the first). Exact on small problems when the guess is right, which also makes the
+    dual certificate tight (θ becomes the exact optimal residual).
     """
     Mf = M.astype(np.float64)
     Gs = 2.0 * Mf - 1.0
@@ -845,7 +846,9 @@ def _polish_face(X, y, reg, M, Vk, Wk, max_dim: int = 800):
         return None
     best = (_output_objective(X, y, reg, Mf, Vk, Wk), None)
     # (activity threshold for the cone rows, support threshold relative to the largest block)
-    for thr, sup in ((1e-9, 0.0), (1e-7, 1e-8), (1e-5, 1e-6), (1e-3, 1e-4)):
+    for trial, (thr, sup) in enumerate(((1e-9, 0.0), (1e-7, 1e-8), (1e-5, 1e-6), (1e-3, 1e-4))):
+        if trial and deadline is not None and time.perf_counter() > deadline:
+            break
         blocks = [b for b, nb in norms.items() if nb > sup * top]
         bases, cols, z0 = [], [], []
         for s, i in blocks:
@@ -928,7 +931,8 @@ def _certify(problem, M, V, W, lam_v, lam_w, extra_duals, polish_face: bool = Tr
     """Project every block exactly onto its cone, polish the scales, map to a network, evaluate it
     with the true ReLU (``value``) and compute the best dual bound over the candidate multipliers.
     ``polish_face=False`` skips the active-set polish (used when the time limit has passed); after
-    ``deadline`` (``time.perf_counter()``) the dual bounds skip their NNLS refinement."""
+    ``deadline`` (``time.perf_counter()``) the polish starts nothing new and the dual bounds skip
+    their NNLS refinement."""
     X, Y, reg = problem.X, problem.Y, problem.reg
     c, d, P = V.shape
     Mf = M.astype(np.float64)
@@ -947,8 +951,10 @@ def _certify(problem, M, V, W, lam_v, lam_w, extra_duals, polish_face: bool = Tr
                 break
             if not np.any(Y[:, k]):
                 continue
-            for _ in range(4):  # repeat while it helps: a better point gives a better guess
-                pol = _polish_face(X, Y[:, k], reg, M, Vr[k], Wr[k])
+            for rep in range(4):  # repeat while it helps: a better point gives a better guess
+                if rep and deadline is not None and time.perf_counter() > deadline:
+                    break
+                pol = _polish_face(X, Y[:, k], reg, M, Vr[k], Wr[k], deadline=deadline)
                 if pol is None:
                     break
                 extra_duals = [*extra_duals, ((Vr.copy(), Wr.copy()), lam_v, lam_w)]
