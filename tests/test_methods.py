@@ -84,6 +84,30 @@ def test_unknown_method_and_certify_values():
         fit(X, Y, 0.1, method="gated", certify="yes")
 
 
+def test_an_interrupted_stage_is_named_in_the_notes(monkeypatch):
+    """Ctrl-C in the SDP stage: fit goes on with rounding and training from its last iterate, and
+    the result now says that the bound came from an interrupted solve (it said nothing)."""
+    import convexnn.sdp.ipm as ipm
+
+    real, calls = ipm._factor_in_place, {"n": 0}
+
+    def ctrl_c(M, work=None):
+        calls["n"] += 1
+        if calls["n"] == 4:
+            raise KeyboardInterrupt
+        return real(M, work=work)
+
+    monkeypatch.setattr(ipm, "_factor_in_place", ctrl_c)
+    X, Y = _toy(n=20)
+    res = fit(X, Y, 0.1)
+    assert res.stages["sdp"].status == "interrupted" and res.stages["sdp"].iterations == 3
+    assert res.notes == ["the sdp stage was interrupted (Ctrl-C or a callback) and returned its best "
+                         "result so far; its bound is certified"]
+    assert res.certificate.lower <= res.certificate.upper
+    monkeypatch.setattr(ipm, "_factor_in_place", real)
+    assert fit(X, Y, 0.1).notes == []
+
+
 @pytest.mark.parametrize("method", ["crelu", "gated", "exact", "kim-pilanci", "sahiner-cop"])
 def test_all_zero_inputs_are_refused_by_the_pattern_methods_with_the_known_optimum(method):
     """With X = 0 every sampled pattern is empty; the methods failed with 'gates has 0 columns' or

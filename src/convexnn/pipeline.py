@@ -235,6 +235,10 @@ def fit(
         cert = cert.combine(OptimalityCertificate(sdp.lower_bound, None,
                                                   f"SDP-NN ({sdp.method}, certified)"))
 
+    for stage, st in stages.items():
+        if st.status == "interrupted":
+            notes.append(f"the {stage} stage was interrupted (Ctrl-C or a callback) and returned its best "
+                         "result so far" + ("; its bound is certified" if st.lower_bound is not None else ""))
     name = min(candidates, key=lambda k: candidates[k][0])
     net = candidates[name][1]
     net = ReLUNetwork(net.U, net.V, bias=bias, metadata=dict(net.metadata))
