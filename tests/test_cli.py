@@ -184,6 +184,27 @@ def test_help_teaches(capsys):
     assert "certif" in out and "convexnn fit" in out
 
 
+@pytest.mark.parametrize("command", ["sdp", "fit"])
+def test_plot_without_matplotlib_fails_before_the_solve(command, tmp_path, capsys, monkeypatch):
+    """--plot without the plot extra used to fail only after the solve (and before the JSON report
+    was written); it now fails first, with the install hint, and nothing is solved."""
+    import sys
+
+    import convexnn.pipeline as pipeline_mod
+    import convexnn.sdp as sdp_mod
+
+    def never(*args, **kwargs):
+        raise AssertionError("solved although the plot could not be written")
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib raises ImportError
+    monkeypatch.setattr(sdp_mod, "solve_sdp", never)
+    monkeypatch.setattr(pipeline_mod, "fit", never)
+    out = tmp_path / "r.json"
+    assert main([command, "random:2", "--quiet", "--plot", str(tmp_path / "b.png"), "--json", str(out)]) == 2
+    captured = capsys.readouterr()
+    assert 'needs matplotlib: pip install "convexnn[plot]"' in captured.err and captured.out == ""
+
+
 def test_plot_writes_a_png(tmp_path, capsys):
     pytest.importorskip("matplotlib")
     png = tmp_path / "bounds.png"

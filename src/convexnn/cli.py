@@ -252,6 +252,10 @@ def cmd_sdp(args) -> int:
     for path in (args.json_path, args.plot):
         if path:
             check_writable(path)
+    if args.plot:  # before the solve, not after it
+        from .plotting import require_matplotlib
+
+        require_matplotlib()
     ds, split = _load_split(args)
     print(f"SDP-NN on {split.dataset}: n = {split.n_train}, d = {split.d}, c = {split.c}, "
           f"reg = {args.reg}, bias = {split.bias}, solver = {args.solver}")
@@ -310,6 +314,10 @@ def cmd_fit(args) -> int:
     for path in (args.json_path, args.save, args.plot):
         if path:
             check_writable(path)
+    if args.plot:  # before the solve, not after it
+        from .plotting import require_matplotlib
+
+        require_matplotlib()
     ds, split = _load_split(args)
     t0 = time.perf_counter()
     print(f"convexnn fit on {split.dataset} ({split.task}): n_train = {split.n_train}, "

@@ -5,9 +5,9 @@ from __future__ import annotations
 from .errors import SolverUnavailableError
 
 
-def plot_bounds(history: list[dict], path, *, network_objective: float | None = None, title: str = "") -> None:
-    """Write a PNG of the SDP primal estimate and certified lower bound per checkpoint, with the
-    trained network's objective (an upper bound on the optimum) as a horizontal line."""
+def require_matplotlib():
+    """matplotlib.pyplot on the Agg back-end, or a SolverUnavailableError that says how to get it.
+    The CLI calls this before a solve, so that a missing extra does not cost a finished solve."""
     try:
         import matplotlib
 
@@ -15,6 +15,13 @@ def plot_bounds(history: list[dict], path, *, network_objective: float | None = 
         import matplotlib.pyplot as plt
     except ImportError as exc:
         raise SolverUnavailableError('--plot needs matplotlib: pip install "convexnn[plot]"') from exc
+    return plt
+
+
+def plot_bounds(history: list[dict], path, *, network_objective: float | None = None, title: str = "") -> None:
+    """Write a PNG of the SDP primal estimate and certified lower bound per checkpoint, with the
+    trained network's objective (an upper bound on the optimum) as a horizontal line."""
+    plt = require_matplotlib()
     its = [h["iteration"] for h in history]
     fig, ax = plt.subplots(figsize=(7, 4.2), dpi=120)
     lb = [h["lower_bound"] for h in history]
