@@ -84,6 +84,29 @@ def test_unknown_method_and_certify_values():
         fit(X, Y, 0.1, method="gated", certify="yes")
 
 
+def test_the_sdp_solver_is_checked_before_the_stages_that_run_first(monkeypatch):
+    """fit(method='gated', solver='clarabel') without cvxpy trained the gated network and then
+    failed in the certifying SDP stage (an unknown solver name likewise); both now fail first."""
+    import sys
+
+    import convexnn.pipeline as pipeline
+    from convexnn.errors import SolverUnavailableError
+
+    def boom(*args, **kwargs):
+        raise AssertionError("a stage ran before the solver was checked")
+
+    monkeypatch.setattr(pipeline.TrainingProblem, "from_data", boom)
+    X, Y = _toy()
+    with pytest.raises(ParameterError, match="unknown SDP solver 'mosek'"):
+        fit(X, Y, 0.1, method="gated", solver="mosek")
+    monkeypatch.setitem(sys.modules, "cvxpy", None)  # import cvxpy raises ImportError
+    for method in ("sdp", "gated", "lbfgs"):
+        with pytest.raises(SolverUnavailableError, match=r'pip install "convexnn\[cvxpy\]"'):
+            fit(X, Y, 0.1, method=method, solver="clarabel")
+    with pytest.raises(AssertionError, match="a stage ran"):  # no SDP stage: nothing to check
+        fit(X, Y, 0.1, method="gated", solver="clarabel", certify=False)
+
+
 def test_an_interrupted_stage_is_named_in_the_notes(monkeypatch):
     """Ctrl-C in the SDP stage: fit goes on with rounding and training from its last iterate, and
     the result now says that the bound came from an interrupted solve (it said nothing)."""

@@ -139,6 +139,15 @@ def fit(
         check_positive_int(v, k, 0) for k, v in
         (("restarts", restarts), ("train_iter", train_iter), ("rounding_iterations", rounding_iterations)))
     rng = as_generator(seed)
+    if method not in KERNEL_METHODS and (method == "sdp" or certify is not False):
+        from .sdp import SOLVERS
+
+        if solver not in SOLVERS:
+            raise ParameterError(f"unknown SDP solver {solver!r}; choose one of {', '.join(SOLVERS)}.")
+        if solver in ("scs", "scs-reduced", "clarabel"):  # before the stages that run first
+            from .sdp.reference import require_backend
+
+            require_backend("clarabel" if solver == "clarabel" else "scs")
     problem = TrainingProblem.from_data(X, Y, reg, bias=bias)
     if method in ("crelu", "gated", "exact", "kim-pilanci", "sahiner-cop") and not np.any(problem.X):
         raise DataError(

@@ -67,6 +67,18 @@ def _import_cvxpy():
     return cp
 
 
+def require_backend(solver: str) -> None:
+    """Raise SolverUnavailableError unless CVXPY and its ``solver`` ('scs' or 'clarabel') are
+    installed: callers that run other stages first check this before them."""
+    solver = _check_solver(solver)
+    cp = _import_cvxpy()
+    if solver.upper() not in cp.installed_solvers():
+        raise SolverUnavailableError(
+            f"CVXPY cannot find the solver {solver.upper()}; install it with "
+            'pip install "convexnn[cvxpy]".'
+        )
+
+
 def memory_estimate_cvxpy(form: SDPFormulation, *, solver: str = "clarabel",
                           reduced: bool = True) -> float:
     """Rough peak memory (bytes) of a CVXPY solve of SDP-NN.
@@ -284,12 +296,8 @@ def solve_cvxpy(
     if paper_constraints not in ("full", "trace"):
         raise ParameterError(
             f"paper_constraints must be 'full' or 'trace'; got {paper_constraints!r}.")
+    require_backend(solver)
     cp = _import_cvxpy()
-    if solver.upper() not in cp.installed_solvers():
-        raise SolverUnavailableError(
-            f"CVXPY cannot find the solver {solver.upper()}; install it with "
-            'pip install "convexnn[cvxpy]".'
-        )
     name = "reduced" if reduced else "paper"
     method = f"sdp-cvxpy-{solver}-{name}"
     t0 = time.perf_counter()
