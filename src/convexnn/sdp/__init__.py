@@ -272,7 +272,7 @@ def _solve_ipm_active(X, Y, reg, *, bias, tol, time_limit, max_iter, warm_start,
         rows = form.n * (form.c + 1) + work.size
         need, avail = SCHUR_MEMORY_FACTOR * 8.0 * rows**2, available_memory_bytes()
         if pre_form is not None and need > 0.8 * avail:
-            # e.g. a warm-up cut short by a time limit (Pima with 2 s: 54,516 pairs, 92 GiB): the time
+            # e.g. a warm-up cut short by a time limit (Pima with 2 s: ~54,000 pairs, ~91 GiB): the time
             # is spent, so the warm-up's certified result is worth more than an error
             pre.status = "memory"
             pre.info["memory"] = (f"ipm-active not started: the working set picked by the "
