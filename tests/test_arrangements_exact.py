@@ -93,23 +93,25 @@ def test_kim_pilanci_time_limit():
 def test_kim_pilanci_does_not_start_a_width_that_cannot_end_in_time(monkeypatch):
     """The cone decomposition of each width has no time limit of its own, and its cost doubles with
     the width (Pima, 3 s limit: 6.1 s in all, 3.0 s of it for m = 128 begun with 0.14 s left). Here
-    every decomposition is made to take 0.3 s: with a 1 s limit the second width ends at about
-    0.6 s, and a third (needing about 0.6 s more) is not started."""
+    the decomposition of width m is made to take m/100 s: with a 1 s limit, m = 8, 16 and 32 end
+    after about 0.56 s, and m = 64 (about 0.64 s more) is not started; before, it was, and the run
+    ended after about 1.2 s."""
     import importlib
     import time
 
     kp_mod = importlib.import_module("convexnn.arrangements.kim_pilanci")
     real = kp_mod.gated_to_network
 
-    def slow(*args, **kwargs):
-        time.sleep(0.3)
-        return real(*args, **kwargs)
+    def slow(X, W, patterns, **kwargs):
+        time.sleep(0.02 * patterns.n_patterns)  # n_patterns ≤ m/2 distinct patterns (4, 8, 15, ...)
+        return real(X, W, patterns, **kwargs)
 
     monkeypatch.setattr(kp_mod, "gated_to_network", slow)
     rng = np.random.default_rng(5)
     X, Y = rng.standard_normal((80, 4)), rng.standard_normal((80, 2))
     res = kim_pilanci(X, Y, 0.01, seed=0, min_width=8, max_width=4096, stable_tol=1e-12, time_limit=1.0)
-    assert res.status == "time_limit" and [h["m"] for h in res.history] == [8, 16]
+    ms = [h["m"] for h in res.history]
+    assert res.status == "time_limit" and ms == [8, 16, 32]
     assert res.time_s < 1.0
     net = res.solution["network"]
     assert TrainingProblem(X, Y, 0.01).objective(net.U, net.V) == pytest.approx(res.value, rel=1e-12)
