@@ -431,3 +431,27 @@ def test_public_functions_reject_bad_arguments_by_name(k):
     call, msg = cases[k]
     with pytest.raises(ParameterError, match=msg):
         call()
+
+
+def test_huge_widths_are_refused_before_anything_is_allocated(monkeypatch):
+    """fit(width=10**7) on 12 samples made scipy's L-BFGS-B allocate a 14.5 GiB workspace (65 × the
+    (d + c)·width weights), which ended in a raw MemoryError, or with enough memory in swapping
+    (the fuzz run grew to 18 GB); rounding_width=2**40 asked numpy for 216 TiB. Every width now
+    goes through the memory estimate first."""
+    from convexnn import _validation as val
+    from convexnn.baselines import train_adam, train_lbfgs, train_sgd
+    from convexnn.rounding import tos_round
+
+    monkeypatch.setattr(val, "available_memory_bytes", lambda: 200 * 1024**2)
+    rng = np.random.default_rng(0)
+    X, Y = rng.standard_normal((12, 2)), rng.standard_normal((12, 1))
+    prob = TrainingProblem(X, Y, 0.1)
+    for call, what in ((lambda w: train_lbfgs(prob, width=w, max_iter=5), "L-BFGS training"),
+                       (lambda w: train_adam(prob, width=w, max_epochs=5), "Adam training"),
+                       (lambda w: train_sgd(prob, width=w, lr=0.01, max_epochs=5, n_seeds=2),
+                        r"SGD training \(seeds batched\)"),
+                       (lambda w: tos_round(np.eye(2 * 12 + 3), X, c=1, width=w, iterations=5),
+                        r"the rounding's p × width factors")):
+        with pytest.raises(MemoryEstimateError, match=f"{what} with width|{what} \\(width"):
+            call(10**6)
+        call(5)  # an ordinary width still runs under the same limit

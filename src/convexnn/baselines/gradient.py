@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from scipy.optimize import minimize
 
-from .._validation import as_float_matrix, as_generator, blas_threads, check_flag, check_positive_int
+from .._validation import as_float_matrix, as_generator, blas_threads, check_flag, check_memory, check_positive_int
 from ..errors import DataError, ParameterError
 from ..network import ReLUNetwork
 from ..problem import TrainingProblem
@@ -113,6 +113,15 @@ def _check_unit(x, name: str, *, closed: bool = False) -> float:
     if x > 1 or (x == 1 and not closed):
         raise ParameterError(f"{name} must lie in [0, 1{']' if closed else ')'}; got {x}.")
     return x
+
+
+def _check_width_memory(problem: TrainingProblem, width: int, runs: int, what: str) -> None:
+    """Refuse a width whose arrays cannot fit, before allocating them: per run (a restart or a
+    batched seed) the weights and their optimiser state (about 80 copies of the N = (d + c)·width
+    weights: scipy's L-BFGS-B workspace with 30 correction pairs alone is 65·N; momentum and Adam
+    need fewer) and the hidden activations with their gradients (about 6 n × width arrays)."""
+    per_run = 80.0 * (problem.d + problem.c) * width + 6.0 * problem.n * width
+    check_memory(8.0 * max(1, runs) * per_run, f"{what} with width {width}")
 
 
 def _init_pair(init, problem: TrainingProblem) -> tuple[np.ndarray, np.ndarray]:
@@ -326,6 +335,7 @@ def _train_lbfgs(
     time_limit = _check_time_limit(time_limit)
     rng = as_generator(seed)
     d, c = problem.d, problem.c
+    _check_width_memory(problem, width, 1, "L-BFGS training")  # one restart at a time
     starts = []
     if init is not None:
         starts.append(_init_pair(init, problem))
@@ -456,6 +466,7 @@ def train_adam(
             U0, V0 = _init_pair(init, problem)
         else:
             rng = as_generator(seed)
+            _check_width_memory(problem, width, 1, "Adam training")
             U0, V0 = _scaled_init(rng, problem, width)
         X, Y, reg = problem.X, problem.Y, problem.reg
         U, V = U0[None].copy(), V0[None].copy()
@@ -536,6 +547,7 @@ def _sgd_args(problem, width, lr, momentum, max_epochs, seeds, n_seeds, plateau_
     else:
         width = check_positive_int(width, "width")
         seeds = _seed_list(seeds, n_seeds)
+        _check_width_memory(problem, width, len(seeds), "SGD training (seeds batched)")
         pairs = [torch_default_init(s, problem.d, problem.c, width) for s in seeds]
         U0s = np.stack([p[0] for p in pairs])
         V0s = np.stack([p[1] for p in pairs])

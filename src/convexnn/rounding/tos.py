@@ -49,7 +49,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .._validation import as_float_matrix, as_generator, check_flag, check_positive_int
+from .._validation import as_float_matrix, as_generator, check_flag, check_memory, check_positive_int
 from ..errors import DataError, ParameterError
 from ..lifting import Blocks
 from ..network import ReLUNetwork
@@ -198,6 +198,8 @@ def _prepare(Lam, X, c, width, step, iterations, start, seed, pad_noise, bias, d
     iterations = check_positive_int(iterations, "iterations", minimum=0)
     n, d = X.shape
     blocks = Blocks(n, d, c)
+    # the iterates and their temporaries: about 8 p × width arrays
+    check_memory(8.0 * 8 * blocks.p * width, f"the rounding's p × width factors (width {width})")
     if Lam.shape != (blocks.p, blocks.p):
         raise DataError(
             f"Lam has shape {Lam.shape} but X ({n}×{d}) and c = {c} need p×p with p = 2n+d+c = {blocks.p}; "
