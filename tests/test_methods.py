@@ -159,6 +159,11 @@ def test_all_zero_inputs_are_refused_by_the_pattern_methods_with_the_known_optim
     ("bias", "no", "bias must be True or False"),  # 'no' is truthy: it used to add a bias
     ("rounding", "yes", "rounding must be True or False"),
     ("polish", "no", "polish must be True or False"),
+    ("train_callback", "x", "train_callback must be callable or None"),  # a TypeError after the SDP
+    ("sdp_callback", 3, "sdp_callback must be callable or None"),
+    ("mode", "x", "mode must be 'nuclear' or 'ova'"),  # crelu ignored it
+    ("decomposition", 3, "decomposition must be 'min-norm' or 'shift'"),  # was called 'method'
+    ("solver", "x", "unknown SDP solver 'x'"),  # the kernel methods ignored it
 ])
 @pytest.mark.parametrize("method", ["sdp", "kim-pilanci", "nngp"])
 def test_fit_checks_every_argument_under_its_own_name_before_running(method, name, bad, msg, monkeypatch):

@@ -387,7 +387,7 @@ def test_blas_threads_numpy_threads_caps_numpys_blas_and_leaves_scipys():
 # at) or to fail inside numpy/Python with a message that did not name the argument.
 def _entry_point_cases():
     from convexnn.arrangements import kim_pilanci, sample_patterns, solve_gated
-    from convexnn.baselines import frank_wolfe, kernel_fit, train_adam, train_gradient, train_sgd
+    from convexnn.baselines import frank_wolfe, kernel_fit, train_adam, train_gradient, train_lbfgs, train_sgd
     from convexnn.rounding import polish, tos_round
     from convexnn.sdp import SDPFormulation, solve_sdp
 
@@ -421,13 +421,16 @@ def _entry_point_cases():
         (lambda: frank_wolfe(X, Y, 0.1, n_samples="x"), "n_samples must be an integer"),
         (lambda: solve_sdp(X, Y, 0.1, warm_start="x"), "warm_start must be a SolveResult"),
         (lambda: solve_sdp(X, Y, 0.1, callback="x"), "callback must be callable"),
+        (lambda: train_lbfgs(prob, width=3, max_iter=5, callback="x"), "callback must be callable"),
+        (lambda: train_adam(prob, width=3, max_epochs=5, callback="x"), "callback must be callable"),
+        (lambda: train_sgd(prob, width=3, lr=0.01, max_epochs=5, callback="x"), "callback must be callable"),
     ]
 
 
-@pytest.mark.parametrize("k", range(23))
+@pytest.mark.parametrize("k", range(26))
 def test_public_functions_reject_bad_arguments_by_name(k):
     cases = _entry_point_cases()
-    assert len(cases) == 23
+    assert len(cases) == 26
     call, msg = cases[k]
     with pytest.raises(ParameterError, match=msg):
         call()

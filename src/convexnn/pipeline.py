@@ -139,11 +139,18 @@ def fit(
         check_positive_int(v, k, 0) for k, v in
         (("restarts", restarts), ("train_iter", train_iter), ("rounding_iterations", rounding_iterations)))
     rng = as_generator(seed)
-    if method not in KERNEL_METHODS and (method == "sdp" or certify is not False):
-        from .sdp import SOLVERS
+    for name, cb in (("sdp_callback", sdp_callback), ("train_callback", train_callback)):
+        if cb is not None and not callable(cb):
+            raise ParameterError(f"{name} must be callable or None; got {type(cb).__name__}.")
+    for name, value, allowed in (("mode", mode, ("nuclear", "ova")),
+                                 ("decomposition", decomposition, ("min-norm", "shift"))):
+        if not isinstance(value, str) or value not in allowed:
+            raise ParameterError(f"{name} must be {' or '.join(repr(a) for a in allowed)}; got {value!r}.")
+    from .sdp import SOLVERS
 
-        if solver not in SOLVERS:
-            raise ParameterError(f"unknown SDP solver {solver!r}; choose one of {', '.join(SOLVERS)}.")
+    if solver not in SOLVERS:
+        raise ParameterError(f"unknown SDP solver {solver!r}; choose one of {', '.join(SOLVERS)}.")
+    if method not in KERNEL_METHODS and (method == "sdp" or certify is not False):
         if solver in ("scs", "scs-reduced", "clarabel"):  # before the stages that run first
             from .sdp.reference import require_backend
 

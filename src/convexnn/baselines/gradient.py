@@ -115,6 +115,11 @@ def _check_unit(x, name: str, *, closed: bool = False) -> float:
     return x
 
 
+def _check_callback(callback) -> None:
+    if callback is not None and not callable(callback):
+        raise ParameterError(f"callback must be callable or None; got {type(callback).__name__}.")
+
+
 def _check_width_memory(problem: TrainingProblem, width: int, runs: int, what: str) -> None:
     """Refuse a width whose arrays cannot fit, before allocating them: per run (a restart or a
     batched seed) the weights and their optimiser state (about 80 copies of the N = (d + c)·width
@@ -333,6 +338,7 @@ def _train_lbfgs(
     restarts = check_positive_int(restarts, "restarts", minimum=0)
     max_iter = check_positive_int(max_iter, "max_iter", minimum=0)
     time_limit = _check_time_limit(time_limit)
+    _check_callback(callback)
     rng = as_generator(seed)
     d, c = problem.d, problem.c
     _check_width_memory(problem, width, 1, "L-BFGS training")  # one restart at a time
@@ -460,6 +466,7 @@ def train_adam(
             raise ParameterError(f"betas must be a pair (β₁, β₂) of numbers in [0, 1); got {betas!r}.")
         b1, b2 = (_check_unit(b, "betas") for b in betas)
         balance = check_flag(balance, "balance")
+        _check_callback(callback)
         eps = _check_positive_float(eps, "eps")
         log_every = max(1, max_epochs // 200) if log_every is None else check_positive_int(log_every, "log_every")
         if init is not None:
@@ -614,6 +621,7 @@ def train_sgd(
     """
     with blas_threads(problem.n):
         t0 = time.perf_counter()
+        _check_callback(callback)
         lr, momentum, max_epochs, seeds, U, V, plateau, time_limit, log_every = _sgd_args(
             problem, width, lr, momentum, max_epochs, seeds, n_seeds, plateau_patience, plateau_factor,
             plateau_every, plateau_threshold, min_lr, init, time_limit, log_every)

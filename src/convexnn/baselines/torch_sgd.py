@@ -23,6 +23,7 @@ from .gradient import (
     PAPER_PLATEAU,
     PAPER_WIDTH,
     PlateauSchedule,
+    _check_callback,
     _log_sgd,
     _sgd_args,
     _sgd_result,
@@ -87,6 +88,7 @@ def train_sgd_torch(
         raise ParameterError(f"dtype must be 'float64' or 'float32'; got {dtype!r}.")
     tdtype = getattr(torch, dtype)
     t0 = time.perf_counter()
+    _check_callback(callback)
     lr, momentum, max_epochs, seeds, U0, V0, plateau, time_limit, log_every = _sgd_args(
         problem, width, lr, momentum, max_epochs, seeds, n_seeds, plateau_patience, plateau_factor,
         plateau_every, plateau_threshold, min_lr, init, time_limit, log_every)
