@@ -111,16 +111,9 @@ def test_an_interrupted_stage_is_named_in_the_notes(monkeypatch):
     """Ctrl-C in the SDP stage: fit goes on with rounding and training from its last iterate, and
     the result now says that the bound came from an interrupted solve (it said nothing)."""
     import convexnn.sdp.ipm as ipm
+    from test_sdp_ipm import ctrl_c_at_factorisation
 
-    real, calls = ipm._factor_in_place, {"n": 0}
-
-    def ctrl_c(M, work=None):
-        calls["n"] += 1
-        if calls["n"] == 4:
-            raise KeyboardInterrupt
-        return real(M, work=work)
-
-    monkeypatch.setattr(ipm, "_factor_in_place", ctrl_c)
+    real = ctrl_c_at_factorisation(monkeypatch, 4)
     X, Y = _toy(n=20)
     res = fit(X, Y, 0.1)
     assert res.stages["sdp"].status == "interrupted" and res.stages["sdp"].iterations == 3

@@ -373,6 +373,23 @@ def test_a_first_iteration_that_cannot_end_in_time_is_not_started(monkeypatch):
     assert solve_sdp(X, Y, 0.1, solver="ipm").iterations > 0
 
 
+def ctrl_c_at_factorisation(monkeypatch, k: int):
+    """Make the interior point's k-th Newton factorisation raise KeyboardInterrupt (a Ctrl-C in
+    the middle of iteration k); returns the real function, to restore it."""
+    import convexnn.sdp.ipm as ipm
+
+    real, calls = ipm._factor_in_place, {"n": 0}
+
+    def ctrl_c(M, work=None):
+        calls["n"] += 1
+        if calls["n"] == k:
+            raise KeyboardInterrupt
+        return real(M, work=work)
+
+    monkeypatch.setattr(ipm, "_factor_in_place", ctrl_c)
+    return real
+
+
 def test_ctrl_c_before_the_first_iteration_returns_the_certified_start(monkeypatch):
     """A Ctrl-C in the timing probe under a time limit (before the solve loop) used to escape
     solve_sdp as a KeyboardInterrupt; now both the interior point and 'auto''s small-set attempt
@@ -404,20 +421,9 @@ def test_ctrl_c_between_certified_iterations_reports_the_returned_iterate(monkey
     """Iterations 3, 5, ... are not certified while μ is large, and ``value`` used to be set only
     at certified ones: a Ctrl-C in iteration 4 reported the value of iteration 2 next to the Λ of
     iteration 3 (and 4 iterations). Now the value is that Λ's objective and 3 are counted."""
-    import convexnn.sdp.ipm as ipm
-
     rng = np.random.default_rng(12)
     X, Y = _small(rng)
-    real = ipm._factor_in_place
-    calls = {"n": 0}
-
-    def ctrl_c(M, work=None):
-        calls["n"] += 1
-        if calls["n"] == 4:
-            raise KeyboardInterrupt
-        return real(M, work=work)
-
-    monkeypatch.setattr(ipm, "_factor_in_place", ctrl_c)
+    ctrl_c_at_factorisation(monkeypatch, 4)
     res = solve_sdp(X, Y, 0.1, solver="ipm")
     assert res.status == "interrupted" and res.iterations == 3
     assert [h["iteration"] for h in res.history] == [1, 2]
