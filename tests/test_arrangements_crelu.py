@@ -320,14 +320,11 @@ def test_face_polish_starts_nothing_after_its_deadline(monkeypatch):
     calls = []
     real = crelu_mod._output_objective
     monkeypatch.setattr(crelu_mod, "_output_objective", lambda *a: calls.append(1) or real(*a))
-    free = crelu_mod._polish_face(X, Y[:, 0], 0.1, M, V, W)
-    assert len(calls) == 5
+    crelu_mod._polish_face(X, Y[:, 0], 0.1, M, V, W)
+    assert len(calls) == 5  # the starting point and each of the four trials
     calls.clear()
-    late = crelu_mod._polish_face(X, Y[:, 0], 0.1, M, V, W, deadline=time.perf_counter() - 1.0)
-    assert len(calls) == 2
-    # more trials can only find a better polished point (each is kept only if it is lower)
-    assert free is None or late is None or real(X, Y[:, 0], 0.1, M.astype(float), *free) <= \
-        real(X, Y[:, 0], 0.1, M.astype(float), *late) + 1e-12
+    crelu_mod._polish_face(X, Y[:, 0], 0.1, M, V, W, deadline=time.perf_counter() - 1.0)
+    assert len(calls) == 2  # the starting point and the first trial only
 
 
 def test_time_limit_is_checked_after_every_iteration_not_only_at_checkpoints():
