@@ -20,7 +20,8 @@ from .errors import ParameterError
 class _ConvexReLUBase(BaseEstimator):
     def __init__(self, reg=0.1, method="sdp", bias=True, standardize=True, solver="auto",
                  tol=1e-4, time_limit=60.0, max_iter=None, width=50, restarts=3, train_iter=3000, random_state=0,
-                 n_gates=100, mode="nuclear", decomposition="min-norm", protocol="tuned", certify="auto"):
+                 n_gates=100, mode="nuclear", decomposition="min-norm", protocol="tuned", certify="auto",
+                 dual_bound="auto"):
         self.reg = reg
         self.method = method
         self.bias = bias
@@ -38,6 +39,7 @@ class _ConvexReLUBase(BaseEstimator):
         self.decomposition = decomposition
         self.protocol = protocol
         self.certify = certify
+        self.dual_bound = dual_bound
 
     def _check_params(self):
         if self.method not in METHODS:
@@ -57,7 +59,7 @@ class _ConvexReLUBase(BaseEstimator):
                   tol=self.tol, time_limit=self.time_limit, max_iter=self.max_iter, width=self.width,
                   restarts=self.restarts, train_iter=self.train_iter, seed=self.random_state,
                   n_gates=self.n_gates, mode=self.mode, decomposition=self.decomposition,
-                  protocol=self.protocol, certify=self.certify)
+                  protocol=self.protocol, certify=self.certify, dual_bound=self.dual_bound)
         self.network_ = res.network  # None for the kernel methods 'nngp' and 'ntk'
         self.certificate_ = res.certificate
         self.fit_result_ = res
@@ -87,7 +89,9 @@ class ConvexReLUClassifier(ClassifierMixin, _ConvexReLUBase):
     cap, not the time limit, stops it); ``width``, ``restarts``, ``train_iter`` of
     the L-BFGS-trained networks; ``random_state`` seed; ``n_gates``, ``mode``, ``decomposition``
     of the arrangement methods; ``protocol`` ('paper'|'tuned') of 'sgd'; ``certify`` ('auto':
-    add the SDP-NN bound when the method has no certified bound of its own; True; False).
+    add the SDP-NN bound when the method has no certified bound of its own; True; False);
+    ``dual_bound`` ('auto', True, False: the atomic-norm dual bound from the network's residual,
+    see :func:`convexnn.pipeline.fit`).
 
     Attributes: ``classes_``, ``network_`` (ReLUNetwork on standardised inputs; None for kernel
     methods), ``n_iter_`` (iterations of the method's main solver),

@@ -16,6 +16,7 @@ import numpy as np
 
 from ._validation import as_generator, check_flag, check_positive_int, check_time_limit, check_tol
 from .baselines.gradient import train_lbfgs
+from .atomic_dual import ATOMIC_DUAL_AUTO_DIM, ATOMIC_DUAL_MAX_DIM, atomic_dual_bound
 from .certificate import OptimalityCertificate
 from .errors import DataError, ParameterError
 from .network import ReLUNetwork
@@ -96,6 +97,8 @@ def fit(
     oracle: str = "exact",
     certify: bool | str = "auto",
     polish: bool = True,
+    dual_bound: bool | str = "auto",
+    dual_callback=None,
 ) -> FitResult:
     """Train a two-layer ReLU network on raw features X and targets Y with weight decay ``reg``.
 
@@ -117,11 +120,19 @@ def fit(
     ``polish``: for the convex-program methods, also try L-BFGS started from the method's network
     (candidate '<method>+lbfgs'); the candidate with the lower training objective is returned and
     both values are in ``candidates``.
+    ``dual_bound``: a second certified lower bound from the returned network's own residual (the
+    atomic-norm dual, :func:`convexnn.atomic_dual.atomic_dual_bound`, stage 'dual'), whose
+    dual-norm σ is bounded by branch and bound over the sphere. 'auto' (default) runs it when
+    ``certify`` is not False and the design has at most 4 columns (bias included), for at most
+    min(30 s, max(1 s, time_limit/2)); True runs it for up to 8 columns; False never. The
+    certificate keeps the larger of the bounds. ``dual_callback`` gets its progress records.
     """
     if method not in METHODS:
         raise ParameterError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}.")
     if certify not in (True, False, "auto"):
         raise ParameterError(f"certify must be True, False or 'auto'; got {certify!r}.")
+    if dual_bound not in (True, False, "auto") or isinstance(dual_bound, (int, float)) and not isinstance(dual_bound, bool):
+        raise ParameterError(f"dual_bound must be True, False or 'auto'; got {dual_bound!r}.")
     # every number and flag is checked here, under its own name, before anything runs: further
     # down they reach solvers that call them by other names (lbfgs_iter, width) or not at all
     bias, rounding, polish = (check_flag(v, k) for k, v in
@@ -139,7 +150,8 @@ def fit(
         check_positive_int(v, k, 0) for k, v in
         (("restarts", restarts), ("train_iter", train_iter), ("rounding_iterations", rounding_iterations)))
     rng = as_generator(seed)
-    for name, cb in (("sdp_callback", sdp_callback), ("train_callback", train_callback)):
+    for name, cb in (("sdp_callback", sdp_callback), ("train_callback", train_callback),
+                     ("dual_callback", dual_callback)):
         if cb is not None and not callable(cb):
             raise ParameterError(f"{name} must be callable or None; got {type(cb).__name__}.")
     for name, value, allowed in (("mode", mode, ("nuclear", "ova")),
@@ -156,6 +168,11 @@ def fit(
 
             require_backend("clarabel" if solver == "clarabel" else "scs")
     problem = TrainingProblem.from_data(X, Y, reg, bias=bias)
+    if dual_bound is True and method not in KERNEL_METHODS and problem.X.shape[1] > ATOMIC_DUAL_MAX_DIM:
+        raise ParameterError(
+            f"dual_bound=True: the branch and bound over the sphere is offered for designs of at most "
+            f"{ATOMIC_DUAL_MAX_DIM} columns (bias included); this one has {problem.X.shape[1]}. "
+            "Use dual_bound='auto' or False.")
     if method in ("crelu", "gated", "exact", "kim-pilanci", "sahiner-cop") and not np.any(problem.X):
         raise DataError(
             "every training input is the zero vector, so every network outputs 0 and the zero network "
@@ -259,6 +276,19 @@ def fit(
     net = candidates[name][1]
     net = ReLUNetwork(net.U, net.V, bias=bias, metadata=dict(net.metadata))
     upper = problem.objective(net.U, net.V)
+    d_design = problem.X.shape[1]
+    if certify is not False and (dual_bound is True or (dual_bound == "auto" and d_design <= ATOMIC_DUAL_AUTO_DIM)):
+        t = time.perf_counter()
+        outputs = np.maximum(problem.X @ net.U, 0.0) @ net.V.T
+        dual = atomic_dual_bound(problem.X, problem.Y, problem.reg, outputs, value=upper,
+                                 time_limit=_dual_time_limit(time_limit), callback=dual_callback)
+        times["dual"] = time.perf_counter() - t
+        stages["dual"] = dual
+        cert = cert.combine(OptimalityCertificate(
+            dual.lower_bound, None, "atomic-norm dual of the network's residual, σ by branch and bound (certified)"))
+        if dual.status in ("interrupted", "stopped"):
+            notes.append("the dual stage was interrupted (Ctrl-C or a callback) and returned its best "
+                         "result so far; its bound is certified")
     cert = OptimalityCertificate(cert.lower, upper, cert.lower_source,
                                  f"NN-TRAIN objective of the returned network ({name})")
     res = FitResult(net, cert, stages, times, method, notes=notes)
@@ -266,6 +296,11 @@ def fit(
     res.candidate_networks = {k: v[1] for k, v in candidates.items()}
     res.chosen = name
     return res
+
+
+def _dual_time_limit(time_limit) -> float:
+    """Time for the atomic-dual stage: at most 30 s, at least 1 s, else half the time limit."""
+    return 30.0 if time_limit is None else min(30.0, max(1.0, 0.5 * float(time_limit)))
 
 
 def _fit_kernel(X, Y, reg, *, bias, kind) -> FitResult:

@@ -1,0 +1,209 @@
+"""The atomic-norm dual bound and its branch and bound over the sphere (convexnn.atomic_dual).
+
+Checked against independent computations: the exact non-negative PCA oracle (enumeration of the
+hyperplane arrangement, baselines/sahiner.py), brute force over a fine grid of directions, the
+exact C-ReLU optimum over all activation patterns, and the NN-TRAIN objective of networks.
+"""
+
+import json
+
+import numpy as np
+import pytest
+
+from convexnn.atomic_dual import atomic_dual_bound, relu_dual_norm_bound
+from convexnn.baselines.sahiner import nonneg_pca_oracle
+from convexnn.errors import DataError, ParameterError
+from convexnn.pipeline import fit
+from convexnn.problem import TrainingProblem
+
+
+def _f(X, G, u):
+    return float(np.linalg.norm(G.T @ np.maximum(X @ u, 0.0)))
+
+
+def _instance(seed):
+    rng = np.random.default_rng(seed)
+    d = int(rng.integers(1, 5))
+    n = int(rng.integers(3, 30))
+    c = int(rng.integers(1, 4))
+    X = rng.standard_normal((n, d))
+    G = rng.standard_normal((n, c))
+    kind = seed % 4
+    if kind == 1 and n > 2:  # an exactly parallel, an antiparallel and a duplicate row
+        X[1] = 3.0 * X[0]
+        X[2] = -0.5 * X[0]
+    elif kind == 2:  # a zero row and nearly parallel rows
+        X[0] = 0.0
+        X[-1] = X[-2] + 1e-9 * rng.standard_normal(d)
+    elif kind == 3 and d > 1:  # a constant feature (a bias column)
+        X[:, -1] = 1.0
+    return X, G
+
+
+@pytest.mark.parametrize("seed", range(80))
+def test_branch_and_bound_encloses_the_exact_oracle_value(seed):
+    X, G = _instance(seed)
+    _, _, sigma = nonneg_pca_oracle(X, G, method="exact")
+    tol = 1e-3
+    b = relu_dual_norm_bound(X, G, tol=tol)
+    assert b.status == "optimal"
+    assert b.upper >= sigma * (1 - 1e-12)  # certified: never below the maximum
+    assert b.lower <= sigma * (1 + 1e-9)
+    assert b.upper <= sigma * (1 + tol) * (1 + 1e-9) + 1e-12  # and it converged to tol
+    assert np.isclose(np.linalg.norm(b.u), 1.0)
+    assert _f(X, G, b.u) == pytest.approx(b.lower, rel=1e-12, abs=1e-12)  # the lower value is attained
+
+
+def test_branch_and_bound_against_a_brute_force_grid_in_three_dimensions():
+    rng = np.random.default_rng(11)
+    X = rng.standard_normal((40, 3))
+    G = rng.standard_normal((40, 2))
+    # brute force: a fine grid on the sphere (its maximum is a lower estimate of σ)
+    th, ph = np.meshgrid(np.linspace(0, np.pi, 400), np.linspace(0, 2 * np.pi, 800), indexing="ij")
+    U = np.stack([np.sin(th) * np.cos(ph), np.sin(th) * np.sin(ph), np.cos(th)]).reshape(3, -1)
+    grid = np.linalg.norm(G.T @ np.maximum(X @ U, 0.0), axis=0).max()
+    b = relu_dual_norm_bound(X, G, tol=1e-4)
+    assert grid <= b.upper
+    assert b.lower >= grid * (1 - 1e-3)  # the grid's spacing (0.008 rad) costs at most ~1e-4 here
+
+
+@pytest.mark.parametrize("stop", ["max_cells", "time_limit", "callback"])
+def test_a_branch_and_bound_stopped_early_still_bounds_the_maximum(stop):
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((40, 4))
+    G = rng.standard_normal((40, 2))
+    _, _, sigma = nonneg_pca_oracle(X, G, method="exact")
+    full = relu_dual_norm_bound(X, G, tol=1e-3)
+    kw = {"max_cells": {"max_cells": 200}, "time_limit": {"time_limit": 1e-9},
+          "callback": {"callback": lambda rec: rec["round"] >= 2}}[stop]
+    b = relu_dual_norm_bound(X, G, tol=1e-3, **kw)
+    assert b.status == {"max_cells": "max_cells", "time_limit": "time_limit", "callback": "stopped"}[stop]
+    assert b.upper >= sigma
+    assert b.upper > full.upper  # it did stop early: the bound is looser than the finished one
+
+
+def test_callback_records_narrow_monotonically_to_the_result():
+    rng = np.random.default_rng(6)
+    X = rng.standard_normal((50, 3))
+    G = rng.standard_normal((50, 3))
+    recs = []
+    b = relu_dual_norm_bound(X, G, tol=1e-3, callback=recs.append)
+    assert len(recs) >= 2
+    uppers = [r["sigma_upper"] for r in recs]
+    assert all(a >= c - 1e-12 for a, c in zip(uppers, uppers[1:]))  # children never exceed parents
+    assert uppers[-1] >= b.upper - 1e-12
+    assert [r["round"] for r in recs] == list(range(1, len(recs) + 1))
+
+
+def test_one_dimensional_and_degenerate_inputs():
+    X = np.array([[1.0], [-2.0], [0.5], [0.0]])
+    G = np.array([[1.0], [3.0], [-1.0], [7.0]])
+    b = relu_dual_norm_bound(X, G)
+    # u = ±1 only: f(1) = |1 − 0.5| = 0.5, f(−1) = |2·3| = 6
+    assert b.lower == pytest.approx(6.0)
+    assert b.upper == pytest.approx(6.0, rel=1e-9) and b.upper >= 6.0
+    zero = relu_dual_norm_bound(np.zeros((5, 3)), np.ones((5, 2)))
+    assert (zero.upper, zero.lower, zero.status) == (0.0, 0.0, "optimal")
+    assert relu_dual_norm_bound(np.ones((5, 3)), np.zeros((5, 2))).upper == 0.0
+
+
+def test_bad_arguments_get_clear_errors():
+    X = np.ones((4, 2))
+    with pytest.raises(DataError, match="rows"):
+        relu_dual_norm_bound(X, np.ones((3, 1)))
+    with pytest.raises(ParameterError, match="tol"):
+        relu_dual_norm_bound(X, np.ones((4, 1)), tol=0)
+    with pytest.raises(ParameterError, match="time_limit"):
+        relu_dual_norm_bound(X, np.ones((4, 1)), time_limit=-1)
+    with pytest.raises(ParameterError, match="callback"):
+        relu_dual_norm_bound(X, np.ones((4, 1)), callback=3)
+    with pytest.raises(ParameterError, match="at most 8 columns"):
+        relu_dual_norm_bound(np.ones((4, 9)), np.ones((4, 1)))
+    with pytest.raises(DataError, match="NaN"):
+        relu_dual_norm_bound(np.array([[np.nan, 1.0]]), np.ones((1, 1)))
+    with pytest.raises(DataError, match="shape"):
+        atomic_dual_bound(X, np.ones((4, 2)), 0.1, np.ones((4, 1)))
+    with pytest.raises(DataError, match="NaN or inf"):
+        atomic_dual_bound(X, np.ones((4, 1)), 0.1, np.full((4, 1), np.inf))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_dual_bound_is_tight_at_the_exact_optimum_and_never_above_it(seed):
+    """At the global optimum (C-ReLU over all patterns, c = 1) σ(residual) = γ, so the bound is
+    within tol of p*; it is never above p* (the exact method's certified bound, to its gap)."""
+    rng = np.random.default_rng(100 + seed)
+    d = 2 + seed % 2
+    X = rng.standard_normal((14, d))
+    Y = np.maximum(X @ rng.standard_normal((d, 3)), 0.0) @ rng.standard_normal((3, 1))
+    Y += 0.1 * rng.standard_normal(Y.shape)
+    reg = 0.1
+    ex = fit(X, Y, reg, method="exact", dual_bound=False)
+    lo, up = ex.certificate.lower, ex.certificate.upper
+    assert ex.certificate.gap < 1e-6  # the exact method certified its optimum p* ∈ [lo, up]
+    res = atomic_dual_bound(X, Y, reg, ex.network.predict(X), tol=1e-3, value=up)
+    assert res.lower_bound <= up * (1 + 1e-9)
+    assert res.lower_bound >= lo * (1 - 5e-3)
+    assert res.info["sigma_upper"] <= reg * (1 + 5e-3)
+    assert res.gap == pytest.approx((up - res.lower_bound) / up)
+
+
+def test_dual_bound_stays_below_the_objective_of_many_networks():
+    """Weak duality against random and trained networks of several widths (1,000 networks)."""
+    rng = np.random.default_rng(7)
+    worst = -np.inf
+    for trial in range(10):
+        n, d, c = 20, 1 + trial % 4, 1 + trial % 3
+        X = rng.standard_normal((n, d))
+        Y = rng.standard_normal((n, c))
+        reg = [0.01, 0.1, 1.0][trial % 3]
+        prob = TrainingProblem(X, Y, reg)
+        # a residual from an arbitrary network: any residual gives a valid bound
+        U0, V0 = rng.standard_normal((d, 5)), rng.standard_normal((c, 5))
+        bound = atomic_dual_bound(X, Y, reg, np.maximum(X @ U0, 0.0) @ V0.T).lower_bound
+        for _ in range(100):
+            m = int(rng.integers(1, 12))
+            U, V = rng.standard_normal((d, m)) * rng.uniform(0, 2), rng.standard_normal((c, m)) * rng.uniform(0, 2)
+            worst = max(worst, bound - prob.objective(U, V))
+        worst = max(worst, bound - fit(X, Y, reg, method="lbfgs", certify=False, width=8, restarts=1).certificate.upper)
+    assert worst <= 1e-9
+
+
+def test_fit_adds_the_dual_bound_for_small_designs_and_keeps_the_larger():
+    rng = np.random.default_rng(8)
+    X = rng.standard_normal((30, 3))
+    Y = rng.standard_normal((30, 2))
+    res = fit(X, Y, 0.1, method="lbfgs", width=10, restarts=1, time_limit=20)
+    assert "dual" in res.stages and "sdp" in res.stages
+    lows = [res.stages["dual"].lower_bound, res.stages["sdp"].lower_bound]
+    assert res.certificate.lower == max(lows)
+    assert res.stages["dual"].value == pytest.approx(res.certificate.upper)
+    off = fit(X, Y, 0.1, method="lbfgs", width=10, restarts=1, time_limit=20, dual_bound=False)
+    assert "dual" not in off.stages
+    # auto skips designs wider than 4 columns (a bias makes 4 + 1); True runs them
+    X5 = rng.standard_normal((20, 5))
+    assert "dual" not in fit(X5, Y[:20], 0.1, method="lbfgs", width=5, restarts=0, certify=False).stages
+    assert "dual" not in fit(X5, Y[:20], 0.1, method="lbfgs", width=5, restarts=0).stages
+    on = fit(X5[:, :4], Y[:20], 0.1, bias=True, method="lbfgs", width=5, restarts=0, dual_bound=True,
+             time_limit=4)
+    assert "dual" in on.stages and on.stages["dual"].lower_bound <= on.certificate.upper
+    with pytest.raises(ParameterError, match="at most 8 columns"):
+        fit(rng.standard_normal((20, 9)), Y[:20], 0.1, dual_bound=True)
+    with pytest.raises(ParameterError, match="dual_bound"):
+        fit(X, Y, 0.1, dual_bound="yes")
+    with pytest.raises(ParameterError, match="dual_callback"):
+        fit(X, Y, 0.1, dual_callback=1)
+
+
+def test_cli_fit_prints_and_reports_the_dual_bound(tmp_path, capsys):
+    from convexnn.cli import main
+
+    out = tmp_path / "r.json"
+    assert main(["fit", "random:1", "--quiet", "--time-limit", "10", "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "atomic dual" in text
+    rep = json.loads(out.read_text())
+    assert rep["dual"]["lower_bound"] <= rep["objective"]
+    assert rep["lower_bound"] == pytest.approx(max(rep["dual"]["lower_bound"], rep["sdp"]["lower_bound"]))
+    assert rep["dual"]["sigma_lower"] <= rep["dual"]["sigma_upper"]
+    assert main(["fit", "random:1", "--quiet", "--time-limit", "10", "--dual-bound", "off"]) == 0
+    assert "atomic dual" not in capsys.readouterr().out
