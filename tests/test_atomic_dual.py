@@ -10,7 +10,7 @@ import json
 import numpy as np
 import pytest
 
-from convexnn.atomic_dual import atomic_dual_bound, relu_dual_norm_bound
+from convexnn.atomic_dual import atomic_dual_bound, atomic_dual_certificate, relu_dual_norm_bound
 from convexnn.baselines.sahiner import nonneg_pca_oracle
 from convexnn.errors import DataError, ParameterError
 from convexnn.pipeline import fit
@@ -168,21 +168,76 @@ def test_dual_bound_stays_below_the_objective_of_many_networks():
     assert worst <= 1e-9
 
 
-def test_fit_adds_the_dual_bound_for_small_designs_and_keeps_the_larger():
+@pytest.mark.parametrize("seed", range(4))
+def test_column_generation_certifies_the_exact_optimum(seed):
+    """c = 1, d = 2: C-ReLU over all activation patterns gives p*; the column generation must end
+    with a bound ≤ p* and a network ≥ p*, within its tolerance of each other."""
+    rng = np.random.default_rng(200 + seed)
+    X = rng.standard_normal((16, 2))
+    Y = np.maximum(X @ rng.standard_normal((2, 4)), 0.0) @ rng.standard_normal((4, 1))
+    Y += 0.2 * rng.standard_normal(Y.shape)
+    reg = [0.05, 0.1, 0.5, 1.0][seed]
+    ex = fit(X, Y, reg, method="exact", dual_bound=False)
+    lo, up = ex.certificate.lower, ex.certificate.upper
+    res = atomic_dual_certificate(X, Y, reg, time_limit=60, tol=1e-3, seed=seed)
+    assert res.status == "optimal"
+    assert res.lower_bound <= up * (1 + 1e-9)
+    assert res.value >= lo * (1 - 1e-9)
+    assert res.value - res.lower_bound <= 1e-3 * res.value
+    # the returned network's objective is the reported value, recomputed independently
+    prob = TrainingProblem(X, Y, reg)
+    assert prob.objective(res.solution["U"], res.solution["V"]) == pytest.approx(res.value, rel=1e-12)
+    # its history is monotone: best value non-increasing, best bound non-decreasing
+    vals = [h["value"] for h in res.history]
+    lows = [h["lower_bound"] for h in res.history]
+    assert all(a >= b for a, b in zip(vals, vals[1:])) and all(a <= b for a, b in zip(lows, lows[1:]))
+
+
+def test_column_generation_bounds_stay_below_trained_networks_and_honour_limits():
+    rng = np.random.default_rng(9)
+    X = rng.standard_normal((30, 3))
+    Y = rng.standard_normal((30, 2))
+    reg = 0.1
+    net = fit(X, Y, reg, method="lbfgs", certify=False, width=10, restarts=2)
+    t = __import__("time").perf_counter()
+    res = atomic_dual_certificate(X, Y, reg, init=net.network.U, time_limit=1.5)
+    elapsed = __import__("time").perf_counter() - t
+    assert elapsed < 1.5 + 1.0
+    assert res.lower_bound <= net.certificate.upper
+    assert res.lower_bound <= res.value
+    # started from the trained network's neurons, its first master is at least as good (to FISTA's accuracy)
+    assert res.value <= net.certificate.upper * (1 + 1e-3)
+    stopped = atomic_dual_certificate(X, Y, reg, time_limit=30, callback=lambda rec: True)
+    assert stopped.status == "stopped" and stopped.iterations == 1
+    assert stopped.lower_bound <= net.certificate.upper
+    with pytest.raises(ParameterError, match="time_limit"):
+        atomic_dual_certificate(X, Y, reg, time_limit=0)
+    with pytest.raises(ParameterError, match="oracle_tol"):
+        atomic_dual_certificate(X, Y, reg, oracle_tol=2)
+    with pytest.raises(DataError, match="init has 2 rows"):
+        atomic_dual_certificate(X, Y, reg, init=np.ones((2, 3)))
+    with pytest.raises(ParameterError, match="at most 8 columns"):
+        atomic_dual_certificate(np.ones((5, 9)), np.ones((5, 1)), reg)
+
+
+def test_fit_adds_the_dual_bound_for_small_designs_and_keeps_the_better_of_everything():
     rng = np.random.default_rng(8)
     X = rng.standard_normal((30, 3))
     Y = rng.standard_normal((30, 2))
-    res = fit(X, Y, 0.1, method="lbfgs", width=10, restarts=1, time_limit=20)
+    res = fit(X, Y, 0.1, method="lbfgs", width=10, restarts=1, time_limit=8)
     assert "dual" in res.stages and "sdp" in res.stages
     lows = [res.stages["dual"].lower_bound, res.stages["sdp"].lower_bound]
     assert res.certificate.lower == max(lows)
-    assert res.stages["dual"].value == pytest.approx(res.certificate.upper)
-    off = fit(X, Y, 0.1, method="lbfgs", width=10, restarts=1, time_limit=20, dual_bound=False)
-    assert "dual" not in off.stages
+    # its networks compete with the trained one; the certificate pairs the best with the best bound
+    assert "atomic-dual" in res.candidates
+    assert res.certificate.upper == pytest.approx(min(res.candidates.values()), rel=1e-12)
+    assert res.certificate.lower <= res.certificate.upper
+    off = fit(X, Y, 0.1, method="lbfgs", width=10, restarts=1, time_limit=8, dual_bound=False)
+    assert "dual" not in off.stages and "atomic-dual" not in off.candidates
     # auto skips designs wider than 4 columns (a bias makes 4 + 1); True runs them
     X5 = rng.standard_normal((20, 5))
-    assert "dual" not in fit(X5, Y[:20], 0.1, method="lbfgs", width=5, restarts=0, certify=False).stages
     assert "dual" not in fit(X5, Y[:20], 0.1, method="lbfgs", width=5, restarts=0).stages
+    assert "dual" not in fit(X[:, :2], Y, 0.1, method="lbfgs", width=5, restarts=0, certify=False).stages
     on = fit(X5[:, :4], Y[:20], 0.1, bias=True, method="lbfgs", width=5, restarts=0, dual_bound=True,
              time_limit=4)
     assert "dual" in on.stages and on.stages["dual"].lower_bound <= on.certificate.upper
@@ -204,6 +259,7 @@ def test_cli_fit_prints_and_reports_the_dual_bound(tmp_path, capsys):
     rep = json.loads(out.read_text())
     assert rep["dual"]["lower_bound"] <= rep["objective"]
     assert rep["lower_bound"] == pytest.approx(max(rep["dual"]["lower_bound"], rep["sdp"]["lower_bound"]))
+    assert rep["objective"] <= rep["dual"]["value"] * (1 + 1e-12)
     assert rep["dual"]["sigma_lower"] <= rep["dual"]["sigma_upper"]
     assert main(["fit", "random:1", "--quiet", "--time-limit", "10", "--dual-bound", "off"]) == 0
     assert "atomic dual" not in capsys.readouterr().out

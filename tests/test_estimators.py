@@ -36,11 +36,8 @@ def test_classifier_certificate_and_predictions():
     assert cert.lower <= cert.upper
     # the default solver 'auto' took the interior point (q = 40 + 3 + 2) and solved to tol
     sdp = clf.fit_result_.stages["sdp"]
-    assert sdp.method == "sdp-ipm" and sdp.status == "optimal"
-    # the certificate keeps the larger of the SDP-NN bound and the atomic dual of the network's
-    # residual (the design has 2 + 1 columns, so fit's dual_bound='auto' computed it)
-    dual = clf.fit_result_.stages["dual"]
-    assert cert.lower == max(sdp.lower_bound, dual.lower_bound)
+    assert sdp.method == "sdp-ipm" and sdp.status == "optimal" and cert.lower == sdp.lower_bound
+    assert "dual" not in clf.fit_result_.stages  # the estimators' default dual_bound=False
     # the certificate's upper bound is the fitted network's recomputed objective
     Xs = (X - clf.mean_) / clf.scale_
     Y = (y[:, None] == clf.classes_[None]).astype(float)

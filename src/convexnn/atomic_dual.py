@@ -20,6 +20,7 @@ patterns is not: Bank Notes (n = 686, d = 4) has about 10⁸ of them.
 from __future__ import annotations
 
 import itertools
+import math
 import time
 from dataclasses import dataclass
 
@@ -29,7 +30,8 @@ from ._validation import as_float_matrix, check_positive_int, check_reg, check_X
 from .errors import DataError, ParameterError
 from .result import SolveResult
 
-__all__ = ["DualNormBound", "relu_dual_norm_bound", "atomic_dual_bound", "ATOMIC_DUAL_MAX_DIM",
+__all__ = ["DualNormBound", "relu_dual_norm_bound", "atomic_dual_bound", "atomic_dual_certificate",
+           "ATOMIC_DUAL_MAX_DIM",
            "ATOMIC_DUAL_AUTO_DIM"]
 
 # the sphere of dimension d − 1 is split into 2^(d−1) children per cell: beyond this d the branch
@@ -66,6 +68,7 @@ class DualNormBound:
     cells: int
     rounds: int
     time_s: float
+    peaks: np.ndarray | None = None  # d × k: distinct directions of high value (u first)
 
     @property
     def relative_width(self) -> float:
@@ -228,6 +231,33 @@ class _Evaluator:
         return best_u, best
 
 
+class _Peaks:
+    """The best directions seen, kept mutually at least ``sep`` radians apart (at most ``size``)."""
+
+    def __init__(self, d: int, size: int = 32, sep: float = 0.05):
+        self.U = np.zeros((0, d))
+        self.v = np.zeros(0)
+        self.size = size
+        self.cos_sep = math.cos(sep)
+
+    def add(self, U: np.ndarray, v: np.ndarray):
+        if len(v) > 4 * self.size:
+            top = np.argpartition(v, -4 * self.size)[-4 * self.size:]
+            U, v = U[top], v[top]
+        U = np.vstack([self.U, U])
+        v = np.concatenate([self.v, v])
+        keep = []
+        for i in np.argsort(v)[::-1]:
+            if len(keep) == self.size:
+                break
+            if not keep or np.max(U[keep] @ U[i]) < self.cos_sep:
+                keep.append(i)
+        self.U, self.v = U[keep], v[keep]
+
+    def directions(self, first: np.ndarray) -> np.ndarray:
+        return np.vstack([first[None, :], self.U]).T
+
+
 def relu_dual_norm_bound(X, G, *, tol: float = 1e-2, time_limit: float | None = None,
                          max_cells: int = 2_000_000, callback=None) -> DualNormBound:
     """Bound σ = max_{‖u‖₂ ≤ 1} ‖Gᵀ(Xu)_+‖₂ from above (certified) and below (attained).
@@ -278,6 +308,8 @@ def relu_dual_norm_bound(X, G, *, tol: float = 1e-2, time_limit: float | None = 
     cells = len(ub)
     j = int(np.argmax(lbv))
     best_u, lower = ev.ascend(arg[j])
+    peaks = _Peaks(d)
+    peaks.add(arg, lbv)
     pruned_max = 0.0
     rounds = 0
     status = "optimal"
@@ -325,6 +357,7 @@ def relu_dual_norm_bound(X, G, *, tol: float = 1e-2, time_limit: float | None = 
             j = int(np.argmax(c_lb))
             if c_lb[j] > lower:
                 best_u, lower = ev.ascend(c_arg[j])
+            peaks.add(c_arg, c_lb)
             axis = np.concatenate([axis[rest], c_axis])
             sign = np.concatenate([sign[rest], c_sign])
             centre = np.concatenate([centre[rest], c_centre])
@@ -334,7 +367,9 @@ def relu_dual_norm_bound(X, G, *, tol: float = 1e-2, time_limit: float | None = 
         status = "interrupted"
     upper = max(pruned_max, float(ub.max()) if len(ub) else 0.0, lower)
     upper *= 1.0 + _RESULT_MARGIN
-    return DualNormBound(upper, lower, best_u, status, cells, rounds, time.perf_counter() - t0)
+    peaks.add(best_u[None, :], np.array([lower]))
+    return DualNormBound(upper, lower, best_u, status, cells, rounds, time.perf_counter() - t0,
+                         peaks.directions(best_u))
 
 
 def _scaled_dual_value(R: np.ndarray, Y: np.ndarray, sigma: float, reg: float) -> tuple[float, float]:
@@ -393,3 +428,178 @@ def atomic_dual_bound(X, Y, reg: float, predictions, *, tol: float = 1e-2, time_
     return SolveResult(method="atomic-dual", value=value, lower_bound=bound, status=status,
                        iterations=nb.rounds, time_s=elapsed, history=[rec], solution={"direction": nb.u},
                        info=info)
+
+
+# ============================================================================ column generation
+
+# random directions of the first dictionary, and its memory cap (the n × k matrix of features)
+_CG_DIRECTIONS = 5000
+_CG_DICTIONARY_BYTES = 64e6
+# atoms added per round around each peak of the oracle, and their spreads (radians, roughly)
+_CG_CLOUD = 8
+_CG_SPREADS = (0.02, 0.1)
+# working set of the master problem: atoms added per pass, FISTA iterations per pass
+_CG_ADD = 300
+_CG_FISTA_ITERATIONS = 3000
+
+
+def _group_lasso_fista(H: np.ndarray, Y: np.ndarray, reg: float, W: np.ndarray, iterations: int,
+                       deadline: float) -> np.ndarray:
+    """min_W ½‖HW − Y‖² + γ Σ_j ‖W_j‖ (rows W_j) by FISTA with adaptive restart, from W."""
+    n, k = H.shape
+    gram = H.T @ H if k <= n else H @ H.T
+    L = float(np.linalg.eigvalsh(gram)[-1]) if k else 0.0
+    if not L > 0:
+        return np.zeros_like(W)
+    Z = W.copy()
+    t = 1.0
+    for it in range(iterations):
+        step = Z - (H.T @ (H @ Z - Y)) / L
+        nr = np.linalg.norm(step, axis=1, keepdims=True)
+        W_new = step * np.maximum(0.0, 1.0 - (reg / L) / np.maximum(nr, 1e-300))
+        t_new = 0.5 * (1.0 + math.sqrt(1.0 + 4.0 * t * t))
+        if np.vdot(Z - W_new, W_new - W) > 0:  # restart the momentum when it points uphill
+            Z, t_new = W_new, 1.0
+        else:
+            Z = W_new + ((t - 1.0) / t_new) * (W_new - W)
+        done = np.linalg.norm(W_new - W) <= 1e-10 * max(1.0, float(np.linalg.norm(W)))
+        W, t = W_new, t_new
+        if done or (it % 50 == 49 and time.perf_counter() >= deadline):
+            break
+    return W
+
+
+def _solve_master(H: np.ndarray, Y: np.ndarray, reg: float, W: np.ndarray, deadline: float) -> np.ndarray:
+    """The atomic problem restricted to the dictionary's atoms (a group lasso over the features
+    H = (X D)_+), solved over a working set of atoms that grows by the most violated optimality
+    conditions ‖H_jᵀ(Y − HW)‖ ≤ γ."""
+    active = np.flatnonzero(np.linalg.norm(W, axis=1) > 0)
+    scores = np.linalg.norm(H.T @ (Y - H @ W), axis=1)
+    active = np.union1d(active, np.argsort(scores)[-_CG_ADD:])
+    while True:
+        W_act = _group_lasso_fista(H[:, active], Y, reg, W[active], _CG_FISTA_ITERATIONS, deadline)
+        W = np.zeros_like(W)
+        W[active] = W_act
+        scores = np.linalg.norm(H.T @ (Y - H @ W), axis=1)
+        out = np.setdiff1d(np.flatnonzero(scores > reg * (1.0 + 1e-4)), active)
+        if len(out) == 0 or time.perf_counter() >= deadline:
+            return W
+        used = np.flatnonzero(np.linalg.norm(W, axis=1) > 0)
+        active = np.union1d(used, np.union1d(active, out[np.argsort(scores[out])[-_CG_ADD:]]))
+
+
+def atomic_dual_certificate(X, Y, reg: float, *, init=None, time_limit: float = 30.0, tol: float = 1e-3,
+                            oracle_tol: float = 1e-2, seed=0, callback=None) -> SolveResult:
+    """Certified lower bound on p* and a network, by column generation with an exact oracle.
+
+    The atomic problem restricted to a finite dictionary of directions u_j (the columns of
+    ``init``, e.g. a trained network's neurons, plus random ones) is a group lasso over the
+    features (Xu_j)_+; its optimum is a network (neuron u_j√‖w_j‖ with output weights
+    w_j/√‖w_j‖ has exactly the cost γ‖w_j‖), so its value is an upper bound on p*, and its
+    residual Γ satisfies ‖Γᵀ(Xu_j)_+‖ ≤ γ on every atom. The branch and bound
+    (:func:`relu_dual_norm_bound`) bounds σ(Γ) over *all* directions, which gives the certified
+    lower bound of :func:`atomic_dual_bound`, and its peaks (the most violated directions) join
+    the dictionary for the next round. The oracle's relative accuracy starts at ``oracle_tol``
+    and tightens with the gap (half of it, at least tol/5). Stops when the best network and the best bound are within
+    ``tol`` (relative), at ``time_limit`` seconds, on Ctrl-C ('interrupted') or when
+    ``callback`` returns True ('stopped'); every bound returned is certified. Returns a
+    SolveResult (method 'atomic-dual'): value = NN-TRAIN objective of ``solution['U']``,
+    ``solution['V']`` (balanced neurons), lower_bound = best certified bound, history per round.
+    """
+    t0 = time.perf_counter()
+    X, Y = check_XY(X, Y)
+    reg = check_reg(reg)
+    n, d = X.shape
+    c = Y.shape[1]
+    if d > ATOMIC_DUAL_MAX_DIM:
+        raise ParameterError(
+            f"the branch and bound over the sphere is offered for at most {ATOMIC_DUAL_MAX_DIM} columns "
+            f"(each cell splits into 2^(d−1) children); X has d = {d}.")
+    if isinstance(time_limit, bool) or not isinstance(time_limit, (int, float)) or not time_limit > 0:
+        raise ParameterError(f"time_limit must be a positive number of seconds; got {time_limit!r}.")
+    for name, value in (("tol", tol), ("oracle_tol", oracle_tol)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
+            raise ParameterError(f"{name} must be a number in (0, 1); got {value!r}.")
+    if callback is not None and not callable(callback):
+        raise ParameterError(f"callback must be callable or None; got {type(callback).__name__}.")
+    from ._validation import as_generator  # noqa: PLC0415
+
+    rng = as_generator(seed)
+    deadline = t0 + float(time_limit)
+    parts = []
+    if init is not None:
+        U0 = as_float_matrix(init, "init")
+        if U0.shape[0] != d:
+            raise DataError(f"init has {U0.shape[0]} rows but X has {d} columns; they must match.")
+        nrm = np.linalg.norm(U0, axis=0)
+        parts.append(U0[:, nrm > 0] / nrm[nrm > 0])
+    k0 = int(max(1, min(_CG_DIRECTIONS, _CG_DICTIONARY_BYTES // (8 * max(n, 1)))))
+    R0 = rng.standard_normal((d, k0))
+    parts.append(R0 / np.maximum(np.linalg.norm(R0, axis=0), 1e-300))
+    D = np.hstack(parts)
+    W = np.zeros((D.shape[1], c))
+    problem_value = lambda Wm, Hm: 0.5 * float(np.sum((Hm @ Wm - Y) ** 2)) + reg * float(  # noqa: E731
+        np.sum(np.linalg.norm(Wm, axis=1)))
+    best_lb, best_value = -np.inf, 0.5 * float(np.sum(Y * Y))  # the zero network
+    best_net = (np.zeros((d, 0)), np.zeros((c, 0)))
+    history: list[dict] = []
+    status = "time_limit"
+    rounds = 0
+    try:
+        while True:
+            H = np.maximum(X @ D, 0.0)
+            W = np.vstack([W, np.zeros((D.shape[1] - W.shape[0], c))])
+            remaining = deadline - time.perf_counter()
+            W = _solve_master(H, Y, reg, W, time.perf_counter() + 0.3 * remaining)
+            value = problem_value(W, H)
+            if value < best_value:
+                used = np.flatnonzero(np.linalg.norm(W, axis=1) > 0)
+                sq = np.sqrt(np.linalg.norm(W[used], axis=1))
+                best_value, best_net = value, (D[:, used] * sq, (W[used] / sq[:, None]).T)
+            gamma = Y - H @ W
+            # the oracle's accuracy follows the gap: σ̄ within a fraction ε of σ costs the bound about ε
+            gap = (best_value - best_lb) / abs(best_value) if np.isfinite(best_lb) and best_value else 1.0
+            round_tol = min(oracle_tol, max(0.5 * gap, 0.2 * tol))
+            nb = relu_dual_norm_bound(X, gamma, tol=round_tol,
+                                      time_limit=max(1e-3, deadline - time.perf_counter()))
+            bound, _ = _scaled_dual_value(gamma, Y, nb.upper, reg)
+            best_lb = max(best_lb, bound)
+            rounds += 1
+            rec = {"iteration": rounds, "value": best_value, "lower_bound": best_lb,
+                   "round_value": value, "round_bound": bound, "sigma_upper": nb.upper,
+                   "sigma_lower": nb.lower, "atoms": int(D.shape[1]), "oracle_status": nb.status,
+                   "time_s": time.perf_counter() - t0}
+            history.append(rec)
+            if best_value - best_lb <= tol * abs(best_value):
+                status = "optimal"
+                break
+            if nb.status == "interrupted":
+                status = "interrupted"
+                break
+            if callback is not None and callback(dict(rec)) is True:
+                status = "stopped"
+                break
+            if time.perf_counter() >= deadline:
+                break
+            # new atoms: the oracle's peaks and small clouds around them
+            P = nb.peaks
+            clouds = [P]
+            for spread in _CG_SPREADS:
+                C = np.repeat(P, _CG_CLOUD // len(_CG_SPREADS), axis=1)
+                C = C + spread * rng.standard_normal(C.shape)
+                clouds.append(C / np.maximum(np.linalg.norm(C, axis=0), 1e-300))
+            D = np.hstack([D] + clouds)
+    except KeyboardInterrupt:
+        status = "interrupted"
+    U, V = best_net
+    if U.shape[1] == 0:
+        U, V = np.zeros((d, 1)), np.zeros((c, 1))
+    value = 0.5 * float(np.sum((np.maximum(X @ U, 0.0) @ V.T - Y) ** 2)) + 0.5 * reg * float(
+        np.sum(U * U) + np.sum(V * V))
+    return SolveResult(method="atomic-dual", value=value,
+                       lower_bound=float(best_lb) if np.isfinite(best_lb) else None, status=status,
+                       iterations=rounds, time_s=time.perf_counter() - t0, history=history,
+                       solution={"U": U, "V": V},
+                       info={"atoms": int(D.shape[1]), "oracle_tol": oracle_tol, "reg": reg,
+                             "sigma_upper": history[-1]["sigma_upper"] if history else None,
+                             "sigma_lower": history[-1]["sigma_lower"] if history else None})

@@ -348,10 +348,8 @@ def cmd_fit(args) -> int:
         print(f"SDP-NN            {sdp.status}, {sdp.iterations} iterations, {res.times['sdp']:.2f} s")
     dual = res.stages.get("dual")
     if dual is not None:
-        info = dual.info
-        print(f"atomic dual       {dual.status}, bound {_fmt(dual.lower_bound)}, dual norm σ in "
-              f"[{info['sigma_lower']:.6g}, {info['sigma_upper']:.6g}] (γ = {args.reg}), "
-              f"{info['cells']:,} cells, {res.times['dual']:.2f} s")
+        print(f"atomic dual       {dual.status}, {dual.iterations} rounds, bound {_fmt(dual.lower_bound)}, "
+              f"network {_fmt(dual.value)}, {res.times['dual']:.2f} s")
     for note in res.notes:
         print(f"note: {note}")
     if len(res.candidates) > 1:
@@ -397,9 +395,9 @@ def cmd_fit(args) -> int:
         report["sdp"] = {"value": sdp.value, "lower_bound": sdp.lower_bound, "status": sdp.status,
                          "iterations": sdp.iterations, "time_s": sdp.time_s, "gap": sdp.gap}
     if dual is not None:
-        report["dual"] = {"lower_bound": dual.lower_bound, "status": dual.status, "time_s": dual.time_s,
-                          "sigma_lower": dual.info["sigma_lower"], "sigma_upper": dual.info["sigma_upper"],
-                          "scale": dual.info["scale"], "cells": dual.info["cells"]}
+        report["dual"] = {"lower_bound": dual.lower_bound, "value": dual.value, "status": dual.status,
+                          "rounds": dual.iterations, "time_s": dual.time_s, "atoms": dual.info["atoms"],
+                          "sigma_lower": dual.info["sigma_lower"], "sigma_upper": dual.info["sigma_upper"]}
     if args.plot and sdp is not None and sdp.history:
         from .plotting import plot_bounds
 
@@ -525,11 +523,11 @@ def build_parser() -> argparse.ArgumentParser:
     cg.add_argument("--no-certify", dest="certify", action="store_const", const=False,
                     help="skip the lower bound (faster; no gap is reported)")
     p.add_argument("--dual-bound", dest="dual_bound", choices=["auto", "on", "off"], default="auto",
-                   help="a second certified lower bound from the returned network's residual (the "
-                        "atomic-norm dual; its dual norm bounded by branch and bound over the sphere): "
-                        "auto (default) = when the design has <= 4 columns, bias included; on = up to "
-                        "8 columns; off = never. Takes at most min(30 s, time limit / 2); the "
-                        "certificate keeps the larger bound")
+                   help="a second certified lower bound: the atomic-norm dual by column generation from "
+                        "the trained network's neurons, its dual norm bounded by branch and bound over "
+                        "the sphere (its network competes too): auto (default) = when the design has "
+                        "<= 4 columns, bias included; on = up to 8 columns; off = never. Takes at most "
+                        "min(30 s, time limit / 2); the certificate keeps the larger bound")
     p.add_argument("--save", default=None, metavar="PATH", help="save the network (.npz, no pickle)")
     p.set_defaults(func=cmd_fit)
 

@@ -21,7 +21,7 @@ class _ConvexReLUBase(BaseEstimator):
     def __init__(self, reg=0.1, method="sdp", bias=True, standardize=True, solver="auto",
                  tol=1e-4, time_limit=60.0, max_iter=None, width=50, restarts=3, train_iter=3000, random_state=0,
                  n_gates=100, mode="nuclear", decomposition="min-norm", protocol="tuned", certify="auto",
-                 dual_bound="auto"):
+                 dual_bound=False):
         self.reg = reg
         self.method = method
         self.bias = bias
@@ -90,8 +90,9 @@ class ConvexReLUClassifier(ClassifierMixin, _ConvexReLUBase):
     the L-BFGS-trained networks; ``random_state`` seed; ``n_gates``, ``mode``, ``decomposition``
     of the arrangement methods; ``protocol`` ('paper'|'tuned') of 'sgd'; ``certify`` ('auto':
     add the SDP-NN bound when the method has no certified bound of its own; True; False);
-    ``dual_bound`` ('auto', True, False: the atomic-norm dual bound from the network's residual,
-    see :func:`convexnn.pipeline.fit`).
+    ``dual_bound`` (False by default here, so that fits inside pipelines and grid searches stay
+    short; 'auto' or True add the atomic-norm dual bound of :func:`convexnn.pipeline.fit`, up to
+    30 s per fit).
 
     Attributes: ``classes_``, ``network_`` (ReLUNetwork on standardised inputs; None for kernel
     methods), ``n_iter_`` (iterations of the method's main solver),

@@ -16,7 +16,7 @@ import numpy as np
 
 from ._validation import as_generator, check_flag, check_positive_int, check_time_limit, check_tol
 from .baselines.gradient import train_lbfgs
-from .atomic_dual import ATOMIC_DUAL_AUTO_DIM, ATOMIC_DUAL_MAX_DIM, atomic_dual_bound
+from .atomic_dual import ATOMIC_DUAL_AUTO_DIM, ATOMIC_DUAL_MAX_DIM, atomic_dual_certificate
 from .certificate import OptimalityCertificate
 from .errors import DataError, ParameterError
 from .network import ReLUNetwork
@@ -120,12 +120,14 @@ def fit(
     ``polish``: for the convex-program methods, also try L-BFGS started from the method's network
     (candidate '<method>+lbfgs'); the candidate with the lower training objective is returned and
     both values are in ``candidates``.
-    ``dual_bound``: a second certified lower bound from the returned network's own residual (the
-    atomic-norm dual, :func:`convexnn.atomic_dual.atomic_dual_bound`, stage 'dual'), whose
-    dual-norm σ is bounded by branch and bound over the sphere. 'auto' (default) runs it when
-    ``certify`` is not False and the design has at most 4 columns (bias included), for at most
-    min(30 s, max(1 s, time_limit/2)); True runs it for up to 8 columns; False never. The
-    certificate keeps the larger of the bounds. ``dual_callback`` gets its progress records.
+    ``dual_bound``: a second certified lower bound, from the atomic-norm dual by column generation
+    started from the returned network's neurons (:func:`convexnn.atomic_dual.atomic_dual_certificate`,
+    stage 'dual'; the dual norm σ is bounded by branch and bound over the sphere). Its network
+    (and an L-BFGS polish of it) join the candidates. 'auto' (default) runs it when ``certify`` is
+    not False and the design has at most 4 columns (bias included), for at most
+    min(30 s, max(1 s, time_limit/2)) or until its own gap is ≤ 1e-3; True runs it for up to 8
+    columns; False never. The certificate keeps the larger bound and the best network.
+    ``dual_callback`` gets its progress records.
     """
     if method not in METHODS:
         raise ParameterError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}.")
@@ -279,16 +281,28 @@ def fit(
     d_design = problem.X.shape[1]
     if certify is not False and (dual_bound is True or (dual_bound == "auto" and d_design <= ATOMIC_DUAL_AUTO_DIM)):
         t = time.perf_counter()
-        outputs = np.maximum(problem.X @ net.U, 0.0) @ net.V.T
-        dual = atomic_dual_bound(problem.X, problem.Y, problem.reg, outputs, value=upper,
-                                 time_limit=_dual_time_limit(time_limit), callback=dual_callback)
-        times["dual"] = time.perf_counter() - t
+        budget = _dual_time_limit(time_limit)
+        dual = atomic_dual_certificate(problem.X, problem.Y, problem.reg, init=net.U, time_limit=budget,
+                                       tol=1e-3, seed=rng, callback=dual_callback)
         stages["dual"] = dual
         cert = cert.combine(OptimalityCertificate(
-            dual.lower_bound, None, "atomic-norm dual of the network's residual, σ by branch and bound (certified)"))
+            dual.lower_bound, None, "atomic-norm dual by column generation, σ by branch and bound (certified)"))
         if dual.status in ("interrupted", "stopped"):
             notes.append("the dual stage was interrupted (Ctrl-C or a callback) and returned its best "
                          "result so far; its bound is certified")
+        # its network (a convex optimum over the directions it knows) competes, polished by L-BFGS
+        dnet = ReLUNetwork(dual.solution["U"], dual.solution["V"], bias=bias).prune()
+        if dnet.width > 0:
+            candidates["atomic-dual"] = (problem.objective(dnet.U, dnet.V), dnet)
+            pol = train_lbfgs(problem, width=dnet.width, restarts=0, init=dnet, max_iter=train_iter,
+                              time_limit=max(1.0, 0.25 * budget))
+            pnet = ReLUNetwork(pol.solution["U"], pol.solution["V"], bias=bias).prune()
+            candidates["atomic-dual+lbfgs"] = (problem.objective(pnet.U, pnet.V), pnet)
+        times["dual"] = time.perf_counter() - t
+        name = min(candidates, key=lambda k: candidates[k][0])
+        net = candidates[name][1]
+        net = ReLUNetwork(net.U, net.V, bias=bias, metadata=dict(net.metadata))
+        upper = problem.objective(net.U, net.V)
     cert = OptimalityCertificate(cert.lower, upper, cert.lower_source,
                                  f"NN-TRAIN objective of the returned network ({name})")
     res = FitResult(net, cert, stages, times, method, notes=notes)
