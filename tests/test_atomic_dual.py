@@ -263,3 +263,22 @@ def test_cli_fit_prints_and_reports_the_dual_bound(tmp_path, capsys):
     assert rep["dual"]["sigma_lower"] <= rep["dual"]["sigma_upper"]
     assert main(["fit", "random:1", "--quiet", "--time-limit", "10", "--dual-bound", "off"]) == 0
     assert "atomic dual" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("shape", [(1, 4), (2, 4), (3, 4), (5, 2), (4, 1), (2, 2), (3, 3)])
+def test_top_eigenvalue_rounds_up_and_its_vector_is_a_top_singular_vector(shape):
+    from convexnn.atomic_dual import _top_eigen
+
+    rng = np.random.default_rng(12)
+    M = rng.standard_normal((200,) + shape)
+    M[0] = 0.0  # a zero matrix
+    M[1, ..., 0] = M[1, ..., -1]  # a repeated column
+    lam, v = _top_eigen(M, need_vector=True)
+    exact = np.linalg.eigvalsh(np.swapaxes(M, -1, -2) @ M)[:, -1]
+    # rounded up by at most 1e-9·trace ≤ 3e-9·λ_max (the 3 × 3 closed form's margin), else 1e-12·trace
+    assert np.all(lam >= exact) and np.allclose(lam, exact, rtol=1e-8, atol=1e-300)
+    assert np.allclose(np.linalg.norm(v, axis=1), 1.0)
+    Mv = np.linalg.norm(np.einsum("kij,kj->ki", M, v), axis=1) ** 2
+    assert np.allclose(Mv, exact, rtol=1e-9, atol=1e-12)
+    lam2 = _top_eigen(M, need_vector=False)[0]
+    assert np.all(lam2 >= exact) and np.allclose(lam2, lam, rtol=1e-8, atol=1e-300)

@@ -874,7 +874,8 @@ def test_pipeline_warm_start_along_a_reg_path():
     it_warm = it_cold = 0
     for seed in (31, 1, 2, 3, 4, 5):
         X, Y = _random_problem(np.random.default_rng(seed), 8, 2, 1)
-        kw = dict(solver="native", time_limit=10, width=5, restarts=1, rounding=False)  # the ADMM's warm start
+        kw = dict(solver="native", time_limit=10, width=5, restarts=1, rounding=False,
+                  dual_bound=False)  # the ADMM's warm start
         first = fit(X, Y, 0.1, **kw)
         cold = fit(X, Y, 0.05, **kw)
         warm = fit(X, Y, 0.05, warm_start=first, **kw)

@@ -1,7 +1,7 @@
 """A certified lower bound on p* from any network's residual: the atomic-norm dual, with the
-dual norm bounded by branch and bound over the sphere.
+dual norm bounded by branch and bound over the sphere; and column generation that drives it.
 
-Background (our derivation, the scaling of SPEC §1; docs/mathematics.md §10). For every width,
+Background (our derivation, the scaling of SPEC §1; docs/mathematics.md §7.3). For every width,
 NN-TRAIN is bounded below by the atomic-norm problem p* = min_Z ½‖Z − Y‖² + γ ρ_C(Z) with
 C = conv{(Xu)_+ vᵀ : ‖u‖, ‖v‖ ≤ 1}, whose Fenchel dual is
 
@@ -15,6 +15,11 @@ objective). What needs care is σ̄: σ is the maximum of a non-concave function
 branch and bound over cones, an anytime bound that is valid whenever it stops, and cheap in low
 dimension d (the sphere has dimension d − 1), where enumerating the O(n^(d−1)) activation
 patterns is not: Bank Notes (n = 686, d = 4) has about 10⁸ of them.
+
+The residual of a network trained by gradient descent is rarely accurate enough for this bound
+to be tight (σ is very sensitive to the residual), so :func:`atomic_dual_certificate` improves
+the residual by column generation: a group lasso over a dictionary of directions, with the
+branch and bound as the exact separation oracle.
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ __all__ = ["DualNormBound", "relu_dual_norm_bound", "atomic_dual_bound", "atomic
 # the sphere of dimension d − 1 is split into 2^(d−1) children per cell: beyond this d the branch
 # and bound is not offered by default (it stays valid, but its bound would stay loose)
 ATOMIC_DUAL_MAX_DIM = 8
-# what fit(dual_bound='auto') runs it on: the measured cost is seconds at d = 4 (docs §10)
+# what fit(dual_bound='auto') runs it on: the measured cost is seconds at d = 4 (docs/mathematics.md §7.3)
 ATOMIC_DUAL_AUTO_DIM = 4
 # ambiguous rows (a hyperplane cutting the cell) handled exactly by enumerating their sign subsets;
 # the others by the triangle inequality
@@ -88,6 +93,77 @@ def _face_vectors(axis: np.ndarray, sign: np.ndarray, centre: np.ndarray, d: int
         W[np.ix_(rows, others)] = centre[rows]
         W[rows, a] = sign[rows]
     return W
+
+
+def _top_eigenvalue_3x3(K: np.ndarray, trace: np.ndarray) -> np.ndarray:
+    """Largest eigenvalue of batched symmetric 3 × 3 matrices, rounded up: the trigonometric
+    formula plus 10⁻⁹·trace, verified by checking that λI − K is positive semidefinite (all
+    principal minors ≥ 0); where the check fails, LAPACK's value is used instead."""
+    q = trace / 3.0
+    p1 = K[..., 0, 1] ** 2 + K[..., 0, 2] ** 2 + K[..., 1, 2] ** 2
+    p2 = (K[..., 0, 0] - q) ** 2 + (K[..., 1, 1] - q) ** 2 + (K[..., 2, 2] - q) ** 2 + 2.0 * p1
+    p = np.sqrt(p2 / 6.0)
+    safe = np.where(p > 0, p, 1.0)
+    B = (K - q[..., None, None] * np.eye(3)) / safe[..., None, None]
+    r = np.clip(0.5 * np.linalg.det(B), -1.0, 1.0)
+    lam = q + 2.0 * p * np.cos(np.arccos(r) / 3.0)
+    lam = lam + 1e-9 * np.abs(trace)
+    A = lam[..., None, None] * np.eye(3) - K
+    minors_ok = ((A[..., 0, 0] >= 0) & (A[..., 1, 1] >= 0) & (A[..., 2, 2] >= 0)
+                 & (A[..., 0, 0] * A[..., 1, 1] - A[..., 0, 1] ** 2 >= 0)
+                 & (A[..., 0, 0] * A[..., 2, 2] - A[..., 0, 2] ** 2 >= 0)
+                 & (A[..., 1, 1] * A[..., 2, 2] - A[..., 1, 2] ** 2 >= 0)
+                 & (np.linalg.det(A) >= 0))
+    if not np.all(minors_ok):
+        bad = ~minors_ok
+        lam[bad] = np.linalg.eigvalsh(K[bad])[..., -1]
+    return lam
+
+
+def _top_eigen(M: np.ndarray, need_vector: bool):
+    """λ_max(MᵀM) rounded up (batched c × d matrices M), and a top right singular vector of M
+    when ``need_vector``. Works on the smaller Gram matrix (MMᵀ or MᵀM): closed form up to 2 × 2,
+    LAPACK above; the margin _EIG_MARGIN·trace covers the eigenvalue's rounding error."""
+    c, d = M.shape[-2:]
+    small_left = c <= d
+    K = M @ np.swapaxes(M, -1, -2) if small_left else np.swapaxes(M, -1, -2) @ M
+    m = K.shape[-1]
+    trace = np.trace(K, axis1=-2, axis2=-1)
+    w = None
+    if m == 1:
+        lam = K[..., 0, 0].copy()
+        if need_vector:
+            w = np.ones(K.shape[:-1])
+    elif m == 2:
+        p, q, b = K[..., 0, 0], K[..., 1, 1], K[..., 0, 1]
+        lam = 0.5 * (p + q) + np.hypot(0.5 * (p - q), b)
+        if need_vector:
+            w1 = np.stack([b, lam - p], axis=-1)
+            w2 = np.stack([lam - q, b], axis=-1)
+            pick = (np.linalg.norm(w1, axis=-1) >= np.linalg.norm(w2, axis=-1))[..., None]
+            w = np.where(pick, w1, w2)
+    elif m == 3:
+        lam = _top_eigenvalue_3x3(K, trace)
+        if need_vector:  # a candidate direction only: the largest cross product of rows of K − λI
+            A = K - lam[..., None, None] * np.eye(3)
+            crosses = np.stack([np.cross(A[..., 0, :], A[..., 1, :]), np.cross(A[..., 0, :], A[..., 2, :]),
+                                np.cross(A[..., 1, :], A[..., 2, :])], axis=-2)
+            best = np.argmax(np.linalg.norm(crosses, axis=-1), axis=-1)
+            w = np.take_along_axis(crosses, best[..., None, None], axis=-2)[..., 0, :]
+    elif need_vector:
+        evals, evecs = np.linalg.eigh(K)
+        lam, w = evals[..., -1], evecs[..., -1]
+    else:
+        lam = np.linalg.eigvalsh(K)[..., -1]
+    lam = np.maximum(lam, 0.0) + _EIG_MARGIN * np.abs(trace)
+    if not need_vector:
+        return lam, None
+    v = np.einsum("...ij,...i->...j", M, w) if small_left else w
+    nv = np.linalg.norm(v, axis=-1, keepdims=True)
+    fallback = np.zeros_like(v)
+    fallback[..., 0] = 1.0
+    v = np.where(nv > 0, v / np.where(nv > 0, nv, 1.0), fallback)
+    return lam, v
 
 
 class _Evaluator:
@@ -141,26 +217,24 @@ class _Evaluator:
             ub[sl], lb[sl], arg[sl] = self._bounds(u0[sl], r[sl])
         return ub, lb, arg
 
-    def _quad_bound(self, M: np.ndarray, u0: np.ndarray, r: np.ndarray):
+    def _quad_bound(self, M: np.ndarray, u0: np.ndarray, r: np.ndarray, need_vector: bool = False):
         """max of ‖Mu‖ over unit u within angle r of u0 (from above), and M's top right vector.
 
         With Q = MᵀM, a = u0ᵀQu0, g = (I − u0u0ᵀ)Qu0 and λ = λ_max(Q), any unit u at angle θ
         from u0 has uᵀQu ≤ a cos²θ + 2‖g‖ sinθ cosθ + λ sin²θ = m + A cos(2θ − φ), maximised over
         θ ∈ [0, r] in closed form. Tight to second order around a maximiser of ‖Mu‖.
         """
-        Q = np.swapaxes(M, -1, -2) @ M
-        evals, evecs = np.linalg.eigh(Q)
-        lam = evals[..., -1]
-        lam = lam + _EIG_MARGIN * np.abs(lam) + _EIG_MARGIN * np.abs(evals[..., 0])
-        Qu = np.einsum("...ij,...j->...i", Q, u0)
-        a = np.einsum("...i,...i->...", Qu, u0)
+        lam, vec = _top_eigen(M, need_vector)
+        Mu = np.einsum("...ij,...j->...i", M, u0)
+        Qu = np.einsum("...ij,...i->...j", M, Mu)
+        a = np.einsum("...i,...i->...", Mu, Mu)
         g = np.linalg.norm(Qu - a[..., None] * u0, axis=-1)
         half_diff = 0.5 * (a - lam)
         amp = np.hypot(half_diff, g)
         phi = np.arctan2(g, half_diff)
         val = 0.5 * (a + lam) + amp * np.cos(np.maximum(0.0, phi - 2.0 * r))
         val = np.maximum(val, 0.0) * (1.0 + _EIG_MARGIN) + _EIG_MARGIN * np.maximum(lam, 0.0)
-        return np.sqrt(val), evecs[..., -1]
+        return np.sqrt(val), vec
 
     def _bounds(self, u0: np.ndarray, r: np.ndarray):
         k = len(r)
@@ -196,7 +270,7 @@ class _Evaluator:
         Wex = np.zeros((k, _EXACT_AMBIGUOUS, c * d))
         Wex[ci[exact], rank[exact]] = self.Wrows[ri[exact]]
         Wex = Wex.reshape(k, _EXACT_AMBIGUOUS, c, d)
-        best_ub, v = self._quad_bound(MP, u0, r)
+        best_ub, v = self._quad_bound(MP, u0, r, need_vector=True)
         for subset in self.subsets[1:]:
             # only cells with enough ambiguous rows for this subset need it
             need = n_amb > int(np.flatnonzero(subset)[-1])
