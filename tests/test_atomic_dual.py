@@ -282,3 +282,24 @@ def test_top_eigenvalue_rounds_up_and_its_vector_is_a_top_singular_vector(shape)
     assert np.allclose(Mv, exact, rtol=1e-9, atol=1e-12)
     lam2 = _top_eigen(M, need_vector=False)[0]
     assert np.all(lam2 >= exact) and np.allclose(lam2, lam, rtol=1e-8, atol=1e-300)
+
+
+def test_merging_nearby_atoms_keeps_the_features_and_never_raises_the_cost():
+    from convexnn.atomic_dual import _merge_atoms
+
+    rng = np.random.default_rng(13)
+    base = rng.standard_normal((3, 4))
+    base /= np.linalg.norm(base, axis=0)
+    D = np.repeat(base, 5, axis=1) + 1e-4 * rng.standard_normal((3, 20))
+    D /= np.linalg.norm(D, axis=0)
+    W = rng.standard_normal((20, 2))
+    Dm, Wm = _merge_atoms(D, W, 0.02)
+    assert Dm.shape == (3, 4) and Wm.shape == (4, 2)
+    assert np.linalg.norm(Wm, axis=1).sum() <= np.linalg.norm(W, axis=1).sum()
+    X = rng.standard_normal((30, 3))
+    before = np.maximum(X @ D, 0.0) @ W
+    after = np.maximum(X @ Dm, 0.0) @ Wm
+    assert np.abs(after - before).max() <= 1e-2 * np.abs(before).max()
+    # atoms further apart than the angle stay separate
+    Dm2, _ = _merge_atoms(base, rng.standard_normal((4, 2)), 1e-3)
+    assert Dm2.shape == (3, 4)

@@ -562,6 +562,27 @@ def _solve_master(H: np.ndarray, Y: np.ndarray, reg: float, W: np.ndarray, deadl
         active = np.union1d(used, np.union1d(active, out[np.argsort(scores[out])[-_CG_ADD:]]))
 
 
+def _merge_atoms(D: np.ndarray, W: np.ndarray, angle: float) -> tuple[np.ndarray, np.ndarray]:
+    """Greedily merge atoms whose directions lie within ``angle`` of a heavier one: the merged
+    atom's direction is the weight-averaged one and its output weights the sum (the features of
+    nearly equal directions are nearly equal, and ‖Σ W_j‖ ≤ Σ ‖W_j‖)."""
+    w = np.linalg.norm(W, axis=1)
+    order = np.argsort(w)[::-1]
+    D, W, w = D[:, order], W[order], w[order]
+    close = (D.T @ D) >= math.cos(angle)
+    free = np.ones(len(w), bool)
+    dirs, outs = [], []
+    for i in range(len(w)):
+        if not free[i]:
+            continue
+        members = np.flatnonzero(close[i] & free)
+        free[members] = False
+        u = D[:, members] @ w[members]
+        dirs.append(u / max(float(np.linalg.norm(u)), 1e-300))
+        outs.append(W[members].sum(axis=0))
+    return np.array(dirs).T, np.array(outs)
+
+
 def atomic_dual_certificate(X, Y, reg: float, *, init=None, time_limit: float = 30.0, tol: float = 1e-3,
                             oracle_tol: float = 1e-2, seed=0, callback=None) -> SolveResult:
     """Certified lower bound on p* and a network, by column generation with an exact oracle.
@@ -668,12 +689,29 @@ def atomic_dual_certificate(X, Y, reg: float, *, init=None, time_limit: float = 
     U, V = best_net
     if U.shape[1] == 0:
         U, V = np.zeros((d, 1)), np.zeros((c, 1))
-    value = 0.5 * float(np.sum((np.maximum(X @ U, 0.0) @ V.T - Y) ** 2)) + 0.5 * reg * float(
-        np.sum(U * U) + np.sum(V * V))
+    objective = lambda U, V: 0.5 * float(np.sum((np.maximum(X @ U, 0.0) @ V.T - Y) ** 2)) + (  # noqa: E731
+        0.5 * reg * float(np.sum(U * U) + np.sum(V * V)))
+    value = objective(U, V)
+    width_before = U.shape[1]
+    if U.shape[1] > 1:
+        # the dictionary's nearby atoms share the weight of one neuron: merge them into a compact
+        # network and re-solve its output weights; kept when its objective is no worse
+        wn = np.linalg.norm(U, axis=0) * np.linalg.norm(V, axis=0)
+        Dm, Wm = _merge_atoms(U / np.linalg.norm(U, axis=0), (V * (wn / np.linalg.norm(V, axis=0))).T, 0.02)
+        Hm = np.maximum(X @ Dm, 0.0)
+        Wm = _group_lasso_fista(Hm, Y, reg, Wm, _CG_FISTA_ITERATIONS, time.perf_counter() + 0.05 * time_limit)
+        keep = np.linalg.norm(Wm, axis=1) > 0
+        if np.any(keep):
+            sq = np.sqrt(np.linalg.norm(Wm[keep], axis=1))
+            Um, Vm = Dm[:, keep] * sq, (Wm[keep] / sq[:, None]).T
+            merged = objective(Um, Vm)
+            if merged <= value:
+                U, V, value = Um, Vm, merged
     return SolveResult(method="atomic-dual", value=value,
                        lower_bound=float(best_lb) if np.isfinite(best_lb) else None, status=status,
                        iterations=rounds, time_s=time.perf_counter() - t0, history=history,
                        solution={"U": U, "V": V},
                        info={"atoms": int(D.shape[1]), "oracle_tol": oracle_tol, "reg": reg,
+                             "width_before_merge": int(width_before),
                              "sigma_upper": history[-1]["sigma_upper"] if history else None,
                              "sigma_lower": history[-1]["sigma_lower"] if history else None})

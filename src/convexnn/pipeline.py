@@ -282,7 +282,7 @@ def fit(
     if certify is not False and (dual_bound is True or (dual_bound == "auto" and d_design <= ATOMIC_DUAL_AUTO_DIM)):
         t = time.perf_counter()
         budget = _dual_time_limit(time_limit)
-        dual = atomic_dual_certificate(problem.X, problem.Y, problem.reg, init=net.U, time_limit=budget,
+        dual = atomic_dual_certificate(problem.X, problem.Y, problem.reg, init=net.U, time_limit=0.8 * budget,
                                        tol=1e-3, seed=rng, callback=dual_callback)
         stages["dual"] = dual
         cert = cert.combine(OptimalityCertificate(
@@ -295,7 +295,7 @@ def fit(
         if dnet.width > 0:
             candidates["atomic-dual"] = (problem.objective(dnet.U, dnet.V), dnet)
             pol = train_lbfgs(problem, width=dnet.width, restarts=0, init=dnet, max_iter=train_iter,
-                              time_limit=max(1.0, 0.25 * budget))
+                              time_limit=max(0.5, 0.2 * budget))
             pnet = ReLUNetwork(pol.solution["U"], pol.solution["V"], bias=bias).prune()
             candidates["atomic-dual+lbfgs"] = (problem.objective(pnet.U, pnet.V), pnet)
         times["dual"] = time.perf_counter() - t

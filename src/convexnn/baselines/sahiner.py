@@ -365,13 +365,9 @@ def _nonneg_weights(A: np.ndarray, y: np.ndarray, reg: float) -> np.ndarray | No
 
 def _dual_bound(R: np.ndarray, Y: np.ndarray, sigma: float, reg: float) -> float:
     """max_{0 ≤ s ≤ min(1, γ/σ)} s⟨R, Y⟩ − ½s²‖R‖²: the dual value of the scaled point sR."""
-    rr = float(np.vdot(R, R))
-    ry = float(np.vdot(R, Y))
-    smax = 1.0 if sigma <= reg else reg / sigma
-    if rr <= 0:
-        return 0.0
-    s = min(max(ry / rr, 0.0), smax)
-    return s * ry - 0.5 * s * s * rr
+    from ..atomic_dual import _scaled_dual_value  # noqa: PLC0415
+
+    return _scaled_dual_value(R, Y, sigma, reg)[0]
 
 
 def frank_wolfe(
