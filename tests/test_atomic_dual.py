@@ -303,3 +303,22 @@ def test_merging_nearby_atoms_keeps_the_features_and_never_raises_the_cost():
     # atoms further apart than the angle stay separate
     Dm2, _ = _merge_atoms(base, rng.standard_normal((4, 2)), 1e-3)
     assert Dm2.shape == (3, 4)
+
+
+def test_a_dual_stage_stopped_by_its_callback_keeps_a_valid_bound_and_says_so():
+    rng = np.random.default_rng(14)
+    X = rng.standard_normal((25, 2))
+    Y = rng.standard_normal((25, 1))
+    seen = []
+
+    def stop(rec):
+        seen.append(rec)
+        return True
+
+    res = fit(X, Y, 0.1, method="lbfgs", width=5, restarts=1, time_limit=20, dual_callback=stop)
+    dual = res.stages["dual"]
+    assert dual.status == "stopped" and dual.iterations == 1 and len(seen) == 1
+    assert {"iteration", "value", "lower_bound", "sigma_upper", "time_s"} <= set(seen[0])
+    assert any("dual stage was interrupted" in note for note in res.notes)
+    assert dual.lower_bound <= res.certificate.upper
+    assert res.certificate.lower == max(dual.lower_bound, res.stages["sdp"].lower_bound)

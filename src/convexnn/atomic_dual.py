@@ -62,8 +62,9 @@ class DualNormBound:
 
     ``upper`` is certified (rounding margins included) whatever ``status`` is: 'optimal' when
     upper ≤ lower·(1 + tol), else 'time_limit', 'max_cells', 'stopped' (by the callback) or
-    'interrupted' (Ctrl-C). ``cells`` counts the
-    cells whose bounds were evaluated.
+    'interrupted' (Ctrl-C). ``cells`` counts the cells whose bounds were evaluated; ``peaks``
+    holds up to 33 mutually distant directions of the largest values found (``u`` first), the
+    atoms column generation adds next.
     """
 
     upper: float
@@ -595,9 +596,11 @@ def atomic_dual_certificate(X, Y, reg: float, *, init=None, time_limit: float = 
     (:func:`relu_dual_norm_bound`) bounds σ(Γ) over *all* directions, which gives the certified
     lower bound of :func:`atomic_dual_bound`, and its peaks (the most violated directions) join
     the dictionary for the next round. The oracle's relative accuracy starts at ``oracle_tol``
-    and tightens with the gap (half of it, at least tol/5). Stops when the best network and the best bound are within
-    ``tol`` (relative), at ``time_limit`` seconds, on Ctrl-C ('interrupted') or when
-    ``callback`` returns True ('stopped'); every bound returned is certified. Returns a
+    and tightens with the gap (half of it, at least tol/5). At the end, atoms within 0.02 rad of
+    a heavier one are merged and the output weights re-solved (kept if no worse). Stops when the
+    best network and the best bound are within ``tol`` (relative), at ``time_limit`` seconds,
+    on Ctrl-C ('interrupted') or when ``callback`` (a dict per round) returns True ('stopped');
+    every bound returned is certified (None only if no round finished). Returns a
     SolveResult (method 'atomic-dual'): value = NN-TRAIN objective of ``solution['U']``,
     ``solution['V']`` (balanced neurons), lower_bound = best certified bound, history per round.
     """
