@@ -242,8 +242,7 @@ class _Evaluator:
         d, c = self.d, self.c
         T = u0 @ self.Xn.T  # cos of the angle between u0 and each row
         sr = np.sin(np.minimum(r, 0.5 * np.pi))[:, None]
-        pos = T > sr
-        MP = (pos.astype(np.float64) @ self.Wrows).reshape(k, c, d)
+        coef = (T > sr).astype(np.float64)  # rows positive on the whole cap: coefficient 1
         # ambiguous rows (|cos| ≤ sin r: the hyperplane cuts the cap), as (cell, row) pairs sorted by
         # cell and decreasing weight. The _EXACT_AMBIGUOUS heaviest of each cell enter exactly (all
         # sign choices); each other one as z_+ = z/2 + |z|/2: the linear half joins M, and the norm
@@ -263,10 +262,8 @@ class _Evaluator:
         reach[(lo <= 0) | (hi >= np.pi)] = 1.0
         tri = 0.5 * np.bincount(ci[~exact], weights=(w * reach)[~exact], minlength=k)
         rest = ~exact
-        if np.any(rest):
-            half_rows = np.zeros((k, c * d))
-            np.add.at(half_rows, ci[rest], 0.5 * self.Wrows[ri[rest]])
-            MP = MP + half_rows.reshape(k, c, d)
+        coef[ci[rest], ri[rest]] = 0.5  # the linear half of the other ambiguous rows
+        MP = (coef @ self.Wrows).reshape(k, c, d)
         n_amb = np.minimum(np.bincount(ci, minlength=k), _EXACT_AMBIGUOUS)
         Wex = np.zeros((k, _EXACT_AMBIGUOUS, c * d))
         Wex[ci[exact], rank[exact]] = self.Wrows[ri[exact]]
@@ -281,7 +278,8 @@ class _Evaluator:
             ub, _ = self._quad_bound(M, u0[need], r[need])
             best_ub[need] = np.maximum(best_ub[need], ub)
         ub = best_ub + tri * (1.0 + _EIG_MARGIN)
-        cand = (u0, v, -v)
+        v = v * np.where(np.einsum("kd,kd->k", v, u0) < 0, -1.0, 1.0)[:, None]  # the sign facing the cell
+        cand = (u0, v)
         vals = np.stack([self.values(C.T) for C in cand])  # candidates × k
         j = np.argmax(vals, axis=0)
         lb = vals[j, np.arange(k)]
