@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import numbers
 import time
 from dataclasses import dataclass
 
@@ -352,9 +353,9 @@ def relu_dual_norm_bound(X, G, *, tol: float = 1e-2, time_limit: float | None = 
     G = as_float_matrix(G, "G", allow_1d_as_column=True)
     if G.shape[0] != X.shape[0]:
         raise DataError(f"X has {X.shape[0]} rows but G has {G.shape[0]}; they must match.")
-    if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not 0 < tol < 1:
+    if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not 0 < tol < 1:
         raise ParameterError(f"tol must be a number in (0, 1); got {tol!r}.")
-    if time_limit is not None and (isinstance(time_limit, bool) or not isinstance(time_limit, (int, float))
+    if time_limit is not None and (isinstance(time_limit, bool) or not isinstance(time_limit, numbers.Real)
                                    or not time_limit > 0):
         raise ParameterError(f"time_limit must be a positive number of seconds or None; got {time_limit!r}.")
     max_cells = check_positive_int(max_cells, "max_cells")
@@ -611,10 +612,10 @@ def atomic_dual_certificate(X, Y, reg: float, *, init=None, time_limit: float = 
         raise ParameterError(
             f"the branch and bound over the sphere is offered for at most {ATOMIC_DUAL_MAX_DIM} columns "
             f"(each cell splits into 2^(d−1) children); X has d = {d}.")
-    if isinstance(time_limit, bool) or not isinstance(time_limit, (int, float)) or not time_limit > 0:
+    if isinstance(time_limit, bool) or not isinstance(time_limit, numbers.Real) or not time_limit > 0:
         raise ParameterError(f"time_limit must be a positive number of seconds; got {time_limit!r}.")
     for name, value in (("tol", tol), ("oracle_tol", oracle_tol)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < value < 1:
             raise ParameterError(f"{name} must be a number in (0, 1); got {value!r}.")
     if callback is not None and not callable(callback):
         raise ParameterError(f"callback must be callable or None; got {type(callback).__name__}.")
