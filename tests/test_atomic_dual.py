@@ -322,3 +322,16 @@ def test_a_dual_stage_stopped_by_its_callback_keeps_a_valid_bound_and_says_so():
     assert any("dual stage was interrupted" in note for note in res.notes)
     assert dual.lower_bound <= res.certificate.upper
     assert res.certificate.lower == max(dual.lower_bound, res.stages["sdp"].lower_bound)
+
+
+def test_auto_skips_the_dual_stage_when_the_certificate_is_already_tight():
+    rng = np.random.default_rng(15)
+    X = rng.standard_normal((14, 2))
+    Y = np.maximum(X @ rng.standard_normal((2, 3)), 0.0) @ rng.standard_normal((3, 1))
+    ex = fit(X, Y, 0.1, method="exact")  # C-ReLU over all patterns certifies p* to ~1e-9
+    assert ex.certificate.gap < 1e-3 and "dual" not in ex.stages
+    forced = fit(X, Y, 0.1, method="exact", dual_bound=True, time_limit=4)
+    assert "dual" in forced.stages
+    assert forced.stages["dual"].lower_bound <= ex.certificate.upper * (1 + 1e-9)
+    with pytest.raises(ParameterError, match="dual_bound"):
+        fit(X, Y, 0.1, dual_bound=1)

@@ -124,7 +124,8 @@ def fit(
     started from the returned network's neurons (:func:`convexnn.atomic_dual.atomic_dual_certificate`,
     stage 'dual'; the dual norm σ is bounded by branch and bound over the sphere). Its network
     (and an L-BFGS polish of it) join the candidates. 'auto' (default) runs it when ``certify`` is
-    not False and the design has at most 4 columns (bias included), for at most
+    not False, the design has at most 4 columns (bias included) and the certificate so far is
+    not already within 1e-3, for at most
     min(30 s, max(1 s, time_limit/2)) or until its own gap is ≤ 1e-3; True runs it for up to 8
     columns; False never. The certificate keeps the larger bound and the best network.
     ``dual_callback`` gets its progress records.
@@ -133,7 +134,7 @@ def fit(
         raise ParameterError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}.")
     if certify not in (True, False, "auto"):
         raise ParameterError(f"certify must be True, False or 'auto'; got {certify!r}.")
-    if dual_bound not in (True, False, "auto") or isinstance(dual_bound, (int, float)) and not isinstance(dual_bound, bool):
+    if not (isinstance(dual_bound, bool) or (isinstance(dual_bound, str) and dual_bound == "auto")):
         raise ParameterError(f"dual_bound must be True, False or 'auto'; got {dual_bound!r}.")
     # every number and flag is checked here, under its own name, before anything runs: further
     # down they reach solvers that call them by other names (lbfgs_iter, width) or not at all
@@ -279,11 +280,14 @@ def fit(
     net = ReLUNetwork(net.U, net.V, bias=bias, metadata=dict(net.metadata))
     upper = problem.objective(net.U, net.V)
     d_design = problem.X.shape[1]
-    if certify is not False and (dual_bound is True or (dual_bound == "auto" and d_design <= ATOMIC_DUAL_AUTO_DIM)):
+    # 'auto' leaves a certificate alone that is already within the dual stage's own tolerance
+    tight = cert.lower is not None and upper - cert.lower <= _DUAL_TOL * abs(upper)
+    if certify is not False and (dual_bound is True or (dual_bound == "auto" and d_design <= ATOMIC_DUAL_AUTO_DIM
+                                                        and not tight)):
         t = time.perf_counter()
         budget = _dual_time_limit(time_limit)
         dual = atomic_dual_certificate(problem.X, problem.Y, problem.reg, init=net.U, time_limit=0.8 * budget,
-                                       tol=1e-3, seed=rng, callback=dual_callback)
+                                       tol=_DUAL_TOL, seed=rng, callback=dual_callback)
         stages["dual"] = dual
         cert = cert.combine(OptimalityCertificate(
             dual.lower_bound, None, "atomic-norm dual by column generation, σ by branch and bound (certified)"))
@@ -310,6 +314,9 @@ def fit(
     res.candidate_networks = {k: v[1] for k, v in candidates.items()}
     res.chosen = name
     return res
+
+
+_DUAL_TOL = 1e-3  # the dual stage stops once its bound and its best network are this close
 
 
 def _dual_time_limit(time_limit) -> float:
