@@ -75,6 +75,19 @@ def render(data) -> str:
     return "\n".join(lines)
 
 
+def _commit() -> str:
+    import subprocess
+
+    try:
+        out = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
+                             text=True, cwd=os.path.dirname(__file__)).stdout.strip()
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                              cwd=os.path.dirname(__file__)).stdout.strip()
+    except OSError:
+        return "unknown"
+    return head + ("-dirty" if out else "")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--time-limit", type=float, default=60.0)
@@ -87,6 +100,7 @@ def main():
         with open(args.out) as fh:
             print(render(json.load(fh)))
         return
+    commit = _commit()  # the code that runs, recorded before it runs
     rows = []
     for case in args.cases.split(","):
         name, protocol, reg = parse_case(case)
@@ -94,13 +108,6 @@ def main():
         r = rows[-1]
         print(f"{name} {protocol} γ={reg:g}: gap {100 * r['gap_before']:.3g} % → {100 * r['gap']:.3g} % "
               f"({r['time_s']:.1f} s)", file=sys.stderr, flush=True)
-    import subprocess
-
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                                cwd=os.path.dirname(__file__)).stdout.strip()
-    except OSError:
-        commit = "unknown"
     data = {"machine": machine(), "date": date.today().isoformat(), "commit": commit,
             "time_limit": args.time_limit, "rows": rows}
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
