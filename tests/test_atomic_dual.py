@@ -335,3 +335,16 @@ def test_auto_skips_the_dual_stage_when_the_certificate_is_already_tight():
     assert forced.stages["dual"].lower_bound <= ex.certificate.upper * (1 + 1e-9)
     with pytest.raises(ParameterError, match="dual_bound"):
         fit(X, Y, 0.1, dual_bound=1)
+
+
+def test_atomic_dual_bound_reports_rounds_whose_bounds_rise_to_the_result():
+    rng = np.random.default_rng(16)
+    X = rng.standard_normal((40, 3))
+    Y = rng.standard_normal((40, 2))
+    recs = []
+    res = atomic_dual_bound(X, Y, 0.1, np.zeros_like(Y), value=0.5 * float(np.sum(Y * Y)), callback=recs.append)
+    assert recs and all(r["value"] == res.value for r in recs)
+    lows = [r["lower_bound"] for r in recs]
+    assert all(a <= b + 1e-12 for a, b in zip(lows, lows[1:])) and lows[-1] <= res.lower_bound + 1e-12
+    stopped = atomic_dual_bound(X, Y, 0.1, np.zeros_like(Y), callback=lambda rec: True)
+    assert stopped.status == "stopped" and stopped.lower_bound <= res.lower_bound

@@ -483,14 +483,14 @@ def atomic_dual_bound(X, Y, reg: float, predictions, *, tol: float = 1e-2, time_
     if callback is not None and not callable(callback):
         raise ParameterError(f"callback must be callable or None; got {type(callback).__name__}.")
     R = Y - P
-    inner = None
-    if callback is not None:
-        def inner(rec):
-            return callback({"iteration": rec["round"], "value": value,
-                             "lower_bound": _scaled_dual_value(R, Y, rec["sigma_upper"], reg)[0],
-                             "sigma_lower": rec["sigma_lower"], "sigma_upper": rec["sigma_upper"],
-                             "cells": rec["cells"], "time_s": time.perf_counter() - t0})
-    nb = relu_dual_norm_bound(X, R, tol=tol, time_limit=time_limit, max_cells=max_cells, callback=inner)
+    def relay(rec):  # the oracle's round record, with the bound its current σ̄ gives
+        return callback({"iteration": rec["round"], "value": value,
+                         "lower_bound": _scaled_dual_value(R, Y, rec["sigma_upper"], reg)[0],
+                         "sigma_lower": rec["sigma_lower"], "sigma_upper": rec["sigma_upper"],
+                         "cells": rec["cells"], "time_s": time.perf_counter() - t0})
+
+    nb = relu_dual_norm_bound(X, R, tol=tol, time_limit=time_limit, max_cells=max_cells,
+                              callback=None if callback is None else relay)
     bound, s = _scaled_dual_value(R, Y, nb.upper, reg)
     status = nb.status
     info = {"sigma_upper": nb.upper, "sigma_lower": nb.lower, "sigma_status": nb.status,
