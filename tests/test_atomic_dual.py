@@ -29,9 +29,10 @@ def _instance(seed):
     X = rng.standard_normal((n, d))
     G = rng.standard_normal((n, c))
     kind = seed % 4
-    if kind == 1 and n > 2:  # an exactly parallel, an antiparallel and a duplicate row
+    if kind == 1 and n > 3:  # an exactly parallel, an antiparallel and a duplicate row
         X[1] = 3.0 * X[0]
         X[2] = -0.5 * X[0]
+        X[3] = X[0]
     elif kind == 2:  # a zero row and nearly parallel rows
         X[0] = 0.0
         X[-1] = X[-2] + 1e-9 * rng.standard_normal(d)
@@ -125,6 +126,8 @@ def test_bad_arguments_get_clear_errors():
         atomic_dual_bound(X, np.ones((4, 2)), 0.1, np.ones((4, 1)))
     with pytest.raises(DataError, match="NaN or inf"):
         atomic_dual_bound(X, np.ones((4, 1)), 0.1, np.full((4, 1), np.inf))
+    with pytest.raises(ParameterError, match="value must be a finite number"):
+        atomic_dual_bound(X, np.ones((4, 1)), 0.1, np.ones((4, 1)), value="3")
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -348,3 +351,20 @@ def test_atomic_dual_bound_reports_rounds_whose_bounds_rise_to_the_result():
     assert all(a <= b + 1e-12 for a, b in zip(lows, lows[1:])) and lows[-1] <= res.lower_bound + 1e-12
     stopped = atomic_dual_bound(X, Y, 0.1, np.zeros_like(Y), callback=lambda rec: True)
     assert stopped.status == "stopped" and stopped.lower_bound <= res.lower_bound
+
+
+def test_ctrl_c_during_the_final_merge_keeps_the_result(monkeypatch):
+    import convexnn.atomic_dual as ad
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ad, "_compact", interrupted)
+    rng = np.random.default_rng(17)
+    X = rng.standard_normal((20, 2))
+    Y = rng.standard_normal((20, 1))
+    res = atomic_dual_certificate(X, Y, 0.1, time_limit=3)
+    assert res.status == "interrupted" and res.lower_bound is not None
+    prob = TrainingProblem(X, Y, 0.1)
+    assert prob.objective(res.solution["U"], res.solution["V"]) == pytest.approx(res.value, rel=1e-12)
+    assert res.lower_bound <= res.value

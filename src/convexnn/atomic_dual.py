@@ -32,7 +32,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validation import as_float_matrix, check_positive_int, check_reg, check_XY
+from ._validation import (as_float_matrix, as_generator, check_positive_int, check_reg, check_time_limit,
+                          check_XY)
 from .errors import DataError, ParameterError
 from .result import SolveResult
 
@@ -76,11 +77,6 @@ class DualNormBound:
     rounds: int
     time_s: float
     peaks: np.ndarray | None = None  # d × k: distinct directions of high value (u first)
-
-    @property
-    def relative_width(self) -> float:
-        """(upper − lower)/upper, 0 when both are 0."""
-        return 0.0 if self.upper <= 0 else (self.upper - self.lower) / self.upper
 
 
 def _face_vectors(axis: np.ndarray, sign: np.ndarray, centre: np.ndarray, d: int) -> np.ndarray:
@@ -355,9 +351,7 @@ def relu_dual_norm_bound(X, G, *, tol: float = 1e-2, time_limit: float | None = 
         raise DataError(f"X has {X.shape[0]} rows but G has {G.shape[0]}; they must match.")
     if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not 0 < tol < 1:
         raise ParameterError(f"tol must be a number in (0, 1); got {tol!r}.")
-    if time_limit is not None and (isinstance(time_limit, bool) or not isinstance(time_limit, numbers.Real)
-                                   or not time_limit > 0):
-        raise ParameterError(f"time_limit must be a positive number of seconds or None; got {time_limit!r}.")
+    check_time_limit(time_limit)
     max_cells = check_positive_int(max_cells, "max_cells")
     if callback is not None and not callable(callback):
         raise ParameterError(f"callback must be callable or None; got {type(callback).__name__}.")
@@ -482,7 +476,11 @@ def atomic_dual_bound(X, Y, reg: float, predictions, *, tol: float = 1e-2, time_
         raise DataError("predictions contain NaN or inf; no bound can be certified from them.")
     if callback is not None and not callable(callback):
         raise ParameterError(f"callback must be callable or None; got {type(callback).__name__}.")
+    if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Real)
+                              or not np.isfinite(value)):
+        raise ParameterError(f"value must be a finite number (the network's objective) or None; got {value!r}.")
     R = Y - P
+
     def relay(rec):  # the oracle's round record, with the bound its current σ̄ gives
         return callback({"iteration": rec["round"], "value": value,
                          "lower_bound": _scaled_dual_value(R, Y, rec["sigma_upper"], reg)[0],
@@ -569,18 +567,37 @@ def _merge_atoms(D: np.ndarray, W: np.ndarray, angle: float) -> tuple[np.ndarray
     w = np.linalg.norm(W, axis=1)
     order = np.argsort(w)[::-1]
     D, W, w = D[:, order], W[order], w[order]
-    close = (D.T @ D) >= math.cos(angle)
+    cos_angle = math.cos(angle)
     free = np.ones(len(w), bool)
     dirs, outs = [], []
-    for i in range(len(w)):
+    for i in range(len(w)):  # one row of the Gram matrix at a time: O(k) memory
         if not free[i]:
             continue
-        members = np.flatnonzero(close[i] & free)
+        members = np.flatnonzero(free & (D[:, i] @ D >= cos_angle))
         free[members] = False
         u = D[:, members] @ w[members]
         dirs.append(u / max(float(np.linalg.norm(u)), 1e-300))
         outs.append(W[members].sum(axis=0))
     return np.array(dirs).T, np.array(outs)
+
+
+def _compact(X, Y, reg, U, V, value, objective, deadline):
+    """The dictionary's nearby atoms share the weight of one neuron: merge them into a compact
+    network and re-solve its output weights; (U, V, value) of the merged network when its
+    objective is no worse, else the ones given."""
+    nu = np.linalg.norm(U, axis=0)
+    nv = np.linalg.norm(V, axis=0)
+    if U.shape[1] <= 1 or not np.all((nu > 0) & (nv > 0)):
+        return U, V, value
+    Dm, Wm = _merge_atoms(U / nu, (V * nu).T, 0.02)  # atom weights W_j = ‖u_j‖ v_j
+    Wm = _group_lasso_fista(np.maximum(X @ Dm, 0.0), Y, reg, Wm, _CG_FISTA_ITERATIONS, deadline)
+    keep = np.linalg.norm(Wm, axis=1) > 0
+    if not np.any(keep):
+        return U, V, value
+    sq = np.sqrt(np.linalg.norm(Wm[keep], axis=1))
+    Um, Vm = Dm[:, keep] * sq, (Wm[keep] / sq[:, None]).T
+    merged = objective(Um, Vm)
+    return (Um, Vm, merged) if merged <= value else (U, V, value)
 
 
 def atomic_dual_certificate(X, Y, reg: float, *, init=None, time_limit: float = 30.0, tol: float = 1e-3,
@@ -612,15 +629,14 @@ def atomic_dual_certificate(X, Y, reg: float, *, init=None, time_limit: float = 
         raise ParameterError(
             f"the branch and bound over the sphere is offered for at most {ATOMIC_DUAL_MAX_DIM} columns "
             f"(each cell splits into 2^(d−1) children); X has d = {d}.")
-    if isinstance(time_limit, bool) or not isinstance(time_limit, numbers.Real) or not time_limit > 0:
-        raise ParameterError(f"time_limit must be a positive number of seconds; got {time_limit!r}.")
+    if time_limit is None:
+        raise ParameterError("time_limit must be a positive number of seconds; got None.")
+    check_time_limit(time_limit)
     for name, value in (("tol", tol), ("oracle_tol", oracle_tol)):
         if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < value < 1:
             raise ParameterError(f"{name} must be a number in (0, 1); got {value!r}.")
     if callback is not None and not callable(callback):
         raise ParameterError(f"callback must be callable or None; got {type(callback).__name__}.")
-    from ._validation import as_generator  # noqa: PLC0415
-
     rng = as_generator(seed)
     deadline = t0 + float(time_limit)
     parts = []
@@ -634,6 +650,7 @@ def atomic_dual_certificate(X, Y, reg: float, *, init=None, time_limit: float = 
     R0 = rng.standard_normal((d, k0))
     parts.append(R0 / np.maximum(np.linalg.norm(R0, axis=0), 1e-300))
     D = np.hstack(parts)
+    H = np.maximum(X @ D, 0.0)  # the atoms' features, extended as atoms join
     W = np.zeros((D.shape[1], c))
     problem_value = lambda Wm, Hm: 0.5 * float(np.sum((Hm @ Wm - Y) ** 2)) + reg * float(  # noqa: E731
         np.sum(np.linalg.norm(Wm, axis=1)))
@@ -644,7 +661,6 @@ def atomic_dual_certificate(X, Y, reg: float, *, init=None, time_limit: float = 
     rounds = 0
     try:
         while True:
-            H = np.maximum(X @ D, 0.0)
             W = np.vstack([W, np.zeros((D.shape[1] - W.shape[0], c))])
             remaining = deadline - time.perf_counter()
             W = _solve_master(H, Y, reg, W, time.perf_counter() + 0.3 * remaining)
@@ -685,7 +701,9 @@ def atomic_dual_certificate(X, Y, reg: float, *, init=None, time_limit: float = 
                 C = np.repeat(P, _CG_CLOUD // len(_CG_SPREADS), axis=1)
                 C = C + spread * rng.standard_normal(C.shape)
                 clouds.append(C / np.maximum(np.linalg.norm(C, axis=0), 1e-300))
-            D = np.hstack([D] + clouds)
+            new = np.hstack(clouds)
+            D = np.hstack([D, new])
+            H = np.hstack([H, np.maximum(X @ new, 0.0)])
     except KeyboardInterrupt:
         status = "interrupted"
     U, V = best_net
@@ -695,20 +713,10 @@ def atomic_dual_certificate(X, Y, reg: float, *, init=None, time_limit: float = 
         0.5 * reg * float(np.sum(U * U) + np.sum(V * V)))
     value = objective(U, V)
     width_before = U.shape[1]
-    if U.shape[1] > 1:
-        # the dictionary's nearby atoms share the weight of one neuron: merge them into a compact
-        # network and re-solve its output weights; kept when its objective is no worse
-        wn = np.linalg.norm(U, axis=0) * np.linalg.norm(V, axis=0)
-        Dm, Wm = _merge_atoms(U / np.linalg.norm(U, axis=0), (V * (wn / np.linalg.norm(V, axis=0))).T, 0.02)
-        Hm = np.maximum(X @ Dm, 0.0)
-        Wm = _group_lasso_fista(Hm, Y, reg, Wm, _CG_FISTA_ITERATIONS, time.perf_counter() + 0.05 * time_limit)
-        keep = np.linalg.norm(Wm, axis=1) > 0
-        if np.any(keep):
-            sq = np.sqrt(np.linalg.norm(Wm[keep], axis=1))
-            Um, Vm = Dm[:, keep] * sq, (Wm[keep] / sq[:, None]).T
-            merged = objective(Um, Vm)
-            if merged <= value:
-                U, V, value = Um, Vm, merged
+    try:
+        U, V, value = _compact(X, Y, reg, U, V, value, objective, time.perf_counter() + 0.05 * time_limit)
+    except KeyboardInterrupt:  # the merge is optional: keep the uncompressed network
+        status = "interrupted"
     return SolveResult(method="atomic-dual", value=value,
                        lower_bound=float(best_lb) if np.isfinite(best_lb) else None, status=status,
                        iterations=rounds, time_s=time.perf_counter() - t0, history=history,
