@@ -240,26 +240,31 @@ class _Evaluator:
         T = u0 @ self.Xn.T  # cos of the angle between u0 and each row
         sr = np.sin(np.minimum(r, 0.5 * np.pi))[:, None]
         coef = (T > sr).astype(np.float64)  # rows positive on the whole cap: coefficient 1
-        # ambiguous rows (|cos| ≤ sin r: the hyperplane cuts the cap), as (cell, row) pairs sorted by
-        # cell and decreasing weight. The _EXACT_AMBIGUOUS heaviest of each cell enter exactly (all
-        # sign choices); each other one as z_+ = z/2 + |z|/2: the linear half joins M, and the norm
-        # of the |z| half is bounded by the triangle inequality with |x̂ᵀu| ≤ max |cos θ| over
-        # the angles θ ∈ [α − r, α + r] the row makes with the cap's points.
+        # ambiguous rows (|cos| ≤ sin r: the hyperplane cuts the cap), as (cell, row) pairs. On the
+        # cap a row's normalised value z = x̂ᵀu lies in [zlo, zhi] ∋ 0, read off the angles
+        # [α − r, α + r] it makes with the cap's points. Split z₊ = θz + e(u) along the secant
+        # θ = zhi/(zhi − zlo): e ≥ 0 everywhere and e ≤ R = max((1 − θ)zhi, −θ zlo) (checked
+        # from θ as computed, so the rounding of θ does not matter). The _EXACT_AMBIGUOUS rows
+        # of each cell with the largest slack ‖g_i‖‖x_i‖R_i enter exactly (all sign choices); for
+        # each other one the linear part θz joins M and e is bounded by the triangle inequality.
         ci, ri = np.nonzero(np.abs(T) <= sr)
-        w = self.weight[ri]
-        order = np.lexsort((-w, ci))
-        ci, ri, w = ci[order], ri[order], w[order]
-        first = np.searchsorted(ci, np.arange(k))
-        rank = np.arange(len(ci)) - first[ci]
-        exact = rank < _EXACT_AMBIGUOUS
         alpha = np.arccos(np.clip(T[ci, ri], -1.0, 1.0))
         lo = alpha - r[ci]
         hi = alpha + r[ci]
-        reach = np.maximum(np.abs(np.cos(lo)), np.abs(np.cos(hi)))
-        reach[(lo <= 0) | (hi >= np.pi)] = 1.0
-        tri = 0.5 * np.bincount(ci[~exact], weights=(w * reach)[~exact], minlength=k)
+        zhi = np.where(lo <= 0, 1.0, np.cos(np.maximum(lo, 0.0)))
+        zlo = np.where(hi >= np.pi, -1.0, np.cos(np.minimum(hi, np.pi)))
+        zhi, zlo = np.maximum(zhi, 0.0), np.minimum(zlo, 0.0)
+        span = zhi - zlo
+        theta = np.clip(np.divide(zhi, span, out=np.full_like(span, 0.5), where=span > 0), 0.0, 1.0)
+        slack = self.weight[ri] * np.maximum((1.0 - theta) * zhi, -theta * zlo)
+        order = np.lexsort((-slack, ci))
+        ci, ri, theta, slack = ci[order], ri[order], theta[order], slack[order]
+        first = np.searchsorted(ci, np.arange(k))
+        rank = np.arange(len(ci)) - first[ci]
+        exact = rank < _EXACT_AMBIGUOUS
+        tri = np.bincount(ci[~exact], weights=slack[~exact], minlength=k)
         rest = ~exact
-        coef[ci[rest], ri[rest]] = 0.5  # the linear half of the other ambiguous rows
+        coef[ci[rest], ri[rest]] = theta[rest]  # the linear part of the other ambiguous rows
         MP = (coef @ self.Wrows).reshape(k, c, d)
         n_amb = np.minimum(np.bincount(ci, minlength=k), _EXACT_AMBIGUOUS)
         Wex = np.zeros((k, _EXACT_AMBIGUOUS, c * d))
