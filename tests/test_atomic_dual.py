@@ -368,3 +368,65 @@ def test_ctrl_c_during_the_final_merge_keeps_the_result(monkeypatch):
     prob = TrainingProblem(X, Y, 0.1)
     assert prob.objective(res.solution["U"], res.solution["V"]) == pytest.approx(res.value, rel=1e-12)
     assert res.lower_bound <= res.value
+
+
+@pytest.mark.parametrize("d", [3, 4])
+def test_cell_bounds_enclose_sampled_values_with_many_ambiguous_rows(d):
+    """The bound of one cap (u0, r) against f at 4,000 points of the cap, on caps wide enough that
+    many hyperplanes cut them (so the secant split and the triangle inequality are both used)."""
+    from convexnn.atomic_dual import _Evaluator
+
+    rng = np.random.default_rng(40 + d)
+    X = rng.standard_normal((60, d))
+    X[:5] = X[5] + 1e-3 * rng.standard_normal((5, d))  # a crowded bundle of nearly parallel rows
+    G = rng.standard_normal((60, 2))
+    ev = _Evaluator(X, G)
+    u0 = rng.standard_normal((150, d))
+    u0 /= np.linalg.norm(u0, axis=1, keepdims=True)
+    u0[:20] = X[5] / np.linalg.norm(X[5]) + 0.05 * rng.standard_normal((20, d))  # near the bundle
+    u0 /= np.linalg.norm(u0, axis=1, keepdims=True)
+    r = rng.uniform(0.02, 0.8, 150)
+    ub, lb, arg = ev.bounds(u0, r)
+    amb = (np.abs(u0 @ ev.Xn.T) <= np.sin(r)[:, None]).sum(axis=1)
+    assert amb.max() >= 10 and np.mean(amb > 2) > 0.5  # the triangle path is exercised
+    for k in range(150):
+        W = rng.standard_normal((4000, d))
+        W -= np.outer(W @ u0[k], u0[k])
+        W /= np.linalg.norm(W, axis=1, keepdims=True)
+        theta = r[k] * np.sqrt(rng.uniform(0, 1, 4000))
+        theta[:100] = r[k]  # the rim, where the secant's slack is largest
+        U = np.cos(theta)[:, None] * u0[k] + np.sin(theta)[:, None] * W
+        vals = np.linalg.norm(G.T @ np.maximum(X @ U.T, 0.0), axis=0)
+        assert vals.max() <= ub[k] * (1 + 1e-12)
+        assert _f(X, G, arg[k]) == pytest.approx(lb[k], rel=1e-12)  # attained (anywhere on the sphere)
+
+
+def test_peaks_are_separated_capped_and_keep_the_best():
+    from convexnn.atomic_dual import _Peaks
+
+    rng = np.random.default_rng(5)
+    peaks = _Peaks(3, size=20, sep=0.1)
+    best = None
+    for _ in range(30):
+        U = rng.standard_normal((500, 3))
+        U /= np.linalg.norm(U, axis=1, keepdims=True)
+        v = rng.uniform(0, 1, 500)
+        peaks.add(U, v)
+        j = np.argmax(v)
+        if best is None or v[j] > best[1]:
+            best = (U[j], v[j])
+    first = np.array([1.0, 0.0, 0.0])
+    P = peaks.directions(first)
+    assert P.shape == (3, 21) and np.array_equal(P[:, 0], first)
+    cos = P.T @ P
+    np.fill_diagonal(cos, -1.0)
+    assert cos[1:, 1:].max() < np.cos(0.1) and cos[0, 1:].max() < np.cos(0.1)
+    # the best candidate seen survives unless it is within sep of ``first``
+    assert np.max(P.T @ best[0]) > 1 - 1e-12 or best[0] @ first >= np.cos(0.1)
+
+
+def test_three_by_three_determinants_match_lapack():
+    from convexnn.atomic_dual import _det_3x3
+
+    A = np.random.default_rng(2).standard_normal((500, 3, 3))
+    assert np.allclose(_det_3x3(A), np.linalg.det(A), rtol=1e-10, atol=1e-12)
