@@ -370,16 +370,20 @@ def test_ctrl_c_during_the_final_merge_keeps_the_result(monkeypatch):
     assert res.lower_bound <= res.value
 
 
-@pytest.mark.parametrize("d", [3, 4])
-def test_cell_bounds_enclose_sampled_values_with_many_ambiguous_rows(d):
+@pytest.mark.parametrize("d, aligned", [(3, False), (4, False), (3, True), (4, True)])
+def test_cell_bounds_enclose_sampled_values_with_many_ambiguous_rows(d, aligned):
     """The bound of one cap (u0, r) against f at 4,000 points of the cap, on caps wide enough that
-    many hyperplanes cut them (so the secant split and the triangle inequality are both used)."""
+    many hyperplanes cut them (so the secant split, the exact rows and the cross terms of the
+    other ambiguous rows are all used). With ``aligned`` every g_i points nearly the same way, so
+    every cross term g_iᵀ(Mu) is positive, the exact rows' parts included."""
     from convexnn.atomic_dual import _Evaluator
 
-    rng = np.random.default_rng(40 + d)
+    rng = np.random.default_rng(40 + d + 10 * aligned)
     X = rng.standard_normal((60, d))
     X[:5] = X[5] + 1e-3 * rng.standard_normal((5, d))  # a crowded bundle of nearly parallel rows
     G = rng.standard_normal((60, 2))
+    if aligned:
+        G = np.array([1.0, 0.5]) + 0.05 * G
     ev = _Evaluator(X, G)
     u0 = rng.standard_normal((150, d))
     u0 /= np.linalg.norm(u0, axis=1, keepdims=True)
@@ -430,3 +434,26 @@ def test_three_by_three_determinants_match_lapack():
 
     A = np.random.default_rng(2).standard_normal((500, 3, 3))
     assert np.allclose(_det_3x3(A), np.linalg.det(A), rtol=1e-10, atol=1e-12)
+
+
+def test_cell_bound_counts_the_exact_rows_in_the_cross_terms():
+    """A cap whose value comes only from ambiguous rows, all pushing the same output the same way:
+    six hyperplanes through the cap's centre, the two heaviest (entered exactly) carrying most
+    of the weight. Bounding the cross terms without the exact rows' part falls below f here."""
+    from convexnn.atomic_dual import _Evaluator
+
+    phi = np.linspace(-0.3, 0.3, 6)
+    X = np.vstack([np.stack([np.cos(phi), np.sin(phi), np.zeros(6)], axis=1), [[0.0, 0.0, -1.0]]])
+    G = np.outer([3.0, 3.0, 1.0, 1.0, 1.0, 1.0, 1.0], [1.0, 0.5])  # rows 0 and 1 are the heaviest
+    ev = _Evaluator(X, G)
+    u0 = np.array([[0.0, 0.0, 1.0]])
+    rng = np.random.default_rng(3)
+    for r in (0.05, 0.2, 0.6):
+        ub = ev.bounds(u0, np.array([r]))[0][0]
+        W = rng.standard_normal((20000, 3))
+        W[:, 2] = 0.0
+        W /= np.linalg.norm(W, axis=1, keepdims=True)
+        theta = np.full(20000, r)
+        theta[:10000] *= np.sqrt(rng.uniform(0, 1, 10000))
+        U = np.cos(theta)[:, None] * u0 + np.sin(theta)[:, None] * W
+        assert np.linalg.norm(G.T @ np.maximum(X @ U.T, 0.0), axis=0).max() <= ub * (1 + 1e-12)

@@ -171,6 +171,16 @@ def _top_eigen(M: np.ndarray, need_vector: bool):
     return lam, v
 
 
+def _cap_max(L: np.ndarray, u0: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """max of ℓᵀu over unit u within angle r of u0 (rows ℓ of L), rounded up: ‖ℓ‖cos(max(0, φ − r))
+    with φ the angle between ℓ and u0."""
+    nl = np.linalg.norm(L, axis=1)
+    cos_phi = np.einsum("pd,pd->p", L, u0) / np.where(nl > 0, nl, 1.0)
+    phi = np.arccos(np.clip(cos_phi, -1.0, 1.0))
+    return nl * np.cos(np.maximum(phi - r * (1.0 + _ANGLE_MARGIN) - _ANGLE_MARGIN, 0.0)) * (1.0 + _EIG_MARGIN) + (
+        _EIG_MARGIN * nl)
+
+
 class _Evaluator:
     """Bounds of f(u) = ‖Gᵀ(Xu)_+‖ on cells of the cube-sphere (a box on a face of [−1, 1]^d)."""
 
@@ -287,6 +297,20 @@ class _Evaluator:
             ub, _ = self._quad_bound(M, u0[need], r[need])
             best_ub[need] = np.maximum(best_ub[need], ub)
         ub = best_ub + tri * (1.0 + _EIG_MARGIN)
+        if np.any(rest):
+            # sharper than the triangle inequality: with a = Mu and b = Σ g_i‖x_i‖e_i (e_i ∈ [0, R_i]),
+            # ‖a + b‖² ≤ ‖a‖² + 2 Σ ‖x_i‖R_i (g_iᵀMu)₊ + ‖b‖², and g_iᵀMu is bounded on the cap
+            # by the cap's maxima of the linear forms (Mᵀg_i)ᵀu, M = MP plus any exact rows
+            pc, pr = ci[rest], ri[rest]
+            g = self.G[pr]
+            lin = _cap_max(np.einsum("pc,pcd->pd", g, MP[pc]), u0[pc], r[pc])
+            for j in range(_EXACT_AMBIGUOUS):
+                lin += np.maximum(_cap_max(np.einsum("pc,pcd->pd", g, Wex[pc, j]), u0[pc], r[pc]), 0.0)
+            gn = np.linalg.norm(g, axis=1)
+            scale = np.divide(slack[rest], gn, out=np.zeros_like(gn), where=gn > 0)  # ‖x_i‖R_i
+            cross = np.bincount(pc, weights=scale * np.maximum(lin, 0.0), minlength=k)
+            sq = best_ub * best_ub + 2.0 * cross + tri * tri
+            ub = np.minimum(ub, np.sqrt(sq * (1.0 + 4.0 * _EIG_MARGIN)) + _EIG_MARGIN * tri)
         v = v * np.where(np.einsum("kd,kd->k", v, u0) < 0, -1.0, 1.0)[:, None]  # the sign facing the cell
         cand = (u0, v)
         vals = np.stack([self.values(C.T) for C in cand])  # candidates × k
