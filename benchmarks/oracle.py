@@ -1,0 +1,127 @@
+"""The atomic dual's oracle: how fast the branch and bound bounds σ(Γ) = max_{‖u‖≤1} ‖Γᵀ(Xu)₊‖.
+
+Each case builds one residual Γ deterministically, as column generation's first round would
+(docs/mathematics.md §7.3): a dictionary of the neurons of an L-BFGS network (seed 0, 2,000
+iterations) and 2,000 random directions (seed 0), the group lasso over it by FISTA for a fixed
+3,000 iterations, Γ = Y − HW. Then `relu_dual_norm_bound(X, Γ, tol)` runs ``--repeats`` times;
+the table gives the cells, the median time, σ̄/γ and σ̄/σ_lower.
+
+To compare code versions side by side, run the old one from a worktree on the same machine:
+
+    git worktree add /tmp/old <commit>
+    PYTHONPATH=/tmp/old/src python benchmarks/oracle.py --out /tmp/old.json
+    python benchmarks/oracle.py --out /tmp/new.json
+    python benchmarks/oracle.py --compare /tmp/old.json /tmp/new.json
+
+Every run records its commit (from the source tree it imports) and the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+import convexnn
+from convexnn.atomic_dual import _group_lasso_fista, relu_dual_norm_bound
+from convexnn.baselines.gradient import train_lbfgs
+from convexnn.datasets import prepare
+from convexnn.problem import TrainingProblem
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import machine  # noqa: E402
+
+DEFAULT_CASES = "iris:default:0.1,iris:default:0.01,banknote:default:0.1"
+
+
+def _commit() -> str:
+    src = os.path.dirname(os.path.abspath(convexnn.__file__))
+    try:
+        head = subprocess.run(["git", "-C", src, "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", src, "status", "--porcelain", "--", "."], capture_output=True,
+                               text=True, check=True).stdout.strip()
+        return head + ("-dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def residual(name, protocol, reg):
+    """(X, Γ) of the case: the first-round master residual, built without any time limit."""
+    split = prepare(name, protocol=protocol)
+    problem = TrainingProblem.from_data(split.X_train, split.Y_train, reg)
+    X, Y = problem.X, problem.Y
+    U = train_lbfgs(problem, width=50, restarts=0, seed=np.random.default_rng(0), max_iter=2000).solution["U"]
+    R = np.random.default_rng(0).standard_normal((X.shape[1], 2000))
+    D = np.hstack([U / np.maximum(np.linalg.norm(U, axis=0), 1e-300), R / np.linalg.norm(R, axis=0)])
+    H = np.maximum(X @ D, 0.0)
+    W = _group_lasso_fista(H, Y, reg, np.zeros((D.shape[1], Y.shape[1])), 3000, float("inf"))
+    return X, Y - H @ W
+
+
+def run(cases, tols, repeats):
+    rows = []
+    for case in cases.split(","):
+        name, protocol, reg = case.split(":")
+        reg = float(reg)
+        X, G = residual(name, protocol, reg)
+        for tol in tols:
+            times, last = [], None
+            for _ in range(repeats):
+                t = time.perf_counter()
+                last = relu_dual_norm_bound(X, G, tol=tol, time_limit=600)
+                times.append(time.perf_counter() - t)
+            row = {"case": case, "tol": tol, "n": int(X.shape[0]), "d": int(X.shape[1]),
+                   "cells": int(last.cells), "status": last.status, "time_s": float(np.median(times)),
+                   "times": times, "sigma_upper_over_reg": last.upper / reg,
+                   "upper_over_lower": last.upper / last.lower if last.lower > 0 else None}
+            rows.append(row)
+            print(f"{case} tol {tol:g}: {row['cells']:,} cells, {row['time_s']:.2f} s (median of {repeats}), "
+                  f"σ̄/γ {row['sigma_upper_over_reg']:.5f}, {last.status}", flush=True)
+    return rows
+
+
+def compare(old_path, new_path) -> str:
+    old, new = (json.load(open(p)) for p in (old_path, new_path))
+    key = lambda r: (r["case"], r["tol"])  # noqa: E731
+    olds = {key(r): r for r in old["rows"]}
+    lines = [f"Old: {old['commit']}; new: {new['commit']}; {new['machine']}; medians of {new['repeats']}.", "",
+             "| case | tol | cells old → new | time old → new (s) | ratio | σ̄/γ old → new |",
+             "|---|---|---|---|---|---|"]
+    for r in new["rows"]:
+        o = olds.get(key(r))
+        if o is None:
+            continue
+        lines.append(f"| {r['case']} | {r['tol']:g} | {o['cells']:,} → {r['cells']:,} | "
+                     f"{o['time_s']:.2f} → {r['time_s']:.2f} | {o['time_s'] / r['time_s']:.2f} | "
+                     f"{o['sigma_upper_over_reg']:.5f} → {r['sigma_upper_over_reg']:.5f} |")
+    return "\n".join(lines)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--cases", default=DEFAULT_CASES, help="name:protocol:reg,... (default: %(default)s)")
+    ap.add_argument("--tols", default="1e-2,1e-3", help="oracle tolerances (default: %(default)s)")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results", "oracle.json"))
+    ap.add_argument("--compare", nargs=2, metavar=("OLD", "NEW"), default=None,
+                    help="solve nothing: compare two saved runs (markdown table)")
+    args = ap.parse_args()
+    if args.compare:
+        print(compare(*args.compare))
+        return
+    commit = _commit()
+    rows = run(args.cases, [float(t) for t in args.tols.split(",")], args.repeats)
+    out = {"commit": commit, "machine": machine(), "repeats": args.repeats, "rows": rows}
+    with open(args.out, "w") as fh:
+        json.dump(out, fh, indent=1)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
