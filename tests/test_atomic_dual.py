@@ -457,3 +457,23 @@ def test_cell_bound_counts_the_exact_rows_in_the_cross_terms():
         theta[:10000] *= np.sqrt(rng.uniform(0, 1, 10000))
         U = np.cos(theta)[:, None] * u0 + np.sin(theta)[:, None] * W
         assert np.linalg.norm(G.T @ np.maximum(X @ U.T, 0.0), axis=0).max() <= ub * (1 + 1e-12)
+
+
+def test_cell_bounds_do_not_depend_on_the_chunk_size(monkeypatch):
+    """Cells and (cell, row) pairs are processed in chunks to bound the temporaries' memory; tiny
+    chunks must give the same bounds as one chunk."""
+    import convexnn.atomic_dual as ad
+
+    rng = np.random.default_rng(8)
+    X = rng.standard_normal((40, 4))
+    G = rng.standard_normal((40, 3))
+    u0 = rng.standard_normal((300, 4))
+    u0 /= np.linalg.norm(u0, axis=1, keepdims=True)
+    r = rng.uniform(0.05, 0.6, 300)
+    whole = ad._Evaluator(X, G).bounds(u0, r)
+    monkeypatch.setattr(ad, "_CHUNK_ENTRIES", 97)  # 2 cells, and 8 pairs, at a time
+    parts = ad._Evaluator(X, G).bounds(u0, r)
+    assert np.allclose(parts[0], whole[0], rtol=1e-12, atol=0)
+    # the lower values and their directions too, up to the rounding of differently shaped products
+    assert np.allclose(parts[1], whole[1], rtol=1e-12, atol=0)
+    assert np.allclose(parts[2], whole[2], rtol=1e-9, atol=1e-12)

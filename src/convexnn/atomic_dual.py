@@ -301,14 +301,18 @@ class _Evaluator:
             # sharper than the triangle inequality: with a = Mu and b = Σ g_i‖x_i‖e_i (e_i ∈ [0, R_i]),
             # ‖a + b‖² ≤ ‖a‖² + 2 Σ ‖x_i‖R_i (g_iᵀMu)₊ + ‖b‖², and g_iᵀMu is bounded on the cap
             # by the cap's maxima of the linear forms (Mᵀg_i)ᵀu, M = MP plus any exact rows
-            pc, pr = ci[rest], ri[rest]
-            g = self.G[pr]
-            lin = _cap_max(np.einsum("pc,pcd->pd", g, MP[pc]), u0[pc], r[pc])
-            for j in range(_EXACT_AMBIGUOUS):
-                lin += np.maximum(_cap_max(np.einsum("pc,pcd->pd", g, Wex[pc, j]), u0[pc], r[pc]), 0.0)
-            gn = np.linalg.norm(g, axis=1)
-            scale = np.divide(slack[rest], gn, out=np.zeros_like(gn), where=gn > 0)  # ‖x_i‖R_i
-            cross = np.bincount(pc, weights=scale * np.maximum(lin, 0.0), minlength=k)
+            pc, pr, ps = ci[rest], ri[rest], slack[rest]
+            cross = np.zeros(k)
+            step = max(1, _CHUNK_ENTRIES // (c * d))  # pairs at a time: gathers of ≤ 32 MB
+            for s0 in range(0, len(pc), step):
+                qc, qr = pc[s0:s0 + step], pr[s0:s0 + step]
+                g = self.G[qr]
+                lin = _cap_max(np.einsum("pc,pcd->pd", g, MP[qc]), u0[qc], r[qc])
+                for j in range(_EXACT_AMBIGUOUS):
+                    lin += np.maximum(_cap_max(np.einsum("pc,pcd->pd", g, Wex[qc, j]), u0[qc], r[qc]), 0.0)
+                gn = np.linalg.norm(g, axis=1)
+                scale = np.divide(ps[s0:s0 + step], gn, out=np.zeros_like(gn), where=gn > 0)  # ‖x_i‖R_i
+                cross += np.bincount(qc, weights=scale * np.maximum(lin, 0.0), minlength=k)
             sq = best_ub * best_ub + 2.0 * cross + tri * tri
             ub = np.minimum(ub, np.sqrt(sq * (1.0 + 4.0 * _EIG_MARGIN)) + _EIG_MARGIN * tri)
         v = v * np.where(np.einsum("kd,kd->k", v, u0) < 0, -1.0, 1.0)[:, None]  # the sign facing the cell
