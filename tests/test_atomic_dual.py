@@ -477,3 +477,47 @@ def test_cell_bounds_do_not_depend_on_the_chunk_size(monkeypatch):
     # the lower values and their directions too, up to the rounding of differently shaped products
     assert np.allclose(parts[1], whole[1], rtol=1e-12, atol=0)
     assert np.allclose(parts[2], whole[2], rtol=1e-9, atol=1e-12)
+
+
+def test_cells_split_between_threads_give_the_same_bounds():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from convexnn.atomic_dual import _Evaluator
+
+    rng = np.random.default_rng(9)
+    X = rng.standard_normal((50, 4))
+    G = rng.standard_normal((50, 2))
+    u0 = rng.standard_normal((1500, 4))
+    u0 /= np.linalg.norm(u0, axis=1, keepdims=True)
+    r = rng.uniform(0.01, 0.5, 1500)
+    alone = _Evaluator(X, G).bounds(u0, r)
+    with ThreadPoolExecutor(3) as pool:
+        shared = _Evaluator(X, G, pool, 3).bounds(u0, r)
+    for a, b in zip(alone, shared):
+        assert np.allclose(a, b, rtol=1e-12, atol=1e-15)
+
+
+def test_ctrl_c_inside_a_threaded_batch_returns_a_valid_bound(monkeypatch):
+    """A KeyboardInterrupt raised in a worker thread reaches the loop like a Ctrl-C: the bound of
+    the cells evaluated so far is returned, and it still encloses the maximum."""
+    import convexnn.atomic_dual as ad
+
+    rng = np.random.default_rng(10)
+    X = rng.standard_normal((30, 3))
+    G = rng.standard_normal((30, 2))
+    _, _, sigma = nonneg_pca_oracle(X, G, method="exact")
+    original = ad._Evaluator._bounds
+    calls = {"n": 0}
+
+    def flaky(self, u0, r):
+        calls["n"] += 1
+        if calls["n"] > 12:
+            raise KeyboardInterrupt
+        return original(self, u0, r)
+
+    monkeypatch.setattr(ad, "_PARALLEL_MIN_CELLS", 4)
+    monkeypatch.setattr(ad, "cpu_cores", lambda: 2)
+    monkeypatch.setattr(ad._Evaluator, "_bounds", flaky)
+    b = relu_dual_norm_bound(X, G, tol=1e-6)
+    assert b.status == "interrupted" and calls["n"] > 12
+    assert b.upper >= sigma * (1 - 1e-12) and b.lower <= sigma * (1 + 1e-9)

@@ -130,6 +130,18 @@ def check_memory(n_bytes: float, what: str, *, fraction: float = 0.8) -> None:
         )
 
 
+def cpu_cores(cap: int = 8) -> int:
+    """CPU cores this process may run on, at most ``cap`` (the threaded numpy work here is bound by
+    memory traffic beyond a few cores)."""
+    import os
+
+    try:
+        n = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        n = os.cpu_count() or 1
+    return max(1, min(n, cap))
+
+
 def blas_threads(size: int, threshold: int = 400, *, scipy_threads: int | None = None,
                  numpy_threads: int | None = None):
     """Context manager: one BLAS thread for small matrices (threads only add overhead there).

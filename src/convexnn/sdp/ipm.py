@@ -23,6 +23,7 @@ import scipy.sparse as sp
 from .. import _linalg
 from .._linalg import cholesky_in_place as _factor_in_place
 from .._validation import blas_threads, check_memory
+from .._validation import cpu_cores as _cores
 from ..errors import ParameterError
 from ..result import SolveResult, relative_gap
 from .formulation import SDPFormulation
@@ -263,17 +264,6 @@ def _ineq_entries(X: np.ndarray, pos: np.ndarray):
     pairs[r_bb] = np.stack([n + iu, n + ju], axis=1)
     pairs[r_ab] = np.stack([ia, n + ja], axis=1)
     return parts[0][order], parts[1][order], parts[2][order], pairs
-
-
-def _cores() -> int:
-    """CPU cores this process may run on (at most 8: the assembly is bound by memory traffic)."""
-    import os
-
-    try:
-        n = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        n = os.cpu_count() or 1
-    return max(1, min(n, 8))
 
 
 def _centring(sigma_mu, X_inv, X, s, w, corr_X=None, corr_s=None):
