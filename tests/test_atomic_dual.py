@@ -221,6 +221,32 @@ def test_column_generation_bounds_stay_below_trained_networks_and_honour_limits(
         atomic_dual_certificate(X, Y, reg, init=np.ones((2, 3)))
     with pytest.raises(ParameterError, match="at most 8 columns"):
         atomic_dual_certificate(np.ones((5, 9)), np.ones((5, 1)), reg)
+    U = net.network.U
+    with pytest.raises(ParameterError, match="init_output needs init"):
+        atomic_dual_certificate(X, Y, reg, init_output=np.ones((2, U.shape[1])))
+    with pytest.raises(DataError, match=r"init_output has shape \(3, "):
+        atomic_dual_certificate(X, Y, reg, init=U, init_output=np.ones((3, U.shape[1])))
+    with pytest.raises(DataError, match="init_output contains NaN"):
+        atomic_dual_certificate(X, Y, reg, init=U, init_output=np.full((2, U.shape[1]), np.nan))
+
+
+@pytest.mark.parametrize("c", [1, 3])
+def test_column_generation_started_from_a_network_is_never_worse_than_it(c):
+    """With the output weights of ``init``, the column generation starts at that network and keeps
+    it as its best until something beats it, so even a very short run returns a network no worse
+    than it (the neurons alone give no such guarantee: the first group lasso starts at zero)."""
+    rng = np.random.default_rng(20 + c)
+    X = rng.standard_normal((40, 3))
+    Y = rng.standard_normal((40, c))
+    reg = 0.05
+    net = fit(X, Y, reg, method="lbfgs", certify=False, width=12, restarts=1).network
+    upper = TrainingProblem(X, Y, reg).objective(net.U, net.V)
+    V = net.V[0] if c == 1 else net.V  # a 1-D vector is accepted for one output
+    for limit in (0.05, 2.0):
+        res = atomic_dual_certificate(X, Y, reg, init=net.U, init_output=V, time_limit=limit)
+        assert res.value <= upper * (1 + 1e-12)
+        assert res.lower_bound is None or res.lower_bound <= res.value
+    assert res.history[0]["round_value"] <= upper * (1 + 1e-6)  # the warm master, to FISTA's accuracy
 
 
 def test_fit_adds_the_dual_bound_for_small_designs_and_keeps_the_better_of_everything():

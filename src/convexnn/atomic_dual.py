@@ -639,6 +639,14 @@ def _solve_master(H: np.ndarray, Y: np.ndarray, reg: float, W: np.ndarray, deadl
         active = np.union1d(used, np.union1d(active, out[np.argsort(scores[out])[-_CG_ADD:]]))
 
 
+def _network(D: np.ndarray, W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The balanced network (U, V) of the atoms D with weights W: neuron D_j√‖W_j‖ with output
+    weights W_j/√‖W_j‖ costs exactly γ‖W_j‖."""
+    used = np.flatnonzero(np.linalg.norm(W, axis=1) > 0)
+    sq = np.sqrt(np.linalg.norm(W[used], axis=1))
+    return D[:, used] * sq, (W[used] / sq[:, None]).T
+
+
 def _merge_atoms(D: np.ndarray, W: np.ndarray, angle: float) -> tuple[np.ndarray, np.ndarray]:
     """Greedily merge atoms whose directions lie within ``angle`` of a heavier one: the merged
     atom's direction is the weight-averaged one and its output weights the sum (the features of
@@ -679,8 +687,9 @@ def _compact(X, Y, reg, U, V, value, objective, deadline):
     return (Um, Vm, merged) if merged <= value else (U, V, value)
 
 
-def atomic_dual_certificate(X, Y, reg: float, *, init=None, time_limit: float = 30.0, tol: float = 1e-3,
-                            oracle_tol: float = 1e-2, seed=0, callback=None) -> SolveResult:
+def atomic_dual_certificate(X, Y, reg: float, *, init=None, init_output=None, time_limit: float = 30.0,
+                            tol: float = 1e-3, oracle_tol: float = 1e-2, seed=0,
+                            callback=None) -> SolveResult:
     """Certified lower bound on p* and a network, by column generation with an exact oracle.
 
     The atomic problem restricted to a finite dictionary of directions u_j (the columns of
@@ -690,7 +699,10 @@ def atomic_dual_certificate(X, Y, reg: float, *, init=None, time_limit: float = 
     residual Γ satisfies ‖Γᵀ(Xu_j)_+‖ ≤ γ on every atom. The branch and bound
     (:func:`relu_dual_norm_bound`) bounds σ(Γ) over *all* directions, which gives the certified
     lower bound of :func:`atomic_dual_bound`, and its peaks (the most violated directions) join
-    the dictionary for the next round. The oracle's relative accuracy starts at ``oracle_tol``
+    the dictionary for the next round. With ``init_output`` (c × m, the output weights of the
+    m neurons in ``init``) the first group lasso starts from that network, whose objective bounds
+    its value from above (one-off, Iris: 4.648 after 0.9 s, where the cold start had 4.684 after
+    3 s). The oracle's relative accuracy starts at ``oracle_tol``
     and tightens with the gap (half of it, at least tol/5). At the end, atoms within 0.02 rad of
     a heavier one are merged and the output weights re-solved (kept if no worse). Stops when the
     best network and the best bound are within ``tol`` (relative), at ``time_limit`` seconds,
@@ -725,16 +737,29 @@ def atomic_dual_certificate(X, Y, reg: float, *, init=None, time_limit: float = 
             raise DataError(f"init has {U0.shape[0]} rows but X has {d} columns; they must match.")
         nrm = np.linalg.norm(U0, axis=0)
         parts.append(U0[:, nrm > 0] / nrm[nrm > 0])
+    if init_output is not None:
+        if init is None:
+            raise ParameterError("init_output needs init (the neurons whose output weights it holds).")
+        V0 = as_float_matrix(init_output, "init_output", allow_1d_as_column=c == 1)
+        if c == 1 and V0.shape == (U0.shape[1], 1):
+            V0 = V0.T
+        if V0.shape != (c, U0.shape[1]):
+            raise DataError(f"init_output has shape {V0.shape} but must be {(c, U0.shape[1])} "
+                            "(outputs × neurons of init).")
     k0 = int(max(1, min(_CG_DIRECTIONS, _CG_DICTIONARY_BYTES // (8 * max(n, 1)))))
     R0 = rng.standard_normal((d, k0))
     parts.append(R0 / np.maximum(np.linalg.norm(R0, axis=0), 1e-300))
     D = np.hstack(parts)
     H = np.maximum(X @ D, 0.0)  # the atoms' features, extended as atoms join
     W = np.zeros((D.shape[1], c))
+    if init_output is not None:  # the atom û_j with weights ‖u_j‖v_j is the neuron (u_j, v_j)
+        W[:parts[0].shape[1]] = (V0[:, nrm > 0] * nrm[nrm > 0]).T
     problem_value = lambda Wm, Hm: 0.5 * float(np.sum((Hm @ Wm - Y) ** 2)) + reg * float(  # noqa: E731
         np.sum(np.linalg.norm(Wm, axis=1)))
     best_lb, best_value = -np.inf, 0.5 * float(np.sum(Y * Y))  # the zero network
     best_net = (np.zeros((d, 0)), np.zeros((c, 0)))
+    if init_output is not None and problem_value(W, H) < best_value:  # the starting network itself
+        best_value, best_net = problem_value(W, H), _network(D, W)
     history: list[dict] = []
     status = "time_limit"
     rounds = 0
@@ -745,9 +770,7 @@ def atomic_dual_certificate(X, Y, reg: float, *, init=None, time_limit: float = 
             W = _solve_master(H, Y, reg, W, time.perf_counter() + 0.3 * remaining)
             value = problem_value(W, H)
             if value < best_value:
-                used = np.flatnonzero(np.linalg.norm(W, axis=1) > 0)
-                sq = np.sqrt(np.linalg.norm(W[used], axis=1))
-                best_value, best_net = value, (D[:, used] * sq, (W[used] / sq[:, None]).T)
+                best_value, best_net = value, _network(D, W)
             gamma = Y - H @ W
             # the oracle's accuracy follows the gap: σ̄ within a fraction ε of σ costs the bound about ε
             gap = (best_value - best_lb) / abs(best_value) if np.isfinite(best_lb) and best_value else 1.0

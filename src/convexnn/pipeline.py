@@ -286,8 +286,9 @@ def fit(
                                                         and not tight)):
         t = time.perf_counter()
         budget = _dual_time_limit(time_limit)
-        dual = atomic_dual_certificate(problem.X, problem.Y, problem.reg, init=net.U, time_limit=0.8 * budget,
-                                       tol=_DUAL_TOL, seed=rng, callback=dual_callback)
+        dual = atomic_dual_certificate(problem.X, problem.Y, problem.reg, init=net.U, init_output=net.V,
+                                       time_limit=0.8 * budget, tol=_DUAL_TOL, seed=rng,
+                                       callback=dual_callback)
         stages["dual"] = dual
         cert = cert.combine(OptimalityCertificate(
             dual.lower_bound, None, "atomic-norm dual by column generation, σ by branch and bound (certified)"))
