@@ -485,17 +485,22 @@ def test_cell_bound_counts_the_exact_rows_in_the_cross_terms():
         assert np.linalg.norm(G.T @ np.maximum(X @ U.T, 0.0), axis=0).max() <= ub * (1 + 1e-12)
 
 
+def _random_caps(seed, *, n, c, cells, radii, d=4):
+    """Gaussian data X (n × d), outputs G (n × c), and random caps: unit centres, radii in ``radii``."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d))
+    G = rng.standard_normal((n, c))
+    u0 = rng.standard_normal((cells, d))
+    u0 /= np.linalg.norm(u0, axis=1, keepdims=True)
+    return X, G, u0, rng.uniform(*radii, cells)
+
+
 def test_cell_bounds_do_not_depend_on_the_chunk_size(monkeypatch):
     """Cells and (cell, row) pairs are processed in chunks to bound the temporaries' memory; tiny
     chunks must give the same bounds as one chunk."""
     import convexnn.atomic_dual as ad
 
-    rng = np.random.default_rng(8)
-    X = rng.standard_normal((40, 4))
-    G = rng.standard_normal((40, 3))
-    u0 = rng.standard_normal((300, 4))
-    u0 /= np.linalg.norm(u0, axis=1, keepdims=True)
-    r = rng.uniform(0.05, 0.6, 300)
+    X, G, u0, r = _random_caps(8, n=40, c=3, cells=300, radii=(0.05, 0.6))
     whole = ad._Evaluator(X, G).bounds(u0, r)
     monkeypatch.setattr(ad, "_CHUNK_ENTRIES", 97)  # 2 cells, and 8 pairs, at a time
     parts = ad._Evaluator(X, G).bounds(u0, r)
@@ -510,12 +515,7 @@ def test_cells_split_between_threads_give_the_same_bounds():
 
     from convexnn.atomic_dual import _Evaluator
 
-    rng = np.random.default_rng(9)
-    X = rng.standard_normal((50, 4))
-    G = rng.standard_normal((50, 2))
-    u0 = rng.standard_normal((1500, 4))
-    u0 /= np.linalg.norm(u0, axis=1, keepdims=True)
-    r = rng.uniform(0.01, 0.5, 1500)
+    X, G, u0, r = _random_caps(9, n=50, c=2, cells=1500, radii=(0.01, 0.5))
     alone = _Evaluator(X, G).bounds(u0, r)
     with ThreadPoolExecutor(3) as pool:
         shared = _Evaluator(X, G, pool, 3).bounds(u0, r)
