@@ -700,9 +700,9 @@ def atomic_dual_certificate(X, Y, reg: float, *, init=None, init_output=None, ti
     (:func:`relu_dual_norm_bound`) bounds σ(Γ) over *all* directions, which gives the certified
     lower bound of :func:`atomic_dual_bound`, and its peaks (the most violated directions) join
     the dictionary for the next round. With ``init_output`` (c × m, the output weights of the
-    m neurons in ``init``) the first group lasso starts from that network, whose objective bounds
-    its value from above (one-off, Iris: 4.648 after 0.9 s, where the cold start had 4.684 after
-    3 s). The oracle's relative accuracy starts at ``oracle_tol``
+    m neurons in ``init``) the first group lasso starts from that network, which is kept as the
+    best network until one beats it, so the returned network is never worse (one-off, Iris: 4.648
+    after 0.9 s, where the cold start had 4.684 after 3 s). The oracle's relative accuracy starts at ``oracle_tol``
     and tightens with the gap (half of it, at least tol/5). At the end, atoms within 0.02 rad of
     a heavier one are merged and the output weights re-solved (kept if no worse). Stops when the
     best network and the best bound are within ``tol`` (relative), at ``time_limit`` seconds,
