@@ -535,11 +535,11 @@ def test_ctrl_c_inside_a_threaded_batch_returns_a_valid_bound(monkeypatch):
     original = ad._Evaluator._bounds
     calls = {"n": 0}
 
-    def flaky(self, u0, r):
+    def flaky(self, *args):
         calls["n"] += 1
         if calls["n"] > 12:
             raise KeyboardInterrupt
-        return original(self, u0, r)
+        return original(self, *args)
 
     monkeypatch.setattr(ad, "_PARALLEL_MIN_CELLS", 4)
     monkeypatch.setattr(ad, "cpu_cores", lambda: 2)
@@ -547,3 +547,38 @@ def test_ctrl_c_inside_a_threaded_batch_returns_a_valid_bound(monkeypatch):
     b = relu_dual_norm_bound(X, G, tol=1e-6)
     assert b.status == "interrupted" and calls["n"] > 12
     assert b.upper >= sigma * (1 - 1e-12) and b.lower <= sigma * (1 + 1e-9)
+
+
+@pytest.mark.parametrize("aligned", [False, True])
+def test_the_first_bound_of_a_cell_that_will_be_dropped_encloses_sampled_values(aligned):
+    """With ``drop`` a cell whose first bound (exact rows by the triangle inequality) is already
+    ≤ drop keeps it and skips the sign enumeration and the cross terms. That first bound must
+    still enclose f on the cap; cells above ``drop`` get exactly the full bound."""
+    from convexnn.atomic_dual import _Evaluator
+
+    rng = np.random.default_rng(70 + aligned)
+    X = rng.standard_normal((60, 4))
+    G = rng.standard_normal((60, 2))
+    if aligned:  # every g_i nearly parallel: the exact rows' parts add up, none cancels
+        G = np.array([1.0, 0.5]) + 0.05 * G
+    u0 = rng.standard_normal((200, 4))
+    u0 /= np.linalg.norm(u0, axis=1, keepdims=True)
+    r = rng.uniform(0.02, 0.5, 200)
+    ev = _Evaluator(X, G)
+    full = ev.bounds(u0, r)
+    drop = float(np.median(full[0]))
+    fast = ev.bounds(u0, r, drop=drop)
+    kept = fast[0] > drop
+    assert np.array_equal(fast[0][kept], full[0][kept])
+    assert np.all(fast[0] >= full[0] * (1 - 1e-12))
+    looser = fast[0] > full[0] * (1 + 1e-9)
+    assert looser.sum() >= 20  # the first bound is used, and is looser than the full one there
+    for k in np.flatnonzero(~kept):
+        W = rng.standard_normal((3000, 4))
+        W -= np.outer(W @ u0[k], u0[k])
+        W /= np.linalg.norm(W, axis=1, keepdims=True)
+        theta = r[k] * np.sqrt(rng.uniform(0, 1, 3000))
+        theta[:100] = r[k]
+        U = np.cos(theta)[:, None] * u0[k] + np.sin(theta)[:, None] * W
+        vals = np.linalg.norm(G.T @ np.maximum(X @ U.T, 0.0), axis=0)
+        assert vals.max() <= fast[0][k] * (1 + 1e-12)

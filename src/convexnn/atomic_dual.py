@@ -268,8 +268,12 @@ class _Evaluator:
         r = np.arccos(np.clip(cos_r, -1.0, 1.0))
         return u0, _angle_margin(r)
 
-    def bounds(self, u0: np.ndarray, r: np.ndarray):
-        """(upper bounds, best lower values, their directions) for cells given by (u0, r)."""
+    def bounds(self, u0: np.ndarray, r: np.ndarray, drop: float | None = None):
+        """(upper bounds, best lower values, their directions) for cells given by (u0, r).
+
+        With ``drop``, a cell whose first, cheaper bound (the exact rows by the triangle
+        inequality) is already ≤ ``drop`` keeps that bound and skips the sharper ones: the branch
+        and bound discards it either way."""
         k = len(r)
         n = self.X.shape[0]
         parallel = self.pool is not None and k >= _PARALLEL_MIN_CELLS
@@ -283,9 +287,9 @@ class _Evaluator:
         lb = np.empty(k)
         arg = np.empty((k, self.d))
         if parallel and len(slices) > 1:
-            parts = list(self.pool.map(lambda sl: self._bounds(u0[sl], r[sl]), slices))
+            parts = list(self.pool.map(lambda sl: self._bounds(u0[sl], r[sl], drop), slices))
         else:
-            parts = [self._bounds(u0[sl], r[sl]) for sl in slices]
+            parts = [self._bounds(u0[sl], r[sl], drop) for sl in slices]
         for sl, (a, b, c) in zip(slices, parts):
             ub[sl], lb[sl], arg[sl] = a, b, c
         return ub, lb, arg
@@ -309,7 +313,7 @@ class _Evaluator:
         val = np.maximum(val, 0.0) * (1.0 + _EIG_MARGIN) + _EIG_MARGIN * np.maximum(lam, 0.0)
         return np.sqrt(val), vec
 
-    def _bounds(self, u0: np.ndarray, r: np.ndarray):
+    def _bounds(self, u0: np.ndarray, r: np.ndarray, drop: float | None = None):
         k = len(r)
         d, c = self.d, self.c
         T = u0 @ self.Xn.T  # cos of the angle between u0 and each row
@@ -352,15 +356,21 @@ class _Evaluator:
         reach = np.zeros((k, _EXACT_AMBIGUOUS))
         reach[ci[exact], rank[exact]] = self.nr[ri[exact]] * zhi[exact]
         best_ub, v = self._quad_bound(MP, u0, r, need_vector=True)
+        # a first bound: an exact row e adds g_e‖x_e‖max(z_e, 0), of norm ≤ ‖g_e‖‖x_e‖zhi_e
+        first = (best_ub + np.bincount(ci[exact], weights=self.weight[ri[exact]] * zhi[exact], minlength=k)
+                 + tri) * (1.0 + _EIG_MARGIN)
+        sharpen = np.ones(k, bool) if drop is None else first > drop
         for subset in self.subsets[1:]:
             # only cells with enough ambiguous rows for this subset need it
-            need = n_amb > int(np.flatnonzero(subset)[-1])
+            need = (n_amb > int(np.flatnonzero(subset)[-1])) & sharpen
             if not np.any(need):
                 continue
             M = MP[need] + np.einsum("j,kjcd->kcd", subset, Wex[need])
             ub, _ = self._quad_bound(M, u0[need], r[need])
             best_ub[need] = np.maximum(best_ub[need], ub)
-        ub = best_ub + tri * (1.0 + _EIG_MARGIN)
+        # best_ub covers the exact rows' sign choices only where sharpened
+        ub = np.where(sharpen, np.minimum(best_ub + tri * (1.0 + _EIG_MARGIN), first), first)
+        rest &= sharpen[ci]
         if np.any(rest):
             # sharper than the triangle inequality: with a = Mu and b = Σ g_i‖x_i‖e_i (e_i ∈ [0, R_i]),
             # ‖a + b‖² ≤ ‖a‖² + 2 Σ ‖x_i‖R_i (g_iᵀMu)₊ + ‖b‖², and g_iᵀMu is bounded on the cap
@@ -382,7 +392,7 @@ class _Evaluator:
                 scale = np.divide(ps[s0:s0 + step], gn, out=np.zeros_like(gn), where=gn > 0)  # ‖x_i‖R_i
                 cross += np.bincount(qc, weights=scale * np.maximum(lin, 0.0), minlength=k)
             sq = best_ub * best_ub + 2.0 * cross + tri * tri
-            ub = np.minimum(ub, np.sqrt(sq * (1.0 + 4.0 * _EIG_MARGIN)) + _EIG_MARGIN * tri)
+            ub = np.where(sharpen, np.minimum(ub, np.sqrt(sq * (1.0 + 4.0 * _EIG_MARGIN)) + _EIG_MARGIN * tri), ub)
         v = v * np.where(np.einsum("kd,kd->k", v, u0) < 0, -1.0, 1.0)[:, None]  # the sign facing the cell
         cand = (u0, v)
         # f(u0) = ‖Gᵀ(‖x_i‖ cos α_i)₊‖ from T; f(v) directly
@@ -553,7 +563,7 @@ def _branch_and_bound(ev: _Evaluator, d: int, tol: float, time_limit, max_cells:
             c_centre = (centre[sel][:, None, :] + half[sel][:, None, None] * children[None, :, :]).reshape(-1, d - 1)
             parent_ub = np.repeat(ub[sel], nc)
             u0, r = ev.geometry(c_axis, c_sign, c_centre, c_half)
-            c_ub, c_lb, c_arg = ev.bounds(u0, r)
+            c_ub, c_lb, c_arg = ev.bounds(u0, r, drop=lower * (1.0 + tol))
             c_ub = np.minimum(c_ub, parent_ub)  # a child lies inside its parent
             cells += len(c_ub)
             rounds += 1
