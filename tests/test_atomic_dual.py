@@ -455,11 +455,23 @@ def test_peaks_are_separated_capped_and_keep_the_best():
     assert np.max(P.T @ best[0]) > 1 - 1e-12 or best[0] @ first >= np.cos(0.1)
 
 
-def test_three_by_three_determinants_match_lapack():
-    from convexnn.atomic_dual import _det_3x3
+def test_three_by_three_determinants_and_top_eigen_pairs_match_lapack():
+    from convexnn.atomic_dual import _det_sym3, _top_eigen
 
-    A = np.random.default_rng(2).standard_normal((500, 3, 3))
-    assert np.allclose(_det_3x3(A), np.linalg.det(A), rtol=1e-10, atol=1e-12)
+    rng = np.random.default_rng(2)
+    B = rng.standard_normal((500, 3, 3))
+    A = B + np.swapaxes(B, -1, -2)
+    got = _det_sym3(A[:, 0, 0], A[:, 1, 1], A[:, 2, 2], A[:, 0, 1], A[:, 0, 2], A[:, 1, 2])
+    assert np.allclose(got, np.linalg.det(A), rtol=1e-10, atol=1e-12)
+    # the closed-form top eigenvalue of MMᵀ (3 × 3) is an upper bound within 1e-9·trace, and the
+    # candidate direction attains it (a top right singular vector of M)
+    M = rng.standard_normal((500, 3, 4))
+    M[:50, 2] = M[:50, 1]  # repeated singular values (rank 2)
+    lam, v = _top_eigen(M, need_vector=True)
+    ref = np.linalg.svd(M, compute_uv=False)[:, 0] ** 2
+    trace = np.einsum("kij,kij->k", M, M)
+    assert np.all(lam >= ref * (1 - 1e-12)) and np.all(lam <= ref + 2e-9 * trace)
+    assert np.allclose(np.linalg.norm(np.einsum("kcd,kd->kc", M, v), axis=1) ** 2, ref, rtol=1e-7)
 
 
 def test_cell_bound_counts_the_exact_rows_in_the_cross_terms():

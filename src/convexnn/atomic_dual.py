@@ -82,32 +82,29 @@ class DualNormBound:
     peaks: np.ndarray | None = None  # d × k: distinct directions of high value (u first)
 
 
-def _det_3x3(A: np.ndarray) -> np.ndarray:
-    """Determinants of batched 3 × 3 matrices by cofactors (LAPACK's batched LU is slower here)."""
-    return (A[..., 0, 0] * (A[..., 1, 1] * A[..., 2, 2] - A[..., 1, 2] * A[..., 2, 1])
-            - A[..., 0, 1] * (A[..., 1, 0] * A[..., 2, 2] - A[..., 1, 2] * A[..., 2, 0])
-            + A[..., 0, 2] * (A[..., 1, 0] * A[..., 2, 1] - A[..., 1, 1] * A[..., 2, 0]))
+def _det_sym3(a, b, c, d, e, f):
+    """Determinants of symmetric 3 × 3 matrices [[a, d, e], [d, b, f], [e, f, c]] given by their
+    entries (arrays), by cofactors."""
+    return a * (b * c - f * f) - d * (d * c - f * e) + e * (d * f - b * e)
 
 
 def _top_eigenvalue_3x3(K: np.ndarray, trace: np.ndarray) -> np.ndarray:
     """Largest eigenvalue of batched symmetric 3 × 3 matrices, rounded up: the trigonometric
     formula plus 10⁻⁹·trace, verified by checking that λI − K is positive semidefinite (all
-    principal minors ≥ 0); where the check fails, LAPACK's value is used instead."""
+    principal minors ≥ 0); where the check fails, LAPACK's value is used instead. Works on the
+    six entries as separate arrays (no 3 × 3 temporaries)."""
+    a, b, c = K[..., 0, 0], K[..., 1, 1], K[..., 2, 2]
+    d, e, f = K[..., 0, 1], K[..., 0, 2], K[..., 1, 2]
     q = trace / 3.0
-    p1 = K[..., 0, 1] ** 2 + K[..., 0, 2] ** 2 + K[..., 1, 2] ** 2
-    p2 = (K[..., 0, 0] - q) ** 2 + (K[..., 1, 1] - q) ** 2 + (K[..., 2, 2] - q) ** 2 + 2.0 * p1
+    p2 = (a - q) ** 2 + (b - q) ** 2 + (c - q) ** 2 + 2.0 * (d * d + e * e + f * f)
     p = np.sqrt(p2 / 6.0)
     safe = np.where(p > 0, p, 1.0)
-    B = (K - q[..., None, None] * np.eye(3)) / safe[..., None, None]
-    r = np.clip(0.5 * _det_3x3(B), -1.0, 1.0)
+    r = np.clip(0.5 * _det_sym3(a - q, b - q, c - q, d, e, f) / safe ** 3, -1.0, 1.0)
     lam = q + 2.0 * p * np.cos(np.arccos(r) / 3.0)
     lam = lam + 1e-9 * np.abs(trace)
-    A = lam[..., None, None] * np.eye(3) - K
-    minors_ok = ((A[..., 0, 0] >= 0) & (A[..., 1, 1] >= 0) & (A[..., 2, 2] >= 0)
-                 & (A[..., 0, 0] * A[..., 1, 1] - A[..., 0, 1] ** 2 >= 0)
-                 & (A[..., 0, 0] * A[..., 2, 2] - A[..., 0, 2] ** 2 >= 0)
-                 & (A[..., 1, 1] * A[..., 2, 2] - A[..., 1, 2] ** 2 >= 0)
-                 & (_det_3x3(A) >= 0))
+    A0, A1, A2 = lam - a, lam - b, lam - c
+    minors_ok = ((A0 >= 0) & (A1 >= 0) & (A2 >= 0) & (A0 * A1 - d * d >= 0) & (A0 * A2 - e * e >= 0)
+                 & (A1 * A2 - f * f >= 0) & (_det_sym3(A0, A1, A2, -d, -e, -f) >= 0))
     if not np.all(minors_ok):
         bad = ~minors_ok
         lam[bad] = np.linalg.eigvalsh(K[bad])[..., -1]
@@ -151,10 +148,13 @@ def _top_eigen(M: np.ndarray, need_vector: bool):
     elif m == 3:
         lam = _top_eigenvalue_3x3(K, trace)
         if need_vector:  # a candidate direction only: the largest cross product of rows of K − λI
-            A = K - lam[..., None, None] * np.eye(3)
-            crosses = np.stack([np.cross(A[..., 0, :], A[..., 1, :]), np.cross(A[..., 0, :], A[..., 2, :]),
-                                np.cross(A[..., 1, :], A[..., 2, :])], axis=-2)
-            best = np.argmax(np.linalg.norm(crosses, axis=-1), axis=-1)
+            x, y, z = K[..., 0, 0] - lam, K[..., 1, 1] - lam, K[..., 2, 2] - lam
+            d, e, f = K[..., 0, 1], K[..., 0, 2], K[..., 1, 2]
+            # rows (x, d, e), (d, y, f), (e, f, z): their three pairwise cross products
+            crosses = np.stack([np.stack([d * f - e * y, e * d - x * f, x * y - d * d], axis=-1),
+                                np.stack([d * z - e * f, e * e - x * z, x * f - d * e], axis=-1),
+                                np.stack([y * z - f * f, f * e - d * z, d * f - y * e], axis=-1)], axis=-2)
+            best = np.argmax(np.einsum("...ij,...ij->...i", crosses, crosses), axis=-1)
             w = np.take_along_axis(crosses, best[..., None, None], axis=-2)[..., 0, :]
     elif need_vector:
         evals, evecs = np.linalg.eigh(K)
@@ -395,8 +395,11 @@ class _Evaluator:
             ub = np.where(sharpen, np.minimum(ub, np.sqrt(sq * (1.0 + 4.0 * _EIG_MARGIN)) + _EIG_MARGIN * tri), ub)
         v = v * np.where(np.einsum("kd,kd->k", v, u0) < 0, -1.0, 1.0)[:, None]  # the sign facing the cell
         cand = (u0, v)
-        # f(u0) = ‖Gᵀ(‖x_i‖ cos α_i)₊‖ from T; f(v) directly
-        vals = np.stack([_row_norms(np.maximum(T, 0.0) @ self.Gn), self.values(v.T)])
+        # f(u0) = ‖Gᵀ(‖x_i‖ cos α_i)₊‖ from T; f(v) directly, except on cells about to be dropped
+        # (their values cannot raise the lower bound by more than the tolerance)
+        fv = np.zeros(k)
+        fv[sharpen] = self.values(v[sharpen].T)
+        vals = np.stack([_row_norms(np.maximum(T, 0.0) @ self.Gn), fv])
         j = np.argmax(vals, axis=0)
         lb = vals[j, np.arange(k)]
         arg = np.stack(cand)[j, np.arange(k)]
