@@ -6,6 +6,7 @@ exact C-ReLU optimum over all activation patterns, and the NN-TRAIN objective of
 """
 
 import json
+import time
 
 import numpy as np
 import pytest
@@ -594,3 +595,34 @@ def test_the_first_bound_of_a_cell_that_will_be_dropped_encloses_sampled_values(
         U = np.cos(theta)[:, None] * u0[k] + np.sin(theta)[:, None] * W
         vals = np.linalg.norm(G.T @ np.maximum(X @ U.T, 0.0), axis=0)
         assert vals.max() <= fast[0][k] * (1 + 1e-12)
+
+
+def _group_lasso_kkt(H, Y, W, reg):
+    """Largest violation of the group lasso's optimality conditions, relative to γ: for a used
+    atom H_jᵀ(Y − HW) = γW_j/‖W_j‖, for an unused one ‖H_jᵀ(Y − HW)‖ ≤ γ."""
+    S = H.T @ (Y - H @ W)
+    nw = np.linalg.norm(W, axis=1)
+    used = nw > 0
+    err = np.linalg.norm(S[used] - reg * W[used] / nw[used, None], axis=1).max(initial=0.0)
+    over = np.maximum(np.linalg.norm(S[~used], axis=1) - reg, 0.0).max(initial=0.0)
+    return max(err, over) / reg
+
+
+@pytest.mark.parametrize("atoms", [8, 40])  # fewer atoms than rows (Gram form) and more
+def test_group_lasso_master_meets_its_optimality_conditions(atoms):
+    from convexnn.atomic_dual import _group_lasso_fista, _solve_master
+
+    rng = np.random.default_rng(18)
+    X = rng.standard_normal((25, 3))
+    D = rng.standard_normal((3, atoms))
+    H = np.maximum(X @ D, 0.0)
+    Y = rng.standard_normal((25, 2))
+    W = _group_lasso_fista(H, Y, 0.5, np.zeros((atoms, 2)), 20000, np.inf)
+    assert np.linalg.norm(W, axis=1).min() == 0 < np.linalg.norm(W, axis=1).max()  # both kinds of atom
+    assert _group_lasso_kkt(H, Y, W, 0.5) < 1e-5
+    # the working-set solver on a dictionary much larger than its set: atoms it drops at zero
+    # must still satisfy their conditions at the end
+    D = rng.standard_normal((3, 3000))
+    H = np.maximum(X @ D, 0.0)
+    W = _solve_master(H, Y, 0.5, np.zeros((3000, 2)), time.perf_counter() + 30)
+    assert _group_lasso_kkt(H, Y, W, 0.5) < 1e-3

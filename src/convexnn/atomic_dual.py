@@ -673,8 +673,11 @@ def _group_lasso_fista(H: np.ndarray, Y: np.ndarray, reg: float, W: np.ndarray, 
         return np.zeros_like(W)
     Z = W.copy()
     t = 1.0
+    # the gradient Hᵀ(HZ − Y) through the k × k Gram matrix when that is the smaller product
+    HtY = H.T @ Y if k <= n else None
     for it in range(iterations):
-        step = Z - (H.T @ (H @ Z - Y)) / L
+        grad = gram @ Z - HtY if HtY is not None else H.T @ (H @ Z - Y)
+        step = Z - grad / L
         nr = np.linalg.norm(step, axis=1, keepdims=True)
         W_new = step * np.maximum(0.0, 1.0 - (reg / L) / np.maximum(nr, 1e-300))
         t_new = 0.5 * (1.0 + math.sqrt(1.0 + 4.0 * t * t))
@@ -704,8 +707,11 @@ def _solve_master(H: np.ndarray, Y: np.ndarray, reg: float, W: np.ndarray, deadl
         out = np.setdiff1d(np.flatnonzero(scores > reg * (1.0 + 1e-4)), active)
         if len(out) == 0 or time.perf_counter() >= deadline:
             return W
+        # atoms the last pass left at zero leave the working set (they return when violated):
+        # a smaller set keeps the next pass on the Gram matrix when it has fewer atoms than rows
+        # (one-off, Bank Notes: sets of ~960 atoms with ~250 in use took 2.5 s per 3,000 iterations)
         used = np.flatnonzero(np.linalg.norm(W, axis=1) > 0)
-        active = np.union1d(used, np.union1d(active, out[np.argsort(scores[out])[-_CG_ADD:]]))
+        active = np.union1d(used, out[np.argsort(scores[out])[-_CG_ADD:]])
 
 
 def _network(D: np.ndarray, W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
