@@ -626,3 +626,13 @@ def test_group_lasso_master_meets_its_optimality_conditions(atoms):
     H = np.maximum(X @ D, 0.0)
     W = _solve_master(H, Y, 0.5, np.zeros((3000, 2)), time.perf_counter() + 30)
     assert _group_lasso_kkt(H, Y, W, 0.5) < 1e-3
+
+
+def test_the_dual_stage_of_fit_gets_half_the_time_limit():
+    """30 s without a limit, half the limit otherwise (at least 1 s): a longer limit buys more
+    rounds of column generation (it was capped at 30 s until 2026-12-06)."""
+    from convexnn.pipeline import _dual_time_limit
+
+    assert _dual_time_limit(None) == 30.0
+    assert _dual_time_limit(60) == 30.0 and _dual_time_limit(300) == 150.0
+    assert _dual_time_limit(0.5) == 1.0

@@ -527,7 +527,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "the trained network's neurons, its dual norm bounded by branch and bound over "
                         "the sphere (its network competes too): auto (default) = when the design has "
                         "<= 4 columns, bias included; on = up to 8 columns; off = never. Takes at most "
-                        "min(30 s, time limit / 2); the certificate keeps the larger bound")
+                        "half the time limit (a longer limit buys more rounds); the certificate keeps "
+                        "the larger bound")
     p.add_argument("--save", default=None, metavar="PATH", help="save the network (.npz, no pickle)")
     p.set_defaults(func=cmd_fit)
 
