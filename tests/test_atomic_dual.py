@@ -264,11 +264,13 @@ def test_fit_adds_the_dual_bound_for_small_designs_and_keeps_the_better_of_every
     assert res.certificate.lower <= res.certificate.upper
     off = fit(X, Y, 0.1, method="lbfgs", width=10, restarts=1, time_limit=8, dual_bound=False)
     assert "dual" not in off.stages and "atomic-dual" not in off.candidates
-    # auto skips designs wider than 4 columns (a bias makes 4 + 1); True runs them
-    X5 = rng.standard_normal((20, 5))
-    assert "dual" not in fit(X5, Y[:20], 0.1, method="lbfgs", width=5, restarts=0).stages
+    # auto runs designs of up to 5 columns (4 features and a bias) and skips wider ones; True runs them
+    X6 = rng.standard_normal((20, 6))
+    assert "dual" not in fit(X6, Y[:20], 0.1, method="lbfgs", width=5, restarts=0, time_limit=4).stages
     assert "dual" not in fit(X[:, :2], Y, 0.1, method="lbfgs", width=5, restarts=0, certify=False).stages
-    on = fit(X5[:, :4], Y[:20], 0.1, bias=True, method="lbfgs", width=5, restarts=0, dual_bound=True,
+    auto5 = fit(X6[:, :4], Y[:20], 0.1, bias=True, method="lbfgs", width=5, restarts=0, time_limit=4)
+    assert "dual" in auto5.stages and auto5.stages["dual"].lower_bound <= auto5.certificate.upper
+    on = fit(X6[:, :5], Y[:20], 0.1, bias=True, method="lbfgs", width=5, restarts=0, dual_bound=True,
              time_limit=4)
     assert "dual" in on.stages and on.stages["dual"].lower_bound <= on.certificate.upper
     with pytest.raises(ParameterError, match="at most 8 columns"):

@@ -46,7 +46,7 @@ __all__ = ["DualNormBound", "relu_dual_norm_bound", "atomic_dual_bound", "atomic
 # and bound is not offered by default (it stays valid, but its bound would stay loose)
 ATOMIC_DUAL_MAX_DIM = 8
 # what fit(dual_bound='auto') runs it on: the measured cost is seconds at d = 4 (docs/mathematics.md §7.3)
-ATOMIC_DUAL_AUTO_DIM = 4
+ATOMIC_DUAL_AUTO_DIM = 5
 # ambiguous rows (a hyperplane cutting the cell) handled exactly by enumerating their sign subsets;
 # the others by the triangle inequality
 _EXACT_AMBIGUOUS = 2

@@ -526,7 +526,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a second certified lower bound: the atomic-norm dual by column generation from "
                         "the trained network's neurons, its dual norm bounded by branch and bound over "
                         "the sphere (its network competes too): auto (default) = when the design has "
-                        "<= 4 columns, bias included; on = up to 8 columns; off = never. Takes at most "
+                        "<= 5 columns, bias included; on = up to 8 columns; off = never. Takes at most "
                         "half the time limit (a longer limit buys more rounds); the certificate keeps "
                         "the larger bound")
     p.add_argument("--save", default=None, metavar="PATH", help="save the network (.npz, no pickle)")
