@@ -45,7 +45,9 @@ __all__ = ["DualNormBound", "relu_dual_norm_bound", "atomic_dual_bound", "atomic
 # the sphere of dimension d − 1 is split into 2^(d−1) children per cell: beyond this d the branch
 # and bound is not offered by default (it stays valid, but its bound would stay loose)
 ATOMIC_DUAL_MAX_DIM = 8
-# what fit(dual_bound='auto') runs it on: the measured cost is seconds at d = 4 (docs/mathematics.md §7.3)
+# what fit(dual_bound='auto') runs it on: seconds per round at d = 4; at d = 5 (4 features and a
+# bias) the branch and bound often stops at its cell cap, with a valid bound that still beat
+# SDP-NN's on Iris and Bank Notes (docs/mathematics.md §7.3)
 ATOMIC_DUAL_AUTO_DIM = 5
 # ambiguous rows (a hyperplane cutting the cell) handled exactly by enumerating their sign subsets;
 # the others by the triangle inequality
@@ -711,7 +713,8 @@ def _solve_master(H: np.ndarray, Y: np.ndarray, reg: float, W: np.ndarray, deadl
         # a smaller set keeps the next pass on the Gram matrix when it has fewer atoms than rows
         # (one-off, Bank Notes: sets of ~960 atoms with ~250 in use took 2.5 s per 3,000 iterations)
         used = np.flatnonzero(np.linalg.norm(W, axis=1) > 0)
-        active = np.union1d(used, out[np.argsort(scores[out])[-_CG_ADD:]])
+        still = np.intersect1d(active, np.flatnonzero(scores > reg * (1.0 + 1e-4)))  # not yet settled
+        active = np.union1d(np.union1d(used, still), out[np.argsort(scores[out])[-_CG_ADD:]])
 
 
 def _network(D: np.ndarray, W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
