@@ -28,27 +28,32 @@ sys.path.insert(0, os.path.dirname(__file__))
 from _common import machine  # noqa: E402  (benchmarks/ is on sys.path)
 
 DEFAULT_CASES = ("random:0:default:0.1,random:1:default:0.1,random:2:default:0.1,spiral:default:0.1,"
-                 "spiral:default:0.01,iris:default:0.1,iris:default:0.01,iris:paper:0.1,banknote:default:0.1")
+                 "spiral:default:0.01,iris:default:0.1,iris:default:0.01,iris:paper:0.1,iris:default:0.1:bias,"
+                 "banknote:default:0.1")
 
 
 def parse_case(text: str):
+    """name:protocol:reg[:bias] (random:K:protocol:reg[:bias]) → (name, protocol, reg, bias)."""
     parts = text.split(":")
     if parts[0] == "random":
-        return "random:" + parts[1], parts[2], float(parts[3])
-    return parts[0], parts[1], float(parts[2])
+        parts = ["random:" + parts[1]] + parts[2:]
+    if len(parts) not in (3, 4) or (len(parts) == 4 and parts[3] != "bias"):
+        raise SystemExit(f"bad case {text!r}: expected name:protocol:reg or name:protocol:reg:bias")
+    return parts[0], parts[1], float(parts[2]), len(parts) == 4
 
 
-def run(name, protocol, reg, time_limit):
+def run(name, protocol, reg, time_limit, bias=False):
     split = prepare(name, protocol=protocol)
     t = time.perf_counter()
-    res = fit(split.X_train, split.Y_train, reg, time_limit=time_limit, dual_bound=True)
+    res = fit(split.X_train, split.Y_train, reg, time_limit=time_limit, dual_bound=True, bias=bias)
     total = time.perf_counter() - t
     before = {k: v for k, v in res.candidates.items() if not k.startswith("atomic-dual")}
     up_before = min(before.values())
     sdp_lb = res.stages["sdp"].lower_bound
     dual = res.stages["dual"]
     cert = res.certificate
-    return {"dataset": name, "protocol": protocol, "reg": reg, "n": split.n_train, "d": split.d,
+    return {"dataset": name, "protocol": protocol, "reg": reg, "bias": bias, "n": split.n_train,
+            "d": split.d + int(bias),  # columns of the design, the ones column included
             "c": split.c, "sdp_bound": sdp_lb, "network_before": up_before,
             "gap_before": relative_gap(up_before, sdp_lb), "dual_bound": dual.lower_bound,
             "dual_status": dual.status, "dual_rounds": dual.iterations, "dual_time_s": res.times["dual"],
@@ -63,12 +68,12 @@ def fmt(x, spec=".6g"):
 def render(data) -> str:
     lines = [f"`fit(..., time_limit={data['time_limit']:g})` with the atomic dual stage; {data['machine']}; "
              f"{data['date']}, commit {data['commit']}.", "",
-             "| data | protocol | γ | n | d | SDP bound | best network before | gap before | dual bound "
+             "| data | protocol | γ | n | d (columns) | SDP bound | best network before | gap before | dual bound "
              "(rounds, status, time) | best network after | gap after | total |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in data["rows"]:
         lines.append(
-            f"| {r['dataset']} | {r['protocol']} | {r['reg']:g} | {r['n']} | {r['d']} | {fmt(r['sdp_bound'])} | "
+            f"| {r['dataset']}{' + bias' if r.get('bias') else ''} | {r['protocol']} | {r['reg']:g} | {r['n']} | {r['d']} | {fmt(r['sdp_bound'])} | "
             f"{fmt(r['network_before'])} | {fmt(100 * r['gap_before'], '.3g')} % | {fmt(r['dual_bound'])} "
             f"({r['dual_rounds']}, {r['dual_status']}, {r['dual_time_s']:.1f} s) | {fmt(r['objective'])} "
             f"({r['chosen']}) | **{fmt(100 * r['gap'], '.3g')} %** | {r['time_s']:.1f} s |")
@@ -92,7 +97,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--time-limit", type=float, default=60.0)
     ap.add_argument("--cases", default=DEFAULT_CASES,
-                    help="comma-separated name:protocol:reg (random:K:protocol:reg for Random members)")
+                    help="comma-separated name:protocol:reg[:bias] (random:K:protocol:reg for Random members)")
     ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "dual.json"))
     ap.add_argument("--render", action="store_true", help="re-print the table of the saved JSON")
     args = ap.parse_args()
@@ -103,8 +108,8 @@ def main():
     commit = _commit()  # the code that runs, recorded before it runs
     rows = []
     for case in args.cases.split(","):
-        name, protocol, reg = parse_case(case)
-        rows.append(run(name, protocol, reg, args.time_limit))
+        name, protocol, reg, bias = parse_case(case)
+        rows.append(run(name, protocol, reg, args.time_limit, bias))
         r = rows[-1]
         print(f"{name} {protocol} γ={reg:g}: gap {100 * r['gap_before']:.3g} % → {100 * r['gap']:.3g} % "
               f"({r['time_s']:.1f} s)", file=sys.stderr, flush=True)

@@ -126,7 +126,8 @@ def fit(
     (and an L-BFGS polish of it) join the candidates. 'auto' (default) runs it when ``certify`` is
     not False, the design has at most 5 columns (bias included) and the certificate so far is
     not already within 1e-3, for at most half the time limit (at least 1 s; 30 s without one)
-    or until its own gap is ≤ 1e-3; True runs it for up to 8 columns; False never. The certificate keeps the larger bound and the best network.
+    or until its own gap is ≤ 1e-3; True runs it for up to 8 columns; False never. The
+    certificate keeps the larger bound and the best network.
     ``dual_callback`` gets its progress records.
     """
     if method not in METHODS:
