@@ -669,3 +669,25 @@ def test_cell_radii_cover_the_corners_in_extended_precision(d):
         assert np.all(angle <= r.astype(np.longdouble))
         widest = np.maximum(widest, angle)
     assert np.all(r - widest.astype(float) <= 1e-11 * (1 + r))  # and no looser than its margin
+
+
+def test_a_round_of_the_branch_and_bound_splits_a_bounded_number_of_cells():
+    """At d = 8 a cell has 128 children: a round splits at most _BATCH_CHILDREN // 128 cells, so
+    time limits and callbacks are checked as often as at d = 4 (with 2,048 cells per round, one
+    round at d = 8 evaluated 262,144 cells and a 1 s limit ended after 20 s, one-off)."""
+    import convexnn.atomic_dual as ad
+
+    rng = np.random.default_rng(19)
+    X = rng.standard_normal((60, 8))
+    G = rng.standard_normal((60, 2))
+    seen = []
+
+    def stop(rec):
+        seen.append(rec["cells"])
+        return len(seen) >= 2
+
+    b = relu_dual_norm_bound(X, G, tol=1e-3, callback=stop)
+    assert b.status == "stopped" and len(seen) == 2
+    first_faces = 2 * 8
+    assert seen[0] - first_faces <= ad._BATCH_CHILDREN and seen[1] - seen[0] <= ad._BATCH_CHILDREN
+    assert seen[1] - seen[0] == (ad._BATCH_CHILDREN // 128) * 128  # full rounds: the cap binds

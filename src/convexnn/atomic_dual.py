@@ -56,8 +56,11 @@ _EXACT_AMBIGUOUS = 2
 _EIG_MARGIN = 1e-12
 _ANGLE_MARGIN = 1e-12
 _RESULT_MARGIN = 1e-10
-# cells split per round (best first) and rows × cells per evaluation chunk
+# cells split per round (best first), at most _BATCH_CHILDREN children per round (so that at d = 8,
+# 128 children per cell, a round stays as short as at d = 4 and time limits are checked as often),
+# and rows × cells per evaluation chunk
 _BATCH = 2048
+_BATCH_CHILDREN = 16384
 _CHUNK_ENTRIES = 4_000_000
 # cells from which one batch is split between threads (numpy's elementwise work releases the GIL)
 _PARALLEL_MIN_CELLS = 512
@@ -562,7 +565,7 @@ def _branch_and_bound(ev: _Evaluator, d: int, tol: float, time_limit, max_cells:
                 status = "max_cells"
                 break
             # split the cells with the largest bounds
-            take = min(_BATCH, len(ub))
+            take = min(_BATCH, max(1, _BATCH_CHILDREN // len(children)), len(ub))
             sel = np.argpartition(ub, -take)[-take:] if take < len(ub) else np.arange(len(ub))
             rest = np.ones(len(ub), bool)
             rest[sel] = False
