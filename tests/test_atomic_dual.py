@@ -374,12 +374,19 @@ def test_atomic_dual_bound_reports_rounds_whose_bounds_rise_to_the_result():
     X = rng.standard_normal((40, 3))
     Y = rng.standard_normal((40, 2))
     recs = []
-    res = atomic_dual_bound(X, Y, 0.1, np.zeros_like(Y), value=0.5 * float(np.sum(Y * Y)), callback=recs.append)
+    bnb = "branch-and-bound"  # the rounds are the branch and bound's (the face enumeration has none)
+    res = atomic_dual_bound(X, Y, 0.1, np.zeros_like(Y), value=0.5 * float(np.sum(Y * Y)), callback=recs.append,
+                            oracle=bnb)
     assert recs and all(r["value"] == res.value for r in recs)
     lows = [r["lower_bound"] for r in recs]
     assert all(a <= b + 1e-12 for a, b in zip(lows, lows[1:])) and lows[-1] <= res.lower_bound + 1e-12
-    stopped = atomic_dual_bound(X, Y, 0.1, np.zeros_like(Y), callback=lambda rec: True)
+    stopped = atomic_dual_bound(X, Y, 0.1, np.zeros_like(Y), callback=lambda rec: True, oracle=bnb)
     assert stopped.status == "stopped" and stopped.lower_bound <= res.lower_bound
+    # by default this small arrangement is enumerated: σ exactly, so a bound at least as high
+    exact = atomic_dual_bound(X, Y, 0.1, np.zeros_like(Y))
+    assert exact.info["sigma_upper"] <= res.info["sigma_upper"] * (1 + 1e-12)
+    assert exact.info["sigma_upper"] >= res.info["sigma_lower"] * (1 - 1e-12)
+    assert exact.lower_bound >= res.lower_bound - 1e-12
 
 
 def test_ctrl_c_during_the_final_merge_keeps_the_result(monkeypatch):

@@ -348,7 +348,8 @@ def cmd_fit(args) -> int:
         print(f"SDP-NN            {sdp.status}, {sdp.iterations} iterations, {res.times['sdp']:.2f} s")
     dual = res.stages.get("dual")
     if dual is not None:
-        print(f"atomic dual       {dual.status}, {dual.iterations} rounds, bound {_fmt(dual.lower_bound)}, "
+        print(f"atomic dual       {dual.status}, {dual.iterations} rounds ({dual.info['certifications']} "
+              f"certified by {dual.info['oracle'] or 'none'}), bound {_fmt(dual.lower_bound)}, "
               f"network {_fmt(dual.value)}, {res.times['dual']:.2f} s")
     for note in res.notes:
         print(f"note: {note}")
@@ -397,7 +398,8 @@ def cmd_fit(args) -> int:
     if dual is not None:
         report["dual"] = {"lower_bound": dual.lower_bound, "value": dual.value, "status": dual.status,
                           "rounds": dual.iterations, "time_s": dual.time_s, "atoms": dual.info["atoms"],
-                          "sigma_lower": dual.info["sigma_lower"], "sigma_upper": dual.info["sigma_upper"]}
+                          "sigma_lower": dual.info["sigma_lower"], "sigma_upper": dual.info["sigma_upper"],
+                          "oracle": dual.info["oracle"], "certifications": dual.info["certifications"]}
     if args.plot and sdp is not None and sdp.history:
         from .plotting import plot_bounds
 
@@ -524,8 +526,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="skip the lower bound (faster; no gap is reported)")
     p.add_argument("--dual-bound", dest="dual_bound", choices=["auto", "on", "off"], default="auto",
                    help="a second certified lower bound: the atomic-norm dual by column generation from "
-                        "the trained network's neurons, its dual norm bounded by branch and bound over "
-                        "the sphere (its network competes too): auto (default) = when the design has "
+                        "the trained network's neurons, its dual norm computed exactly by enumerating "
+                        "the faces of the hyperplane arrangement where that is small (e.g. Iris), else "
+                        "bounded by branch and bound over the sphere (its network competes too): "
+                        "auto (default) = when the design has "
                         "<= 5 columns, bias included; on = up to 8 columns; off = never. Takes at most "
                         "half the time limit (a longer limit buys more rounds); the certificate keeps "
                         "the larger bound")

@@ -1,0 +1,431 @@
+"""σ(Γ) = max_{‖u‖≤1} ‖Γᵀ(Xu)_+‖ exactly, by enumerating the faces of the hyperplane arrangement.
+
+The branch and bound of :mod:`convexnn.atomic_dual` bounds σ from above on spherical caps. Near the
+optimum of column generation its residuals are nearly flat — σ ≈ γ on hundreds of atoms — and its
+cap bounds, loose to first order where hyperplanes cross a cap, cannot separate the plateau from
+the maximum (docs/mathematics.md §7.3: on Iris at γ = 0.01 it stopped at 2·10⁶ cells with σ̄ = 1.17γ
+where the largest value found was 1.04γ). When the number of data directions is small, the maximum
+can instead be found exactly (our derivation):
+
+On each face F of the arrangement of the hyperplanes x_iᵀu = 0 (a cell, or the part of the sphere
+where some of them vanish and the others keep their signs), f(u) = ‖M_F u‖ for one c × d matrix
+M_F. Let u* be a maximiser of f on the sphere and F the face that holds u* in its relative
+interior. Then u* is a local maximum of uᵀM_FᵀM_F u on the unit sphere of span(F), so it is a top
+eigenvector of the compression of M_FᵀM_F to span(F), and σ² is that top eigenvalue. Hence
+
+    σ² = max over faces F of λ_max(M_F restricted to span F), over the faces whose top
+         eigenvector (up to sign) lies in F,
+
+and a face whose top eigenvector lies outside it can be skipped: its maximum over its closure is
+attained on a smaller face, which is enumerated too. Every face of the arrangement (with X of full
+column rank) has a vertex — a ray where d − 1 independent hyperplanes meet — in its closure, and
+the faces around a vertex are the 3^(d−1) sign choices (−, 0, +) of the hyperplanes through it,
+with every other hyperplane keeping its sign at the vertex. So the enumeration visits every vertex
+(2·C(h, d − 1) of them for h hyperplanes in general position) and 3^(d−1) faces around each: cheap
+for Iris (n = 75, d = 4: 3.5·10⁶ faces), out of reach for Bank Notes (n = 686: 2.9·10⁹), where the
+branch and bound stays.
+
+Certification: a face is skipped only when its top eigenvalue is separated from the next one (so
+the computed eigenvector is accurate) and both signs of the eigenvector break the face's sign
+pattern by more than a margin; otherwise its eigenvalue counts. Hyperplanes within a margin of a
+vertex count as passing through it (all their sign choices are enumerated); exactly parallel rows
+share one hyperplane, and the rounding of that grouping, of a dropped numerical null space of X and
+of the sums that form M_F are added to the bound.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from ._validation import as_float_matrix, blas_threads, check_positive_int, check_time_limit, cpu_cores
+from .atomic_dual import DualNormBound, _Peaks, _det_sym3, _top_eigen
+from .errors import DataError
+
+__all__ = ["relu_dual_norm_faces", "arrangement_face_count", "FACES_DEFAULT_MAX"]
+
+# faces enumerated by default at most (about 1 s per million on a 2-core machine)
+FACES_DEFAULT_MAX = 5_000_000
+# vertices per chunk of the enumeration, and faces per chunk of the verification
+_VERTEX_CHUNK = 16384
+_VERIFY_CHUNK = 8192
+# a hyperplane within this distance of a vertex (unit normals) is taken to pass through it
+_THROUGH = 1e-9
+# a face is skipped only when its eigenvector breaks the face's signs by more than this ...
+_OUTSIDE = 1e-7
+# ... and its top eigenvalue exceeds the next one by more than this fraction; faces within
+# _RECHECK of their signs are re-solved by LAPACK before they are skipped
+_EIGENGAP = 1e-4
+_RECHECK = 1e-3
+# vertices where more than this many hyperplanes meet are not enumerated (3^m faces each)
+_MAX_THROUGH = 9
+_RESULT_MARGIN = 1e-10
+
+
+def _design(X: np.ndarray, G: np.ndarray):
+    """Rows grouped into hyperplanes: unit normals H (h × r, in the coordinates of X's row space
+    B, d × r), the output weights a⁺, a⁻ (h × c) of each hyperplane's two sides, and the absolute
+    error that the grouping and the dropped null space add to f."""
+    nr = np.linalg.norm(X, axis=1)
+    keep = nr > 0
+    X, G, nr = X[keep], G[keep], nr[keep]
+    d = X.shape[1]
+    if len(X) == 0:
+        return np.zeros((0, d)), np.zeros((0, G.shape[1])), np.zeros((0, G.shape[1])), np.eye(d), 0.0
+    _, s, Vt = np.linalg.svd(X, full_matrices=False)
+    r = int(np.sum(s > s[0] * 1e-12))
+    B = Vt[:r].T
+    # f(u) ≤ f(BBᵀu) + ‖G‖₂‖X(I − BBᵀ)u‖, and f(BBᵀu) ≤ max over the row space's sphere
+    err = float(np.linalg.norm(G, 2) * (s[r] if r < len(s) else 0.0))
+    Xr = X @ B
+    nrr = np.linalg.norm(Xr, axis=1)
+    ok = nrr > 0
+    err += float(np.sum(np.linalg.norm(G[~ok], axis=1) * nr[~ok]))  # rows lost to the null space
+    Xr, G, nrr = Xr[ok], G[ok], nrr[ok]
+    Xn = Xr / nrr[:, None]
+    lead = np.argmax(np.abs(Xn) > 1e-6, axis=1)
+    sgn = np.sign(Xn[np.arange(len(Xn)), lead])
+    Hn = Xn * sgn[:, None]
+    _, first, inv = np.unique(np.round(Hn, 13), axis=0, return_index=True, return_inverse=True)
+    inv = inv.ravel()
+    H = Hn[first]
+    # replacing a row's direction by its hyperplane's representative moves x_iᵀu by at most
+    # ‖x_i‖‖x̂_i − ĥ‖, so f by at most ‖g_i‖ times that
+    err += float(np.sum(np.linalg.norm(G, axis=1) * nrr * np.linalg.norm(Hn - H[inv], axis=1)))
+    w = G * nrr[:, None]
+    h, c = len(H), G.shape[1]
+    ap, am = np.zeros((h, c)), np.zeros((h, c))
+    np.add.at(ap, inv[sgn > 0], w[sgn > 0])
+    np.add.at(am, inv[sgn < 0], -w[sgn < 0])
+    return H, ap, am, B, err
+
+
+def arrangement_face_count(X) -> int:
+    """Faces the enumeration visits for design X (general position assumed): 2·C(h, r − 1)·3^(r−1)
+    with h distinct hyperplanes and r the rank of X."""
+    X = as_float_matrix(X, "X")
+    H, _, _, B, _ = _design(X, np.zeros((X.shape[0], 1)))
+    r = B.shape[1]
+    if r <= 1:
+        return 2
+    return 2 * math.comb(len(H), r - 1) * 3 ** (r - 1)
+
+
+class _Faces:
+    """The arrangement of hyperplanes H (h × r) with side weights a⁺, a⁻, and the enumeration."""
+
+    def __init__(self, H, ap, am):
+        self.H, self.ap, self.am = H, ap, am
+        self.h, self.r = H.shape
+        self.c = ap.shape[1]
+        r, c = self.r, self.c
+        self.Ap = (ap[:, :, None] * H[:, None, :]).reshape(self.h, c * r)  # a⁺ ĥᵀ, flattened
+        self.Am = (am[:, :, None] * H[:, None, :]).reshape(self.h, c * r)
+        self.combos = np.array(list(itertools.product((-1, 0, 1), repeat=r - 1)), dtype=np.int8)
+        # the zero sets of the combos, as tuples of positions, and each zero set's combos
+        self.zero_sets = sorted({tuple(np.flatnonzero(cb == 0)) for cb in self.combos}, key=len)
+
+    def vertices(self, T: np.ndarray):
+        """Unit rays v (k × r) where the hyperplanes T (k × (r − 1)) meet, the distance margin of
+        each (larger when the hyperplanes are nearly dependent), and which subsets are independent."""
+        A = self.H[T]  # k × (r − 1) × r
+        Q, R = np.linalg.qr(np.transpose(A, (0, 2, 1)), mode="complete")
+        rdiag = np.min(np.abs(np.diagonal(R, axis1=1, axis2=2)), axis=1)
+        ok = rdiag > 1e-10
+        tau = _THROUGH + 1e-13 / np.maximum(rdiag, 1e-300)
+        return Q[:, :, -1], tau, ok
+
+    def base(self, P, through):
+        """Σ over the hyperplanes off ``through`` of a^{sign} ĥᵀ (k × c·r, flattened)."""
+        pos = (P > 0) & ~through
+        neg = (P < 0) & ~through
+        return pos.astype(np.float64) @ self.Ap + neg.astype(np.float64) @ self.Am
+
+    def matrices(self, base, T, combo):
+        """M_F (k × c × r) of the faces with ``base`` off T and the signs ``combo`` on T."""
+        M = base.copy()
+        for j, s in enumerate(combo):
+            if s > 0:
+                M += self.Ap[T[:, j]]
+            elif s < 0:
+                M += self.Am[T[:, j]]
+        return M.reshape(-1, self.c, self.r)
+
+    def basis(self, normals: np.ndarray) -> np.ndarray:
+        """Orthonormal bases (k × r × (r − m)) of the complements of the m rows of ``normals``."""
+        m = normals.shape[1]
+        if m == 0:
+            return np.broadcast_to(np.eye(self.r), (len(normals), self.r, self.r))
+        Q, _ = np.linalg.qr(np.transpose(normals, (0, 2, 1)), mode="complete")
+        return Q[:, :, m:]
+
+
+def _top2(K: np.ndarray):
+    """The two largest eigenvalues of batched symmetric m × m matrices (m ≤ 3 in closed form) and
+    a unit eigenvector of the largest; accurate when the two are well separated (the caller checks
+    the separation and re-solves by LAPACK where it matters)."""
+    m = K.shape[-1]
+    if m == 1:
+        return K[:, 0, 0], np.zeros(len(K)), np.ones((len(K), 1))
+    if m == 2:
+        p, q, b = K[:, 0, 0], K[:, 1, 1], K[:, 0, 1]
+        rad = np.hypot(0.5 * (p - q), b)
+        l1, l2 = 0.5 * (p + q) + rad, 0.5 * (p + q) - rad
+        w1 = np.stack([b, l1 - p], axis=1)
+        w2 = np.stack([l1 - q, b], axis=1)
+        w = np.where((np.einsum("ki,ki->k", w1, w1) >= np.einsum("ki,ki->k", w2, w2))[:, None], w1, w2)
+    elif m == 3:
+        a, b, c = K[:, 0, 0], K[:, 1, 1], K[:, 2, 2]
+        d, e, f = K[:, 0, 1], K[:, 0, 2], K[:, 1, 2]
+        q = (a + b + c) / 3.0
+        p = np.sqrt(((a - q) ** 2 + (b - q) ** 2 + (c - q) ** 2 + 2.0 * (d * d + e * e + f * f)) / 6.0)
+        safe = np.where(p > 0, p, 1.0)
+        rr = np.clip(0.5 * _det_sym3(a - q, b - q, c - q, d, e, f) / safe ** 3, -1.0, 1.0)
+        phi = np.arccos(rr) / 3.0
+        l1 = q + 2.0 * p * np.cos(phi)
+        l3 = q + 2.0 * p * np.cos(phi + 2.0 * np.pi / 3.0)
+        l2 = 3.0 * q - l1 - l3
+        x, y, z = a - l1, b - l1, c - l1
+        crosses = np.stack([np.stack([d * f - e * y, e * d - x * f, x * y - d * d], axis=1),
+                            np.stack([d * z - e * f, e * e - x * z, x * f - d * e], axis=1),
+                            np.stack([y * z - f * f, f * e - d * z, d * f - y * e], axis=1)], axis=1)
+        best = np.argmax(np.einsum("kij,kij->ki", crosses, crosses), axis=1)
+        w = crosses[np.arange(len(K)), best]
+    else:
+        evals, evecs = np.linalg.eigh(K)
+        return evals[:, -1], evals[:, -2], evecs[:, :, -1]
+    nw = np.linalg.norm(w, axis=1, keepdims=True)
+    fallback = np.zeros_like(w)
+    fallback[:, 0] = 1.0
+    return l1, l2, np.where(nw > 0, w / np.where(nw > 0, nw, 1.0), fallback)
+
+
+def _face_maxima(F: "_Faces", MB: np.ndarray, Bz: np.ndarray, req: np.ndarray, exact: bool = False):
+    """For faces with matrices MB = M_F B (k × c × m, B the basis of span F) and required signs
+    ``req`` (k × h, 0 where free): top eigenvalue of (MB)ᵀMB, the unit direction u = B w of its
+    eigenvector (the sign that fits the face), and whether the face counts (u lies in F to within
+    _OUTSIDE, or the eigenvalue is not separated from the next)."""
+    c, m = MB.shape[1:]
+    left = c < m  # the smaller Gram matrix: MB MBᵀ (c × c) or MBᵀ MB (m × m)
+    K = MB @ np.swapaxes(MB, 1, 2) if left else np.swapaxes(MB, 1, 2) @ MB
+    if exact:
+        evals, evecs = np.linalg.eigh(K)
+        l1, w = evals[:, -1], evecs[:, :, -1]
+        l2 = evals[:, -2] if K.shape[-1] > 1 else np.zeros(len(K))
+    else:
+        l1, l2, w = _top2(K)
+    if left:
+        w = np.einsum("kcm,kc->km", MB, w)
+        w /= np.maximum(np.linalg.norm(w, axis=1, keepdims=True), 1e-300)
+    U = np.einsum("krm,km->kr", Bz, w)
+    U /= np.maximum(np.linalg.norm(U, axis=1, keepdims=True), 1e-300)
+    S = U @ F.H.T
+    RS = req * S
+    viol_p = np.maximum(0.0, -RS.min(axis=1))
+    viol_m = np.maximum(0.0, RS.max(axis=1))
+    U = np.where((viol_m < viol_p)[:, None], -U, U)
+    viol = np.minimum(viol_p, viol_m)
+    separated = (l1 - l2) > _EIGENGAP * np.maximum(np.abs(l1), 1e-300)
+    return l1, U, viol, separated
+
+
+def _counted(F: _Faces, MB: np.ndarray, Bz: np.ndarray, req: np.ndarray):
+    """(λ rounded up, direction, inside) for the faces that count among those given (see
+    :func:`_face_maxima`); faces near their boundary or with close eigenvalues are re-solved by
+    LAPACK before they are skipped."""
+    _, U, viol, sep = _face_maxima(F, MB, Bz, req)
+    near = (viol <= _RECHECK) | ~sep
+    if np.any(near):
+        idx = np.flatnonzero(near)
+        _, U[idx], viol[idx], sep[idx] = _face_maxima(F, MB[idx], Bz[idx], req[idx], exact=True)
+    inside = viol <= _OUTSIDE
+    counts = inside | ~sep
+    if not np.any(counts):
+        return np.zeros(0), np.zeros((0, F.r)), np.zeros(0, bool)
+    lam, _ = _top_eigen(MB[counts], need_vector=False)
+    return lam, U[counts], inside[counts]
+
+
+def _chunk(F: _Faces, T: np.ndarray):
+    """The faces around the vertices of the hyperplane subsets T: (λ, U, inside) of those that
+    count, the vertices where more than r − 1 hyperplanes meet (apart), and the faces visited."""
+    r = F.r
+    v, tau, ok = F.vertices(T)
+    T, v, tau = T[ok], v[ok], tau[ok]
+    P0 = v @ F.H.T
+    rows = np.arange(len(T))[:, None]
+    through = np.abs(P0) <= tau[:, None]
+    through[rows, T] = True
+    general = through.sum(1) == r - 1
+    degenerate = {}
+    for i in np.flatnonzero(~general):
+        idx = tuple(np.flatnonzero(through[i]))
+        rest = np.flatnonzero(~through[i])
+        flip = len(rest) > 0 and P0[i, rest[0]] < 0  # one representative of ±v
+        degenerate.setdefault(idx, -v[i] if flip else v[i])
+    T, v, P0, through = T[general], v[general], P0[general], through[general]
+    rows = rows[:len(T)]
+    bases = {z: F.basis(F.H[T[:, list(z)]]) for z in F.zero_sets if len(z) < r - 1}
+    out = []
+    for sgn in (1.0, -1.0):
+        P = sgn * P0
+        base = F.base(P, through)
+        req0 = np.where(through, 0.0, np.sign(P))
+        for combo in F.combos:
+            z = tuple(np.flatnonzero(combo == 0))
+            Bz = (sgn * v)[:, :, None] if len(z) == r - 1 else bases[z]
+            MB = F.matrices(base, T, combo) @ Bz
+            req = req0.copy()
+            req[rows, T] = combo
+            out.append(_counted(F, MB, Bz, req))
+    lam = np.concatenate([o[0] for o in out])
+    U = np.vstack([o[1] for o in out])
+    inside = np.concatenate([o[2] for o in out])
+    return lam, U, inside, degenerate, 2 * len(T) * len(F.combos)
+
+
+def _degenerate(F: _Faces, v: np.ndarray, idx: np.ndarray):
+    """Every sign choice of the m hyperplanes ``idx`` that meet at the vertex v (null spaces by
+    SVD, rank-revealing; all by LAPACK): (λ, U, inside) of the faces that count."""
+    m = len(idx)
+    P = v @ F.H.T
+    through = np.zeros(F.h, bool)
+    through[idx] = True
+    combos = np.array(list(itertools.product((-1, 0, 1), repeat=m)), dtype=np.int8)
+    k = len(combos)
+    M = np.repeat(F.base(P[None], through[None]), k, axis=0)
+    for j in range(m):
+        M += (combos[:, j] > 0)[:, None] * F.Ap[idx[j]] + (combos[:, j] < 0)[:, None] * F.Am[idx[j]]
+    M = M.reshape(k, F.c, F.r)
+    req = np.repeat(np.where(through, 0.0, np.sign(P))[None], k, axis=0)
+    req[:, idx] = combos
+    # the span of each face: the null space of its zero hyperplanes (the ray v when ≤ 1-dimensional)
+    spans = {}
+    for i, cb in enumerate(combos):
+        z = idx[cb == 0]
+        key = tuple(z)
+        if key not in spans:
+            Bz = np.eye(F.r)
+            if len(z):
+                _, sv, Vt = np.linalg.svd(F.H[z])
+                Bz = Vt[int(np.sum(sv > 1e-10)):].T
+                if Bz.shape[1] <= 1:
+                    Bz = v[:, None]
+            spans[key] = Bz
+    groups = {}
+    for i, cb in enumerate(combos):
+        groups.setdefault(spans[tuple(idx[cb == 0])].shape[1], []).append(i)
+    out = []
+    for rows in groups.values():
+        rows = np.array(rows)
+        Bz = np.stack([spans[tuple(idx[combos[i] == 0])] for i in rows])
+        MB = M[rows] @ Bz
+        _, U, viol, sep = _face_maxima(F, MB, Bz, req[rows], exact=True)
+        counts = (viol <= _OUTSIDE) | ~sep
+        if np.any(counts):
+            out.append((_top_eigen(MB[counts], need_vector=False)[0], U[counts], viol[counts] <= _OUTSIDE))
+    if not out:
+        return np.zeros(0), np.zeros((0, F.r)), np.zeros(0, bool)
+    return tuple(np.concatenate([o[j] for o in out]) for j in range(3))
+
+
+def relu_dual_norm_faces(X, G, *, max_faces: int = FACES_DEFAULT_MAX, time_limit: float | None = None,
+                         peaks: int = 256) -> DualNormBound | None:
+    """σ = max_{‖u‖₂ ≤ 1} ‖Gᵀ(Xu)_+‖₂ exactly (to rounding), by enumerating the arrangement's faces.
+
+    Returns a :class:`~convexnn.atomic_dual.DualNormBound` with ``upper`` certified (rounding
+    margins included) and ``lower`` attained at ``u``, status 'optimal'; ``peaks`` holds ``u`` and up
+    to ``peaks`` more face maxima (the top of f on a face, inside it), best first; ``cells`` counts the faces
+    visited. Returns None when the enumeration would visit more than ``max_faces`` faces or meets
+    a vertex where more than 9 hyperplanes cross: the caller then uses the branch and bound. At
+    ``time_limit`` or on Ctrl-C it returns a valid but crude bound (the sum of the hyperplanes'
+    weights) with status 'time_limit' / 'interrupted'.
+    """
+    t0 = time.perf_counter()
+    X = as_float_matrix(X, "X")
+    G = as_float_matrix(G, "G", allow_1d_as_column=True)
+    if G.shape[0] != X.shape[0]:
+        raise DataError(f"X has {X.shape[0]} rows but G has {G.shape[0]}; they must match.")
+    max_faces = check_positive_int(max_faces, "max_faces")
+    check_time_limit(time_limit)
+    peaks = check_positive_int(peaks, "peaks")
+    d = X.shape[1]
+    H, ap, am, B, err = _design(X, G)
+    h, r = len(H), B.shape[1]
+
+    def values(U):  # f at the columns of U (d × k), on the data as given
+        return np.linalg.norm(G.T @ np.maximum(X @ U, 0.0), axis=0)
+
+    weights = np.linalg.norm(ap, axis=1) + np.linalg.norm(am, axis=1)
+    crude = float(np.sum(weights)) + err
+    # rounding of the sums that form M_F: at most (h + r)·ε times the sum of all the terms
+    err += (h + r + 8) * np.finfo(float).eps * float(np.sum(weights))
+
+    def result(upper, u, lower, status, faces, peak_dirs):
+        upper = max(upper, lower) * (1.0 + _RESULT_MARGIN)
+        return DualNormBound(upper, lower, u, status, int(faces), 1, time.perf_counter() - t0, peak_dirs)
+
+    e0 = np.zeros(d)
+    e0[0] = 1.0
+    if h == 0 or not np.any(G):
+        return result(err, e0, 0.0, "optimal", 0, e0[:, None])
+    if r == 1:  # the sphere of the row space is two points
+        U = np.hstack([B, -B])
+        v = values(U)
+        j = int(np.argmax(v))
+        return result(float(v[j]) * (1.0 + 1e-12) + err, U[:, j], float(v[j]), "optimal", 2, U[:, [j]])
+    n_sub = math.comb(h, r - 1)
+    if 2 * n_sub * 3 ** (r - 1) > max_faces:
+        return None
+    F = _Faces(H, ap, am)
+    subsets = itertools.combinations(range(h), r - 1)
+    threads = cpu_cores()
+    parts, degenerate = [], {}
+    faces = 0
+    status = "optimal"
+    try:
+        with blas_threads(0), ThreadPoolExecutor(threads) as pool:
+            pending = []
+            for s0 in range(0, n_sub, _VERTEX_CHUNK):
+                if time_limit is not None and time.perf_counter() - t0 >= time_limit:
+                    status = "time_limit"
+                    break
+                k = min(_VERTEX_CHUNK, n_sub - s0)
+                T = np.fromiter(itertools.chain.from_iterable(itertools.islice(subsets, k)), dtype=np.intp,
+                                count=k * (r - 1)).reshape(k, r - 1)
+                pending.append(pool.submit(_chunk, F, T))
+                while len(pending) >= threads or (pending and s0 + k >= n_sub):
+                    lam, U, inside, deg, nf = pending.pop(0).result()
+                    parts.append((lam, U, inside))
+                    degenerate.update(deg)
+                    faces += nf
+            for fut in pending:
+                fut.cancel()
+            if status == "optimal":
+                for idx, v in degenerate.items():
+                    if len(idx) > _MAX_THROUGH:
+                        return None
+                    for sgn in (1.0, -1.0):
+                        parts.append(_degenerate(F, sgn * v, np.array(idx)))
+                        faces += 3 ** len(idx)
+    except KeyboardInterrupt:
+        status = "interrupted"
+    if status != "optimal":
+        return result(crude, e0, 0.0, status, faces, e0[:, None])
+    lam = np.concatenate([p[0] for p in parts])
+    U = np.vstack([p[1] for p in parts])
+    inside = np.concatenate([p[2] for p in parts])
+    upper = math.sqrt(max(float(lam.max()) if len(lam) else 0.0, 0.0)) + err
+    D = B @ U[inside].T  # the faces' maxima, in the coordinates of X
+    D /= np.maximum(np.linalg.norm(D, axis=0), 1e-300)
+    if D.shape[1] == 0:
+        return result(upper, B[:, 0], float(values(B[:, :1])[0]), status, faces, B[:, :1])
+    vals = values(D)
+    j = int(np.argmax(vals))
+    kept = _Peaks(d, size=peaks, sep=1e-6)
+    kept.add(D.T, vals)
+    return result(upper, D[:, j], float(vals[j]), status, faces, kept.directions(D[:, j]))

@@ -1,0 +1,198 @@
+"""The exact dual norm by face enumeration (convexnn.atomic_dual_faces) and its use as the oracle
+of column generation.
+
+Checked against independent computations: the recursive exact oracle of the Frank–Wolfe baseline
+(baselines/sahiner.py, a different enumeration), the branch and bound's certified interval, brute
+force over a fine grid of directions, and the NN-TRAIN objective of trained networks.
+"""
+
+import itertools
+
+import numpy as np
+import pytest
+
+from convexnn.atomic_dual import _Pricer, atomic_dual_certificate, relu_dual_norm_bound
+from convexnn.atomic_dual_faces import arrangement_face_count, relu_dual_norm_faces
+from convexnn.baselines.gradient import train_lbfgs
+from convexnn.baselines.sahiner import nonneg_pca_oracle
+from convexnn.errors import DataError, ParameterError
+from convexnn.problem import TrainingProblem
+
+
+def _f(X, G, U):
+    return np.linalg.norm(G.T @ np.maximum(X @ U, 0.0), axis=0)
+
+
+def _instance(seed):
+    rng = np.random.default_rng(seed)
+    d = int(rng.integers(1, 5))
+    n = int(rng.integers(3, 26))
+    c = int(rng.integers(1, 4))
+    X = rng.standard_normal((n, d))
+    G = rng.standard_normal((n, c))
+    kind = seed % 5
+    if kind == 1 and n > 3:  # an exactly parallel, an antiparallel and a duplicate row
+        X[1] = 3.0 * X[0]
+        X[2] = -0.5 * X[0]
+        X[3] = X[0]
+    elif kind == 2:  # a zero row and nearly parallel rows
+        X[0] = 0.0
+        X[-1] = X[-2] + 1e-9 * rng.standard_normal(d)
+    elif kind == 3 and d > 1:  # a constant feature (a bias column)
+        X[:, -1] = 1.0
+    elif kind == 4:  # small integers: many hyperplanes through one vertex
+        X = rng.integers(-2, 3, size=(n, d)).astype(float)
+    return X, G
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_faces_match_the_recursive_exact_oracle_and_the_branch_and_bound(seed):
+    X, G = _instance(seed)
+    res = relu_dual_norm_faces(X, G)
+    assert res is not None and res.status == "optimal"
+    # exact: its certified upper value and its attained lower value agree to the rounding margins
+    assert res.upper >= res.lower
+    assert res.upper <= res.lower * (1 + 1e-8) + 1e-12
+    assert _f(X, G, res.u[:, None])[0] == pytest.approx(res.lower, rel=1e-12, abs=1e-12)
+    if X.shape[1] <= 4 and np.any(X):  # an independent enumeration (recursive, over the cones)
+        _, _, sigma = nonneg_pca_oracle(X, G, method="exact")
+        assert res.upper >= sigma * (1 - 1e-12)
+        assert res.lower == pytest.approx(sigma, rel=1e-7, abs=1e-12)
+    b = relu_dual_norm_bound(X, G, tol=1e-4)
+    assert res.upper >= b.lower * (1 - 1e-12)  # never below a value the branch and bound attained
+    assert res.lower <= b.upper * (1 + 1e-12)  # nor above its certified bound
+
+
+def test_faces_in_two_dimensions_against_a_fine_grid_of_angles():
+    rng = np.random.default_rng(5)
+    for _ in range(5):
+        X = rng.standard_normal((30, 2))
+        G = rng.standard_normal((30, 3))
+        theta = np.linspace(0, 2 * np.pi, 400_001)
+        grid = _f(X, G, np.vstack([np.cos(theta), np.sin(theta)])).max()
+        res = relu_dual_norm_faces(X, G)
+        assert res.upper >= grid * (1 - 1e-12)
+        # f is Lipschitz with constant Σ‖g_i‖‖x_i‖, so the grid (step h) misses at most that × h/2
+        lip = float(np.sum(np.linalg.norm(G, axis=1) * np.linalg.norm(X, axis=1)))
+        assert res.upper <= grid + lip * (theta[1] - theta[0]) / 2 + 1e-9 * grid
+
+
+def test_faces_find_a_maximum_at_a_vertex_that_random_directions_miss():
+    # the maximum of f sits where three hyperplanes meet (f is convex on each cell, and here the
+    # unconstrained maximiser of every cell lies outside it); random directions stay well below
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((40, 4))
+    T = np.array([0, 1, 2])
+    _, _, Vt = np.linalg.svd(X[T])
+    v = Vt[-1]
+    G = -np.sign(X @ v)[:, None] * np.abs(rng.standard_normal((40, 1)))  # rows active at v push f down
+    G[T] = 5.0  # the three hyperplanes through v carry the weight
+    res = relu_dual_norm_faces(X, G)
+    U = rng.standard_normal((4, 200_000))
+    U /= np.linalg.norm(U, axis=0)
+    sampled = _f(X, G, U).max()
+    assert res.lower >= sampled * (1 - 1e-12)
+    _, _, sigma = nonneg_pca_oracle(X, G, method="exact")
+    assert res.upper == pytest.approx(sigma, rel=1e-8)
+
+
+def test_rank_deficient_designs_and_degenerate_targets():
+    rng = np.random.default_rng(8)
+    X = rng.standard_normal((20, 3))
+    X = np.hstack([X, X[:, :1] + X[:, 1:2], np.zeros((20, 1))])  # rank 3 in 5 columns
+    G = rng.standard_normal((20, 2))
+    res = relu_dual_norm_faces(X, G)
+    b = relu_dual_norm_bound(X, G, tol=1e-4)
+    assert b.lower * (1 - 1e-12) <= res.upper <= b.upper * (1 + 1e-12)
+    assert res.upper <= res.lower * (1 + 1e-8)
+    assert np.linalg.norm(res.u) == pytest.approx(1.0)
+    # G = 0, X = 0, a single direction (d = 1)
+    assert relu_dual_norm_faces(X, np.zeros((20, 2))).upper == pytest.approx(0.0, abs=1e-12)
+    assert relu_dual_norm_faces(np.zeros((5, 3)), np.ones((5, 1))).upper == pytest.approx(0.0, abs=1e-12)
+    x = rng.standard_normal((9, 1))
+    g = rng.standard_normal((9, 2))
+    res = relu_dual_norm_faces(x, g)
+    assert res.upper == pytest.approx(max(_f(x, g, np.array([[1.0, -1.0]]))), rel=1e-9)
+
+
+def test_faces_refuse_large_arrangements_and_honour_limits():
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((60, 4))
+    G = rng.standard_normal((60, 2))
+    count = arrangement_face_count(X)
+    assert count == 2 * 34220 * 27  # 2·C(60, 3)·3³
+    assert relu_dual_norm_faces(X, G, max_faces=count - 1) is None
+    res = relu_dual_norm_faces(X, G, time_limit=1e-9)
+    assert res.status == "time_limit"
+    exact = relu_dual_norm_faces(X, G)
+    assert res.upper >= exact.upper  # crude, but still a bound
+    with pytest.raises(DataError, match="rows"):
+        relu_dual_norm_faces(X, G[:-1])
+    with pytest.raises(ParameterError):
+        relu_dual_norm_faces(X, G, max_faces=0)
+
+
+def test_faces_peaks_are_distinct_face_maxima_best_first():
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((25, 3))
+    G = rng.standard_normal((25, 2))
+    res = relu_dual_norm_faces(X, G, peaks=20)
+    P = res.peaks
+    assert P.shape[0] == 3 and 2 <= P.shape[1] <= 21
+    np.testing.assert_allclose(np.linalg.norm(P, axis=0), 1.0)
+    vals = _f(X, G, P)
+    assert vals[0] == pytest.approx(res.lower)
+    assert np.all(vals <= res.upper)
+    assert np.all(np.abs(P.T @ P - np.eye(P.shape[1])) < 1 - 1e-13)  # pairwise distinct
+    # each is the top of ‖M_F u‖ on its face F: the maximiser of uᵀM_FᵀM_F u over the unit
+    # sphere of the span of the hyperplanes it lies on, M_F fixed by the signs around it
+    for j in range(P.shape[1]):
+        u = P[:, j]
+        z = X @ u
+        on = np.abs(z) <= 1e-9 * np.linalg.norm(X, axis=1)
+        M = G[z > 0].T @ X[z > 0]
+        _, _, Vt = np.linalg.svd(X[on]) if np.any(on) else (None, None, np.zeros((0, 3)))
+        N = Vt[int(np.sum(on)):].T if np.any(on) else np.eye(3)
+        top = np.linalg.norm(M @ N, 2)
+        assert vals[j] == pytest.approx(top, rel=1e-9)
+
+
+def test_pricer_candidates_are_the_vertices_and_the_violated_ones_are_best_first():
+    rng = np.random.default_rng(6)
+    X = rng.standard_normal((12, 3))
+    pricer = _Pricer(X, rng)
+    assert pricer.C.shape == (3, 2 * 66)  # ± the null vector of each pair of rows
+    for a, b in itertools.combinations(range(12), 2):  # every vertex is among the candidates
+        _, _, Vt = np.linalg.svd(X[[a, b]])
+        assert np.max(np.abs(pricer.C.T @ Vt[-1])) == pytest.approx(1.0, abs=1e-9)
+    G = rng.standard_normal((12, 2))
+    vals = _f(X, G, pricer.C)
+    reg = float(np.quantile(vals, 0.8))
+    top, P = pricer.violated(G, reg)
+    assert top == pytest.approx(vals.max())
+    pv = _f(X, G, P)
+    assert np.all(pv > reg) and np.all(np.diff(pv) <= 1e-12)
+    assert np.all(P.T @ P - np.eye(P.shape[1]) < np.cos(0.02))  # pairwise at least 0.02 rad apart
+
+
+@pytest.mark.parametrize("oracle", ["faces", "branch-and-bound", "auto"])
+def test_column_generation_bound_holds_below_trained_networks_for_every_oracle(oracle):
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((30, 3))
+    Y = np.maximum(X @ rng.standard_normal((3, 2)), 0.0) + 0.1 * rng.standard_normal((30, 2))
+    prob = TrainingProblem(X, Y, 0.05)
+    res = atomic_dual_certificate(X, Y, 0.05, time_limit=8.0, seed=0, oracle=oracle)
+    assert res.lower_bound is not None and res.lower_bound <= res.value * (1 + 1e-12)
+    assert res.value == pytest.approx(prob.objective(res.solution["U"], res.solution["V"]), rel=1e-9)
+    for seed in range(3):  # trained networks of several widths never beat the certified bound
+        lb = train_lbfgs(prob, width=20, restarts=0, seed=np.random.default_rng(seed), max_iter=500)
+        assert prob.objective(lb.solution["U"], lb.solution["V"]) >= res.lower_bound * (1 - 1e-12)
+    used = {h["oracle"] for h in res.history if "sigma_upper" in h}
+    assert used == ({"branch-and-bound"} if oracle == "branch-and-bound" else {"faces"})
+    assert res.status == "optimal" and res.gap <= 1e-3
+
+
+def test_column_generation_rejects_an_unknown_oracle():
+    X = np.random.default_rng(0).standard_normal((10, 2))
+    with pytest.raises(ParameterError, match="oracle"):
+        atomic_dual_certificate(X, X[:, :1], 0.1, time_limit=1.0, oracle="sampled")
