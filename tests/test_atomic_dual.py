@@ -293,6 +293,10 @@ def test_cli_fit_prints_and_reports_the_dual_bound(tmp_path, capsys):
     assert rep["lower_bound"] == pytest.approx(max(rep["dual"]["lower_bound"], rep["sdp"]["lower_bound"]))
     assert rep["objective"] <= rep["dual"]["value"] * (1 + 1e-12)
     assert rep["dual"]["sigma_lower"] <= rep["dual"]["sigma_upper"]
+    # random:1 (n = 25, d = 2) is small enough for the exact oracle, and the report says so
+    assert rep["dual"]["oracle"] == "faces" and rep["dual"]["certifications"] >= 1
+    if rep["lower_bound"] == rep["dual"]["lower_bound"]:
+        assert "enumerating the arrangement's faces" in rep["lower_source"]
     assert main(["fit", "random:1", "--quiet", "--time-limit", "10", "--dual-bound", "off"]) == 0
     assert "atomic dual" not in capsys.readouterr().out
 

@@ -349,7 +349,7 @@ def cmd_fit(args) -> int:
     dual = res.stages.get("dual")
     if dual is not None:
         print(f"atomic dual       {dual.status}, {dual.iterations} rounds ({dual.info['certifications']} "
-              f"certified by {dual.info['oracle'] or 'none'}), bound {_fmt(dual.lower_bound)}, "
+              f"certified; best bound by {dual.info['oracle'] or 'none'}), bound {_fmt(dual.lower_bound)}, "
               f"network {_fmt(dual.value)}, {res.times['dual']:.2f} s")
     for note in res.notes:
         print(f"note: {note}")

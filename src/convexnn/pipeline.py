@@ -122,7 +122,8 @@ def fit(
     both values are in ``candidates``.
     ``dual_bound``: a second certified lower bound, from the atomic-norm dual by column generation
     started from the returned network's neurons (:func:`convexnn.atomic_dual.atomic_dual_certificate`,
-    stage 'dual'; the dual norm σ is bounded by branch and bound over the sphere). Its network
+    stage 'dual'; the dual norm σ is computed exactly by enumerating the hyperplane arrangement's
+    faces where it has at most 5·10⁶ of them, else bounded by branch and bound over the sphere). Its network
     (and an L-BFGS polish of it) join the candidates. 'auto' (default) runs it when ``certify`` is
     not False, the design has at most 5 columns (bias included) and the certificate so far is
     not already within 1e-3, for at most half the time limit (at least 1 s; 30 s without one)
@@ -290,8 +291,10 @@ def fit(
                                        time_limit=0.8 * budget, tol=_DUAL_TOL, seed=rng,
                                        callback=dual_callback)
         stages["dual"] = dual
+        how = ("σ exactly by enumerating the arrangement's faces" if dual.info.get("oracle") == "faces"
+               else "σ by branch and bound")
         cert = cert.combine(OptimalityCertificate(
-            dual.lower_bound, None, "atomic-norm dual by column generation, σ by branch and bound (certified)"))
+            dual.lower_bound, None, f"atomic-norm dual by column generation, {how} (certified)"))
         if dual.status in ("interrupted", "stopped"):
             notes.append("the dual stage was interrupted (Ctrl-C or a callback) and returned its best "
                          "result so far; its bound is certified")
