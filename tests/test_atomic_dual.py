@@ -10,6 +10,7 @@ import time
 
 import numpy as np
 import pytest
+from _dual_instances import dual_norm_instance
 
 from convexnn.atomic_dual import atomic_dual_bound, atomic_dual_certificate, relu_dual_norm_bound
 from convexnn.baselines.sahiner import nonneg_pca_oracle
@@ -22,29 +23,9 @@ def _f(X, G, u):
     return float(np.linalg.norm(G.T @ np.maximum(X @ u, 0.0)))
 
 
-def _instance(seed):
-    rng = np.random.default_rng(seed)
-    d = int(rng.integers(1, 5))
-    n = int(rng.integers(3, 30))
-    c = int(rng.integers(1, 4))
-    X = rng.standard_normal((n, d))
-    G = rng.standard_normal((n, c))
-    kind = seed % 4
-    if kind == 1 and n > 3:  # an exactly parallel, an antiparallel and a duplicate row
-        X[1] = 3.0 * X[0]
-        X[2] = -0.5 * X[0]
-        X[3] = X[0]
-    elif kind == 2:  # a zero row and nearly parallel rows
-        X[0] = 0.0
-        X[-1] = X[-2] + 1e-9 * rng.standard_normal(d)
-    elif kind == 3 and d > 1:  # a constant feature (a bias column)
-        X[:, -1] = 1.0
-    return X, G
-
-
 @pytest.mark.parametrize("seed", range(80))
 def test_branch_and_bound_encloses_the_exact_oracle_value(seed):
-    X, G = _instance(seed)
+    X, G = dual_norm_instance(seed)
     _, _, sigma = nonneg_pca_oracle(X, G, method="exact")
     tol = 1e-3
     b = relu_dual_norm_bound(X, G, tol=tol)

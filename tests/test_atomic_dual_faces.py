@@ -10,6 +10,7 @@ import itertools
 
 import numpy as np
 import pytest
+from _dual_instances import dual_norm_instance
 
 from convexnn.atomic_dual import _Pricer, atomic_dual_certificate, relu_dual_norm_bound
 from convexnn.atomic_dual_faces import arrangement_face_count, relu_dual_norm_faces
@@ -23,31 +24,9 @@ def _f(X, G, U):
     return np.linalg.norm(G.T @ np.maximum(X @ U, 0.0), axis=0)
 
 
-def _instance(seed):
-    rng = np.random.default_rng(seed)
-    d = int(rng.integers(1, 5))
-    n = int(rng.integers(3, 26))
-    c = int(rng.integers(1, 4))
-    X = rng.standard_normal((n, d))
-    G = rng.standard_normal((n, c))
-    kind = seed % 5
-    if kind == 1 and n > 3:  # an exactly parallel, an antiparallel and a duplicate row
-        X[1] = 3.0 * X[0]
-        X[2] = -0.5 * X[0]
-        X[3] = X[0]
-    elif kind == 2:  # a zero row and nearly parallel rows
-        X[0] = 0.0
-        X[-1] = X[-2] + 1e-9 * rng.standard_normal(d)
-    elif kind == 3 and d > 1:  # a constant feature (a bias column)
-        X[:, -1] = 1.0
-    elif kind == 4:  # small integers: many hyperplanes through one vertex
-        X = rng.integers(-2, 3, size=(n, d)).astype(float)
-    return X, G
-
-
 @pytest.mark.parametrize("seed", range(60))
 def test_faces_match_the_recursive_exact_oracle_and_the_branch_and_bound(seed):
-    X, G = _instance(seed)
+    X, G = dual_norm_instance(seed, kinds=5, max_rows=26)
     res = relu_dual_norm_faces(X, G)
     assert res is not None and res.status == "optimal"
     # exact: its certified upper value and its attained lower value agree to the rounding margins
