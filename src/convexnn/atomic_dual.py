@@ -648,10 +648,10 @@ def atomic_dual_bound(X, Y, reg: float, predictions, *, tol: float = 1e-2, time_
     R = Y - P
     nb = None
     if oracle != "branch-and-bound":
-        from .atomic_dual_faces import FACES_DEFAULT_MAX, arrangement_face_count, relu_dual_norm_faces
+        from .atomic_dual_faces import arrangement_face_count, enumeration_fits, relu_dual_norm_faces
 
         count = arrangement_face_count(X)
-        if oracle == "faces" or count <= FACES_DEFAULT_MAX:
+        if oracle == "faces" or enumeration_fits(X):
             nb = relu_dual_norm_faces(X, R, max_faces=max(count, 1), time_limit=time_limit)
             if nb is not None and nb.status == "time_limit" and oracle == "auto":
                 nb = None  # out of time: the branch and bound's anytime bound is the better fallback
@@ -730,9 +730,8 @@ class _Pricer:
             total = math.comb(h, r - 1)
             if 2 * total <= budget:
                 T = np.array(list(itertools.combinations(range(h), r - 1)), dtype=np.intp).reshape(-1, r - 1)
-            else:  # a sample of subsets (repeats are harmless)
-                T = np.sort(np.argsort(rng.random((budget // 2, h)), axis=1)[:, :r - 1], axis=1) if h <= 64 else \
-                    np.sort(rng.integers(0, h, size=(budget // 2, r - 1)), axis=1)
+            else:  # a sample of subsets (repeats are harmless, repeated rows are dropped as dependent)
+                T = np.sort(rng.integers(0, h, size=(budget // 2, r - 1)), axis=1)
             v, _, ok = _Faces(H, np.zeros((h, 1)), np.zeros((h, 1))).vertices(T)
             V = B @ v[ok].T
             C = np.hstack([V, -V])
@@ -954,11 +953,10 @@ def atomic_dual_certificate(X, Y, reg: float, *, init=None, init_output=None, ti
     rounds = 0
     # the oracle: the exact enumeration of the arrangement's faces where it is small enough (and
     # fits the time left, at the rate the last enumeration ran), else the branch and bound
-    from .atomic_dual_faces import FACES_DEFAULT_MAX, arrangement_face_count, relu_dual_norm_faces
+    from .atomic_dual_faces import arrangement_face_count, enumeration_fits, relu_dual_norm_faces
 
-    use_faces = oracle == "faces" or oracle == "auto"
+    use_faces = oracle == "faces" or (oracle == "auto" and enumeration_fits(X))
     faces = arrangement_face_count(X) if use_faces else 0
-    use_faces = use_faces and (faces <= FACES_DEFAULT_MAX or oracle == "faces")
     face_rate = _FACE_SECONDS
     # pricing between certifications only with the exact oracle: the branch and bound loses its
     # grip on the flatter residuals it leads to (one-off, Bank Notes: 19.7 % instead of 14.8 %)

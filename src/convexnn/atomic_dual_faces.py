@@ -46,13 +46,17 @@ from ._validation import as_float_matrix, blas_threads, check_positive_int, chec
 from .atomic_dual import DualNormBound, _Peaks, _det_sym3, _top_eigen
 from .errors import DataError
 
-__all__ = ["relu_dual_norm_faces", "arrangement_face_count", "FACES_DEFAULT_MAX"]
+__all__ = ["relu_dual_norm_faces", "arrangement_face_count", "enumeration_fits", "FACES_DEFAULT_MAX"]
 
 # faces enumerated by default at most (about 1 s per million on a 2-core machine)
 FACES_DEFAULT_MAX = 5_000_000
-# vertices per chunk of the enumeration, and faces per chunk of the verification
+# vertices per chunk of the enumeration (each chunk holds a dozen vertices × hyperplanes arrays,
+# so fewer vertices when there are many hyperplanes: at most _CHUNK_ENTRIES entries each)
 _VERTEX_CHUNK = 16384
-_VERIFY_CHUNK = 8192
+_CHUNK_ENTRIES = 2_000_000
+# the enumeration checks every face against every hyperplane: refused above this many
+# faces × hyperplanes (Iris: 2.7·10⁸, about 5 s on 2 cores)
+_MAX_WORK = 6e8
 # a hyperplane within this distance of a vertex (unit normals) is taken to pass through it
 _THROUGH = 1e-9
 # a face is skipped only when its eigenvector breaks the face's signs by more than this ...
@@ -107,12 +111,24 @@ def _design(X: np.ndarray, G: np.ndarray):
 def arrangement_face_count(X) -> int:
     """Faces the enumeration visits for design X (general position assumed): 2·C(h, r − 1)·3^(r−1)
     with h distinct hyperplanes and r the rank of X."""
-    X = as_float_matrix(X, "X")
+    return _size(as_float_matrix(X, "X"))[0]
+
+
+def enumeration_fits(X, max_faces: int = FACES_DEFAULT_MAX) -> bool:
+    """Whether :func:`relu_dual_norm_faces` takes design X on (at most ``max_faces`` faces, and
+    faces × hyperplanes within its work cap)."""
+    faces, h = _size(as_float_matrix(X, "X"))
+    return _fits(faces, h, max_faces)
+
+
+def _size(X: np.ndarray) -> tuple[int, int]:
     H, _, _, B, _ = _design(X, np.zeros((X.shape[0], 1)))
     r = B.shape[1]
-    if r <= 1:
-        return 2
-    return 2 * math.comb(len(H), r - 1) * 3 ** (r - 1)
+    return (2 if r <= 1 else 2 * math.comb(len(H), r - 1) * 3 ** (r - 1)), len(H)
+
+
+def _fits(faces: int, h: int, max_faces: int) -> bool:
+    return faces <= max_faces and faces * h <= _MAX_WORK * max(1.0, max_faces / FACES_DEFAULT_MAX)
 
 
 class _Faces:
@@ -340,8 +356,9 @@ def relu_dual_norm_faces(X, G, *, max_faces: int = FACES_DEFAULT_MAX, time_limit
     Returns a :class:`~convexnn.atomic_dual.DualNormBound` with ``upper`` certified (rounding
     margins included) and ``lower`` attained at ``u``, status 'optimal'; ``peaks`` holds ``u`` and up
     to ``peaks`` more face maxima (the top of f on a face, inside it), best first; ``cells`` counts the faces
-    visited. Returns None when the enumeration would visit more than ``max_faces`` faces or meets
-    a vertex where more than 9 hyperplanes cross: the caller then uses the branch and bound. At
+    visited. Returns None when the enumeration would visit more than ``max_faces`` faces (or check
+    more than 6·10⁸ face–hyperplane pairs, scaled up with ``max_faces``) or meets a vertex where
+    more than 9 hyperplanes cross: the caller then uses the branch and bound. At
     ``time_limit`` or on Ctrl-C it returns a valid but crude bound (the sum of the hyperplanes'
     weights) with status 'time_limit' / 'interrupted'.
     """
@@ -379,8 +396,9 @@ def relu_dual_norm_faces(X, G, *, max_faces: int = FACES_DEFAULT_MAX, time_limit
         j = int(np.argmax(v))
         return result(float(v[j]) * (1.0 + 1e-12) + err, U[:, j], float(v[j]), "optimal", 2, U[:, [j]])
     n_sub = math.comb(h, r - 1)
-    if 2 * n_sub * 3 ** (r - 1) > max_faces:
+    if not _fits(2 * n_sub * 3 ** (r - 1), h, max_faces):
         return None
+    chunk = int(min(_VERTEX_CHUNK, max(64, _CHUNK_ENTRIES // h)))
     F = _Faces(H, ap, am)
     subsets = itertools.combinations(range(h), r - 1)
     threads = cpu_cores()
@@ -390,11 +408,11 @@ def relu_dual_norm_faces(X, G, *, max_faces: int = FACES_DEFAULT_MAX, time_limit
     try:
         with blas_threads(0), ThreadPoolExecutor(threads) as pool:
             pending = []
-            for s0 in range(0, n_sub, _VERTEX_CHUNK):
+            for s0 in range(0, n_sub, chunk):
                 if time_limit is not None and time.perf_counter() - t0 >= time_limit:
                     status = "time_limit"
                     break
-                k = min(_VERTEX_CHUNK, n_sub - s0)
+                k = min(chunk, n_sub - s0)
                 T = np.fromiter(itertools.chain.from_iterable(itertools.islice(subsets, k)), dtype=np.intp,
                                 count=k * (r - 1)).reshape(k, r - 1)
                 pending.append(pool.submit(_chunk, F, T))
