@@ -152,6 +152,14 @@ def test_pricer_candidates_are_the_vertices_and_the_violated_ones_are_best_first
     pv = _f(X, G, P)
     assert np.all(pv > reg) and np.all(np.diff(pv) <= 1e-12)
     assert np.all(P.T @ P - np.eye(P.shape[1]) < np.cos(0.02))  # pairwise at least 0.02 rad apart
+    # with few vertices, the faces around the best ones are all faces: pricing finds σ exactly,
+    # also where the maximum lies inside a face (not at a vertex)
+    for seed in range(5):
+        G = np.random.default_rng(seed).standard_normal((12, 2))
+        exact = relu_dual_norm_faces(X, G)
+        top, _ = pricer.violated(G, 0.0)
+        assert top == pytest.approx(exact.lower, rel=1e-9)
+    assert np.min(np.abs(X @ exact.u)) > 1e-6  # the last one is inside a cell
 
 
 @pytest.mark.parametrize("oracle", ["faces", "branch-and-bound", "auto"])

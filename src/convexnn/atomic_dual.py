@@ -699,6 +699,9 @@ _PRICE_ENTRIES = 5e7
 _PRICE_SEP = 0.02
 _PRICE_ATOMS = 100
 _PRICE_EXTRA = 5000
+# ... and the maxima of the faces around the best _PRICE_LOCAL vertices (one-off, Iris: gaps 2.8 and
+# 2.9 % at γ = 0.01 against 3.5 and 5.7 % without, 0.15 % against 0.37 % under the paper protocol)
+_PRICE_LOCAL = 2000
 _CG_PRICE_ROUNDS = 15
 # the first round certifies too (a bound early on) when the enumeration should take at most this
 # fraction of the time limit
@@ -711,7 +714,8 @@ _CG_FISTA_ITERATIONS = 3000
 class _Pricer:
     """Heuristic separation between certifications: the values of f at a fixed set of candidate
     directions — the vertices of the hyperplane arrangement (rays where d − 1 hyperplanes meet),
-    all of them when few enough, else a random sample — plus the maxima the oracles found. f is
+    all of them when few enough, else a random sample — plus the maxima the oracles found, plus
+    the maxima (for the current residual) of the faces around the best vertices. f is
     convex on each cell of the arrangement, so its maxima sit on low-dimensional faces, often at
     vertices, which random directions miss (one-off, Iris γ = 0.01: 20,000 random directions and
     power iterations found σ ≈ γ where the oracle found 1.6γ, at a vertex)."""
@@ -724,6 +728,7 @@ class _Pricer:
         H, ap, am, B, _ = _design(X, np.zeros((n, 1)))
         h, r = H.shape
         budget = int(max(1000, _PRICE_ENTRIES // max(n, 1)))
+        self.T = None  # the hyperplane subsets of the vertices (columns j and j + k of C: ±v)
         if r <= 1 or h < r - 1:
             C = rng.standard_normal((d, min(budget, 1000)))
         else:
@@ -733,6 +738,8 @@ class _Pricer:
             else:  # a sample of subsets (repeats are harmless, repeated rows are dropped as dependent)
                 T = np.sort(rng.integers(0, h, size=(budget // 2, r - 1)), axis=1)
             v, _, ok = _Faces(H, np.zeros((h, 1)), np.zeros((h, 1))).vertices(T)
+            self.T = T[ok]
+            self.H_count = h
             V = B @ v[ok].T
             C = np.hstack([V, -V])
         self.C = C / np.maximum(np.linalg.norm(C, axis=0), 1e-300)
@@ -741,13 +748,31 @@ class _Pricer:
     def add(self, U: np.ndarray):
         self.extra = np.hstack([U, self.extra])[:, :_PRICE_EXTRA]
 
+    def _values(self, G: np.ndarray, C: np.ndarray) -> np.ndarray:
+        step = max(1, int(_PRICE_ENTRIES // (4 * max(self.X.shape[0], 1))))
+        return np.concatenate([np.linalg.norm(G.T @ np.maximum(self.X @ C[:, s:s + step], 0.0), axis=0)
+                               for s in range(0, C.shape[1], step)] or [np.zeros(0)])
+
     def violated(self, G: np.ndarray, reg: float):
         """(the largest value found, the violated candidates: value > reg, best first, at least
         _PRICE_SEP apart, at most _PRICE_ATOMS)."""
+        from .atomic_dual_faces import _chunk, _design, _Faces
+
         C = np.hstack([self.extra, self.C])
-        step = max(1, int(_PRICE_ENTRIES // (4 * max(self.X.shape[0], 1))))
-        vals = np.concatenate([np.linalg.norm(G.T @ np.maximum(self.X @ C[:, s:s + step], 0.0), axis=0)
-                               for s in range(0, C.shape[1], step)])
+        vals = self._values(G, C)
+        if self.T is not None and _PRICE_LOCAL > 0:
+            # the faces around the best vertices: their maxima (inside them) for this residual
+            k = len(self.T)
+            at = vals[self.extra.shape[1]:]
+            best = np.maximum(at[:k], at[k:])
+            sel = np.argpartition(best, -_PRICE_LOCAL)[-_PRICE_LOCAL:] if k > _PRICE_LOCAL else np.arange(k)
+            H, ap, am, B, _ = _design(self.X, G)
+            if H.shape[0] == self.H_count:
+                _, U, inside, _, _ = _chunk(_Faces(H, ap, am), self.T[sel])
+                D = B @ U[inside].T
+                D /= np.maximum(np.linalg.norm(D, axis=0), 1e-300)
+                C = np.hstack([C, D])
+                vals = np.concatenate([vals, self._values(G, D)])
         top = float(vals.max()) if len(vals) else 0.0
         idx = np.flatnonzero(vals > reg)
         idx = idx[np.argsort(vals[idx])[::-1]]
