@@ -183,3 +183,35 @@ def test_column_generation_rejects_an_unknown_oracle():
     X = np.random.default_rng(0).standard_normal((10, 2))
     with pytest.raises(ParameterError, match="oracle"):
         atomic_dual_certificate(X, X[:, :1], 0.1, time_limit=1.0, oracle="sampled")
+
+
+def test_ctrl_c_in_the_enumeration_or_in_pricing_keeps_a_valid_bound(monkeypatch):
+    import convexnn.atomic_dual_faces as af
+
+    rng = np.random.default_rng(9)
+    X = rng.standard_normal((20, 3))
+    Y = rng.standard_normal((20, 2))
+    exact = relu_dual_norm_faces(X, Y)
+    real_chunk = af._chunk
+    calls = {"n": 0}
+
+    def interrupted(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] > limit:
+            raise KeyboardInterrupt
+        return real_chunk(*args, **kwargs)
+
+    monkeypatch.setattr(af, "_chunk", interrupted)
+    limit = 0
+    res = relu_dual_norm_faces(X, Y)
+    assert res.status == "interrupted" and res.upper >= exact.upper  # crude, still a bound
+    prob = TrainingProblem(X, Y, 0.1)
+    for limit in (0, 1, 3):  # in the first certification, in pricing, later
+        calls["n"] = 0
+        cg = atomic_dual_certificate(X, Y, 0.1, time_limit=10.0, seed=0, oracle="faces")
+        assert cg.status == "interrupted"
+        assert cg.value == pytest.approx(prob.objective(cg.solution["U"], cg.solution["V"]), rel=1e-9)
+        if cg.lower_bound is not None:
+            assert cg.lower_bound <= cg.value
+            lb = train_lbfgs(prob, width=20, restarts=0, seed=np.random.default_rng(0), max_iter=500)
+            assert prob.objective(lb.solution["U"], lb.solution["V"]) >= cg.lower_bound * (1 - 1e-12)

@@ -22,7 +22,7 @@ column rank) has a vertex — a ray where d − 1 independent hyperplanes meet �
 the faces around a vertex are the 3^(d−1) sign choices (−, 0, +) of the hyperplanes through it,
 with every other hyperplane keeping its sign at the vertex. So the enumeration visits every vertex
 (2·C(h, d − 1) of them for h hyperplanes in general position) and 3^(d−1) faces around each: cheap
-for Iris (n = 75, d = 4: 3.5·10⁶ faces), out of reach for Bank Notes (n = 686: 2.9·10⁹), where the
+for Iris (n = 75, d = 4: 3.6·10⁶ faces), out of reach for Bank Notes (n = 686: 2.8·10⁹), where the
 branch and bound stays.
 
 Certification: a face is skipped only when its top eigenvalue is separated from the next one (so
