@@ -439,7 +439,8 @@ def relu_dual_norm_faces(X, G, *, max_faces: int = FACES_DEFAULT_MAX, time_limit
     inside = np.concatenate([p[2] for p in parts])
     upper = math.sqrt(max(float(lam.max()) if len(lam) else 0.0, 0.0)) + err
     D = B @ U[inside].T  # the faces' maxima, in the coordinates of X
-    D /= np.maximum(np.linalg.norm(D, axis=0), 1e-300)
+    nd = np.linalg.norm(D, axis=0)
+    D = D[:, nd > 0.5] / nd[nd > 0.5]  # (a face where M_F = 0 has no direction)
     if D.shape[1] == 0:
         return result(upper, B[:, 0], float(values(B[:, :1])[0]), status, faces, B[:, :1])
     vals = values(D)
