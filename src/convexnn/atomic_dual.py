@@ -717,8 +717,9 @@ class _Pricer:
     all of them when few enough, else a random sample — plus the maxima the oracles found, plus
     the maxima (for the current residual) of the faces around the best vertices. f is
     convex on each cell of the arrangement, so its maxima sit on low-dimensional faces, often at
-    vertices, which random directions miss (one-off, Iris γ = 0.01: 20,000 random directions and
-    power iterations found σ ≈ γ where the oracle found 1.6γ, at a vertex)."""
+    vertices, which random directions miss (one-off, Iris γ = 0.01, first round: 20,000 random
+    directions and power iterations found 1.23γ, the branch and bound 1.59γ, the vertices 1.574γ,
+    the exact value)."""
 
     def __init__(self, X: np.ndarray, rng: np.random.Generator):
         from .atomic_dual_faces import _design, _Faces
