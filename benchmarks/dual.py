@@ -57,6 +57,7 @@ def run(name, protocol, reg, time_limit, bias=False):
             "c": split.c, "sdp_bound": sdp_lb, "network_before": up_before,
             "gap_before": relative_gap(up_before, sdp_lb), "dual_bound": dual.lower_bound,
             "dual_status": dual.status, "dual_rounds": dual.iterations, "dual_time_s": res.times["dual"],
+            "dual_certifications": dual.info.get("certifications"), "dual_oracle": dual.info.get("oracle"),
             "lower_bound": cert.lower, "objective": cert.upper, "gap": cert.gap, "chosen": res.chosen,
             "time_s": total, "times": res.times}
 
