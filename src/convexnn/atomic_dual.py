@@ -757,7 +757,7 @@ class _Pricer:
     def violated(self, G: np.ndarray, reg: float):
         """(the largest value found, the violated candidates: value > reg, best first, at least
         _PRICE_SEP apart, at most _PRICE_ATOMS)."""
-        from .atomic_dual_faces import _chunk, _design, _Faces
+        from .atomic_dual_faces import _CHUNK_ENTRIES, _chunk, _design, _Faces
 
         C = np.hstack([self.extra, self.C])
         vals = self._values(G, C)
@@ -769,7 +769,11 @@ class _Pricer:
             sel = np.argpartition(best, -_PRICE_LOCAL)[-_PRICE_LOCAL:] if k > _PRICE_LOCAL else np.arange(k)
             H, ap, am, B, _ = _design(self.X, G)
             if H.shape[0] == self.H_count:
-                _, U, inside, _, _ = _chunk(_Faces(H, ap, am), self.T[sel])
+                F = _Faces(H, ap, am)
+                step = int(max(64, _CHUNK_ENTRIES // max(len(H), 1)))  # vertices × hyperplanes per chunk
+                parts = [_chunk(F, self.T[sel[i:i + step]]) for i in range(0, len(sel), step)]
+                U = np.vstack([p_[1] for p_ in parts])
+                inside = np.concatenate([p_[2] for p_ in parts])
                 D = B @ U[inside].T
                 D /= np.maximum(np.linalg.norm(D, axis=0), 1e-300)
                 C = np.hstack([C, D])
