@@ -43,7 +43,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from ._validation import as_float_matrix, blas_threads, check_positive_int, check_time_limit, cpu_cores
-from .atomic_dual import DualNormBound, _Peaks, _det_sym3, _top_eigen
+from .atomic_dual import DualNormBound, _Peaks, _det_sym3, _gram, _top_eigen
 from .errors import DataError
 
 __all__ = ["relu_dual_norm_faces", "arrangement_face_count", "enumeration_fits", "FACES_DEFAULT_MAX"]
@@ -65,6 +65,8 @@ _OUTSIDE = 1e-7
 # _RECHECK of their signs are re-solved by LAPACK before they are skipped
 _EIGENGAP = 1e-4
 _RECHECK = 1e-3
+# hyperplanes that every face's eigenvector is checked against first (the others only if it passes)
+_PREFILTER = 16
 # vertices where more than this many hyperplanes meet are not enumerated (3^m faces each)
 _MAX_THROUGH = 9
 _RESULT_MARGIN = 1e-10
@@ -220,14 +222,13 @@ def _top2(K: np.ndarray):
     return l1, l2, np.where(nw > 0, w / np.where(nw > 0, nw, 1.0), fallback)
 
 
-def _face_maxima(F: "_Faces", MB: np.ndarray, Bz: np.ndarray, req: np.ndarray, exact: bool = False):
-    """For faces with matrices MB = M_F B (k × c × m, B the basis of span F) and required signs
-    ``req`` (k × h, 0 where free): top eigenvalue of (MB)ᵀMB, the unit direction u = B w of its
-    eigenvector (the sign that fits the face), and whether the face counts (u lies in F to within
-    _OUTSIDE, or the eigenvalue is not separated from the next)."""
+def _directions(MB: np.ndarray, Bz: np.ndarray, exact: bool = False):
+    """For faces with matrices MB = M_F B (k × c × m, B the basis of span F): the top eigenvalue of
+    (MB)ᵀMB, the unit direction u = B w of its eigenvector (either sign), and whether it is
+    separated from the next eigenvalue (by LAPACK when ``exact``, else by closed forms)."""
     c, m = MB.shape[1:]
     left = c < m  # the smaller Gram matrix: MB MBᵀ (c × c) or MBᵀ MB (m × m)
-    K = MB @ np.swapaxes(MB, 1, 2) if left else np.swapaxes(MB, 1, 2) @ MB
+    K = _gram(MB if left else np.swapaxes(MB, 1, 2))
     if exact:
         evals, evecs = np.linalg.eigh(K)
         l1, w = evals[:, -1], evecs[:, :, -1]
@@ -239,14 +240,26 @@ def _face_maxima(F: "_Faces", MB: np.ndarray, Bz: np.ndarray, req: np.ndarray, e
         w /= np.maximum(np.linalg.norm(w, axis=1, keepdims=True), 1e-300)
     U = np.einsum("krm,km->kr", Bz, w)
     U /= np.maximum(np.linalg.norm(U, axis=1, keepdims=True), 1e-300)
-    S = U @ F.H.T
+    return l1, U, (l1 - l2) > _EIGENGAP * np.maximum(np.abs(l1), 1e-300)
+
+
+def _violation(S: np.ndarray, req: np.ndarray):
+    """How far ±u break the required signs (S = ĥᵀu for the hyperplanes of ``req``): the smaller
+    violation of the two, and whether −u is the one."""
     RS = req * S
     viol_p = np.maximum(0.0, -RS.min(axis=1))
     viol_m = np.maximum(0.0, RS.max(axis=1))
-    U = np.where((viol_m < viol_p)[:, None], -U, U)
-    viol = np.minimum(viol_p, viol_m)
-    separated = (l1 - l2) > _EIGENGAP * np.maximum(np.abs(l1), 1e-300)
-    return l1, U, viol, separated
+    return np.minimum(viol_p, viol_m), viol_m < viol_p
+
+
+def _face_maxima(F: "_Faces", MB: np.ndarray, Bz: np.ndarray, req: np.ndarray, exact: bool = False):
+    """For faces with matrices MB = M_F B (k × c × m, B the basis of span F) and required signs
+    ``req`` (k × h, 0 where free): top eigenvalue of (MB)ᵀMB, the unit direction u = B w of its
+    eigenvector (the sign that fits the face), how far it lies outside F, and whether the
+    eigenvalue is separated from the next."""
+    l1, U, separated = _directions(MB, Bz, exact)
+    viol, flip = _violation(U @ F.H.T, req)
+    return l1, np.where(flip[:, None], -U, U), viol, separated
 
 
 def _counted(F: _Faces, MB: np.ndarray, Bz: np.ndarray, req: np.ndarray):
@@ -284,20 +297,33 @@ def _chunk(F: _Faces, T: np.ndarray):
         flip = len(rest) > 0 and P0[i, rest[0]] < 0  # one representative of ±v
         degenerate.setdefault(idx, -v[i] if flip else v[i])
     T, v, P0, through = T[general], v[general], P0[general], through[general]
-    rows = rows[:len(T)]
     bases = {z: F.basis(F.H[T[:, list(z)]]) for z in F.zero_sets if len(z) < r - 1}
+    sub = np.unique(np.linspace(0, F.h - 1, min(F.h, _PREFILTER)).astype(np.intp))
+    H_sub = F.H[sub]
     out = []
     for sgn in (1.0, -1.0):
         P = sgn * P0
         base = F.base(P, through)
         req0 = np.where(through, 0.0, np.sign(P))
+        req_sub = req0[:, sub]
         for combo in F.combos:
             z = tuple(np.flatnonzero(combo == 0))
             Bz = (sgn * v)[:, :, None] if len(z) == r - 1 else bases[z]
             MB = F.matrices(base, T, combo) @ Bz
-            req = req0.copy()
-            req[rows, T] = combo
-            out.append(_counted(F, MB, Bz, req))
+            # most eigenvectors lie far outside their face: a few hyperplanes show it, and a face
+            # they show to be outside by more than _RECHECK (eigenvalue separated) is skipped, as
+            # the full check would skip it (a violation on a subset is one on all)
+            # (the hyperplanes through the vertex are left free here: a weaker test, as sound)
+            _, U, sep = _directions(MB, Bz)
+            viol_sub, _ = _violation(U @ H_sub.T, req_sub)
+            rest = np.flatnonzero(~((viol_sub > _RECHECK) & sep))
+            if len(rest) == 0:
+                continue
+            req = req0[rest]
+            req[np.arange(len(rest))[:, None], T[rest]] = combo
+            out.append(_counted(F, MB[rest], Bz[rest], req))
+    if not out:
+        return np.zeros(0), np.zeros((0, r)), np.zeros(0, bool), degenerate, 2 * len(T) * len(F.combos)
     lam = np.concatenate([o[0] for o in out])
     U = np.vstack([o[1] for o in out])
     inside = np.concatenate([o[2] for o in out])
