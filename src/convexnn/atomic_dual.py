@@ -689,9 +689,10 @@ _CG_DICTIONARY_BYTES = 64e6
 _CG_CLOUD = 8
 _CG_SPREADS = (0.02, 0.1)
 # atoms added per round from the faces' maxima (the most violated first), and the time per face
-# assumed before the first enumeration has been timed (2 cores, one-off: 4.9 s for Iris's 3.6·10⁶)
+# assumed before the first enumeration has been timed (2 cores: 2.3–2.5 s for Iris's 3.6·10⁶ in
+# benchmarks/oracle.py at 11b1260; the guess leaves room for slower machines)
 _CG_FACE_PEAKS = 128
-_FACE_SECONDS = 2e-6
+_FACE_SECONDS = 1e-6
 # pricing between certifications: candidate directions (the arrangement's vertices, all of them or a
 # sample), at most _PRICE_ENTRIES rows × candidates; the violated ones at least _PRICE_SEP rad apart,
 # at most _PRICE_ATOMS per round; a certification at least every _CG_PRICE_ROUNDS rounds
