@@ -95,11 +95,9 @@ def _det_sym3(a, b, c, d, e, f):
     return a * (b * c - f * f) - d * (d * c - f * e) + e * (d * f - b * e)
 
 
-def _top_eigenvalue_3x3(K: np.ndarray, trace: np.ndarray) -> np.ndarray:
-    """Largest eigenvalue of batched symmetric 3 × 3 matrices, rounded up: the trigonometric
-    formula plus 10⁻⁹·trace, verified by checking that λI − K is positive semidefinite (all
-    principal minors ≥ 0); where the check fails, LAPACK's value is used instead. Works on the
-    six entries as separate arrays (no 3 × 3 temporaries)."""
+def _trig_3x3(K: np.ndarray, trace: np.ndarray):
+    """Largest and smallest eigenvalues of batched symmetric 3 × 3 matrices by the trigonometric
+    formula (not rounded), and the six entries a, b, c (diagonal), d, e, f (K01, K02, K12)."""
     a, b, c = K[..., 0, 0], K[..., 1, 1], K[..., 2, 2]
     d, e, f = K[..., 0, 1], K[..., 0, 2], K[..., 1, 2]
     q = trace / 3.0
@@ -107,7 +105,16 @@ def _top_eigenvalue_3x3(K: np.ndarray, trace: np.ndarray) -> np.ndarray:
     p = np.sqrt(p2 / 6.0)
     safe = np.where(p > 0, p, 1.0)
     r = np.clip(0.5 * _det_sym3(a - q, b - q, c - q, d, e, f) / safe ** 3, -1.0, 1.0)
-    lam = q + 2.0 * p * np.cos(np.arccos(r) / 3.0)
+    phi = np.arccos(r) / 3.0
+    return q + 2.0 * p * np.cos(phi), q + 2.0 * p * np.cos(phi + 2.0 * np.pi / 3.0), (a, b, c, d, e, f)
+
+
+def _top_eigenvalue_3x3(K: np.ndarray, trace: np.ndarray) -> np.ndarray:
+    """Largest eigenvalue of batched symmetric 3 × 3 matrices, rounded up: the trigonometric
+    formula plus 10⁻⁹·trace, verified by checking that λI − K is positive semidefinite (all
+    principal minors ≥ 0); where the check fails, LAPACK's value is used instead. Works on the
+    six entries as separate arrays (no 3 × 3 temporaries)."""
+    lam, _, (a, b, c, d, e, f) = _trig_3x3(K, trace)
     lam = lam + 1e-9 * np.abs(trace)
     A0, A1, A2 = lam - a, lam - b, lam - c
     minors_ok = ((A0 >= 0) & (A1 >= 0) & (A2 >= 0) & (A0 * A1 - d * d >= 0) & (A0 * A2 - e * e >= 0)
@@ -116,6 +123,26 @@ def _top_eigenvalue_3x3(K: np.ndarray, trace: np.ndarray) -> np.ndarray:
         bad = ~minors_ok
         lam[bad] = np.linalg.eigvalsh(K[bad])[..., -1]
     return lam
+
+
+def _top_vector(K: np.ndarray, lam: np.ndarray) -> np.ndarray:
+    """An eigenvector (not normalised) of batched symmetric 2 × 2 or 3 × 3 matrices K for their
+    eigenvalue lam: the longer of the two rows of adj(K − λI) (2 × 2), or the largest of the
+    pairwise cross products of the rows of K − λI (3 × 3)."""
+    if K.shape[-1] == 2:
+        p, q, b = K[..., 0, 0], K[..., 1, 1], K[..., 0, 1]
+        w1 = np.stack([b, lam - p], axis=-1)
+        w2 = np.stack([lam - q, b], axis=-1)
+        pick = (np.einsum("...i,...i->...", w1, w1) >= np.einsum("...i,...i->...", w2, w2))[..., None]
+        return np.where(pick, w1, w2)
+    x, y, z = K[..., 0, 0] - lam, K[..., 1, 1] - lam, K[..., 2, 2] - lam
+    d, e, f = K[..., 0, 1], K[..., 0, 2], K[..., 1, 2]
+    # rows (x, d, e), (d, y, f), (e, f, z): their three pairwise cross products
+    crosses = np.stack([np.stack([d * f - e * y, e * d - x * f, x * y - d * d], axis=-1),
+                        np.stack([d * z - e * f, e * e - x * z, x * f - d * e], axis=-1),
+                        np.stack([y * z - f * f, f * e - d * z, d * f - y * e], axis=-1)], axis=-2)
+    best = np.argmax(np.einsum("...ij,...ij->...i", crosses, crosses), axis=-1)
+    return np.take_along_axis(crosses, best[..., None, None], axis=-2)[..., 0, :]
 
 
 def _gram(M: np.ndarray) -> np.ndarray:
@@ -148,21 +175,11 @@ def _top_eigen(M: np.ndarray, need_vector: bool):
         p, q, b = K[..., 0, 0], K[..., 1, 1], K[..., 0, 1]
         lam = 0.5 * (p + q) + np.hypot(0.5 * (p - q), b)
         if need_vector:
-            w1 = np.stack([b, lam - p], axis=-1)
-            w2 = np.stack([lam - q, b], axis=-1)
-            pick = (np.linalg.norm(w1, axis=-1) >= np.linalg.norm(w2, axis=-1))[..., None]
-            w = np.where(pick, w1, w2)
+            w = _top_vector(K, lam)
     elif m == 3:
         lam = _top_eigenvalue_3x3(K, trace)
-        if need_vector:  # a candidate direction only: the largest cross product of rows of K − λI
-            x, y, z = K[..., 0, 0] - lam, K[..., 1, 1] - lam, K[..., 2, 2] - lam
-            d, e, f = K[..., 0, 1], K[..., 0, 2], K[..., 1, 2]
-            # rows (x, d, e), (d, y, f), (e, f, z): their three pairwise cross products
-            crosses = np.stack([np.stack([d * f - e * y, e * d - x * f, x * y - d * d], axis=-1),
-                                np.stack([d * z - e * f, e * e - x * z, x * f - d * e], axis=-1),
-                                np.stack([y * z - f * f, f * e - d * z, d * f - y * e], axis=-1)], axis=-2)
-            best = np.argmax(np.einsum("...ij,...ij->...i", crosses, crosses), axis=-1)
-            w = np.take_along_axis(crosses, best[..., None, None], axis=-2)[..., 0, :]
+        if need_vector:  # a candidate direction only (λ is rounded up)
+            w = _top_vector(K, lam)
     elif need_vector:
         evals, evecs = np.linalg.eigh(K)
         lam, w = evals[..., -1], evecs[..., -1]
