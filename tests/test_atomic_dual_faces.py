@@ -75,6 +75,26 @@ def test_faces_find_a_maximum_at_a_vertex_that_random_directions_miss():
     assert res.upper == pytest.approx(sigma, rel=1e-8)
 
 
+@pytest.mark.parametrize("flip", [False, True])
+def test_faces_find_a_maximum_at_a_vertex_where_more_hyperplanes_meet(flip):
+    # three hyperplanes of R³ through the ray ±e₃ (a degenerate vertex: more than d − 1 of them);
+    # their rows positively span the plane e₃⊥ and carry negative weight, so f falls off −e₃ in
+    # every direction, and the fourth row, ∓e₃ with weight 2, makes f(−e₃) = 2 the maximum. The
+    # enumeration keeps one of ±e₃ per such vertex and must visit the faces around both.
+    s = -1.0 if flip else 1.0
+    X = np.array([[0.0, 0.0, s], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [-1.0, -1.0, 0.0], [0.3, 0.2, 1.0]])
+    G = np.array([[2.0 if flip else 0.0], [-1.0], [-1.0], [-1.0], [0.0 if flip else 2.0]])
+    if not flip:
+        X[4] = [0.0, 0.0, -1.0]
+    res = relu_dual_norm_faces(X, G)
+    assert res.status == "optimal"
+    assert res.lower == pytest.approx(2.0, rel=1e-12)
+    assert res.upper == pytest.approx(2.0, rel=1e-8)
+    assert np.allclose(res.u, [0.0, 0.0, -1.0])
+    U = np.random.default_rng(0).standard_normal((3, 100_000))
+    assert _f(X, G, U / np.linalg.norm(U, axis=0)).max() < 2.0
+
+
 def test_rank_deficient_designs_and_degenerate_targets():
     rng = np.random.default_rng(8)
     X = rng.standard_normal((20, 3))

@@ -314,46 +314,46 @@ def _chunk(F: _Faces, T: np.ndarray):
     return lam, U, inside, degenerate, 2 * len(T) * len(F.combos)
 
 
-def _degenerate(F: _Faces, v: np.ndarray, idx: np.ndarray):
-    """Every sign choice of the m hyperplanes ``idx`` that meet at the vertex v (null spaces by
-    SVD, rank-revealing; all by LAPACK): (λ, U, inside) of the faces that count."""
-    m = len(idx)
-    P = v @ F.H.T
-    through = np.zeros(F.h, bool)
-    through[idx] = True
+def _degenerate(F: _Faces, V: np.ndarray, IDX: np.ndarray):
+    """Every sign choice of the m hyperplanes IDX[i] (k × m) that meet at the vertex V[i] (k × r),
+    batched over the vertices and their 3^m sign choices (null spaces by SVD, rank-revealing; all
+    by LAPACK): (λ, U, inside) of the faces that count."""
+    k, m = IDX.shape
     combos = np.array(list(itertools.product((-1, 0, 1), repeat=m)), dtype=np.int8)
-    k = len(combos)
-    M = np.repeat(F.base(P[None], through[None]), k, axis=0)
-    for j in range(m):
-        M += (combos[:, j] > 0)[:, None] * F.Ap[idx[j]] + (combos[:, j] < 0)[:, None] * F.Am[idx[j]]
-    M = M.reshape(k, F.c, F.r)
-    req = np.repeat(np.where(through, 0.0, np.sign(P))[None], k, axis=0)
-    req[:, idx] = combos
-    # the span of each face: the null space of its zero hyperplanes (the ray v when ≤ 1-dimensional)
-    spans = {}
-    for i, cb in enumerate(combos):
-        z = idx[cb == 0]
-        key = tuple(z)
-        if key not in spans:
-            Bz = np.eye(F.r)
-            if len(z):
-                _, sv, Vt = np.linalg.svd(F.H[z])
-                Bz = Vt[int(np.sum(sv > 1e-10)):].T
-                if Bz.shape[1] <= 1:
-                    Bz = v[:, None]
-            spans[key] = Bz
-    groups = {}
-    for i, cb in enumerate(combos):
-        groups.setdefault(spans[tuple(idx[cb == 0])].shape[1], []).append(i)
+    P = V @ F.H.T
+    through = np.zeros((k, F.h), bool)
+    through[np.arange(k)[:, None], IDX] = True
+    base = F.base(P, through)
+    req0 = np.where(through, 0.0, np.sign(P))
+    # one row per (vertex, sign choice), in slices of at most _CHUNK_ENTRIES entries of k·h arrays
+    pairs = np.arange(k * len(combos))
+    step = max(1, _CHUNK_ENTRIES // max(F.h, F.c * F.r))
     out = []
-    for rows in groups.values():
-        rows = np.array(rows)
-        Bz = np.stack([spans[tuple(idx[combos[i] == 0])] for i in rows])
-        MB = M[rows] @ Bz
-        _, U, viol, sep = _face_maxima(F, MB, Bz, req[rows], exact=True)
-        counts = (viol <= _OUTSIDE) | ~sep
-        if np.any(counts):
-            out.append((_top_eigen(MB[counts], need_vector=False)[0], U[counts], viol[counts] <= _OUTSIDE))
+    for s0 in range(0, len(pairs), step):
+        vi, ci = np.divmod(pairs[s0:s0 + step], len(combos))
+        cb = combos[ci]
+        T = IDX[vi]
+        M = base[vi]
+        for j in range(m):
+            M += (cb[:, j] > 0)[:, None] * F.Ap[T[:, j]] + (cb[:, j] < 0)[:, None] * F.Am[T[:, j]]
+        M = M.reshape(-1, F.c, F.r)
+        req = req0[vi]
+        req[np.arange(len(vi))[:, None], T] = cb
+        # span F: the null space of the hyperplanes with sign 0 (rows of the others zeroed), by SVD
+        Z = F.H[T] * (cb == 0)[:, :, None]
+        sv, Vt = np.linalg.svd(Z, full_matrices=True)[1:]
+        rank = np.sum(sv > 1e-10, axis=1)
+        for rk in np.unique(rank):
+            rows = np.flatnonzero(rank == rk)
+            if F.r - rk <= 1:  # the ray of the vertex itself
+                Bz = V[vi[rows]][:, :, None]
+            else:
+                Bz = np.swapaxes(Vt[rows, rk:, :], 1, 2)
+            MB = M[rows] @ Bz
+            _, U, viol, sep = _face_maxima(F, MB, Bz, req[rows], exact=True)
+            counts = (viol <= _OUTSIDE) | ~sep
+            if np.any(counts):
+                out.append((_top_eigen(MB[counts], need_vector=False)[0], U[counts], viol[counts] <= _OUTSIDE))
     if not out:
         return np.zeros(0), np.zeros((0, F.r)), np.zeros(0, bool)
     return tuple(np.concatenate([o[j] for o in out]) for j in range(3))
@@ -434,12 +434,20 @@ def relu_dual_norm_faces(X, G, *, max_faces: int = FACES_DEFAULT_MAX, time_limit
             for fut in pending:
                 fut.cancel()
             if status == "optimal":
-                for idx, v in degenerate.items():
-                    if len(idx) > _MAX_THROUGH:
-                        return None
-                    for sgn in (1.0, -1.0):
-                        parts.append(_degenerate(F, sgn * v, np.array(idx)))
-                        faces += 3 ** len(idx)
+                if any(len(idx) > _MAX_THROUGH for idx in degenerate):
+                    return None
+                per_call = max(1, _CHUNK_ENTRIES // (2 * h))  # vertices per batch (k × h arrays)
+                for m in sorted({len(idx) for idx in degenerate}):
+                    group = [(idx, v) for idx, v in degenerate.items() if len(idx) == m]
+                    for g0 in range(0, len(group), per_call):
+                        if time_limit is not None and time.perf_counter() - t0 >= time_limit:
+                            status = "time_limit"
+                            break
+                        part = group[g0:g0 + per_call]
+                        IDX = np.array([idx for idx, _ in part] * 2, dtype=np.intp)
+                        V = np.array([v for _, v in part])
+                        parts.append(_degenerate(F, np.vstack([V, -V]), IDX))  # both signs of each vertex
+                        faces += 2 * len(part) * 3 ** m
     except KeyboardInterrupt:
         status = "interrupted"
     if status != "optimal":
