@@ -492,8 +492,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("fit", help="train a network and certify its optimality gap (the main job)",
                        description="Certified training: SDP-NN lower bound, then a network from the SDP "
-                                   "factor polished by L-BFGS (plus random restarts); prints the certified "
-                                   "gap and train/test metrics.")
+                                   "factor polished by L-BFGS (plus random restarts), then a second bound "
+                                   "and network from the atomic-norm dual (see --dual-bound); prints the "
+                                   "certified gap and train/test metrics. The SDP solve gets --time-limit "
+                                   "and the dual stage half as much again.")
     _add_data_args(p)
     _add_solver_args(p, default_time=60.0)
     p.add_argument("--method", choices=list(METHOD_HELP), default="sdp", metavar="METHOD",
