@@ -727,6 +727,8 @@ _CG_FIRST_CERTIFY = 0.1
 # working set of the master problem: atoms added per pass, FISTA iterations per pass
 _CG_ADD = 300
 _CG_FISTA_ITERATIONS = 3000
+_CG_FINAL = 4.0
+_CG_FINAL_SHARE = 0.4
 
 
 class _Pricer:
@@ -821,17 +823,20 @@ def _group_lasso_fista(H: np.ndarray, Y: np.ndarray, reg: float, W: np.ndarray, 
     t = 1.0
     # the gradient Hᵀ(HZ − Y) through the k × k Gram matrix when that is the smaller product
     HtY = H.T @ Y if k <= n else None
+    # (the loop is dominated by numpy's per-call overhead at these sizes: row norms by einsum and
+    # the step W_new − W formed once, 15–20 % faster than np.linalg.norm calls, one-off)
     for it in range(iterations):
         grad = gram @ Z - HtY if HtY is not None else H.T @ (H @ Z - Y)
         step = Z - grad / L
-        nr = np.linalg.norm(step, axis=1, keepdims=True)
+        nr = np.sqrt(np.einsum("ij,ij->i", step, step))[:, None]
         W_new = step * np.maximum(0.0, 1.0 - (reg / L) / np.maximum(nr, 1e-300))
         t_new = 0.5 * (1.0 + math.sqrt(1.0 + 4.0 * t * t))
-        if np.vdot(Z - W_new, W_new - W) > 0:  # restart the momentum when it points uphill
+        diff = W_new - W
+        if np.vdot(Z - W_new, diff) > 0:  # restart the momentum when it points uphill
             Z, t_new = W_new, 1.0
         else:
-            Z = W_new + ((t - 1.0) / t_new) * (W_new - W)
-        done = np.linalg.norm(W_new - W) <= 1e-10 * max(1.0, float(np.linalg.norm(W)))
+            Z = W_new + ((t - 1.0) / t_new) * diff
+        done = math.sqrt(np.vdot(diff, diff)) <= 1e-10 * max(1.0, math.sqrt(np.vdot(W, W)))
         W, t = W_new, t_new
         if done or (it % 50 == 49 and time.perf_counter() >= deadline):
             break
@@ -1012,6 +1017,7 @@ def atomic_dual_certificate(X, Y, reg: float, *, init=None, init_output=None, ti
     # grip on the flatter residuals it leads to (one-off, Bank Notes: 19.7 % instead of 14.8 %)
     pricer = _Pricer(X, rng) if use_faces else None
     since_cert = 0
+    miss = None  # how far the last certification's σ̄ lay above the priced σ (relative)
     best_oracle = None  # the oracle of the best bound
     try:
         while True:
@@ -1033,9 +1039,16 @@ def atomic_dual_certificate(X, Y, reg: float, *, init=None, init_output=None, ti
                 sigma_h, P = pricer.violated(gamma, reg)
                 potential, _ = _scaled_dual_value(gamma, Y, max(sigma_h, reg), reg)  # the bound if σ = σ_h
                 left = deadline - time.perf_counter()
-                # the last round that leaves the enumeration its expected time (and two rounds') certifies
+                # the last round that leaves the enumeration its expected time (and two rounds') certifies;
+                # so does every round of a longer final stretch (room for _CG_FINAL enumerations, at
+                # most _CG_FINAL_SHARE of the time limit) while the pricing misses the maxima that the
+                # last certification found (σ̄ above the priced σ by more than 2·tol): each
+                # certification's exact maxima join the next master, and σ̄ then falls fast
                 round_time = (time.perf_counter() - t0) / rounds
+                final = min(_CG_FINAL * faces * face_rate, _CG_FINAL_SHARE * float(time_limit))
+                missed = miss is None or miss > 2.0 * tol
                 certify = (P.shape[1] == 0 or left <= 1.3 * faces * face_rate + 2.0 * round_time
+                           or (missed and left <= final + 2.0 * round_time)
                            or (rounds == 1 and faces * face_rate <= _CG_FIRST_CERTIFY * float(time_limit))
                            or since_cert >= _CG_PRICE_ROUNDS or best_value - potential <= tol * abs(best_value))
                 rec["sigma_priced"] = sigma_h
@@ -1060,6 +1073,8 @@ def atomic_dual_certificate(X, Y, reg: float, *, init=None, init_output=None, ti
                     nb = relu_dual_norm_bound(X, gamma, tol=round_tol,
                                               time_limit=max(1e-3, deadline - time.perf_counter()))
                 bound, _ = _scaled_dual_value(gamma, Y, nb.upper, reg)
+                if "sigma_priced" in rec:
+                    miss = nb.upper / max(rec["sigma_priced"], reg) - 1.0
                 if bound > best_lb:
                     best_lb, best_oracle = bound, used
                 since_cert = 0
