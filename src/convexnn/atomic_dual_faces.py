@@ -55,7 +55,7 @@ FACES_DEFAULT_MAX = 5_000_000
 _VERTEX_CHUNK = 16384
 _CHUNK_ENTRIES = 2_000_000
 # the enumeration checks every face against every hyperplane: refused above this many
-# faces × hyperplanes (Iris: 2.7·10⁸, about 2.5 s on 2 cores)
+# faces × hyperplanes (Iris: 2.7·10⁸, 2.3–3 s on 2 cores)
 _MAX_WORK = 6e8
 # a hyperplane within this distance of a vertex (unit normals) is taken to pass through it
 _THROUGH = 1e-9
