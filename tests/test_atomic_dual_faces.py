@@ -235,3 +235,25 @@ def test_ctrl_c_in_the_enumeration_or_in_pricing_keeps_a_valid_bound(monkeypatch
             assert cg.lower_bound <= cg.value
             lb = train_lbfgs(prob, width=20, restarts=0, seed=np.random.default_rng(0), max_iter=500)
             assert prob.objective(lb.solution["U"], lb.solution["V"]) >= cg.lower_bound * (1 - 1e-12)
+
+
+def test_small_chunks_give_the_same_result(monkeypatch):
+    # small-integer rows: many vertices where more than d − 1 hyperplanes meet, so the degenerate
+    # vertices come in several batches and their faces in several slices when the chunks are tiny
+    import convexnn.atomic_dual_faces as faces
+
+    rng = np.random.default_rng(11)
+    X = rng.integers(-3, 4, size=(30, 4)).astype(float)  # up to 7 hyperplanes through a vertex
+    G = rng.standard_normal((30, 2))
+    full = relu_dual_norm_faces(X, G)
+    calls = []
+    batched = faces._degenerate
+    monkeypatch.setattr(faces, "_degenerate", lambda F, V, IDX: calls.append(len(V)) or batched(F, V, IDX))
+    monkeypatch.setattr(faces, "_CHUNK_ENTRIES", 400)
+    small = relu_dual_norm_faces(X, G)
+    assert len(calls) > 3  # the degenerate vertices did come in several batches
+    assert small.status == full.status == "optimal"
+    assert small.upper == pytest.approx(full.upper, rel=1e-12)
+    assert small.lower == pytest.approx(full.lower, rel=1e-12)
+    _, _, sigma = nonneg_pca_oracle(X, G, method="exact")
+    assert small.lower == pytest.approx(sigma, rel=1e-7)

@@ -327,7 +327,7 @@ def _degenerate(F: _Faces, V: np.ndarray, IDX: np.ndarray):
     req0 = np.where(through, 0.0, np.sign(P))
     # one row per (vertex, sign choice), in slices of at most _CHUNK_ENTRIES entries of k·h arrays
     pairs = np.arange(k * len(combos))
-    step = max(1, _CHUNK_ENTRIES // max(F.h, F.c * F.r))
+    step = max(1, _CHUNK_ENTRIES // max(F.h, F.c * F.r, (m + F.r) * F.r))  # rows × (h, c·r, m·r, r·r) arrays
     out = []
     for s0 in range(0, len(pairs), step):
         vi, ci = np.divmod(pairs[s0:s0 + step], len(combos))
