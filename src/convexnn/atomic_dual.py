@@ -932,7 +932,9 @@ def atomic_dual_certificate(X, Y, reg: float, *, init=None, init_output=None, ti
     bounds it by :func:`relu_dual_norm_bound`, 'auto' (default) takes the enumeration when it has at
     most 5·10⁶ faces (Iris: 3.6·10⁶) and fits the time left. A round certifies when pricing finds
     nothing violated, when its potential bound (σ = the priced maximum) is within ``tol``, every
-    15 rounds, when the time left would not fit another round and the oracle, and in the first
+    15 rounds, when the time left would not fit another round and the oracle, in every round of
+    a final stretch (four enumerations, at most 40 % of ``time_limit``) while the last
+    certification's σ̄ lay more than 2·tol above the σ its round priced, and in the first
     round when the enumeration should take at most a tenth of ``time_limit``; the oracle's maxima
     that the dictionary violates join the dictionary too. With the branch and bound, every round
     certifies (its bound loses its grip on the flatter residuals that pricing leads to). 'faces'
