@@ -257,3 +257,31 @@ def test_small_chunks_give_the_same_result(monkeypatch):
     assert small.lower == pytest.approx(full.lower, rel=1e-12)
     _, _, sigma = nonneg_pca_oracle(X, G, method="exact")
     assert small.lower == pytest.approx(sigma, rel=1e-7)
+
+
+def test_pricing_around_the_vertices_of_the_best_faces_finds_the_maximum(monkeypatch):
+    # the enumeration reports the vertices of its best faces; pricing that re-solves the faces
+    # around them finds σ for the same residual even when its own candidates are useless
+    import convexnn.atomic_dual as ad
+    from convexnn.atomic_dual_faces import _chunk, _design, _Faces
+
+    rng = np.random.default_rng(21)
+    X = rng.standard_normal((30, 4))
+    G = rng.standard_normal((30, 2))
+    res = relu_dual_norm_faces(X, G)
+    assert res.vertices is not None and res.vertices.shape[1] == 3 and 0 < len(res.vertices) <= 256
+    H, ap, am, _, _ = _design(X, G)
+    lam, _, inside, at, _, _ = _chunk(_Faces(H, ap, am), res.vertices)
+    assert np.sqrt(lam[inside].max()) == pytest.approx(res.lower, rel=1e-9)
+    assert np.all(np.isin(at, res.vertices))  # each counted face's vertex is one of those given
+    monkeypatch.setattr(ad, "_PRICE_LOCAL", 1)
+    pricer = _Pricer(X, np.random.default_rng(0))
+    k = len(pricer.T)
+    pricer.C = pricer.C[:, [0, k]]  # one candidate vertex only (columns j and j + k hold ±v)
+    pricer.T = pricer.T[:1]
+    before, _ = pricer.violated(G, 0.0)
+    assert before < res.lower * (1 - 1e-3)
+    pricer.add(np.zeros((4, 0)), res.vertices)
+    after, P = pricer.violated(G, 0.0)
+    assert after == pytest.approx(res.lower, rel=1e-9)
+    assert _f(X, G, P[:, :1])[0] == pytest.approx(res.lower, rel=1e-9)

@@ -247,9 +247,9 @@ def _face_maxima(F: "_Faces", MB: np.ndarray, Bz: np.ndarray, req: np.ndarray, e
 
 
 def _counted(F: _Faces, MB: np.ndarray, Bz: np.ndarray, req: np.ndarray):
-    """(λ rounded up, direction, inside) for the faces that count among those given (see
-    :func:`_face_maxima`); faces near their boundary or with close eigenvalues are re-solved by
-    LAPACK before they are skipped."""
+    """(λ rounded up, direction, inside, which) for the faces that count among those given (see
+    :func:`_face_maxima`; ``which`` are their positions); faces near their boundary or with close
+    eigenvalues are re-solved by LAPACK before they are skipped."""
     _, U, viol, sep = _face_maxima(F, MB, Bz, req)
     near = (viol <= _RECHECK) | ~sep
     if np.any(near):
@@ -258,14 +258,15 @@ def _counted(F: _Faces, MB: np.ndarray, Bz: np.ndarray, req: np.ndarray):
     inside = viol <= _OUTSIDE
     counts = inside | ~sep
     if not np.any(counts):
-        return np.zeros(0), np.zeros((0, F.r)), np.zeros(0, bool)
+        return np.zeros(0), np.zeros((0, F.r)), np.zeros(0, bool), np.zeros(0, np.intp)
     lam, _ = _top_eigen(MB[counts], need_vector=False)
-    return lam, U[counts], inside[counts]
+    return lam, U[counts], inside[counts], np.flatnonzero(counts)
 
 
 def _chunk(F: _Faces, T: np.ndarray):
-    """The faces around the vertices of the hyperplane subsets T: (λ, U, inside) of those that
-    count, the vertices where more than r − 1 hyperplanes meet (apart), and the faces visited."""
+    """The faces around the vertices of the hyperplane subsets T: (λ, U, inside, subset) of those
+    that count (``subset``: the row of T of the face's vertex), the vertices where more than r − 1
+    hyperplanes meet (apart), and the faces visited."""
     r = F.r
     v, tau, ok = F.vertices(T)
     T, v, tau = T[ok], v[ok], tau[ok]
@@ -305,13 +306,12 @@ def _chunk(F: _Faces, T: np.ndarray):
                 continue
             req = req0[rest]
             req[np.arange(len(rest))[:, None], T[rest]] = combo
-            out.append(_counted(F, MB[rest], Bz[rest], req))
+            lam, U, inside, which = _counted(F, MB[rest], Bz[rest], req)
+            out.append((lam, U, inside, T[rest[which]]))
     if not out:
-        return np.zeros(0), np.zeros((0, r)), np.zeros(0, bool), degenerate, 2 * len(T) * len(F.combos)
-    lam = np.concatenate([o[0] for o in out])
-    U = np.vstack([o[1] for o in out])
-    inside = np.concatenate([o[2] for o in out])
-    return lam, U, inside, degenerate, 2 * len(T) * len(F.combos)
+        return (np.zeros(0), np.zeros((0, r)), np.zeros(0, bool), np.zeros((0, r - 1), np.intp), degenerate,
+                2 * len(T) * len(F.combos))
+    return (*(np.concatenate([o[j] for o in out]) for j in range(4)), degenerate, 2 * len(T) * len(F.combos))
 
 
 def _degenerate(F: _Faces, V: np.ndarray, IDX: np.ndarray):
@@ -365,10 +365,12 @@ def relu_dual_norm_faces(X, G, *, max_faces: int = FACES_DEFAULT_MAX, time_limit
 
     Returns a :class:`~convexnn.atomic_dual.DualNormBound` with ``upper`` certified (rounding
     margins included) and ``lower`` attained at ``u``, status 'optimal'; ``peaks`` holds ``u`` and up
-    to ``peaks`` more face maxima (the top of f on a face, inside it), best first; ``cells`` counts the faces
-    visited. Returns None when the enumeration would visit more than ``max_faces`` faces (or check
-    more than 6·10⁸ face–hyperplane pairs, scaled up with ``max_faces``) or meets a vertex where
-    more than 9 hyperplanes cross: the caller then uses the branch and bound. At
+    to ``peaks`` more face maxima (the top of f on a face, inside it), best first; ``vertices`` the
+    hyperplane subsets (rows, in the grouping of the design's distinct hyperplanes) of the vertices
+    of up to ``peaks`` best such faces; ``cells`` counts the faces visited. Returns None when the
+    enumeration would visit more than ``max_faces`` faces (or check more than 6·10⁸
+    face–hyperplane pairs, scaled up with ``max_faces``) or meets a vertex where more than 9
+    hyperplanes cross: the caller then uses the branch and bound. At
     ``time_limit`` or on Ctrl-C it returns a valid but crude bound (the sum of the hyperplanes'
     weights) with status 'time_limit' / 'interrupted'.
     """
@@ -392,9 +394,10 @@ def relu_dual_norm_faces(X, G, *, max_faces: int = FACES_DEFAULT_MAX, time_limit
     # rounding of the sums that form M_F: at most (h + r)·ε times the sum of all the terms
     err += (h + r + 8) * np.finfo(float).eps * float(np.sum(weights))
 
-    def result(upper, u, lower, status, faces, peak_dirs):
+    def result(upper, u, lower, status, faces, peak_dirs, vertices=None):
         upper = max(upper, lower) * (1.0 + _RESULT_MARGIN)
-        return DualNormBound(upper, lower, u, status, int(faces), 1, time.perf_counter() - t0, peak_dirs)
+        return DualNormBound(upper, lower, u, status, int(faces), 1, time.perf_counter() - t0, peak_dirs,
+                             vertices)
 
     e0 = np.zeros(d)
     e0[0] = 1.0
@@ -427,8 +430,8 @@ def relu_dual_norm_faces(X, G, *, max_faces: int = FACES_DEFAULT_MAX, time_limit
                                 count=k * (r - 1)).reshape(k, r - 1)
                 pending.append(pool.submit(_chunk, F, T))
                 while len(pending) >= threads or (pending and s0 + k >= n_sub):
-                    lam, U, inside, deg, nf = pending.pop(0).result()
-                    parts.append((lam, U, inside))
+                    lam, U, inside, at, deg, nf = pending.pop(0).result()
+                    parts.append((lam, U, inside, at))
                     degenerate.update(deg)
                     faces += nf
             for fut in pending:
@@ -446,7 +449,8 @@ def relu_dual_norm_faces(X, G, *, max_faces: int = FACES_DEFAULT_MAX, time_limit
                         part = group[g0:g0 + per_call]
                         IDX = np.array([idx for idx, _ in part] * 2, dtype=np.intp)
                         V = np.array([v for _, v in part])
-                        parts.append(_degenerate(F, np.vstack([V, -V]), IDX))  # both signs of each vertex
+                        lam, U, inside = _degenerate(F, np.vstack([V, -V]), IDX)  # both signs of each vertex
+                        parts.append((lam, U, inside, np.full((len(lam), r - 1), -1, np.intp)))
                         faces += 2 * len(part) * 3 ** m
     except KeyboardInterrupt:
         status = "interrupted"
@@ -455,14 +459,19 @@ def relu_dual_norm_faces(X, G, *, max_faces: int = FACES_DEFAULT_MAX, time_limit
     lam = np.concatenate([p[0] for p in parts])
     U = np.vstack([p[1] for p in parts])
     inside = np.concatenate([p[2] for p in parts])
+    at = np.vstack([p[3] for p in parts])
     upper = math.sqrt(max(float(lam.max()) if len(lam) else 0.0, 0.0)) + err
+    # the vertices of the best faces whose maximum lies inside them: pricing looks around them next
+    best = np.flatnonzero(inside & (at[:, 0] >= 0))
+    best = best[np.argsort(lam[best])[::-1][:peaks]]
+    vertices = np.unique(at[best], axis=0) if len(best) else None
     D = B @ U[inside].T  # the faces' maxima, in the coordinates of X
     nd = np.linalg.norm(D, axis=0)
     D = D[:, nd > 0.5] / nd[nd > 0.5]  # (a face where M_F = 0 has no direction)
     if D.shape[1] == 0:
-        return result(upper, B[:, 0], float(values(B[:, :1])[0]), status, faces, B[:, :1])
+        return result(upper, B[:, 0], float(values(B[:, :1])[0]), status, faces, B[:, :1], vertices)
     vals = values(D)
     j = int(np.argmax(vals))
     kept = _Peaks(d, size=peaks, sep=1e-6)
     kept.add(D.T, vals)
-    return result(upper, D[:, j], float(vals[j]), status, faces, kept.directions(D[:, j]))
+    return result(upper, D[:, j], float(vals[j]), status, faces, kept.directions(D[:, j]), vertices)
