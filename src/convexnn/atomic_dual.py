@@ -721,6 +721,8 @@ _PRICE_EXTRA = 5000
 # ... and the maxima of the faces around the best _PRICE_LOCAL vertices (one-off, Iris: gaps 2.8 and
 # 2.9 % at γ = 0.01 against 3.5 and 5.7 % without, 0.15 % against 0.37 % under the paper protocol)
 _PRICE_LOCAL = 2000
+# ... and around the vertices of the faces where the last certification found its best maxima
+# (one-off, Iris paper protocol and γ = 0.1: 'optimal' after 12 and 8 s instead of 15–18 and 10–11 s)
 _PRICE_FACE_VERTICES = True
 _CG_PRICE_ROUNDS = 15
 # the first round certifies too (a bound early on) when the enumeration should take at most this
