@@ -6,7 +6,10 @@ the dual stage (its own networks are the candidates named 'atomic-dual*'). Side 
 
     SDP bound, best network before, gap before  |  dual bound, best network after, gap after
 
-    python benchmarks/dual.py [--time-limit 60] [--cases iris:default:0.1,spiral:default:0.01]
+    python benchmarks/dual.py [--time-limit 60] [--cases iris:default:0.1,spiral:default:0.01] [--repeats 3]
+
+With --repeats N every case runs N times (the cases interleaved, so that a drift of the machine's
+speed spreads over all of them); a row shows the run with the median gap, and the range of the N gaps.
 
 Prints a markdown table and writes JSON (default benchmarks/results/dual.json).
 """
@@ -77,8 +80,24 @@ def render(data) -> str:
             f"| {r['dataset']}{' + bias' if r.get('bias') else ''} | {r['protocol']} | {r['reg']:g} | {r['n']} | {r['d']} | {fmt(r['sdp_bound'])} | "
             f"{fmt(r['network_before'])} | {fmt(100 * r['gap_before'], '.3g')} % | {fmt(r['dual_bound'])} "
             f"({r['dual_rounds']}, {r['dual_status']}, {r['dual_time_s']:.1f} s) | {fmt(r['objective'])} "
-            f"({r['chosen']}) | **{fmt(100 * r['gap'], '.3g')} %** | {r['time_s']:.1f} s |")
+            f"({r['chosen']}) | **{fmt(100 * r['gap'], '.3g')} %**{_spread(r)} | {r['time_s']:.1f} s |")
     return "\n".join(lines)
+
+
+def _spread(r) -> str:
+    """' (min–max of N runs)' for a row of repeated runs, else nothing."""
+    gaps = r.get("gaps") or []
+    if len(gaps) < 2:
+        return ""
+    return f" ({fmt(100 * min(gaps), '.3g')}–{fmt(100 * max(gaps), '.3g')} % over {len(gaps)})"
+
+
+def _median_run(runs):
+    """The run with the median gap (the lower middle one for an even count), with all the gaps."""
+    order = sorted(range(len(runs)), key=lambda i: runs[i]["gap"])
+    row = dict(runs[order[(len(runs) - 1) // 2]])
+    row["gaps"] = [r["gap"] for r in runs]
+    return row
 
 
 def _commit() -> str:
@@ -100,22 +119,27 @@ def main():
     ap.add_argument("--cases", default=DEFAULT_CASES,
                     help="comma-separated name:protocol:reg[:bias] (random:K:protocol:reg for Random members)")
     ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "dual.json"))
+    ap.add_argument("--repeats", type=int, default=1, help="runs per case (the median-gap run is shown)")
     ap.add_argument("--render", action="store_true", help="re-print the table of the saved JSON")
     args = ap.parse_args()
     if args.render:
         with open(args.out) as fh:
             print(render(json.load(fh)))
         return
+    if args.repeats < 1:
+        raise SystemExit("--repeats must be at least 1")
     commit = _commit()  # the code that runs, recorded before it runs
-    rows = []
-    for case in args.cases.split(","):
-        name, protocol, reg, bias = parse_case(case)
-        rows.append(run(name, protocol, reg, args.time_limit, bias))
-        r = rows[-1]
-        print(f"{name} {protocol} γ={reg:g}: gap {100 * r['gap_before']:.3g} % → {100 * r['gap']:.3g} % "
-              f"({r['time_s']:.1f} s)", file=sys.stderr, flush=True)
+    cases = [parse_case(case) for case in args.cases.split(",")]
+    runs = [[] for _ in cases]
+    for _ in range(args.repeats):
+        for i, (name, protocol, reg, bias) in enumerate(cases):
+            runs[i].append(run(name, protocol, reg, args.time_limit, bias))
+            r = runs[i][-1]
+            print(f"{name} {protocol} γ={reg:g}: gap {100 * r['gap_before']:.3g} % → {100 * r['gap']:.3g} % "
+                  f"({r['time_s']:.1f} s)", file=sys.stderr, flush=True)
+    rows = [_median_run(rs) if args.repeats > 1 else rs[0] for rs in runs]
     data = {"machine": machine(), "date": date.today().isoformat(), "commit": commit,
-            "time_limit": args.time_limit, "rows": rows}
+            "time_limit": args.time_limit, "repeats": args.repeats, "rows": rows}
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, "w") as fh:
         json.dump(data, fh, indent=1, default=float)
