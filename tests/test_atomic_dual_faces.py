@@ -248,7 +248,8 @@ def test_small_chunks_give_the_same_result(monkeypatch):
     full = relu_dual_norm_faces(X, G)
     calls = []
     batched = faces._degenerate
-    monkeypatch.setattr(faces, "_degenerate", lambda F, V, IDX: calls.append(len(V)) or batched(F, V, IDX))
+    monkeypatch.setattr(faces, "_degenerate",
+                        lambda F, V, IDX, deadline=None: calls.append(len(V)) or batched(F, V, IDX, deadline))
     monkeypatch.setattr(faces, "_CHUNK_ENTRIES", 400)
     small = relu_dual_norm_faces(X, G)
     assert len(calls) > 3  # the degenerate vertices did come in several batches
@@ -285,3 +286,19 @@ def test_pricing_around_the_vertices_of_the_best_faces_finds_the_maximum(monkeyp
     after, P = pricer.violated(G, 0.0)
     assert after == pytest.approx(res.lower, rel=1e-9)
     assert _f(X, G, P[:, :1])[0] == pytest.approx(res.lower, rel=1e-9)
+
+
+def test_a_deadline_in_the_degenerate_vertices_returns_a_valid_crude_bound(monkeypatch):
+    # the vertices where more than d − 1 hyperplanes meet come last; a time limit that passes
+    # while they are enumerated ends the run with the crude bound, still above σ
+    import convexnn.atomic_dual_faces as faces
+
+    rng = np.random.default_rng(11)
+    X = rng.integers(-3, 4, size=(30, 4)).astype(float)
+    G = rng.standard_normal((30, 2))
+    exact = relu_dual_norm_faces(X, G)
+    real = faces._degenerate
+    monkeypatch.setattr(faces, "_degenerate", lambda F, V, IDX, deadline=None: real(F, V, IDX, 0.0))
+    res = relu_dual_norm_faces(X, G, time_limit=600)
+    assert res.status == "time_limit"
+    assert res.upper >= exact.upper

@@ -314,10 +314,11 @@ def _chunk(F: _Faces, T: np.ndarray):
     return (*(np.concatenate([o[j] for o in out]) for j in range(4)), degenerate, 2 * len(T) * len(F.combos))
 
 
-def _degenerate(F: _Faces, V: np.ndarray, IDX: np.ndarray):
+def _degenerate(F: _Faces, V: np.ndarray, IDX: np.ndarray, deadline: float | None = None):
     """Every sign choice of the m hyperplanes IDX[i] (k × m) that meet at the vertex V[i] (k × r),
     batched over the vertices and their 3^m sign choices (null spaces by SVD, rank-revealing; all
-    by LAPACK): (λ, U, inside) of the faces that count."""
+    by LAPACK): (λ, U, inside) of the faces that count, or None once ``deadline``
+    (time.perf_counter()) has passed between two slices."""
     k, m = IDX.shape
     combos = np.array(list(itertools.product((-1, 0, 1), repeat=m)), dtype=np.int8)
     P = V @ F.H.T
@@ -330,6 +331,8 @@ def _degenerate(F: _Faces, V: np.ndarray, IDX: np.ndarray):
     step = max(1, _CHUNK_ENTRIES // max(F.h, F.c * F.r, (m + F.r) * F.r))  # rows × (h, c·r, m·r, r·r) arrays
     out = []
     for s0 in range(0, len(pairs), step):
+        if deadline is not None and time.perf_counter() >= deadline:
+            return None
         vi, ci = np.divmod(pairs[s0:s0 + step], len(combos))
         cb = combos[ci]
         T = IDX[vi]
@@ -440,18 +443,20 @@ def relu_dual_norm_faces(X, G, *, max_faces: int = FACES_DEFAULT_MAX, time_limit
                 if any(len(idx) > _MAX_THROUGH for idx in degenerate):
                     return None
                 per_call = max(1, _CHUNK_ENTRIES // (2 * h))  # vertices per batch (k × h arrays)
-                for m in sorted({len(idx) for idx in degenerate}):
-                    group = [(idx, v) for idx, v in degenerate.items() if len(idx) == m]
-                    for g0 in range(0, len(group), per_call):
-                        if time_limit is not None and time.perf_counter() - t0 >= time_limit:
-                            status = "time_limit"
-                            break
+                deadline = None if time_limit is None else t0 + time_limit
+                batches = [[(idx, v) for idx, v in degenerate.items() if len(idx) == m]
+                           for m in sorted({len(idx) for idx in degenerate})]
+                for group in batches:
+                    for g0 in range(0, len(group) if status == "optimal" else 0, per_call):
                         part = group[g0:g0 + per_call]
                         IDX = np.array([idx for idx, _ in part] * 2, dtype=np.intp)
                         V = np.array([v for _, v in part])
-                        lam, U, inside = _degenerate(F, np.vstack([V, -V]), IDX)  # both signs of each vertex
-                        parts.append((lam, U, inside, np.full((len(lam), r - 1), -1, np.intp)))
-                        faces += 2 * len(part) * 3 ** m
+                        got = _degenerate(F, np.vstack([V, -V]), IDX, deadline)  # both signs of each vertex
+                        if got is None:
+                            status = "time_limit"
+                            break
+                        parts.append((*got, np.full((len(got[0]), r - 1), -1, np.intp)))
+                        faces += 2 * len(part) * 3 ** IDX.shape[1]
     except KeyboardInterrupt:
         status = "interrupted"
     if status != "optimal":
