@@ -725,6 +725,21 @@ _PRICE_LOCAL = 2000
 # (one-off, Iris paper protocol and γ = 0.1: 'optimal' after 12 and 8 s instead of 15–18 and 10–11 s)
 _PRICE_FACE_VERTICES = True
 _CG_PRICE_ROUNDS = 15
+# ... and, where the branch and bound certifies (a sample of the vertices misses the maxima there:
+# one-off, Bank Notes after 15 priced rounds, 1.001γ found against σ = 1.183γ), the ends of
+# _PRICE_ASCENT_STEPS projected power iterations from _PRICE_ASCENT_STARTS random directions (at
+# most _PRICE_ENTRIES/10 rows × starts), from the best candidates and from the maxima found before
+# (at most _PRICE_ASCENT_KEEP of them, tracked from round to round as the residual moves); up to
+# _PRICE_ASCENT_ATOMS atoms per round from them
+_PRICE_ASCENT_STARTS = 4000
+_PRICE_ASCENT_STEPS = 30
+_PRICE_ASCENT_KEEP = 500
+_PRICE_ASCENT_ATOMS = 100
+# the branch and bound's certifications: the time kept for the next one, this multiple of the last
+# one's time (later residuals are flatter and take longer: one-off, Bank Notes 8 s in round 1, 16 s
+# after nine priced rounds), and before any has run this share of the time limit
+_CG_BNB_MARGIN = 1.6
+_CG_BNB_FIRST = 0.5
 # the first round certifies too (a bound early on) when the enumeration should take at most this
 # fraction of the time limit
 _CG_FIRST_CERTIFY = 0.1
@@ -748,10 +763,13 @@ class _Pricer:
     directions and power iterations found 1.23γ, the branch and bound 1.59γ, the vertices 1.574γ,
     the exact value)."""
 
-    def __init__(self, X: np.ndarray, rng: np.random.Generator):
+    def __init__(self, X: np.ndarray, rng: np.random.Generator, ascent: bool = False):
         from .atomic_dual_faces import _design, _Faces
 
         self.X = X
+        self.rng = rng
+        self.ascent = ascent
+        self.tracked = np.zeros((X.shape[1], 0))  # the ascent's violated maxima of the last round
         n, d = X.shape
         H, ap, am, B, _ = _design(X, np.zeros((n, 1)))
         h, r = H.shape
@@ -789,6 +807,31 @@ class _Pricer:
         return np.concatenate([np.linalg.norm(G.T @ np.maximum(self.X @ C[:, s:s + step], 0.0), axis=0)
                                for s in range(0, C.shape[1], step)] or [np.zeros(0)])
 
+    def _ascend(self, G: np.ndarray, U: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Projected power iterations u ← Xᵀ diag(Xu > 0) G Gᵀ (Xu)_+ (normalised) from every column
+        of U, in slices; (the best value each start reached, its direction). Within a cell of the
+        arrangement this is the power method of the cell's quadratic form, so the value only
+        climbs until the iterate changes cells; the best iterate is kept."""
+        X = self.X
+        step = max(1, int(_PRICE_ENTRIES // (10 * max(X.shape[0], 1))))
+        vals, dirs = [], []
+        for s in range(0, U.shape[1], step):
+            u = U[:, s:s + step]
+            z = X @ u
+            best_v = np.linalg.norm(G.T @ np.maximum(z, 0.0), axis=0)
+            best_u = u.copy()
+            for _ in range(_PRICE_ASCENT_STEPS):
+                u = X.T @ ((z > 0) * (G @ (G.T @ np.maximum(z, 0.0))))
+                u = u / np.maximum(np.linalg.norm(u, axis=0), 1e-300)
+                z = X @ u
+                v = np.linalg.norm(G.T @ np.maximum(z, 0.0), axis=0)
+                up = v > best_v
+                best_v[up] = v[up]
+                best_u[:, up] = u[:, up]
+            vals.append(best_v)
+            dirs.append(best_u)
+        return np.concatenate(vals), np.hstack(dirs)
+
     def violated(self, G: np.ndarray, reg: float):
         """(the largest value found, the violated candidates: value > reg, best first, at least
         _PRICE_SEP apart, at most _PRICE_ATOMS)."""
@@ -814,13 +857,27 @@ class _Pricer:
                 D /= np.maximum(np.linalg.norm(D, axis=0), 1e-300)
                 C = np.hstack([C, D])
                 vals = np.concatenate([vals, self._values(G, D)])
+        atoms = _PRICE_ATOMS
+        if self.ascent:  # climb from random directions, the best candidates and the maxima found before
+            d = self.X.shape[1]
+            k = int(min(_PRICE_ASCENT_STARTS, max(100, _PRICE_ENTRIES // (10 * max(self.X.shape[0], 1)))))
+            R = self.rng.standard_normal((d, k))
+            top_c = np.argsort(vals)[::-1][:_PRICE_ASCENT_KEEP]
+            S = np.hstack([R / np.maximum(np.linalg.norm(R, axis=0), 1e-300), self.tracked,
+                           self.extra[:, :_PRICE_ASCENT_KEEP], C[:, top_c]])
+            av, au = self._ascend(G, S)
+            order = np.argsort(av)[::-1]
+            self.tracked = au[:, order[av[order] > reg][:_PRICE_ASCENT_KEEP]]
+            C = np.hstack([C, au])
+            vals = np.concatenate([vals, av])
+            atoms += _PRICE_ASCENT_ATOMS
         top = float(vals.max()) if len(vals) else 0.0
         idx = np.flatnonzero(vals > reg)
         idx = idx[np.argsort(vals[idx])[::-1]]
         keep: list[int] = []
         cos_sep = math.cos(_PRICE_SEP)
         for i in idx:
-            if len(keep) >= _PRICE_ATOMS:
+            if len(keep) >= atoms:
                 break
             if not keep or np.max(C[:, keep].T @ C[:, i]) < cos_sep:
                 keep.append(int(i))
@@ -941,7 +998,8 @@ def atomic_dual_certificate(X, Y, reg: float, *, init=None, init_output=None, ti
     w_j/√‖w_j‖ has exactly the cost γ‖w_j‖), so its value is an upper bound on p*, and its
     residual Γ satisfies ‖Γᵀ(Xu_j)_+‖ ≤ γ on every atom. Rounds alternate the group lasso with
     *pricing*: the values of ‖Γᵀ(Xu)_+‖ at the arrangement's vertices (all, or a sample) and at
-    maxima found before; the violated directions (with small clouds around them) join the
+    maxima found before (with the branch and bound, also the ends of projected power iterations
+    from random directions and from those candidates); the violated directions (with small clouds around them) join the
     dictionary. A *certification* bounds σ(Γ) over all directions, which gives the certified lower
     bound of :func:`atomic_dual_bound`: ``oracle`` 'faces' computes σ exactly by enumerating the
     arrangement's faces (:func:`convexnn.atomic_dual_faces.relu_dual_norm_faces`), 'branch-and-bound'
@@ -952,8 +1010,11 @@ def atomic_dual_certificate(X, Y, reg: float, *, init=None, init_output=None, ti
     a final stretch (four enumerations, at most 40 % of ``time_limit``) while the last
     certification's σ̄ lay more than 2·tol above the σ its round priced, and in the first
     round when the enumeration should take at most a tenth of ``time_limit``; the oracle's maxima
-    that the dictionary violates join the dictionary too. With the branch and bound, every round
-    certifies (its bound loses its grip on the flatter residuals that pricing leads to). 'faces'
+    that the dictionary violates join the dictionary too. With the branch and bound (seconds per
+    certification, more on the flatter residuals of later rounds) a round certifies when pricing
+    finds nothing violated, its potential bound is within ``tol``, every 15 rounds, and once the
+    time left comes down to 1.6 times the last certification's time (half of ``time_limit``
+    before the first); it stops when another would not fit. 'faces'
     enumerates whatever the arrangement's size (Bank Notes: 2.8·10⁹ faces, hours). With
     ``init_output`` (c × m, the output weights of the m neurons in ``init``) the first group
     lasso starts from that network, which is kept as the
@@ -1031,9 +1092,11 @@ def atomic_dual_certificate(X, Y, reg: float, *, init=None, init_output=None, ti
     use_faces = oracle == "faces" or (oracle == "auto" and enumeration_fits(X))
     faces = arrangement_face_count(X) if use_faces else 0
     face_rate = _FACE_SECONDS
-    # pricing between certifications only with the exact oracle: the branch and bound loses its
-    # grip on the flatter residuals it leads to (one-off, Bank Notes: 19.7 % instead of 14.8 %)
-    pricer = _Pricer(X, rng) if use_faces else None
+    # pricing between certifications; where the branch and bound certifies, with ascents (a sample
+    # of vertices alone misses its maxima) and the certifications saved for the end, since each
+    # costs seconds and a flatter residual costs more (docs/mathematics.md §7.3)
+    pricer = _Pricer(X, rng, ascent=not use_faces)
+    bnb_time = None  # the last branch and bound's time
     since_cert = 0
     miss = None  # how far the last certification's σ̄ lay above the priced σ (relative)
     best_oracle = None  # the oracle of the best bound
@@ -1050,34 +1113,38 @@ def atomic_dual_certificate(X, Y, reg: float, *, init=None, init_output=None, ti
             since_cert += 1
             rec = {"iteration": rounds, "value": best_value, "round_value": value,
                    "atoms": int(D.shape[1]), "oracle": "pricing"}
-            P = np.zeros((d, 0))
-            certify = pricer is None
-            if pricer is not None:
-                # pricing: the heuristic candidates the dictionary violates (σ_h ≤ σ is attained)
-                sigma_h, P = pricer.violated(gamma, reg)
-                potential, _ = _scaled_dual_value(gamma, Y, max(sigma_h, reg), reg)  # the bound if σ = σ_h
-                left = deadline - time.perf_counter()
+            # pricing: the heuristic candidates the dictionary violates (σ_h ≤ σ is attained)
+            sigma_h, P = pricer.violated(gamma, reg)
+            potential, _ = _scaled_dual_value(gamma, Y, max(sigma_h, reg), reg)  # the bound if σ = σ_h
+            left = deadline - time.perf_counter()
+            round_time = (time.perf_counter() - t0) / rounds
+            rec["sigma_priced"] = sigma_h
+            settled = P.shape[1] == 0 or since_cert >= _CG_PRICE_ROUNDS or best_value - potential <= tol * abs(best_value)
+            if not use_faces:
+                # the branch and bound certifies when pricing has settled, and once the time left
+                # comes down to what the next one should take
+                reserve = (_CG_BNB_MARGIN * bnb_time if bnb_time is not None
+                           else _CG_BNB_FIRST * float(time_limit))
+                certify = settled or left <= reserve + 2.0 * round_time
+            else:
                 # the last round that leaves the enumeration its expected time (and two rounds') certifies;
                 # so does every round of a longer final stretch (room for _CG_FINAL enumerations, at
                 # most _CG_FINAL_SHARE of the time limit) while the pricing misses the maxima that the
                 # last certification found (σ̄ above the priced σ by more than 2·tol): each
                 # certification's exact maxima join the next master, and σ̄ then falls fast
-                round_time = (time.perf_counter() - t0) / rounds
                 final = min(_CG_FINAL * faces * face_rate, _CG_FINAL_SHARE * float(time_limit))
                 missed = miss is None or miss > 2.0 * tol
-                certify = (P.shape[1] == 0 or left <= 1.3 * faces * face_rate + 2.0 * round_time
+                certify = (settled or left <= 1.3 * faces * face_rate + 2.0 * round_time
                            or (missed and left <= final + 2.0 * round_time)
-                           or (rounds == 1 and faces * face_rate <= _CG_FIRST_CERTIFY * float(time_limit))
-                           or since_cert >= _CG_PRICE_ROUNDS or best_value - potential <= tol * abs(best_value))
-                rec["sigma_priced"] = sigma_h
+                           or (rounds == 1 and faces * face_rate <= _CG_FIRST_CERTIFY * float(time_limit)))
             if certify:
                 # the oracle's accuracy follows the gap: σ̄ within a fraction ε of σ costs the bound about ε
                 gap = (best_value - best_lb) / abs(best_value) if np.isfinite(best_lb) and best_value else 1.0
                 round_tol = min(oracle_tol, max(0.5 * gap, 0.2 * tol))
                 left = max(1e-3, deadline - time.perf_counter())
                 nb, used = None, "faces"
-                if use_faces and faces * face_rate > left and np.isfinite(best_lb):
-                    break  # no time for another enumeration: the branch and bound would only be cruder
+                if np.isfinite(best_lb) and (faces * face_rate if use_faces else (bnb_time or 0.0)) > left:
+                    break  # no time for another certification like the last: it would only be cruder
                 if use_faces and faces * face_rate <= left:
                     nb = relu_dual_norm_faces(X, gamma, max_faces=max(faces, 1), time_limit=left)
                     if nb is not None and nb.status == "optimal":
@@ -1090,16 +1157,17 @@ def atomic_dual_certificate(X, Y, reg: float, *, init=None, init_output=None, ti
                     used = "branch-and-bound"
                     nb = relu_dual_norm_bound(X, gamma, tol=round_tol,
                                               time_limit=max(1e-3, deadline - time.perf_counter()))
+                    if nb.status in ("optimal", "max_cells"):
+                        bnb_time = nb.time_s
                 bound, _ = _scaled_dual_value(gamma, Y, nb.upper, reg)
-                if "sigma_priced" in rec:
-                    miss = nb.upper / max(rec["sigma_priced"], reg) - 1.0
+                miss = nb.upper / max(sigma_h, reg) - 1.0
                 if bound > best_lb:
                     best_lb, best_oracle = bound, used
                 since_cert = 0
+                # the oracle's maxima that the dictionary violates join the candidates
                 Q = nb.peaks
-                if pricer is not None:  # the exact maxima that the dictionary violates join the candidates
-                    Q = Q[:, np.linalg.norm(gamma.T @ np.maximum(X @ Q, 0.0), axis=0) > reg][:, :_CG_FACE_PEAKS]
-                    pricer.add(Q, nb.vertices if _PRICE_FACE_VERTICES else None)
+                Q = Q[:, np.linalg.norm(gamma.T @ np.maximum(X @ Q, 0.0), axis=0) > reg][:, :_CG_FACE_PEAKS]
+                pricer.add(Q, nb.vertices if _PRICE_FACE_VERTICES else None)
                 P = np.hstack([Q, P])
                 rec.update({"round_bound": bound, "sigma_upper": nb.upper, "sigma_lower": nb.lower,
                             "oracle": used, "oracle_status": nb.status})
