@@ -23,8 +23,15 @@ def _f(X, G, u):
     return float(np.linalg.norm(G.T @ np.maximum(X @ u, 0.0)))
 
 
+@pytest.mark.parametrize("inherit", [False, True])
 @pytest.mark.parametrize("seed", range(80))
-def test_branch_and_bound_encloses_the_exact_oracle_value(seed):
+def test_branch_and_bound_encloses_the_exact_oracle_value(seed, inherit, monkeypatch):
+    """Also with the cells inheriting their parents' ambiguous rows (the route for n ≥ 300,
+    forced here on the small instances)."""
+    import convexnn.atomic_dual as ad
+
+    if inherit:
+        monkeypatch.setattr(ad, "_INHERIT_MIN_ROWS", 1)
     X, G = dual_norm_instance(seed)
     _, _, sigma = nonneg_pca_oracle(X, G, method="exact")
     tol = 1e-3
@@ -539,7 +546,7 @@ def test_ctrl_c_inside_a_threaded_batch_returns_a_valid_bound(monkeypatch):
     X = rng.standard_normal((30, 3))
     G = rng.standard_normal((30, 2))
     _, _, sigma = nonneg_pca_oracle(X, G, method="exact")
-    original = ad._Evaluator._bounds
+    original = ad._Evaluator._bounds_tail
     calls = {"n": 0}
 
     def flaky(self, *args):
@@ -550,7 +557,7 @@ def test_ctrl_c_inside_a_threaded_batch_returns_a_valid_bound(monkeypatch):
 
     monkeypatch.setattr(ad, "_PARALLEL_MIN_CELLS", 4)
     monkeypatch.setattr(ad, "cpu_cores", lambda: 2)
-    monkeypatch.setattr(ad._Evaluator, "_bounds", flaky)
+    monkeypatch.setattr(ad._Evaluator, "_bounds_tail", flaky)
     b = relu_dual_norm_bound(X, G, tol=1e-6)
     assert b.status == "interrupted" and calls["n"] > 12
     assert b.upper >= sigma * (1 - 1e-12) and b.lower <= sigma * (1 + 1e-9)
@@ -734,6 +741,46 @@ def test_the_branch_and_bound_certifies_when_pricing_settles_not_every_round(mon
     assert calls == [] and res.lower_bound is None  # so none certified (a run stopped early may have no bound)
     # with a time limit, the reserve brings a certification; its bound holds below the network
     calls.clear()
-    res = atomic_dual_certificate(X, Y, 0.1, time_limit=6, oracle="branch-and-bound")
+    res = atomic_dual_certificate(X, Y, 0.1, time_limit=20, oracle="branch-and-bound")
     assert 1 <= len(calls) < res.iterations and res.history[0]["oracle"] == "pricing"
     assert res.lower_bound is not None and res.lower_bound <= res.value
+
+
+@pytest.mark.parametrize("d", [3, 4])
+def test_children_bounds_from_inherited_rows_enclose_f_on_their_boxes(d):
+    """A child cell starts from its parent's ambiguous rows and fixed map: a row of fixed sign on
+    the parent's cap keeps it on the parent's box, hence on the child's. Its bound must enclose f
+    at points sampled in its box (the cell proper), and its lower value must be attained."""
+    from convexnn.atomic_dual import _Evaluator
+
+    rng = np.random.default_rng(40 + d)
+    X = rng.standard_normal((60, d))
+    X[1] = 3.0 * X[0]  # a parallel pair, and a zero row
+    X[2] = 0.0
+    G = rng.standard_normal((60, 2))
+    ev = _Evaluator(X, G)
+    axis = np.repeat(np.arange(d), 2)
+    sign = np.tile([1.0, -1.0], d)
+    centre, half = np.zeros((2 * d, d - 1)), np.ones(2 * d)
+    nc = len(ev.offsets)
+    for level in range(3):  # roots, their children, grandchildren: each level from the one before
+        u0, r = ev.geometry(axis, sign, centre, half)
+        box = (axis, sign, centre, half)
+        if level == 0:
+            ub, lb, arg, cand = ev.bounds(u0, r, box=box, keep=True)
+        else:
+            ub, lb, arg, cand = ev.bounds(u0, r, cand=cand, box=box, keep=True, group=nc)
+        f = lambda U: np.linalg.norm(G.T @ np.maximum(X @ U, 0.0), axis=0)  # noqa: E731
+        assert np.allclose(lb, f(arg.T), rtol=1e-12, atol=1e-12)  # attained
+        for i in range(len(ub)):
+            y = centre[i] + half[i] * rng.uniform(-1.0, 1.0, (400, d - 1))
+            W = np.empty((400, d))
+            W[:, axis[i]] = sign[i]
+            W[:, [b for b in range(d) if b != axis[i]]] = y
+            W /= np.linalg.norm(W, axis=1, keepdims=True)
+            assert f(W.T).max() <= ub[i] * (1 + 1e-12) + 1e-12
+        # every cell splits into its 2^(d−1) children, which start from its rows (cand)
+        centre = (centre[:, None, :] + half[:, None, None] * 0.5 * ev.offsets[None]).reshape(-1, d - 1)
+        axis, sign, half = np.repeat(axis, nc), np.repeat(sign, nc), np.repeat(half * 0.5, nc)
+    # the inherited lists shrink: a grandchild has at most its parent's candidates
+    assert np.diff(cand[0]).mean() < X.shape[0] / 2

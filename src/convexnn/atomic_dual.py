@@ -32,6 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import sparse
 
 from ._validation import (as_float_matrix, as_generator, blas_threads, check_positive_int, check_reg,
                           check_time_limit, check_XY, cpu_cores)
@@ -66,6 +67,10 @@ _BATCH_CHILDREN = 16384
 _CHUNK_ENTRIES = 4_000_000
 # cells from which one batch is split between threads (numpy's elementwise work releases the GIL)
 _PARALLEL_MIN_CELLS = 512
+# the branch and bound's cells inherit their parents' ambiguous rows from this many rows on
+# (Bank Notes, n = 686: 1.3–1.4 times faster; Iris with a bias, n = 75: 1.3 times slower, where
+# the dense products over all rows are cheap; docs/mathematics.md §7.3)
+_INHERIT_MIN_ROWS = 300
 
 
 @dataclass(frozen=True)
@@ -235,6 +240,78 @@ def _row_norms(A: np.ndarray) -> np.ndarray:
     return np.sqrt(np.einsum("pd,pd->p", A, A))
 
 
+def _segment_matmul(seg: np.ndarray, rows: np.ndarray, weights, M: np.ndarray, k: int) -> np.ndarray:
+    """Σ_p weights_p · M[rows_p] over the pairs p of each segment (``seg`` non-decreasing,
+    < k): a k × M.shape[1] array, as one sparse product (8–20 times faster than gathering the
+    rows and summing them by segments, one-off)."""
+    indptr = np.zeros(k + 1, dtype=np.intp)
+    np.cumsum(np.bincount(seg, minlength=k), out=indptr[1:])
+    data = np.ones(len(rows)) if weights is None else weights
+    return sparse.csr_array((data, rows, indptr), shape=(k, M.shape[0])) @ M
+
+
+class _MapPool:
+    """The fixed maps (c·d entries each) of the live cells of the branch and bound: rows of one
+    buffer that children's maps are appended to, each cell an index into it, so that dropping
+    and keeping cells copies no maps; compacted (or grown) when full."""
+
+    def __init__(self, maps: np.ndarray):
+        self.buf = np.empty((max(1 << 12, 4 * len(maps)), maps.shape[1]))
+        self.size = 0
+        self.ids = self.append(maps, np.zeros(0, np.intp))
+
+    def append(self, maps: np.ndarray, ids: np.ndarray) -> np.ndarray:
+        """Store ``maps`` besides the live ones (``ids``); the ids of all, the live ones first."""
+        if self.size + len(maps) > len(self.buf):
+            cap = len(self.buf)
+            while len(ids) + len(maps) > cap // 2:
+                cap *= 2
+            kept = self.buf[ids]
+            self.buf = np.empty((cap, self.buf.shape[1]))
+            self.buf[:len(ids)] = kept
+            self.size, ids = len(ids), np.arange(len(ids), dtype=np.intp)
+        self.buf[self.size:self.size + len(maps)] = maps
+        new = np.arange(self.size, self.size + len(maps), dtype=np.intp)
+        self.size += len(maps)
+        return np.concatenate([ids, new])
+
+
+class _RowLists:
+    """The candidate rows of the live cells of the branch and bound: one buffer that children's
+    lists are appended to, each cell a (start, length) into it, so that dropping and keeping
+    cells moves no rows; compacted (or grown) when full."""
+
+    def __init__(self, rows: np.ndarray, ptr: np.ndarray):
+        self.buf = np.empty(max(1 << 16, 4 * len(rows)), dtype=np.intp)
+        self.size = 0
+        self.start, self.length = self.append(rows, ptr, np.zeros(0, np.intp), np.zeros(0, np.intp))
+
+    def take(self, start: np.ndarray, length: np.ndarray, repeat: int = 1):
+        """(ptr, rows) of the lists (start, length), each ``repeat`` times in a row."""
+        if repeat > 1:
+            start, length = np.repeat(start, repeat), np.repeat(length, repeat)
+        ptr = np.zeros(len(length) + 1, dtype=np.intp)
+        np.cumsum(length, out=ptr[1:])
+        return ptr, self.buf[np.repeat(start - ptr[:-1], length) + np.arange(ptr[-1])]
+
+    def append(self, rows: np.ndarray, ptr: np.ndarray, start: np.ndarray, length: np.ndarray):
+        """Store the lists (ptr, rows) besides the live ones (start, length); the starts and
+        lengths of all (the live ones first), after a compaction if the buffer was full."""
+        if self.size + len(rows) > len(self.buf):
+            live = int(length.sum())
+            cap = len(self.buf)
+            while live + len(rows) > cap // 2:
+                cap *= 2
+            kept_ptr, kept = self.take(start, length)
+            self.buf = np.empty(cap, dtype=np.intp)
+            self.buf[:live] = kept
+            self.size, start = live, kept_ptr[:-1]
+        self.buf[self.size:self.size + len(rows)] = rows
+        new_start = self.size + ptr[:-1]
+        self.size += len(rows)
+        return np.concatenate([start, new_start]), np.concatenate([length, np.diff(ptr)])
+
+
 def _angle_margin(r: np.ndarray) -> np.ndarray:
     """The radius r enlarged to cover the rounding of angles."""
     return r * (1.0 + _ANGLE_MARGIN) + _ANGLE_MARGIN
@@ -298,12 +375,60 @@ class _Evaluator:
             r = np.maximum(r, 2.0 * np.arcsin(np.minimum(0.5 * dist, 1.0)))
         return u0, _angle_margin(r)
 
-    def bounds(self, u0: np.ndarray, r: np.ndarray, drop: float | None = None):
+    def bounds(self, u0: np.ndarray, r: np.ndarray, drop: float | None = None, cand=None, box=None,
+               keep: bool = False, group: int = 1):
         """(upper bounds, best lower values, their directions) for cells given by (u0, r).
 
         With ``drop``, a cell whose first, cheaper bound (the exact rows by the triangle
         inequality) is already ≤ ``drop`` keeps that bound and skips the sharper ones: the branch
-        and bound discards it either way."""
+        and bound discards it either way.
+
+        ``cand`` = (ptr, rows, fixed) for the cells' parents, each the parent of ``group``
+        consecutive cells: the only rows that may change sign on its children (rows[ptr[i]:
+        ptr[i + 1]]) and the c·d entries of the linear map of the rows positive on it — a row of
+        fixed sign on the parent's cap keeps it on the parent's box, hence on a child's. So a
+        cell costs O(its parent's ambiguous rows) instead of O(n): most rows miss a small cap.
+        None: every row is a candidate, none fixed (``group`` is then 1). ``box`` = (axis, sign,
+        centre, half) of the cells: f at a cell's top vector is then evaluated from the same rows
+        where the vector lies in the box (else it is not a candidate for the lower value), without
+        it from all rows. With ``keep`` the result also holds (ptr, rows, fixed) of the rows still
+        ambiguous on each cell's cap and the map of those positive on it: its children's ``cand``.
+        Parents in order of their number of rows waste least on padding."""
+        k = len(r)
+        if cand is None:
+            return self._bounds_all(u0, r, drop, box, keep)
+        ptr, rows, fixed = cand
+        parents = len(ptr) - 1
+        if parents * group != k:
+            raise ValueError(f"{parents} parents of {group} cells each, but {k} cells")
+        lens = np.diff(ptr)
+        parallel = self.pool is not None and k >= _PARALLEL_MIN_CELLS
+        threads = self.threads if parallel else 1
+        # slices of parents whose padded cell × row arrays hold at most _CHUNK_ENTRIES/threads
+        # entries (they bound the temporaries); the threads share that budget, each gets a slice
+        budget = max(1, _CHUNK_ENTRIES // threads)
+        cap = -(-parents // threads) if parallel else parents
+        bounds_at = [0]
+        while bounds_at[-1] < parents:
+            s0 = bounds_at[-1]
+            size = np.arange(1, parents - s0 + 1) * np.maximum.accumulate(lens[s0:]) * group
+            e = s0 + int(np.searchsorted(size, budget, side="right"))
+            bounds_at.append(min(max(e, s0 + 1), s0 + cap))
+        slices = [slice(a, b) for a, b in zip(bounds_at[:-1], bounds_at[1:])]
+
+        def run(sl):
+            m = lens[sl]
+            R = np.full((len(m), int(m.max()) if len(m) else 0), -1, dtype=np.intp)
+            at = np.repeat(np.arange(len(m)), m)
+            R[at, np.arange(len(at)) - np.repeat(ptr[sl.start:sl.stop] - ptr[sl.start], m)] = rows[ptr[sl.start]:ptr[sl.stop]]
+            cells = slice(sl.start * group, sl.stop * group)
+            bx = None if box is None else tuple(x[cells] for x in box)
+            return self._bounds(u0[cells], r[cells], drop, R, fixed[sl], group, bx)
+
+        return self._collect(run, slices, [(sl.stop - sl.start) * group for sl in slices], keep)
+
+    def _bounds_all(self, u0, r, drop, box, keep):
+        """:meth:`bounds` with every row a candidate: dense cell × row products, in slices."""
         k = len(r)
         n = self.X.shape[0]
         parallel = self.pool is not None and k >= _PARALLEL_MIN_CELLS
@@ -312,17 +437,45 @@ class _Evaluator:
         step = max(1, _CHUNK_ENTRIES // max(n * threads, 1))
         if parallel:
             step = min(step, -(-k // threads))
-        slices = [slice(s, min(k, s + step)) for s in range(0, k, step)]
-        ub = np.empty(k)
-        lb = np.empty(k)
-        arg = np.empty((k, self.d))
+        slices = [slice(s0, min(k, s0 + step)) for s0 in range(0, k, step)]
+
+        def run(sl):
+            T = u0[sl] @ self.Xn.T  # cos of the angle between u0 and each row
+            sr = np.sin(np.minimum(r[sl], 0.5 * np.pi))[:, None]
+            fixed = (T > sr).astype(np.float64) @ self.Wrows  # the rows positive on the whole cap
+            flat = np.flatnonzero((T <= sr) & (T >= -sr))  # faster than the 2-D nonzero of |T| ≤ sr
+            ci, ri = np.divmod(flat, n)
+            bx = None if box is None else tuple(x[sl] for x in box)
+            val0 = _row_norms(np.maximum(T, 0.0) @ self.Gn)  # f(u0) = ‖Gᵀ(‖x_i‖ cos α_i)₊‖
+            return self._bounds_tail(u0[sl], r[sl], drop, ci, ri, T.ravel()[flat], fixed, bx, val0)
+
+        return self._collect(run, slices, [sl.stop - sl.start for sl in slices], keep)
+
+    def _collect(self, run, slices, sizes, keep):
+        """Run the slices (on the pool's threads when there are several) and join their parts."""
+        parallel = self.pool is not None and sum(sizes) >= _PARALLEL_MIN_CELLS
         if parallel and len(slices) > 1:
-            parts = list(self.pool.map(lambda sl: self._bounds(u0[sl], r[sl], drop), slices))
+            parts = list(self.pool.map(run, slices))
         else:
-            parts = [self._bounds(u0[sl], r[sl], drop) for sl in slices]
-        for sl, (a, b, c) in zip(slices, parts):
-            ub[sl], lb[sl], arg[sl] = a, b, c
-        return ub, lb, arg
+            parts = [run(sl) for sl in slices]
+        ub = np.concatenate([p_[0] for p_ in parts])
+        lb = np.concatenate([p_[1] for p_ in parts])
+        arg = np.vstack([p_[2] for p_ in parts])
+        if not keep:
+            return ub, lb, arg
+        counts = np.concatenate([np.bincount(p_[4], minlength=m) for m, p_ in zip(sizes, parts)])
+        nptr = np.zeros(len(ub) + 1, dtype=np.intp)
+        np.cumsum(counts, out=nptr[1:])
+        return ub, lb, arg, (nptr, np.concatenate([p_[5] for p_ in parts]), np.vstack([p_[3] for p_ in parts]))
+
+    def in_box(self, v: np.ndarray, box) -> np.ndarray:
+        """Whether each row of v (k × d) lies in its cell's box (on the cube-sphere)."""
+        axis, sign, centre, half = box
+        cells = np.arange(len(axis))
+        va = v[cells, axis]
+        ok = sign * va > 0
+        y = v[cells[:, None], self.others[axis]] / np.where(ok, np.abs(va), 1.0)[:, None]
+        return ok & np.all(np.abs(y - centre) <= half[:, None], axis=1)
 
     def _quad_bound(self, M: np.ndarray, u0: np.ndarray, r: np.ndarray, need_vector: bool = False):
         """max of ‖Mu‖ over unit u within angle r of u0 (from above), and M's top right vector.
@@ -343,12 +496,27 @@ class _Evaluator:
         val = np.maximum(val, 0.0) * (1.0 + _EIG_MARGIN) + _EIG_MARGIN * np.maximum(lam, 0.0)
         return np.sqrt(val), vec
 
-    def _bounds(self, u0: np.ndarray, r: np.ndarray, drop: float | None = None):
+    def _bounds(self, u0: np.ndarray, r: np.ndarray, drop, R: np.ndarray, fixed: np.ndarray, group: int, box):
+        """The bounds of :meth:`bounds` for one slice of parents, from their candidate rows R
+        (parents × most rows, padded with −1); also (the cells' fixed maps, their ambiguous
+        rows as (cell, row) pairs grouped by cell)."""
+        k = len(r)
+        d = self.d
+        valid = R >= 0
+        # cos of the angle between u0 and each candidate row, per parent for its children at once
+        Tc = np.matmul(u0.reshape(-1, group, d), self.Xn[np.where(valid, R, 0)].transpose(0, 2, 1))
+        sr = np.sin(np.minimum(r, 0.5 * np.pi)).reshape(-1, group, 1)
+        pp, pj, pl = np.nonzero(valid[:, None, :] & (Tc > sr))  # rows positive on the whole cap
+        fixed = np.repeat(fixed, group, axis=0) + _segment_matmul(pp * group + pj, R[pp, pl], None, self.Wrows, k)
+        pp, pj, pl = np.nonzero(valid[:, None, :] & (Tc <= sr) & (Tc >= -sr))
+        return self._bounds_tail(u0, r, drop, pp * group + pj, R[pp, pl], Tc[pp, pj, pl], fixed, box)
+
+    def _bounds_tail(self, u0, r, drop, ci, ri, t, fixed, box, val0=None):
+        """The bounds from a slice's ambiguous rows as (cell, row) pairs grouped by cell, with
+        their cosines t, and the cells' fixed maps (and f(u0) when known); also (fixed maps,
+        the ambiguous pairs)."""
         k = len(r)
         d, c = self.d, self.c
-        T = u0 @ self.Xn.T  # cos of the angle between u0 and each row
-        sr = np.sin(np.minimum(r, 0.5 * np.pi))[:, None]
-        coef = (T > sr).astype(np.float64)  # rows positive on the whole cap: coefficient 1
         # ambiguous rows (|cos| ≤ sin r: the hyperplane cuts the cap), as (cell, row) pairs. On the
         # cap a row's normalised value z = x̂ᵀu lies in [zlo, zhi] ∋ 0, read off the angles
         # [α − r, α + r] it makes with the cap's points. Split z₊ = θz + e(u) along the secant
@@ -356,9 +524,7 @@ class _Evaluator:
         # from θ as computed, so the rounding of θ does not matter). The _EXACT_AMBIGUOUS rows
         # of each cell with the largest slack ‖g_i‖‖x_i‖R_i enter exactly (all sign choices); for
         # each other one the linear part θz joins M and e is bounded by the triangle inequality.
-        flat = np.flatnonzero((T <= sr) & (T >= -sr))  # faster than the 2-D nonzero of |T| ≤ sr
-        ci, ri = np.divmod(flat, T.shape[1])
-        alpha = np.arccos(np.clip(T[ci, ri], -1.0, 1.0))
+        alpha = np.arccos(np.clip(t, -1.0, 1.0))
         lo = alpha - r[ci]
         hi = alpha + r[ci]
         zhi = np.maximum(np.cos(np.maximum(lo, 0.0)), 0.0)  # cos is decreasing on [0, π]
@@ -373,8 +539,8 @@ class _Evaluator:
         exact = rank < _EXACT_AMBIGUOUS
         tri = np.bincount(ci[~exact], weights=slack[~exact], minlength=k)
         rest = ~exact
-        coef[ci[rest], ri[rest]] = theta[rest]  # the linear part of the other ambiguous rows
-        MP = (coef @ self.Wrows).reshape(k, c, d)
+        # the fixed map plus the linear part of the other ambiguous rows
+        MP = (fixed + _segment_matmul(ci[rest], ri[rest], theta[rest], self.Wrows, k)).reshape(k, c, d)
         n_amb = np.minimum(np.bincount(ci, minlength=k), _EXACT_AMBIGUOUS)
         Wex = np.zeros((k, _EXACT_AMBIGUOUS, c * d))
         Wex[ci[exact], rank[exact]] = self.Wrows[ri[exact]]
@@ -425,15 +591,27 @@ class _Evaluator:
             ub = np.where(sharpen, np.minimum(ub, np.sqrt(sq * (1.0 + 4.0 * _EIG_MARGIN)) + _EIG_MARGIN * tri), ub)
         v = v * np.where(np.einsum("kd,kd->k", v, u0) < 0, -1.0, 1.0)[:, None]  # the sign facing the cell
         cand = (u0, v)
-        # f(u0) = ‖Gᵀ(‖x_i‖ cos α_i)₊‖ from T; f(v) directly, except on cells about to be dropped
-        # (their values cannot raise the lower bound by more than the tolerance)
+        # f(u0) from the fixed map and the ambiguous rows (u0 lies in the box, where the fixed
+        # rows have their signs); f(v) likewise where v lies in the box too, from all rows
+        # without a box, and not on cells about to be dropped (their values cannot raise the
+        # lower bound by more than the tolerance)
+        Mf = fixed.reshape(k, c, d)
+        if val0 is None:
+            val0 = _row_norms(np.einsum("kcd,kd->kc", Mf, u0) + _segment_matmul(ci, ri, np.maximum(t, 0.0), self.Gn, k))
         fv = np.zeros(k)
-        fv[sharpen] = self.values(v[sharpen].T)
-        vals = np.stack([_row_norms(np.maximum(T, 0.0) @ self.Gn), fv])
+        if box is None:
+            fv[sharpen] = self.values(v[sharpen].T)
+        else:
+            inb = sharpen & self.in_box(v, box)
+            on = inb[ci]
+            tv = np.einsum("pd,pd->p", v[ci[on]], self.X[ri[on]])
+            F = np.einsum("kcd,kd->kc", Mf, v) + _segment_matmul(ci[on], ri[on], np.maximum(tv, 0.0), self.G, k)
+            fv[inb] = _row_norms(F[inb])
+        vals = np.stack([val0, fv])
         j = np.argmax(vals, axis=0)
         lb = vals[j, np.arange(k)]
         arg = np.stack(cand)[j, np.arange(k)]
-        return ub, lb, arg
+        return ub, lb, arg, fixed, ci, ri
 
     def ascend(self, u: np.ndarray, steps: int = 30):
         """Projected power iterations u ← Xᵀ D Gᵀ... from u (an ascent heuristic for the lower value)."""
@@ -550,7 +728,16 @@ def _branch_and_bound(ev: _Evaluator, d: int, tol: float, time_limit, max_cells:
     centre = np.zeros((2 * d, d - 1))
     half = np.ones(2 * d)
     u0, r = ev.geometry(axis, sign, centre, half)
-    ub, lbv, arg = ev.bounds(u0, r)
+    # with many rows, each live cell keeps the rows that may change sign on it and the map of
+    # the others positive on it: its children start from them (most rows miss a small cap)
+    inherit = ev.X.shape[0] >= _INHERIT_MIN_ROWS
+    if inherit:
+        ub, lbv, arg, (ptr, rows, fixed) = ev.bounds(u0, r, box=(axis, sign, centre, half), keep=True)
+        lists, maps = _RowLists(rows, ptr), _MapPool(fixed)
+        start, length, fid = lists.start, lists.length, maps.ids
+    else:
+        ub, lbv, arg = ev.bounds(u0, r)
+        start = length = fid = np.zeros(len(ub), dtype=np.intp)
     cells = len(ub)
     j = int(np.argmax(lbv))
     best_u, lower = ev.ascend(arg[j])
@@ -567,8 +754,9 @@ def _branch_and_bound(ev: _Evaluator, d: int, tol: float, time_limit, max_cells:
                 drop[:] = True  # the "sphere" is {−1, +1}: r = 0 and the bounds are exact
             if np.any(drop):
                 pruned_max = max(pruned_max, float(ub[drop].max()))
-                keep = ~drop
+                keep = np.flatnonzero(~drop)
                 axis, sign, centre, half, ub = axis[keep], sign[keep], centre[keep], half[keep], ub[keep]
+                start, length, fid = start[keep], length[keep], fid[keep]
             if len(ub) == 0:
                 break
             if callback is not None and rounds > 0:
@@ -587,8 +775,10 @@ def _branch_and_bound(ev: _Evaluator, d: int, tol: float, time_limit, max_cells:
             # split the cells with the largest bounds
             take = min(_BATCH, max(1, _BATCH_CHILDREN // len(children)), len(ub))
             sel = np.argpartition(ub, -take)[-take:] if take < len(ub) else np.arange(len(ub))
+            sel = sel[np.argsort(length[sel], kind="stable")]  # parents by their number of rows: least padding
             rest = np.ones(len(ub), bool)
             rest[sel] = False
+            rest_idx = np.flatnonzero(rest)
             nc = len(children)
             c_axis = np.repeat(axis[sel], nc)
             c_sign = np.repeat(sign[sel], nc)
@@ -596,7 +786,13 @@ def _branch_and_bound(ev: _Evaluator, d: int, tol: float, time_limit, max_cells:
             c_centre = (centre[sel][:, None, :] + half[sel][:, None, None] * children[None, :, :]).reshape(-1, d - 1)
             parent_ub = np.repeat(ub[sel], nc)
             u0, r = ev.geometry(c_axis, c_sign, c_centre, c_half)
-            c_ub, c_lb, c_arg = ev.bounds(u0, r, drop=lower * (1.0 + tol))
+            if inherit:
+                p_ptr, p_rows = lists.take(start[sel], length[sel])  # the children start from their parent's rows
+                c_ub, c_lb, c_arg, (c_ptr, c_rows, c_fixed) = ev.bounds(
+                    u0, r, drop=lower * (1.0 + tol), cand=(p_ptr, p_rows, maps.buf[fid[sel]]),
+                    box=(c_axis, c_sign, c_centre, c_half), keep=True, group=nc)
+            else:
+                c_ub, c_lb, c_arg = ev.bounds(u0, r, drop=lower * (1.0 + tol))
             c_ub = np.minimum(c_ub, parent_ub)  # a child lies inside its parent
             cells += len(c_ub)
             rounds += 1
@@ -609,6 +805,11 @@ def _branch_and_bound(ev: _Evaluator, d: int, tol: float, time_limit, max_cells:
             centre = np.concatenate([centre[rest], c_centre])
             half = np.concatenate([half[rest], c_half])
             ub = np.concatenate([ub[rest], c_ub])
+            if inherit:
+                start, length = lists.append(c_rows, c_ptr, start[rest_idx], length[rest_idx])
+                fid = maps.append(c_fixed, fid[rest_idx])
+            else:
+                start = length = fid = np.zeros(len(ub), dtype=np.intp)
     except KeyboardInterrupt:
         status = "interrupted"
     upper = max(pruned_max, float(ub.max()) if len(ub) else 0.0, lower)
