@@ -784,3 +784,20 @@ def test_children_bounds_from_inherited_rows_enclose_f_on_their_boxes(d):
         axis, sign, half = np.repeat(axis, nc), np.repeat(sign, nc), np.repeat(half * 0.5, nc)
     # the inherited lists shrink: a grandchild has at most its parent's candidates
     assert np.diff(cand[0]).mean() < X.shape[0] / 2
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_inherited_rows_over_their_memory_cap_fall_back_to_all_rows(seed, monkeypatch):
+    """When the live cells' row lists would outgrow their memory cap the branch and bound goes
+    on from all rows; the bound still encloses the exact oracle's value and converges."""
+    import convexnn.atomic_dual as ad
+
+    monkeypatch.setattr(ad, "_INHERIT_MIN_ROWS", 1)
+    X, G = dual_norm_instance(seed)
+    _, _, sigma = nonneg_pca_oracle(X, G, method="exact")
+    full = relu_dual_norm_bound(X, G, tol=1e-3)
+    monkeypatch.setattr(ad, "_INHERIT_MAX_BYTES", 20_000)  # a few rounds' worth, then all rows
+    b = relu_dual_norm_bound(X, G, tol=1e-3)
+    assert b.status == "optimal"
+    assert sigma * (1 - 1e-12) <= b.upper <= sigma * (1 + 1e-3) * (1 + 1e-9) + 1e-12
+    assert b.upper == pytest.approx(full.upper, rel=2e-3)

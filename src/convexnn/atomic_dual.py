@@ -71,6 +71,9 @@ _PARALLEL_MIN_CELLS = 512
 # (Bank Notes, n = 686: 1.3–1.4 times faster; Iris with a bias, n = 75: 1.3 times slower, where
 # the dense products over all rows are cheap; docs/mathematics.md §7.3)
 _INHERIT_MIN_ROWS = 300
+# ... as long as the live cells' lists and maps (in buffers up to four times their size) fit in
+# this many bytes; beyond, the cells are bounded from all rows again
+_INHERIT_MAX_BYTES = 512e6
 
 
 @dataclass(frozen=True)
@@ -684,7 +687,9 @@ def relu_dual_norm_bound(X, G, *, tol: float = 1e-2, time_limit: float | None = 
     the ambiguous rows: the two heaviest enter by enumerating their sign choices, the rest by the
     triangle inequality. ‖Mu‖ is bounded on the cap to second order (``_quad_bound``). Cells whose
     bound is ≤ lower·(1 + ``tol``) are dropped; the others are split best first (2^(d−1)
-    children). Stops when none is left ('optimal'), at ``time_limit`` seconds, at ``max_cells``
+    children; from 300 rows on a child inherits its parent's ambiguous rows and the sum of its
+    fixed ones, and is bounded from those alone). Stops when none is left ('optimal'), at
+    ``time_limit`` seconds, at ``max_cells``
     evaluated cells, on Ctrl-C, or when ``callback`` (called after every round with a dict:
     round, cells, live, sigma_lower, sigma_upper, time_s) returns True ('stopped'), always with a
     valid ``upper`` (the largest bound of any cell not yet excluded). Cost grows like
@@ -805,10 +810,15 @@ def _branch_and_bound(ev: _Evaluator, d: int, tol: float, time_limit, max_cells:
             centre = np.concatenate([centre[rest], c_centre])
             half = np.concatenate([half[rest], c_half])
             ub = np.concatenate([ub[rest], c_ub])
+            if inherit:  # the live cells' lists and maps, unless they would outgrow their memory cap
+                rows_live = int(length[rest_idx].sum()) + len(c_rows)
+                maps_live = (len(rest_idx) + len(c_fixed)) * c_fixed.shape[1]
+                inherit = 4 * 8 * (rows_live + maps_live) <= _INHERIT_MAX_BYTES
             if inherit:
                 start, length = lists.append(c_rows, c_ptr, start[rest_idx], length[rest_idx])
                 fid = maps.append(c_fixed, fid[rest_idx])
-            else:
+            else:  # from here on every cell is bounded from all rows
+                lists = maps = None
                 start = length = fid = np.zeros(len(ub), dtype=np.intp)
     except KeyboardInterrupt:
         status = "interrupted"
