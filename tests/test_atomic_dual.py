@@ -801,3 +801,23 @@ def test_inherited_rows_over_their_memory_cap_fall_back_to_all_rows(seed, monkey
     assert b.status == "optimal"
     assert sigma * (1 - 1e-12) <= b.upper <= sigma * (1 + 1e-3) * (1 + 1e-9) + 1e-12
     assert b.upper == pytest.approx(full.upper, rel=2e-3)
+
+
+def test_progress_records_arrive_while_the_branch_and_bound_runs_and_change_nothing():
+    """``progress`` gets records during each branch and bound (for the CLI's display); its return
+    value is ignored, and the run is the same as without it."""
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((60, 3))
+    Y = np.maximum(X @ rng.standard_normal((3, 2)), 0.0) + 0.1 * rng.standard_normal((60, 2))
+    kw = dict(time_limit=1000, oracle="branch-and-bound", seed=0, oracle_tol=1e-4)
+    recs = []
+    with_progress = atomic_dual_certificate(X, Y, 0.05, progress=lambda r: recs.append(r) or True, **kw)
+    plain = atomic_dual_certificate(X, Y, 0.05, **kw)
+    assert with_progress.status == plain.status == "optimal"
+    assert with_progress.lower_bound == plain.lower_bound and with_progress.iterations == plain.iterations
+    oracle_recs = [r for r in recs if r.get("oracle") == "branch-and-bound"]
+    assert oracle_recs and all(r["sigma_lower"] <= r["sigma_upper"] for r in oracle_recs)
+    times = [r["time_s"] for r in oracle_recs]
+    assert times == sorted(times)
+    with pytest.raises(ParameterError, match="progress must be callable"):
+        atomic_dual_certificate(X, Y, 0.05, progress=3)

@@ -1202,7 +1202,7 @@ def _compact(X, Y, reg, U, V, value, objective, deadline):
 
 def atomic_dual_certificate(X, Y, reg: float, *, init=None, init_output=None, time_limit: float = 30.0,
                             tol: float = 1e-3, oracle_tol: float = 1e-2, seed=0,
-                            callback=None, oracle: str = "auto") -> SolveResult:
+                            callback=None, oracle: str = "auto", progress=None) -> SolveResult:
     """Certified lower bound on p* and a network, by column generation with an exact oracle.
 
     The atomic problem restricted to a finite dictionary of directions u_j (the columns of
@@ -1237,6 +1237,8 @@ def atomic_dual_certificate(X, Y, reg: float, *, init=None, init_output=None, ti
     a heavier one are merged and the output weights re-solved (kept if no worse). Stops when the
     best network and the best bound are within ``tol`` (relative), at ``time_limit`` seconds,
     on Ctrl-C ('interrupted') or when ``callback`` (a dict per round) returns True ('stopped');
+    ``progress``, if given, also gets records while a branch and bound runs (its return value
+    is ignored): the round, the best value and bound so far, and the oracle's σ interval;
     every bound returned is certified (None only if no certification finished: stopped or
     interrupted before the first one). Returns a
     SolveResult (method 'atomic-dual'): value = NN-TRAIN objective of ``solution['U']``,
@@ -1259,8 +1261,9 @@ def atomic_dual_certificate(X, Y, reg: float, *, init=None, init_output=None, ti
     for name, value in (("tol", tol), ("oracle_tol", oracle_tol)):
         if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < value < 1:
             raise ParameterError(f"{name} must be a number in (0, 1); got {value!r}.")
-    if callback is not None and not callable(callback):
-        raise ParameterError(f"callback must be callable or None; got {type(callback).__name__}.")
+    for name, fn in (("callback", callback), ("progress", progress)):
+        if fn is not None and not callable(fn):
+            raise ParameterError(f"{name} must be callable or None; got {type(fn).__name__}.")
     if not isinstance(oracle, str) or oracle not in ORACLES:
         raise ParameterError(f"oracle must be one of {', '.join(map(repr, ORACLES))}; got {oracle!r}.")
     rng = as_generator(seed)
@@ -1368,7 +1371,14 @@ def atomic_dual_certificate(X, Y, reg: float, *, init=None, init_output=None, ti
                         nb = None
                 if nb is None:
                     used = "branch-and-bound"
-                    nb = relu_dual_norm_bound(X, gamma, tol=round_tol,
+                    def relay(r, rounds=rounds, value=best_value, lb=best_lb):
+                        # the branch and bound's rounds, as progress records
+                        progress({"iteration": rounds, "value": value,
+                                  "lower_bound": lb if np.isfinite(lb) else None,
+                                  "oracle": "branch-and-bound", "sigma_lower": r["sigma_lower"],
+                                  "sigma_upper": r["sigma_upper"], "time_s": time.perf_counter() - t0})
+
+                    nb = relu_dual_norm_bound(X, gamma, tol=round_tol, callback=relay if progress is not None else None,
                                               time_limit=max(1e-3, deadline - time.perf_counter()))
                     if nb.status in ("optimal", "max_cells"):
                         bnb_time = nb.time_s

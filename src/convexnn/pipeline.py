@@ -129,7 +129,7 @@ def fit(
     not already within 1e-3, for at most half the time limit (at least 1 s; 30 s without one)
     or until its own gap is ≤ 1e-3; True runs it for up to 8 columns; False never. The
     certificate keeps the larger bound and the best network.
-    ``dual_callback`` gets its progress records.
+    ``dual_callback`` gets its progress records (per round, and while a branch and bound runs).
     """
     if method not in METHODS:
         raise ParameterError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}.")
@@ -289,7 +289,7 @@ def fit(
         budget = _dual_time_limit(time_limit)
         dual = atomic_dual_certificate(problem.X, problem.Y, problem.reg, init=net.U, init_output=net.V,
                                        time_limit=0.8 * budget, tol=_DUAL_TOL, seed=rng,
-                                       callback=dual_callback)
+                                       callback=dual_callback, progress=dual_callback)
         stages["dual"] = dual
         how = ("σ exactly by enumerating the arrangement's faces" if dual.info.get("oracle") == "faces"
                else "σ by branch and bound")
