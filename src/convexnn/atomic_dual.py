@@ -289,10 +289,8 @@ class _RowLists:
         self.size = 0
         self.start, self.length = self.append(rows, ptr, np.zeros(0, np.intp), np.zeros(0, np.intp))
 
-    def take(self, start: np.ndarray, length: np.ndarray, repeat: int = 1):
-        """(ptr, rows) of the lists (start, length), each ``repeat`` times in a row."""
-        if repeat > 1:
-            start, length = np.repeat(start, repeat), np.repeat(length, repeat)
+    def take(self, start: np.ndarray, length: np.ndarray):
+        """(ptr, rows) of the lists (start, length)."""
         ptr = np.zeros(len(length) + 1, dtype=np.intp)
         np.cumsum(length, out=ptr[1:])
         return ptr, self.buf[np.repeat(start - ptr[:-1], length) + np.arange(ptr[-1])]
@@ -426,7 +424,7 @@ class _Evaluator:
             R[at, np.arange(len(at)) - np.repeat(ptr[sl.start:sl.stop] - ptr[sl.start], m)] = rows[ptr[sl.start]:ptr[sl.stop]]
             cells = slice(sl.start * group, sl.stop * group)
             bx = None if box is None else tuple(x[cells] for x in box)
-            return self._bounds(u0[cells], r[cells], drop, R, fixed[sl], group, bx)
+            return self._bounds_from_parents(u0[cells], r[cells], drop, R, fixed[sl], group, bx)
 
         return self._collect(run, slices, [(sl.stop - sl.start) * group for sl in slices], keep)
 
@@ -499,7 +497,8 @@ class _Evaluator:
         val = np.maximum(val, 0.0) * (1.0 + _EIG_MARGIN) + _EIG_MARGIN * np.maximum(lam, 0.0)
         return np.sqrt(val), vec
 
-    def _bounds(self, u0: np.ndarray, r: np.ndarray, drop, R: np.ndarray, fixed: np.ndarray, group: int, box):
+    def _bounds_from_parents(self, u0: np.ndarray, r: np.ndarray, drop, R: np.ndarray, fixed: np.ndarray,
+                             group: int, box):
         """The bounds of :meth:`bounds` for one slice of parents, from their candidate rows R
         (parents × most rows, padded with −1); also (the cells' fixed maps, their ambiguous
         rows as (cell, row) pairs grouped by cell)."""
@@ -932,6 +931,9 @@ _PRICE_EXTRA = 5000
 # ... and the maxima of the faces around the best _PRICE_LOCAL vertices (one-off, Iris: gaps 2.8 and
 # 2.9 % at γ = 0.01 against 3.5 and 5.7 % without, 0.15 % against 0.37 % under the paper protocol)
 _PRICE_LOCAL = 2000
+# ... at most this many faces in all (3^(d−1) around each vertex: no cap at d ≤ 5, 91 vertices at
+# d = 8, where 2,000 took 9 s per round on Pima, one-off)
+_PRICE_LOCAL_FACES = 200_000
 # ... and around the vertices of the faces where the last certification found its best maxima
 # (one-off, Iris paper protocol and γ = 0.1: 'optimal' after 12 and 8 s instead of 15–18 and 10–11 s)
 _PRICE_FACE_VERTICES = True
@@ -1052,12 +1054,13 @@ class _Pricer:
 
         C = np.hstack([self.extra, self.C])
         vals = self._values(G, C)
-        if self.T is not None and _PRICE_LOCAL > 0:
+        local = min(_PRICE_LOCAL, _PRICE_LOCAL_FACES // 3 ** self.T.shape[1]) if self.T is not None else 0
+        if local > 0:
             # the faces around the best vertices: their maxima (inside them) for this residual
             k = len(self.T)
             at = vals[self.extra.shape[1]:]
             best = np.maximum(at[:k], at[k:])
-            sel = np.argpartition(best, -_PRICE_LOCAL)[-_PRICE_LOCAL:] if k > _PRICE_LOCAL else np.arange(k)
+            sel = np.argpartition(best, -local)[-local:] if k > local else np.arange(k)
             H, ap, am, B, _ = _design(self.X, G)
             if H.shape[0] == self.H_count:
                 F = _Faces(H, ap, am)
