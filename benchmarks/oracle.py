@@ -54,25 +54,54 @@ def _commit() -> str:
         return "unknown"
 
 
-def residual(name, protocol, reg):
-    """(X, Γ) of the case: the first-round master residual, built without any time limit."""
+def _climb(X, G, U, steps=20):
+    """Projected power iterations u ← Xᵀ diag(Xu > 0) G Gᵀ (Xu)₊ from the columns of U; the best
+    value and direction of each (this script's own, so that any code version can be compared)."""
+    z = X @ U
+    best_v, best_u = np.linalg.norm(G.T @ np.maximum(z, 0.0), axis=0), U.copy()
+    for _ in range(steps):
+        U = X.T @ ((z > 0) * (G @ (G.T @ np.maximum(z, 0.0))))
+        U = U / np.maximum(np.linalg.norm(U, axis=0), 1e-300)
+        z = X @ U
+        v = np.linalg.norm(G.T @ np.maximum(z, 0.0), axis=0)
+        up = v > best_v
+        best_v[up], best_u[:, up] = v[up], U[:, up]
+    return best_v, best_u
+
+
+def residual(name, protocol, reg, rounds=0):
+    """(X, Γ) of the case: the first-round master residual, or with ``rounds`` the residual after
+    that many more rounds of pricing by ascents (2,000 random starts, the 100 best violated
+    directions and small clouds around them join the dictionary; a later, flatter residual, like
+    the ones column generation certifies at the end); built without any time limit."""
     split = prepare(name, protocol=protocol)
     problem = TrainingProblem.from_data(split.X_train, split.Y_train, reg)
     X, Y = problem.X, problem.Y
     U = train_lbfgs(problem, width=50, restarts=0, seed=np.random.default_rng(0), max_iter=2000).solution["U"]
-    R = np.random.default_rng(0).standard_normal((X.shape[1], 2000))
+    rng = np.random.default_rng(0)
+    R = rng.standard_normal((X.shape[1], 2000))
     D = np.hstack([U / np.maximum(np.linalg.norm(U, axis=0), 1e-300), R / np.linalg.norm(R, axis=0)])
     H = np.maximum(X @ D, 0.0)
     W = _group_lasso_fista(H, Y, reg, np.zeros((D.shape[1], Y.shape[1])), 3000, float("inf"))
+    for _ in range(rounds):
+        G = Y - H @ W
+        S = rng.standard_normal((X.shape[1], 2000))
+        v, P = _climb(X, G, S / np.linalg.norm(S, axis=0))
+        P = P[:, np.argsort(v)[::-1][:100]][:, v[np.argsort(v)[::-1][:100]] > reg]
+        C = np.repeat(P, 8, axis=1) + 0.05 * rng.standard_normal((X.shape[1], 8 * P.shape[1]))
+        new = np.hstack([P, C / np.linalg.norm(C, axis=0)])
+        D, H = np.hstack([D, new]), np.hstack([H, np.maximum(X @ new, 0.0)])
+        W = _group_lasso_fista(H, Y, reg, np.vstack([W, np.zeros((new.shape[1], Y.shape[1]))]), 3000,
+                               float("inf"))
     return X, Y - H @ W
 
 
 def run(cases, tols, repeats):
     rows = []
     for case in cases.split(","):
-        name, protocol, reg = case.split(":")
+        name, protocol, reg, *more = case.split(":")
         reg = float(reg)
-        X, G = residual(name, protocol, reg)
+        X, G = residual(name, protocol, reg, int(more[0]) if more else 0)
         exact = arrangement_face_count(X) <= FACES_DEFAULT_MAX
         for tol in tols + ([0.0] if exact else []):
             times, last = [], None
@@ -122,7 +151,9 @@ def compare(old_path, new_path) -> str:
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--cases", default=DEFAULT_CASES, help="name:protocol:reg,... (default: %(default)s)")
+    ap.add_argument("--cases", default=DEFAULT_CASES,
+                    help="name:protocol:reg[:rounds],... — rounds: a later residual, after that many "
+                         "rounds of pricing by ascents (default: %(default)s)")
     ap.add_argument("--tols", default="1e-2,1e-3", help="oracle tolerances (default: %(default)s)")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results", "oracle.json"))
