@@ -3,7 +3,11 @@
 Each case builds one residual Γ deterministically, as column generation's first round would
 (docs/mathematics.md §7.3): a dictionary of the neurons of an L-BFGS network (seed 0, 2,000
 iterations) and 2,000 random directions (seed 0), the group lasso over it by FISTA for a fixed
-3,000 iterations, Γ = Y − HW. Then `relu_dual_norm_bound(X, Γ, tol)` runs ``--repeats`` times,
+3,000 iterations, Γ = Y − HW. A case name:protocol:reg:K continues for K rounds of pricing by
+projected power iterations (2,000 random starts; the 100 best violated directions and clouds
+around them join the dictionary, the group lasso is re-solved): a later, flatter residual, like
+those column generation certifies at the end (minutes to build on Bank Notes). Then
+`relu_dual_norm_bound(X, Γ, tol)` runs ``--repeats`` times,
 and, side by side, the exact face enumeration `relu_dual_norm_faces(X, Γ)` where the arrangement
 has at most 5·10⁶ faces (rows with tol 0); the table gives the cells (faces), the median time,
 σ̄/γ and σ̄/σ_lower.

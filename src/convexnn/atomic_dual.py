@@ -68,7 +68,7 @@ _CHUNK_ENTRIES = 4_000_000
 # cells from which one batch is split between threads (numpy's elementwise work releases the GIL)
 _PARALLEL_MIN_CELLS = 512
 # the branch and bound's cells inherit their parents' ambiguous rows from this many rows on
-# (Bank Notes, n = 686: 1.3–1.4 times faster; Iris with a bias, n = 75: 1.3 times slower, where
+# (Bank Notes, n = 686: 1.2–1.4 times faster on late residuals; Iris with a bias, n = 75: 1.3 times slower, where
 # the dense products over all rows are cheap; docs/mathematics.md §7.3)
 _INHERIT_MIN_ROWS = 300
 # ... as long as the live cells' lists and maps (in buffers up to four times their size) fit in
