@@ -5,8 +5,10 @@ Each case builds one residual Γ deterministically, as column generation's first
 iterations) and 2,000 random directions (seed 0), the group lasso over it by FISTA for a fixed
 3,000 iterations, Γ = Y − HW. A case name:protocol:reg:K continues for K rounds of pricing by
 projected power iterations (2,000 random starts; the 100 best violated directions and clouds
-around them join the dictionary, the group lasso is re-solved): a later, flatter residual, like
-those column generation certifies at the end (minutes to build on Bank Notes). Then
+around them join the dictionary, the group lasso is re-solved; the ascent is the library's
+`convexnn.atomic_dual._power_ascent`, so such cases need a version that has it): a later,
+flatter residual, like those column generation certifies at the end (minutes to build on Bank
+Notes). Then
 `relu_dual_norm_bound(X, Γ, tol)` runs ``--repeats`` times,
 and, side by side, the exact face enumeration `relu_dual_norm_faces(X, Γ)` where the arrangement
 has at most 5·10⁶ faces (rows with tol 0); the table gives the cells (faces), the median time,
@@ -58,21 +60,6 @@ def _commit() -> str:
         return "unknown"
 
 
-def _climb(X, G, U, steps=20):
-    """Projected power iterations u ← Xᵀ diag(Xu > 0) G Gᵀ (Xu)₊ from the columns of U; the best
-    value and direction of each (this script's own, so that any code version can be compared)."""
-    z = X @ U
-    best_v, best_u = np.linalg.norm(G.T @ np.maximum(z, 0.0), axis=0), U.copy()
-    for _ in range(steps):
-        U = X.T @ ((z > 0) * (G @ (G.T @ np.maximum(z, 0.0))))
-        U = U / np.maximum(np.linalg.norm(U, axis=0), 1e-300)
-        z = X @ U
-        v = np.linalg.norm(G.T @ np.maximum(z, 0.0), axis=0)
-        up = v > best_v
-        best_v[up], best_u[:, up] = v[up], U[:, up]
-    return best_v, best_u
-
-
 def residual(name, protocol, reg, rounds=0):
     """(X, Γ) of the case: the first-round master residual, or with ``rounds`` the residual after
     that many more rounds of pricing by ascents (2,000 random starts, the 100 best violated
@@ -87,10 +74,12 @@ def residual(name, protocol, reg, rounds=0):
     D = np.hstack([U / np.maximum(np.linalg.norm(U, axis=0), 1e-300), R / np.linalg.norm(R, axis=0)])
     H = np.maximum(X @ D, 0.0)
     W = _group_lasso_fista(H, Y, reg, np.zeros((D.shape[1], Y.shape[1])), 3000, float("inf"))
+    if rounds:  # the library's ascent: later residuals need a version that has it (first-round ones run with any)
+        from convexnn.atomic_dual import _power_ascent
     for _ in range(rounds):
         G = Y - H @ W
         S = rng.standard_normal((X.shape[1], 2000))
-        v, P = _climb(X, G, S / np.linalg.norm(S, axis=0))
+        v, P = _power_ascent(X, G, S / np.linalg.norm(S, axis=0), 20)
         P = P[:, np.argsort(v)[::-1][:100]][:, v[np.argsort(v)[::-1][:100]] > reg]
         C = np.repeat(P, 8, axis=1) + 0.05 * rng.standard_normal((X.shape[1], 8 * P.shape[1]))
         new = np.hstack([P, C / np.linalg.norm(C, axis=0)])

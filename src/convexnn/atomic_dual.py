@@ -968,6 +968,26 @@ _CG_FINAL = 4.0
 _CG_FINAL_SHARE = 0.4
 
 
+def _power_ascent(X: np.ndarray, G: np.ndarray, U: np.ndarray, steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """Projected power iterations u ← Xᵀ diag(Xu > 0) G Gᵀ (Xu)_+ (normalised) from every column
+    of U: (the best value of ‖Gᵀ(Xu)_+‖ each start reached, its direction). Within a cell of the
+    arrangement this is the power method of the cell's quadratic form, so the value only climbs
+    until the iterate changes cells; the best iterate is kept. (Also builds the later residuals
+    of benchmarks/oracle.py.)"""
+    z = X @ U
+    best_v = np.linalg.norm(G.T @ np.maximum(z, 0.0), axis=0)
+    best_u = U.copy()
+    for _ in range(steps):
+        U = X.T @ ((z > 0) * (G @ (G.T @ np.maximum(z, 0.0))))
+        U = U / np.maximum(np.linalg.norm(U, axis=0), 1e-300)
+        z = X @ U
+        v = np.linalg.norm(G.T @ np.maximum(z, 0.0), axis=0)
+        up = v > best_v
+        best_v[up] = v[up]
+        best_u[:, up] = U[:, up]
+    return best_v, best_u
+
+
 class _Pricer:
     """Heuristic separation between certifications: the values of f at a fixed set of candidate
     directions — the vertices of the hyperplane arrangement (rays where d − 1 hyperplanes meet),
@@ -1023,29 +1043,10 @@ class _Pricer:
                                for s in range(0, C.shape[1], step)] or [np.zeros(0)])
 
     def _ascend(self, G: np.ndarray, U: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Projected power iterations u ← Xᵀ diag(Xu > 0) G Gᵀ (Xu)_+ (normalised) from every column
-        of U, in slices; (the best value each start reached, its direction). Within a cell of the
-        arrangement this is the power method of the cell's quadratic form, so the value only
-        climbs until the iterate changes cells; the best iterate is kept."""
-        X = self.X
-        step = max(1, int(_PRICE_ENTRIES // (10 * max(X.shape[0], 1))))
-        vals, dirs = [], []
-        for s in range(0, U.shape[1], step):
-            u = U[:, s:s + step]
-            z = X @ u
-            best_v = np.linalg.norm(G.T @ np.maximum(z, 0.0), axis=0)
-            best_u = u.copy()
-            for _ in range(_PRICE_ASCENT_STEPS):
-                u = X.T @ ((z > 0) * (G @ (G.T @ np.maximum(z, 0.0))))
-                u = u / np.maximum(np.linalg.norm(u, axis=0), 1e-300)
-                z = X @ u
-                v = np.linalg.norm(G.T @ np.maximum(z, 0.0), axis=0)
-                up = v > best_v
-                best_v[up] = v[up]
-                best_u[:, up] = u[:, up]
-            vals.append(best_v)
-            dirs.append(best_u)
-        return np.concatenate(vals), np.hstack(dirs)
+        """:func:`_power_ascent` from every column of U, in slices of bounded memory."""
+        step = max(1, int(_PRICE_ENTRIES // (10 * max(self.X.shape[0], 1))))
+        parts = [_power_ascent(self.X, G, U[:, s:s + step], _PRICE_ASCENT_STEPS) for s in range(0, U.shape[1], step)]
+        return np.concatenate([p_[0] for p_ in parts]), np.hstack([p_[1] for p_ in parts])
 
     def violated(self, G: np.ndarray, reg: float):
         """(the largest value found, the violated candidates: value > reg, best first, at least
