@@ -269,6 +269,55 @@ def test_fit_adds_the_dual_bound_for_small_designs_and_keeps_the_better_of_every
         fit(X, Y, 0.1, dual_callback=1)
 
 
+def test_the_handover_rule_stops_only_a_far_admm_run_after_half_its_limit():
+    from convexnn.pipeline import _HANDOVER_AFTER, _HANDOVER_GAP, _Handover
+
+    h = _Handover(10.0, None)
+    admm = {"iteration": 50, "rho": 0.01, "gap": 0.5}
+    assert not h(admm) and h.fired is None  # before half the limit
+    h.t0 -= _HANDOVER_AFTER * 10.0 + 0.1  # now past it
+    assert not h({"iteration": 3, "mu": 1e-3, "gap": 0.9})  # an interior point's record
+    assert not h({**admm, "gap": 0.5 * _HANDOVER_GAP}) and not h({**admm, "gap": -0.5 * _HANDOVER_GAP})
+    assert h.fired is None
+    assert h({**admm, "gap": -3.0 * _HANDOVER_GAP}) and h.fired[1] == -3.0 * _HANDOVER_GAP
+    assert h.fired[0] >= _HANDOVER_AFTER * 10.0
+    seen = []
+    user = _Handover(10.0, lambda rec: seen.append(rec) or rec["iteration"] == 7)
+    assert user({"iteration": 7, "rho": 1.0, "gap": 0.0}) and user.fired is None  # the user's stop
+    assert not user({"iteration": 8, "rho": 1.0, "gap": 0.9}) and len(seen) == 2
+
+
+def test_fit_hands_a_far_sdp_stage_s_remaining_time_to_the_dual_stage(monkeypatch):
+    import convexnn.pipeline as pl
+
+    limits = []
+    real = pl.atomic_dual_certificate
+
+    def spy(*args, **kw):
+        limits.append(kw["time_limit"])
+        return real(*args, **kw)
+
+    monkeypatch.setattr(pl, "atomic_dual_certificate", spy)
+    monkeypatch.setattr(pl, "_HANDOVER_GAP", 1e-12)  # no ADMM gets there in 1.5 s
+    rng = np.random.default_rng(21)
+    X = rng.standard_normal((40, 2))
+    Y = rng.standard_normal((40, 1))
+    T = 3.0
+    res = fit(X, Y, 0.1, solver="admm", width=5, restarts=0, rounding_iterations=20, time_limit=T)
+    sdp = res.stages["sdp"]
+    assert sdp.status == "stopped" and sdp.lower_bound is not None
+    assert pl._HANDOVER_AFTER * T <= res.times["sdp"] < T
+    handed = T - res.times["sdp"]
+    assert limits == [pytest.approx(0.8 * (0.5 * T + handed), rel=1e-9)]
+    assert any("went to the dual stage" in note for note in res.notes)
+    assert res.certificate.lower == max(sdp.lower_bound, res.stages["dual"].lower_bound)
+    # without a dual stage the SDP stage keeps its whole limit
+    off = fit(X, Y, 0.1, solver="admm", width=5, restarts=0, rounding_iterations=20, time_limit=T,
+              dual_bound=False)
+    assert off.stages["sdp"].status == "time_limit" and off.times["sdp"] >= 0.9 * T
+    assert not any("dual stage" in note for note in off.notes)
+
+
 def test_cli_fit_prints_and_reports_the_dual_bound(tmp_path, capsys):
     from convexnn.cli import main
 

@@ -495,7 +495,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "factor polished by L-BFGS (plus random restarts), then a second bound "
                                    "and network from the atomic-norm dual (see --dual-bound); prints the "
                                    "certified gap and train/test metrics. The SDP solve gets --time-limit "
-                                   "and the dual stage half as much again.")
+                                   "and the dual stage half as much again; when the SDP solve is on its "
+                                   "first-order route (ADMM) and still more than 10% from its bound at half "
+                                   "its limit, it stops there and the dual stage also gets its remaining time.")
     _add_data_args(p)
     _add_solver_args(p, default_time=60.0)
     p.add_argument("--method", choices=list(METHOD_HELP), default="sdp", metavar="METHOD",
