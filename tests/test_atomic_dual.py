@@ -612,6 +612,75 @@ def test_ctrl_c_inside_a_threaded_batch_returns_a_valid_bound(monkeypatch):
     assert b.upper >= sigma * (1 - 1e-12) and b.lower <= sigma * (1 + 1e-9)
 
 
+@pytest.mark.parametrize("inherit", [False, True])
+@pytest.mark.parametrize("seed", [3, 17, 41])
+def test_branch_and_bound_with_frequent_compactions_matches_the_exact_oracle(seed, inherit, monkeypatch):
+    """The live cells are kept in place and compacted only now and then; compacting every few
+    cells (and with the inherited rows' buffers overflowing) changes neither the enclosure nor
+    the accuracy."""
+    import convexnn.atomic_dual as ad
+
+    X, G = dual_norm_instance(seed)
+    _, _, sigma = nonneg_pca_oracle(X, G, method="exact")
+    if inherit:
+        monkeypatch.setattr(ad, "_INHERIT_MIN_ROWS", 1)
+    monkeypatch.setattr(ad, "_COMPACT_MIN", 8)
+    compactions = {"n": 0}
+    keep = ad._LiveCells.keep
+
+    def counted(self, mask):
+        compactions["n"] += 1
+        return keep(self, mask)
+
+    monkeypatch.setattr(ad._LiveCells, "keep", counted)
+    b = relu_dual_norm_bound(X, G, tol=1e-3)
+    assert compactions["n"] >= 3
+    assert b.status == "optimal"
+    assert sigma * (1 - 1e-12) <= b.upper <= sigma * (1 + 1e-3) * (1 + 1e-9) + 1e-12
+
+
+@pytest.mark.parametrize("where", ["remove", "append"])
+def test_ctrl_c_between_a_round_s_parents_and_children_returns_a_valid_bound(where, monkeypatch):
+    """A round takes its parents out of the store before its children are in: a Ctrl-C in
+    between must not lose their part of the sphere (the parents' bound stands for it)."""
+    import convexnn.atomic_dual as ad
+
+    rng = np.random.default_rng(12)
+    X = rng.standard_normal((30, 3))
+    G = rng.standard_normal((30, 2))
+    _, _, sigma = nonneg_pca_oracle(X, G, method="exact")
+    full = relu_dual_norm_bound(X, G, tol=1e-6)
+    original = getattr(ad._LiveCells, where)
+    calls = {"n": 0}
+
+    def interrupted(self, *args):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            if where == "remove":
+                original(self, *args)  # the parents are out, the children not yet in
+            raise KeyboardInterrupt
+        return original(self, *args)
+
+    monkeypatch.setattr(ad._LiveCells, where, interrupted)
+    b = relu_dual_norm_bound(X, G, tol=1e-6)
+    assert b.status == "interrupted" and calls["n"] == 3
+    assert b.upper >= sigma * (1 - 1e-12)
+    assert b.upper > full.upper  # stopped after two rounds: cruder than the full run, still valid
+
+
+def test_branch_and_bound_stops_when_its_live_cells_would_outgrow_their_memory(monkeypatch):
+    import convexnn.atomic_dual as ad
+
+    rng = np.random.default_rng(13)
+    X = rng.standard_normal((30, 3))
+    G = rng.standard_normal((30, 2))
+    _, _, sigma = nonneg_pca_oracle(X, G, method="exact")
+    monkeypatch.setattr(ad, "_LIVE_MAX_BYTES", 50 * 72)  # 50 cells of 72 bytes (d = 3)
+    b = relu_dual_norm_bound(X, G, tol=1e-9)
+    assert b.status == "max_cells"
+    assert b.upper >= sigma * (1 - 1e-12) and b.lower <= sigma * (1 + 1e-9)
+
+
 @pytest.mark.parametrize("aligned", [False, True])
 def test_the_first_bound_of_a_cell_that_will_be_dropped_encloses_sampled_values(aligned):
     """With ``drop`` a cell whose first bound (exact rows by the triangle inequality) is already

@@ -74,6 +74,11 @@ _INHERIT_MIN_ROWS = 300
 # ... as long as the live cells' lists and maps (in buffers up to four times their size) fit in
 # this many bytes; beyond, the cells are bounded from all rows again
 _INHERIT_MAX_BYTES = 512e6
+# the live cells are compacted (those at the drop level removed) once their number has doubled
+# since the last compaction, and no earlier than at this many; a branch and bound stops
+# ('max_cells') when their arrays would still take more than _LIVE_MAX_BYTES
+_COMPACT_MIN = 1 << 16
+_LIVE_MAX_BYTES = 2e9
 
 
 @dataclass(frozen=True)
@@ -261,10 +266,12 @@ class _MapPool:
     def __init__(self, maps: np.ndarray):
         self.buf = np.empty((max(1 << 12, 4 * len(maps)), maps.shape[1]))
         self.size = 0
-        self.ids = self.append(maps, np.zeros(0, np.intp))
+        self.ids = self.append(maps, np.zeros(0, np.intp))[1]
 
-    def append(self, maps: np.ndarray, ids: np.ndarray) -> np.ndarray:
-        """Store ``maps`` besides the live ones (``ids``); the ids of all, the live ones first."""
+    def append(self, maps: np.ndarray, ids: np.ndarray):
+        """Store ``maps`` besides the live ones (``ids``): (the live ones' new ids if the buffer
+        was compacted, else None; the ids of ``maps``)."""
+        moved = None
         if self.size + len(maps) > len(self.buf):
             cap = len(self.buf)
             while len(ids) + len(maps) > cap // 2:
@@ -272,11 +279,11 @@ class _MapPool:
             kept = self.buf[ids]
             self.buf = np.empty((cap, self.buf.shape[1]))
             self.buf[:len(ids)] = kept
-            self.size, ids = len(ids), np.arange(len(ids), dtype=np.intp)
+            self.size, moved = len(ids), np.arange(len(ids), dtype=np.intp)
         self.buf[self.size:self.size + len(maps)] = maps
         new = np.arange(self.size, self.size + len(maps), dtype=np.intp)
         self.size += len(maps)
-        return np.concatenate([ids, new])
+        return moved, new
 
 
 class _RowLists:
@@ -287,7 +294,8 @@ class _RowLists:
     def __init__(self, rows: np.ndarray, ptr: np.ndarray):
         self.buf = np.empty(max(1 << 16, 4 * len(rows)), dtype=np.intp)
         self.size = 0
-        self.start, self.length = self.append(rows, ptr, np.zeros(0, np.intp), np.zeros(0, np.intp))
+        self.start = self.append(rows, ptr, np.zeros(0, np.intp), np.zeros(0, np.intp))[1]
+        self.length = np.diff(ptr)
 
     def take(self, start: np.ndarray, length: np.ndarray):
         """(ptr, rows) of the lists (start, length)."""
@@ -296,8 +304,9 @@ class _RowLists:
         return ptr, self.buf[np.repeat(start - ptr[:-1], length) + np.arange(ptr[-1])]
 
     def append(self, rows: np.ndarray, ptr: np.ndarray, start: np.ndarray, length: np.ndarray):
-        """Store the lists (ptr, rows) besides the live ones (start, length); the starts and
-        lengths of all (the live ones first), after a compaction if the buffer was full."""
+        """Store the lists (ptr, rows) besides the live ones (start, length): (the live ones'
+        new starts if the buffer was compacted, else None; the starts of the new lists)."""
+        moved = None
         if self.size + len(rows) > len(self.buf):
             live = int(length.sum())
             cap = len(self.buf)
@@ -306,11 +315,67 @@ class _RowLists:
             kept_ptr, kept = self.take(start, length)
             self.buf = np.empty(cap, dtype=np.intp)
             self.buf[:live] = kept
-            self.size, start = live, kept_ptr[:-1]
+            self.size, moved = live, kept_ptr[:-1]
         self.buf[self.size:self.size + len(rows)] = rows
         new_start = self.size + ptr[:-1]
         self.size += len(rows)
-        return np.concatenate([start, new_start]), np.concatenate([length, np.diff(ptr)])
+        return moved, new_start
+
+
+class _LiveCells:
+    """The live cells of the branch and bound, one preallocated array per field (grown by
+    doubling). A round refills the slots of the cells it splits from the end and appends their
+    children, so it moves O(its own cells) entries, not every live cell's (concatenating all of
+    them each round had taken about half of a d = 5 run with millions of live cells, one-off).
+    Cells whose bound fell to the drop level stay until a compaction, when their number has
+    doubled since the last one."""
+
+    def __init__(self, fields: dict):
+        n = len(next(iter(fields.values())))
+        cap = max(1 << 12, 2 * n)
+        self.arrays = {}
+        for key, v in fields.items():
+            a = np.empty((cap,) + v.shape[1:], dtype=v.dtype)
+            a[:n] = v
+            self.arrays[key] = a
+        self.n = n
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        return self.arrays[key][:self.n]  # a view: writing to it writes the store
+
+    def bytes_per_cell(self) -> int:
+        return sum(a.itemsize * (a.size // len(a)) for a in self.arrays.values())
+
+    def remove(self, idx: np.ndarray):
+        """Remove the cells ``idx`` (distinct), filling their slots with the last cells."""
+        k = len(idx)
+        tail = self.n - k
+        holes = idx[idx < tail]
+        taken = np.zeros(k, bool)
+        taken[idx[idx >= tail] - tail] = True
+        movers = tail + np.flatnonzero(~taken)  # as many as there are holes
+        for a in self.arrays.values():
+            a[holes] = a[movers]
+        self.n = tail
+
+    def append(self, fields: dict):
+        m = len(next(iter(fields.values())))
+        if self.n + m > len(self.arrays["ub"]):
+            cap = 2 * (self.n + m)
+            for key, a in self.arrays.items():
+                b = np.empty((cap,) + a.shape[1:], dtype=a.dtype)
+                b[:self.n] = a[:self.n]
+                self.arrays[key] = b
+        for key, v in fields.items():
+            self.arrays[key][self.n:self.n + m] = v
+        self.n += m
+
+    def keep(self, mask: np.ndarray):
+        """Keep the cells where ``mask`` (over the live cells) is True, in order."""
+        m = int(mask.sum())
+        for a in self.arrays.values():
+            a[:m] = a[:self.n][mask]
+        self.n = m
 
 
 def _angle_margin(r: np.ndarray) -> np.ndarray:
@@ -742,29 +807,51 @@ def _branch_and_bound(ev: _Evaluator, d: int, tol: float, time_limit, max_cells:
     else:
         ub, lbv, arg = ev.bounds(u0, r)
         start = length = fid = np.zeros(len(ub), dtype=np.intp)
+    live = _LiveCells({"axis": axis, "sign": sign, "centre": centre, "half": half, "ub": ub,
+                       "start": start, "length": length, "fid": fid})
+    rows_live = int(length.sum())  # the live cells' inherited rows (when they inherit)
+    compact_at = _COMPACT_MIN
     cells = len(ub)
     j = int(np.argmax(lbv))
     best_u, lower = ev.ascend(arg[j])
     peaks = _Peaks(d)
     peaks.add(arg, lbv)
-    pruned_max = 0.0
+    pruned_max = pending = 0.0
     rounds = 0
     status = "optimal"
     children = ev.offsets * 0.5  # child centre offsets in units of the parent's half-width
+
+    def compact():
+        """Drop the cells whose bound is at the drop level (the largest dropped bound is kept)."""
+        nonlocal pruned_max, rows_live, compact_at
+        ub = live["ub"]
+        drop = ub <= lower * (1.0 + tol)
+        if np.any(drop):
+            pruned_max = max(pruned_max, float(ub[drop].max()))
+            live.keep(~drop)
+            rows_live = int(live["length"].sum())
+        compact_at = max(_COMPACT_MIN, 2 * live.n)
+
     try:
         while True:
-            drop = ub <= lower * (1.0 + tol)
-            if d == 1:
-                drop[:] = True  # the "sphere" is {−1, +1}: r = 0 and the bounds are exact
-            if np.any(drop):
-                pruned_max = max(pruned_max, float(ub[drop].max()))
-                keep = np.flatnonzero(~drop)
-                axis, sign, centre, half, ub = axis[keep], sign[keep], centre[keep], half[keep], ub[keep]
-                start, length, fid = start[keep], length[keep], fid[keep]
-            if len(ub) == 0:
+            if d == 1:  # the "sphere" is {−1, +1}: r = 0 and the bounds are exact
+                pruned_max = max(pruned_max, float(live["ub"].max()))
+                live.keep(np.zeros(live.n, bool))
+                break
+            if live.n >= compact_at or live.n * live.bytes_per_cell() > _LIVE_MAX_BYTES:
+                compact()
+            ub = live["ub"]
+            if live.n == 0:
+                break
+            # the cells with the largest bounds (those above the drop level) are split next
+            take = min(_BATCH, max(1, _BATCH_CHILDREN // len(children)), live.n)
+            sel = np.argpartition(ub, -take)[-take:] if take < live.n else np.arange(live.n)
+            sel = sel[ub[sel] > lower * (1.0 + tol)]
+            if len(sel) == 0:  # no cell left above the drop level
+                compact()
                 break
             if callback is not None and rounds > 0:
-                rec = {"round": rounds, "cells": cells, "live": len(ub), "sigma_lower": lower,
+                rec = {"round": rounds, "cells": cells, "live": live.n, "sigma_lower": lower,
                        "sigma_upper": max(pruned_max, float(ub.max()), lower) * (1.0 + _RESULT_MARGIN),
                        "time_s": time.perf_counter() - t0}
                 if callback(rec) is True:
@@ -776,25 +863,25 @@ def _branch_and_bound(ev: _Evaluator, d: int, tol: float, time_limit, max_cells:
             if cells >= max_cells:
                 status = "max_cells"
                 break
-            # split the cells with the largest bounds
-            take = min(_BATCH, max(1, _BATCH_CHILDREN // len(children)), len(ub))
-            sel = np.argpartition(ub, -take)[-take:] if take < len(ub) else np.arange(len(ub))
-            sel = sel[np.argsort(length[sel], kind="stable")]  # parents by their number of rows: least padding
-            rest = np.ones(len(ub), bool)
-            rest[sel] = False
-            rest_idx = np.flatnonzero(rest)
+            if live.n * live.bytes_per_cell() > _LIVE_MAX_BYTES:
+                status = "max_cells"  # the live cells' memory, after a compaction
+                break
+            sel = sel[np.argsort(live["length"][sel], kind="stable")]  # parents by their number of rows: least padding
+            p_axis, p_sign, p_centre, p_half, p_ub, p_start, p_length, p_fid = (
+                live[key][sel] for key in ("axis", "sign", "centre", "half", "ub", "start", "length", "fid"))
             nc = len(children)
-            c_axis = np.repeat(axis[sel], nc)
-            c_sign = np.repeat(sign[sel], nc)
-            c_half = np.repeat(half[sel] * 0.5, nc)
-            c_centre = (centre[sel][:, None, :] + half[sel][:, None, None] * children[None, :, :]).reshape(-1, d - 1)
-            parent_ub = np.repeat(ub[sel], nc)
+            c_axis = np.repeat(p_axis, nc)
+            c_sign = np.repeat(p_sign, nc)
+            c_half = np.repeat(p_half * 0.5, nc)
+            c_centre = (p_centre[:, None, :] + p_half[:, None, None] * children[None, :, :]).reshape(-1, d - 1)
+            parent_ub = np.repeat(p_ub, nc)
             u0, r = ev.geometry(c_axis, c_sign, c_centre, c_half)
             if inherit:
-                p_ptr, p_rows = lists.take(start[sel], length[sel])  # the children start from their parent's rows
+                p_ptr, p_rows = lists.take(p_start, p_length)  # the children start from their parent's rows
                 c_ub, c_lb, c_arg, (c_ptr, c_rows, c_fixed) = ev.bounds(
-                    u0, r, drop=lower * (1.0 + tol), cand=(p_ptr, p_rows, maps.buf[fid[sel]]),
+                    u0, r, drop=lower * (1.0 + tol), cand=(p_ptr, p_rows, maps.buf[p_fid]),
                     box=(c_axis, c_sign, c_centre, c_half), keep=True, group=nc)
+                rows_live -= int(p_length.sum())
             else:
                 c_ub, c_lb, c_arg = ev.bounds(u0, r, drop=lower * (1.0 + tol))
             c_ub = np.minimum(c_ub, parent_ub)  # a child lies inside its parent
@@ -804,24 +891,35 @@ def _branch_and_bound(ev: _Evaluator, d: int, tol: float, time_limit, max_cells:
             if c_lb[j] > lower:
                 best_u, lower = ev.ascend(c_arg[j])
             peaks.add(c_arg, c_lb)
-            axis = np.concatenate([axis[rest], c_axis])
-            sign = np.concatenate([sign[rest], c_sign])
-            centre = np.concatenate([centre[rest], c_centre])
-            half = np.concatenate([half[rest], c_half])
-            ub = np.concatenate([ub[rest], c_ub])
+            # the parents leave the store and their children enter it; until they are in, the
+            # parents' largest bound stands for them (a Ctrl-C may come between the two)
+            pending = float(p_ub.max())
+            live.remove(sel)
             if inherit:  # the live cells' lists and maps, unless they would outgrow their memory cap
-                rows_live = int(length[rest_idx].sum()) + len(c_rows)
-                maps_live = (len(rest_idx) + len(c_fixed)) * c_fixed.shape[1]
-                inherit = 4 * 8 * (rows_live + maps_live) <= _INHERIT_MAX_BYTES
+                within = lambda: 4 * 8 * (rows_live + len(c_rows) + (live.n + len(c_fixed)) * c_fixed.shape[1]) <= _INHERIT_MAX_BYTES  # noqa: E731
+                if not within():
+                    compact()  # cells at the drop level first
+                inherit = within()
             if inherit:
-                start, length = lists.append(c_rows, c_ptr, start[rest_idx], length[rest_idx])
-                fid = maps.append(c_fixed, fid[rest_idx])
+                moved, c_start = lists.append(c_rows, c_ptr, live["start"], live["length"])
+                if moved is not None:
+                    live["start"][:] = moved
+                moved, c_fid = maps.append(c_fixed, live["fid"])
+                if moved is not None:
+                    live["fid"][:] = moved
+                c_length = np.diff(c_ptr)
+                rows_live += len(c_rows)
             else:  # from here on every cell is bounded from all rows
                 lists = maps = None
-                start = length = fid = np.zeros(len(ub), dtype=np.intp)
+                for key in ("start", "length", "fid"):
+                    live[key][:] = 0
+                c_start = c_length = c_fid = np.zeros(len(c_ub), dtype=np.intp)
+            live.append({"axis": c_axis, "sign": c_sign, "centre": c_centre, "half": c_half, "ub": c_ub,
+                         "start": c_start, "length": c_length, "fid": c_fid})
+            pending = 0.0
     except KeyboardInterrupt:
         status = "interrupted"
-    upper = max(pruned_max, float(ub.max()) if len(ub) else 0.0, lower)
+    upper = max(pruned_max, pending, float(live["ub"].max()) if live.n else 0.0, lower)
     upper *= 1.0 + _RESULT_MARGIN
     peaks.add(best_u[None, :], np.array([lower]))
     return DualNormBound(upper, lower, best_u, status, cells, rounds, time.perf_counter() - t0,
@@ -960,6 +1058,10 @@ _CG_BNB_FIRST = 0.5
 _CG_FIRST_CERTIFY = 0.1
 # working set of the master problem: atoms added per pass, FISTA iterations per pass
 _CG_ADD = 300
+# cells of a branch-and-bound certification in column generation: the default cap, and for the
+# last one, which the deadline limits instead (its live cells' memory is capped by _LIVE_MAX_BYTES)
+_CG_MAX_CELLS = 2_000_000
+_CG_LAST_MAX_CELLS = 10**9
 _CG_FISTA_ITERATIONS = 3000
 # the final stretch that certifies every round while pricing misses the certified maxima: room for
 # this many enumerations, at most this share of the time limit (one-off, Iris γ = 0.01: 0.67–1.48 %
@@ -1310,6 +1412,7 @@ def atomic_dual_certificate(X, Y, reg: float, *, init=None, init_output=None, ti
     from .atomic_dual_faces import arrangement_face_count, enumeration_fits, relu_dual_norm_faces
 
     use_faces = oracle == "faces" or (oracle == "auto" and enumeration_fits(X))
+    last = False
     faces = arrangement_face_count(X) if use_faces else 0
     face_rate = _FACE_SECONDS
     # pricing between certifications; where the branch and bound certifies, with ascents (a sample
@@ -1345,7 +1448,8 @@ def atomic_dual_certificate(X, Y, reg: float, *, init=None, init_output=None, ti
                 # would leave less time than the next one should take
                 reserve = (_CG_BNB_MARGIN * bnb_time if bnb_time is not None
                            else _CG_BNB_FIRST * float(time_limit))
-                certify = settled or left <= reserve + round_time
+                last = left <= reserve + round_time  # no room for another certification after this one
+                certify = settled or last
             else:
                 # the last round that leaves the enumeration its expected time (and two rounds') certifies;
                 # so does every round of a longer final stretch (room for _CG_FINAL enumerations, at
@@ -1382,8 +1486,11 @@ def atomic_dual_certificate(X, Y, reg: float, *, init=None, init_output=None, ti
                                   "oracle": "branch-and-bound", "sigma_lower": r["sigma_lower"],
                                   "sigma_upper": r["sigma_upper"], "time_s": time.perf_counter() - t0})
 
+                    # the last certification runs to the deadline, not to a cell cap: its bound only
+                    # tightens with more cells, and nothing after it needs the time
                     nb = relu_dual_norm_bound(X, gamma, tol=round_tol, callback=relay if progress is not None else None,
-                                              time_limit=max(1e-3, deadline - time.perf_counter()))
+                                              time_limit=max(1e-3, deadline - time.perf_counter()),
+                                              max_cells=_CG_LAST_MAX_CELLS if last else _CG_MAX_CELLS)
                     if nb.status in ("optimal", "max_cells"):
                         bnb_time = nb.time_s
                 bound, _ = _scaled_dual_value(gamma, Y, nb.upper, reg)
