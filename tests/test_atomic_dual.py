@@ -639,6 +639,24 @@ def test_branch_and_bound_with_frequent_compactions_matches_the_exact_oracle(see
     assert sigma * (1 - 1e-12) <= b.upper <= sigma * (1 + 1e-3) * (1 + 1e-9) + 1e-12
 
 
+@pytest.mark.parametrize("kind", ["normal", "ties", "sorted", "reversed", "spike"])
+def test_the_cells_to_split_are_the_k_largest_bounds(kind, monkeypatch):
+    """The selection through a sample's threshold returns k distinct indices whose values are
+    exactly the k largest (as a multiset, ties included), also when the sample misleads it."""
+    import convexnn.atomic_dual as ad
+
+    monkeypatch.setattr(ad, "_TOP_SAMPLE_MIN", 1000)
+    rng = np.random.default_rng(7)
+    n = 200_000
+    v = {"normal": rng.standard_normal(n), "ties": rng.integers(0, 5, n).astype(float),
+         "sorted": np.sort(rng.standard_normal(n)), "reversed": np.sort(rng.standard_normal(n))[::-1].copy(),
+         "spike": np.where(np.arange(n) % 997 == 0, 10.0, rng.random(n))}[kind]
+    for k in (1, 17, 1024, 3000):
+        idx = ad._top_indices(v, k)
+        assert len(idx) == k and len(np.unique(idx)) == k
+        assert np.array_equal(np.sort(v[idx]), np.sort(v)[-k:])
+
+
 @pytest.mark.parametrize("where", ["remove", "append"])
 def test_ctrl_c_between_a_round_s_parents_and_children_returns_a_valid_bound(where, monkeypatch):
     """A round takes its parents out of the store before its children are in: a Ctrl-C in

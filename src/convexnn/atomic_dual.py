@@ -79,6 +79,8 @@ _INHERIT_MAX_BYTES = 512e6
 # ('max_cells') when their arrays would still take more than _LIVE_MAX_BYTES
 _COMPACT_MIN = 1 << 16
 _LIVE_MAX_BYTES = 2e9
+# from this many live cells the ones to split are found through a sample's threshold
+_TOP_SAMPLE_MIN = 1 << 17
 
 
 @dataclass(frozen=True)
@@ -376,6 +378,23 @@ class _LiveCells:
         for a in self.arrays.values():
             a[:m] = a[:self.n][mask]
         self.n = m
+
+
+def _top_indices(v: np.ndarray, k: int) -> np.ndarray:
+    """Indices of ``k`` largest entries of ``v`` (in no order). On a long ``v`` a threshold is
+    first read off a strided sample (expected to pass about 4k entries) and only the entries
+    above it are partitioned; if fewer than k pass, all of ``v`` is."""
+    n = len(v)
+    if k >= n:
+        return np.arange(n)
+    if n >= _TOP_SAMPLE_MIN and n >= 64 * k:
+        sample = v[::max(1, n // (32 * k))]
+        above = min(len(sample) - 1, 4 * k * len(sample) // n + 8)
+        thr = np.partition(sample, len(sample) - 1 - above)[len(sample) - 1 - above]
+        idx = np.flatnonzero(v >= thr)
+        if len(idx) >= k:
+            return idx[np.argpartition(v[idx], -k)[-k:]]
+    return np.argpartition(v, -k)[-k:]
 
 
 def _angle_margin(r: np.ndarray) -> np.ndarray:
@@ -845,7 +864,7 @@ def _branch_and_bound(ev: _Evaluator, d: int, tol: float, time_limit, max_cells:
                 break
             # the cells with the largest bounds (those above the drop level) are split next
             take = min(_BATCH, max(1, _BATCH_CHILDREN // len(children)), live.n)
-            sel = np.argpartition(ub, -take)[-take:] if take < live.n else np.arange(live.n)
+            sel = _top_indices(ub, take)
             sel = sel[ub[sel] > lower * (1.0 + tol)]
             if len(sel) == 0:  # no cell left above the drop level
                 compact()
@@ -1427,7 +1446,16 @@ def atomic_dual_certificate(X, Y, reg: float, *, init=None, init_output=None, ti
         while True:
             W = np.vstack([W, np.zeros((D.shape[1] - W.shape[0], c))])
             remaining = deadline - time.perf_counter()
-            W = _solve_master(H, Y, reg, W, time.perf_counter() + 0.3 * remaining)
+            budget = 0.3 * remaining
+            if not use_faces and rounds > 0:
+                # the master does not eat into the time kept for the branch and bound's certification:
+                # a long pass could leave less than a certification needs, and the stage would end
+                # without one (one-off, Bank Notes on a slow machine: 10 s lost after one pass)
+                keep = (_CG_BNB_MARGIN * bnb_time if bnb_time is not None
+                        else _CG_BNB_FIRST * float(time_limit)) + (time.perf_counter() - t0) / rounds
+                if remaining > keep:
+                    budget = min(budget, max(remaining - keep, 0.05 * remaining))
+            W = _solve_master(H, Y, reg, W, time.perf_counter() + budget)
             value = problem_value(W, H)
             if value < best_value:
                 best_value, best_net = value, _network(D, W)
@@ -1448,7 +1476,9 @@ def atomic_dual_certificate(X, Y, reg: float, *, init=None, init_output=None, ti
                 # would leave less time than the next one should take
                 reserve = (_CG_BNB_MARGIN * bnb_time if bnb_time is not None
                            else _CG_BNB_FIRST * float(time_limit))
-                last = left <= reserve + round_time  # no room for another certification after this one
+                # the last certification, with no room for another after it (the stage ends when less
+                # time is left than the last one took)
+                last = left <= reserve + (bnb_time or 0.0) + round_time
                 certify = settled or last
             else:
                 # the last round that leaves the enumeration its expected time (and two rounds') certifies;
