@@ -882,6 +882,36 @@ def test_the_branch_and_bound_certifies_when_pricing_settles_not_every_round(mon
     assert res.lower_bound is not None and res.lower_bound <= res.value
 
 
+def test_a_certification_stops_at_its_round_s_precision_only_if_another_fits_after_it(monkeypatch):
+    """Column generation runs the branch and bound to a fifth of its tol, and its callback stops
+    it at the round's precision (or the cell cap) only while the time left holds another
+    certification (1.6 times the elapsed time and a round): the last one refines its bound."""
+    import convexnn.atomic_dual as ad
+
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((40, 3))
+    Y = rng.standard_normal((40, 2))
+    seen = []
+    real = ad.relu_dual_norm_bound
+
+    def spy(*a, **k):
+        seen.append(k)
+        return real(*a, **k)
+
+    monkeypatch.setattr(ad, "relu_dual_norm_bound", spy)
+    res = atomic_dual_certificate(X, Y, 0.1, time_limit=600, tol=1e-3, oracle="branch-and-bound",
+                                  callback=lambda rec: "sigma_upper" in rec)  # stop after the first certification
+    assert res.status == "stopped" and len(seen) == 1
+    k = seen[0]
+    assert k["tol"] <= 0.2 * 1e-3 * (1 + 1e-12) and k["max_cells"] >= 10**8
+    stop = k["callback"]
+    rec = {"sigma_lower": 1.0, "sigma_upper": 1.0 + 1e-3, "cells": 10, "time_s": 0.01}  # within 1e-2
+    assert stop(rec) is True  # reached the round's precision (oracle_tol 1e-2) with 600 s left
+    assert stop(dict(rec, time_s=1e6)) is False  # no room for another: refine
+    assert stop(dict(rec, sigma_upper=1.5)) is False  # not there yet
+    assert stop(dict(rec, sigma_upper=1.5, cells=ad._CG_MAX_CELLS)) is True  # the cell cap, with room
+
+
 @pytest.mark.parametrize("d", [3, 4])
 def test_children_bounds_from_inherited_rows_enclose_f_on_their_boxes(d):
     """A child cell starts from its parent's ambiguous rows and fixed map: a row of fixed sign on

@@ -1077,10 +1077,12 @@ _CG_BNB_FIRST = 0.5
 _CG_FIRST_CERTIFY = 0.1
 # working set of the master problem: atoms added per pass, FISTA iterations per pass
 _CG_ADD = 300
-# cells of a branch-and-bound certification in column generation: the default cap, and for the
-# last one, which the deadline limits instead (its live cells' memory is capped by _LIVE_MAX_BYTES)
+# a branch-and-bound certification in column generation ends at its round's precision or at
+# _CG_MAX_CELLS cells when another would fit after it; otherwise it refines its bound to
+# _CG_FINAL_TOL·tol, the deadline or _CG_LAST_MAX_CELLS cells (and the live cells' memory cap)
 _CG_MAX_CELLS = 2_000_000
 _CG_LAST_MAX_CELLS = 10**9
+_CG_FINAL_TOL = 0.2
 _CG_FISTA_ITERATIONS = 3000
 # the final stretch that certifies every round while pricing misses the certified maxima: room for
 # this many enumerations, at most this share of the time limit (one-off, Iris γ = 0.01: 0.67–1.48 %
@@ -1431,7 +1433,6 @@ def atomic_dual_certificate(X, Y, reg: float, *, init=None, init_output=None, ti
     from .atomic_dual_faces import arrangement_face_count, enumeration_fits, relu_dual_norm_faces
 
     use_faces = oracle == "faces" or (oracle == "auto" and enumeration_fits(X))
-    last = False
     faces = arrangement_face_count(X) if use_faces else 0
     face_rate = _FACE_SECONDS
     # pricing between certifications; where the branch and bound certifies, with ascents (a sample
@@ -1476,10 +1477,7 @@ def atomic_dual_certificate(X, Y, reg: float, *, init=None, init_output=None, ti
                 # would leave less time than the next one should take
                 reserve = (_CG_BNB_MARGIN * bnb_time if bnb_time is not None
                            else _CG_BNB_FIRST * float(time_limit))
-                # the last certification, with no room for another after it (the stage ends when less
-                # time is left than the last one took)
-                last = left <= reserve + (bnb_time or 0.0) + round_time
-                certify = settled or last
+                certify = settled or left <= reserve + round_time
             else:
                 # the last round that leaves the enumeration its expected time (and two rounds') certifies;
                 # so does every round of a longer final stretch (room for _CG_FINAL enumerations, at
@@ -1516,12 +1514,23 @@ def atomic_dual_certificate(X, Y, reg: float, *, init=None, init_output=None, ti
                                   "oracle": "branch-and-bound", "sigma_lower": r["sigma_lower"],
                                   "sigma_upper": r["sigma_upper"], "time_s": time.perf_counter() - t0})
 
-                    # the last certification runs to the deadline, not to a cell cap: its bound only
-                    # tightens with more cells, and nothing after it needs the time
-                    nb = relu_dual_norm_bound(X, gamma, tol=round_tol, callback=relay if progress is not None else None,
+                    # The branch and bound stops where a certification used to end (at the round's
+                    # precision or the cell cap) only if another would fit after it. Otherwise it goes
+                    # on refining this bound, to a fifth of tol or to the deadline: nothing after it
+                    # needs the time, and its upper bound only falls with more cells.
+                    per_round = (time.perf_counter() - t0) / rounds
+
+                    def stop_rule(r, round_tol=round_tol, per_round=per_round):
+                        if progress is not None:
+                            relay(r)
+                        reached = r["sigma_upper"] <= r["sigma_lower"] * (1.0 + round_tol) or r["cells"] >= _CG_MAX_CELLS
+                        room = deadline - time.perf_counter() >= _CG_BNB_MARGIN * r["time_s"] + per_round
+                        return reached and room
+
+                    nb = relu_dual_norm_bound(X, gamma, tol=min(round_tol, _CG_FINAL_TOL * tol), callback=stop_rule,
                                               time_limit=max(1e-3, deadline - time.perf_counter()),
-                                              max_cells=_CG_LAST_MAX_CELLS if last else _CG_MAX_CELLS)
-                    if nb.status in ("optimal", "max_cells"):
+                                              max_cells=_CG_LAST_MAX_CELLS)
+                    if nb.status in ("optimal", "max_cells", "stopped"):
                         bnb_time = nb.time_s
                 bound, _ = _scaled_dual_value(gamma, Y, nb.upper, reg)
                 miss = nb.upper / max(sigma_h, reg) - 1.0
