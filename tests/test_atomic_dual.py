@@ -883,33 +883,38 @@ def test_the_branch_and_bound_certifies_when_pricing_settles_not_every_round(mon
 
 
 def test_a_certification_stops_at_its_round_s_precision_only_if_another_fits_after_it(monkeypatch):
-    """Column generation runs the branch and bound to a fifth of its tol, and its callback stops
-    it at the round's precision (or the cell cap) only while the time left holds another
-    certification (1.6 times the elapsed time and a round): the last one refines its bound."""
+    """Column generation runs the branch and bound to a fifth of its tol; its callback stops it
+    at the round's precision (or the cell cap) while the time left holds another certification
+    (1.6 times the time it took and a round), and otherwise lets it refine its bound."""
     import convexnn.atomic_dual as ad
 
     rng = np.random.default_rng(4)
     X = rng.standard_normal((40, 3))
     Y = rng.standard_normal((40, 2))
-    seen = []
+    out = []
     real = ad.relu_dual_norm_bound
 
     def spy(*a, **k):
-        seen.append(k)
-        return real(*a, **k)
+        out.append((k, real(*a, **k)))
+        return out[-1][1]
 
     monkeypatch.setattr(ad, "relu_dual_norm_bound", spy)
-    res = atomic_dual_certificate(X, Y, 0.1, time_limit=600, tol=1e-3, oracle="branch-and-bound",
-                                  callback=lambda rec: "sigma_upper" in rec)  # stop after the first certification
-    assert res.status == "stopped" and len(seen) == 1
-    k = seen[0]
-    assert k["tol"] <= 0.2 * 1e-3 * (1 + 1e-12) and k["max_cells"] >= 10**8
-    stop = k["callback"]
-    rec = {"sigma_lower": 1.0, "sigma_upper": 1.0 + 1e-3, "cells": 10, "time_s": 0.01}  # within 1e-2
-    assert stop(rec) is True  # reached the round's precision (oracle_tol 1e-2) with 600 s left
-    assert stop(dict(rec, time_s=1e6)) is False  # no room for another: refine
-    assert stop(dict(rec, sigma_upper=1.5)) is False  # not there yet
-    assert stop(dict(rec, sigma_upper=1.5, cells=ad._CG_MAX_CELLS)) is True  # the cell cap, with room
+
+    def first_certification():
+        out.clear()
+        res = atomic_dual_certificate(X, Y, 0.1, time_limit=600, tol=1e-3, oracle="branch-and-bound",
+                                      callback=lambda rec: "sigma_upper" in rec)  # stop after it
+        assert res.status == "stopped" and len(out) == 1
+        k, nb = out[0]
+        assert k["tol"] <= 0.2 * 1e-3 * (1 + 1e-12) and k["max_cells"] >= 10**8
+        return nb
+
+    nb = first_certification()  # 600 s left: room for many more
+    assert nb.status == "stopped" and nb.upper <= nb.lower * (1 + 1e-2) * (1 + 1e-9)
+    assert nb.upper > nb.lower * (1 + 2e-4)  # it did not go on to the final precision
+    monkeypatch.setattr(ad, "_CG_BNB_MARGIN", 1e9)  # no room for another, ever
+    nb = first_certification()
+    assert nb.status == "optimal" and nb.upper <= nb.lower * (1 + 2e-4) * (1 + 1e-9)
 
 
 @pytest.mark.parametrize("d", [3, 4])

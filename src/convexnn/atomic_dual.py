@@ -1518,19 +1518,24 @@ def atomic_dual_certificate(X, Y, reg: float, *, init=None, init_output=None, ti
                     # precision or the cell cap) only if another would fit after it. Otherwise it goes
                     # on refining this bound, to a fifth of tol or to the deadline: nothing after it
                     # needs the time, and its upper bound only falls with more cells.
+                    # The time it took to get there is what the next one is expected to need.
                     per_round = (time.perf_counter() - t0) / rounds
+                    reached_at = []
 
-                    def stop_rule(r, round_tol=round_tol, per_round=per_round):
+                    def stop_rule(r, round_tol=round_tol, per_round=per_round, reached_at=reached_at):
                         if progress is not None:
                             relay(r)
-                        reached = r["sigma_upper"] <= r["sigma_lower"] * (1.0 + round_tol) or r["cells"] >= _CG_MAX_CELLS
-                        room = deadline - time.perf_counter() >= _CG_BNB_MARGIN * r["time_s"] + per_round
-                        return reached and room
+                        if r["sigma_upper"] <= r["sigma_lower"] * (1.0 + round_tol) or r["cells"] >= _CG_MAX_CELLS:
+                            reached_at.append(r["time_s"])
+                            return deadline - time.perf_counter() >= _CG_BNB_MARGIN * reached_at[0] + per_round
+                        return False
 
                     nb = relu_dual_norm_bound(X, gamma, tol=min(round_tol, _CG_FINAL_TOL * tol), callback=stop_rule,
                                               time_limit=max(1e-3, deadline - time.perf_counter()),
                                               max_cells=_CG_LAST_MAX_CELLS)
-                    if nb.status in ("optimal", "max_cells", "stopped"):
+                    if reached_at:
+                        bnb_time = reached_at[0]
+                    elif nb.status in ("optimal", "max_cells"):
                         bnb_time = nb.time_s
                 bound, _ = _scaled_dual_value(gamma, Y, nb.upper, reg)
                 miss = nb.upper / max(sigma_h, reg) - 1.0
