@@ -49,8 +49,8 @@ ORACLES = ("auto", "faces", "branch-and-bound")
 # and bound is not offered by default (it stays valid, but its bound would stay loose)
 ATOMIC_DUAL_MAX_DIM = 8
 # what fit(dual_bound='auto') runs it on: seconds per round at d = 4; at d = 5 (4 features and a
-# bias) the branch and bound often stops at its cell cap, with a valid bound that still beat
-# SDP-NN's on Iris and Bank Notes (docs/mathematics.md §7.3)
+# bias) the branch and bound's bound converges slowly (it runs to the stage's deadline), with a
+# valid bound that still beat SDP-NN's on Iris and Bank Notes (docs/mathematics.md §7.3)
 ATOMIC_DUAL_AUTO_DIM = 5
 # ambiguous rows (a hyperplane cutting the cell) handled exactly by enumerating their sign subsets;
 # the others by the triangle inequality
@@ -1354,7 +1354,8 @@ def atomic_dual_certificate(X, Y, reg: float, *, init=None, init_output=None, ti
     certification, more on the flatter residuals of later rounds) a round certifies when pricing
     finds nothing violated, its potential bound is within ``tol``, every 15 rounds, and once
     another round would leave less than 1.6 times the last certification's time (half of
-    ``time_limit`` before the first); it stops when another would not fit. 'faces'
+    ``time_limit`` before the first); a certification ends at its round's precision (or 2·10⁶
+    cells) only if another would fit after it, else it refines its bound up to the deadline. 'faces'
     enumerates whatever the arrangement's size (Bank Notes: 2.8·10⁹ faces, hours). With
     ``init_output`` (c × m, the output weights of the m neurons in ``init``) the first group
     lasso starts from that network, which is kept as the
