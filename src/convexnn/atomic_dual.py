@@ -773,8 +773,9 @@ def relu_dual_norm_bound(X, G, *, tol: float = 1e-2, time_limit: float | None = 
     children; from 300 rows on a child inherits its parent's ambiguous rows and the sum of its
     fixed ones, and is bounded from those alone). Stops when none is left ('optimal'), at
     ``time_limit`` seconds, at ``max_cells``
-    evaluated cells, on Ctrl-C, or when ``callback`` (called after every round with a dict:
-    round, cells, live, sigma_lower, sigma_upper, time_s) returns True ('stopped'), always with a
+    evaluated cells or when the live cells' arrays would pass 2 GB (both 'max_cells'), on Ctrl-C, or when ``callback`` (called after every round with a dict:
+    round, cells, live (the cells kept, those at the drop level included until the store's next
+    compaction), sigma_lower, sigma_upper, time_s) returns True ('stopped'), always with a
     valid ``upper`` (the largest bound of any cell not yet excluded). Cost grows like
     tol^(−(d−1)/2) near each maximiser and like 2^(d−1) per split: meant for small d (≤ 8).
     """
@@ -1451,8 +1452,8 @@ def atomic_dual_certificate(X, Y, reg: float, *, init=None, init_output=None, ti
             budget = 0.3 * remaining
             if not use_faces and rounds > 0:
                 # the master does not eat into the time kept for the branch and bound's certification:
-                # a long pass could leave less than a certification needs, and the stage would end
-                # without one (one-off, Bank Notes on a slow machine: 10 s lost after one pass)
+                # a pass may take 30 % of the time left, and could leave less than a certification
+                # needs by the time the round decides
                 keep = (_CG_BNB_MARGIN * bnb_time if bnb_time is not None
                         else _CG_BNB_FIRST * float(time_limit)) + (time.perf_counter() - t0) / rounds
                 if remaining > keep:
@@ -1500,7 +1501,8 @@ def atomic_dual_certificate(X, Y, reg: float, *, init=None, init_output=None, ti
                     break  # no time for another enumeration: it would return nothing
                 # (a branch and bound with less time than the last one took still runs, to the
                 # deadline: its bound may be cruder, but only a better one replaces the best, and
-                # the time would go unused: one-off, Bank Notes ended 10–14 s early when it broke off)
+                # the time would go unused: Bank Notes' stage ended 12–17 s early in half of twelve
+                # runs that broke off here, docs/mathematics.md §7.3)
                 if use_faces and faces * face_rate <= left:
                     nb = relu_dual_norm_faces(X, gamma, max_faces=max(faces, 1), time_limit=left)
                     if nb is not None and nb.status == "optimal":
