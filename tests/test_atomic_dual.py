@@ -693,7 +693,7 @@ def test_branch_and_bound_stops_when_its_live_cells_would_outgrow_their_memory(m
     X = rng.standard_normal((30, 3))
     G = rng.standard_normal((30, 2))
     _, _, sigma = nonneg_pca_oracle(X, G, method="exact")
-    monkeypatch.setattr(ad, "_LIVE_MAX_BYTES", 50 * 72)  # 50 cells of 72 bytes (d = 3)
+    monkeypatch.setattr(ad, "_LIVE_MAX_BYTES", 3 * 50 * 72)  # 50 cells of 72 bytes (d = 3), three times
     b = relu_dual_norm_bound(X, G, tol=1e-9)
     assert b.status == "max_cells"
     assert b.upper >= sigma * (1 - 1e-12) and b.lower <= sigma * (1 + 1e-9)

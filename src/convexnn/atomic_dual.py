@@ -76,7 +76,8 @@ _INHERIT_MIN_ROWS = 300
 _INHERIT_MAX_BYTES = 512e6
 # the live cells are compacted (those at the drop level removed) once their number has doubled
 # since the last compaction, and no earlier than at this many; a branch and bound stops
-# ('max_cells') when their arrays would still take more than _LIVE_MAX_BYTES
+# ('max_cells') when their arrays could still take more than _LIVE_MAX_BYTES: up to three times
+# the live cells' own bytes (room to grow by doubling, and the old arrays while they are copied)
 _COMPACT_MIN = 1 << 16
 _LIVE_MAX_BYTES = 2e9
 # from this many live cells the ones to split are found through a sample's threshold
@@ -772,8 +773,8 @@ def relu_dual_norm_bound(X, G, *, tol: float = 1e-2, time_limit: float | None = 
     bound is ≤ lower·(1 + ``tol``) are dropped; the others are split best first (2^(d−1)
     children; from 300 rows on a child inherits its parent's ambiguous rows and the sum of its
     fixed ones, and is bounded from those alone). Stops when none is left ('optimal'), at
-    ``time_limit`` seconds, at ``max_cells``
-    evaluated cells or when the live cells' arrays would pass 2 GB (both 'max_cells'), on Ctrl-C, or when ``callback`` (called after every round with a dict:
+    ``time_limit`` seconds, at ``max_cells`` evaluated cells or when the live cells' arrays
+    could pass 2 GB (both 'max_cells'), on Ctrl-C, or when ``callback`` (called after every round with a dict:
     round, cells, live (the cells kept, those at the drop level included until the store's next
     compaction), sigma_lower, sigma_upper, time_s) returns True ('stopped'), always with a
     valid ``upper`` (the largest bound of any cell not yet excluded). Cost grows like
@@ -858,7 +859,7 @@ def _branch_and_bound(ev: _Evaluator, d: int, tol: float, time_limit, max_cells:
                 pruned_max = max(pruned_max, float(live["ub"].max()))
                 live.keep(np.zeros(live.n, bool))
                 break
-            if live.n >= compact_at or live.n * live.bytes_per_cell() > _LIVE_MAX_BYTES:
+            if live.n >= compact_at or 3 * live.n * live.bytes_per_cell() > _LIVE_MAX_BYTES:
                 compact()
             ub = live["ub"]
             if live.n == 0:
@@ -883,7 +884,7 @@ def _branch_and_bound(ev: _Evaluator, d: int, tol: float, time_limit, max_cells:
             if cells >= max_cells:
                 status = "max_cells"
                 break
-            if live.n * live.bytes_per_cell() > _LIVE_MAX_BYTES:
+            if 3 * live.n * live.bytes_per_cell() > _LIVE_MAX_BYTES:
                 status = "max_cells"  # the live cells' memory, after a compaction
                 break
             sel = sel[np.argsort(live["length"][sel], kind="stable")]  # parents by their number of rows: least padding
@@ -916,7 +917,10 @@ def _branch_and_bound(ev: _Evaluator, d: int, tol: float, time_limit, max_cells:
             pending = float(p_ub.max())
             live.remove(sel)
             if inherit:  # the live cells' lists and maps, unless they would outgrow their memory cap
-                within = lambda: 4 * 8 * (rows_live + len(c_rows) + (live.n + len(c_fixed)) * c_fixed.shape[1]) <= _INHERIT_MAX_BYTES  # noqa: E731
+                def within():
+                    entries = rows_live + len(c_rows) + (live.n + len(c_fixed)) * c_fixed.shape[1]
+                    return 4 * 8 * entries <= _INHERIT_MAX_BYTES
+
                 if not within():
                     compact()  # cells at the drop level first
                 inherit = within()
