@@ -76,3 +76,31 @@ def test_clone_pipeline_and_grid_search():
 def test_bad_method_is_rejected():
     with pytest.raises(ValueError, match="method"):
         ConvexReLUClassifier(method="magic").fit(np.ones((4, 2)), [0, 1, 0, 1])
+
+
+def test_warm_start_refits_along_a_reg_path_from_the_previous_solution(monkeypatch):
+    """warm_start=True (scikit-learn's meaning): a refit on the same data with another reg starts
+    SDP-NN's solver from the previous fit's solution (here the active-set interior point's working
+    set; q = 16 counts as a small problem for 'auto' with the threshold lowered) and certifies the
+    cold fit's bound; new data, or warm_start=False, start cold."""
+    import convexnn.sdp as sdp_mod
+
+    monkeypatch.setattr(sdp_mod, "AUTO_SMALL_ACTIVE_MIN_Q", 10)
+    monkeypatch.setattr(sdp_mod, "AUTO_SMALL_WARMUP_ITERATIONS", 150)
+    rng = np.random.default_rng(59)
+    X = rng.standard_normal((12, 2))
+    y = np.maximum(X @ np.array([1.0, -0.5]), 0.0) + 0.1 * rng.standard_normal(12)
+    kw = dict(time_limit=None, max_iter=300, width=5, restarts=1, train_iter=100, tol=1e-5)
+    est = ConvexReLURegressor(reg=0.1, warm_start=True, **kw).fit(X, y)
+    assert "an ADMM warm-up" in est.fit_result_.stages["sdp"].info["auto"]
+    est.set_params(reg=0.07).fit(X, y)
+    warm = est.fit_result_.stages["sdp"]
+    cold = ConvexReLURegressor(reg=0.07, **kw).fit(X, y).fit_result_.stages["sdp"]
+    assert "warm start's" in warm.info["auto"] and "an ADMM warm-up" in cold.info["auto"]
+    assert warm.status == cold.status == "optimal"
+    assert warm.lower_bound == pytest.approx(cold.lower_bound, rel=3e-5)
+    assert est.lower_bound_ == pytest.approx(warm.lower_bound) and est.lower_bound_ <= est.objective_
+    est.fit(X[::-1], y[::-1])  # another design (the rows reordered): no warm start
+    assert "an ADMM warm-up" in est.fit_result_.stages["sdp"].info["auto"]
+    est.set_params(warm_start=False).fit(X[::-1], y[::-1])
+    assert "an ADMM warm-up" in est.fit_result_.stages["sdp"].info["auto"]

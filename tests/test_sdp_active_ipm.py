@@ -601,3 +601,60 @@ def test_auto_attempt_is_returned_when_it_beats_its_fallback_and_never_when_infe
     res.status = "optimal"
     keep, _ = sdp_mod._merge_attempt(res, "ipm form", attempt, "active form", 2.0)
     assert keep is res and keep.lower_bound == 0.99 and keep.info["bound_from"] == "attempt"
+
+
+def _no_admm(*args, **kwargs):
+    raise AssertionError("the ADMM ran although an interior point's warm start was given")
+
+
+def test_auto_warm_start_from_an_interior_point_replaces_the_admm_warm_up(monkeypatch):
+    """Along a reg path, an interior point's result at the previous reg gives 'auto' its first
+    working set (q = 15 counts as a small problem here): no ADMM runs, and the answer is the full
+    interior point's optimum at the new reg. Data of another shape are refused clearly."""
+    monkeypatch.setattr(sdp_mod, "AUTO_SMALL_ACTIVE_MIN_Q", 10)
+    monkeypatch.setattr(sdp_mod, "AUTO_SMALL_WARMUP_ITERATIONS", 150)
+    X, Y = _data(56, n=12, d=2, c=1)
+    first = solve_sdp(X, Y, 0.1, tol=1e-5)
+    assert first.method == "sdp-ipm-active" and first.status == "optimal"
+    for reg in (0.08, 0.3):
+        ref = solve_sdp(X, Y, reg, solver="ipm", tol=1e-6)
+        with monkeypatch.context() as m:
+            m.setattr(sdp_mod, "_solve_native", _no_admm)
+            warm = solve_sdp(X, Y, reg, tol=1e-5, warm_start=first)
+        assert warm.method == "sdp-ipm-active" and warm.status == "optimal", warm.info["auto"]
+        assert warm.info["auto"].startswith("ipm-active (q = 15: ipm-active on the warm start's ")
+        assert "warmup" not in warm.info
+        assert abs(warm.value - ref.value) <= 1e-4 * ref.value
+        assert ref.value * (1 - 2e-5) <= warm.lower_bound <= ref.value * (1 + 1e-6)
+    # the full interior point's result (Λ and multipliers, no ADMM state) serves as well
+    ipm = solve_sdp(X, Y, 0.1, solver="ipm", tol=1e-6)
+    with monkeypatch.context() as m:
+        m.setattr(sdp_mod, "_solve_native", _no_admm)
+        warm = solve_sdp(X, Y, 0.08, tol=1e-5, warm_start=ipm.solution)
+    assert warm.status == "optimal" and "warm start's" in warm.info["auto"]
+    other = solve_sdp(*_data(57, n=11, d=2, c=1), 0.1, solver="ipm")
+    with pytest.raises(ParameterError, match="same data"):
+        solve_sdp(X, Y, 0.1, warm_start=other)
+
+
+def test_auto_above_the_interior_point_limit_uses_an_interior_point_warm_start(monkeypatch):
+    """Above AUTO_IPM_MAX_Q (lowered here) an interior point's warm start sends 'auto' straight to
+    ipm-active on the set it marks; when that set's Newton system is over AUTO_ACTIVE_MAX_ROWS the
+    warm start is not used and the cold route runs (here the ADMM, since the equality and loss
+    rows alone are over the lowered limit too)."""
+    X, Y = _data(59, n=12, d=2, c=1)  # (seed 58 has nearly parallel rows: ipm-active stalls, cold or warm)
+    first = solve_sdp(X, Y, 0.1, solver="ipm", tol=1e-6)
+    ref = solve_sdp(X, Y, 0.07, solver="ipm", tol=1e-6)
+    monkeypatch.setattr(sdp_mod, "AUTO_IPM_MAX_Q", 10)
+    with monkeypatch.context() as m:
+        m.setattr(sdp_mod, "_solve_native", _no_admm)
+        warm = solve_sdp(X, Y, 0.07, tol=1e-5, warm_start=first)
+    assert warm.method == "sdp-ipm-active" and warm.status == "optimal"
+    assert warm.info["auto"].startswith("ipm-active (12 distinct rows, so q > 10; first working set ")
+    assert " pairs from the warm start" in warm.info["auto"]
+    assert abs(warm.value - ref.value) <= 1e-4 * ref.value
+    assert ref.value * (1 - 2e-5) <= warm.lower_bound <= ref.value * (1 + 1e-6)
+    monkeypatch.setattr(sdp_mod, "AUTO_ACTIVE_MAX_ROWS", 20)
+    cold = solve_sdp(X, Y, 0.07, tol=1e-5, max_iter=200, warm_start=first)
+    assert cold.method == "sdp-admm" and "so it is not used" in cold.info["auto"]
+    assert cold.lower_bound <= ref.value * (1 + 1e-6)

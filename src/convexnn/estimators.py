@@ -8,6 +8,8 @@ the fitted network's objective and their relative gap.
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets
@@ -21,7 +23,7 @@ class _ConvexReLUBase(BaseEstimator):
     def __init__(self, reg=0.1, method="sdp", bias=True, standardize=True, solver="auto",
                  tol=1e-4, time_limit=60.0, max_iter=None, width=50, restarts=3, train_iter=3000, random_state=0,
                  n_gates=100, mode="nuclear", decomposition="min-norm", protocol="tuned", certify="auto",
-                 dual_bound=False):
+                 dual_bound=False, warm_start=False):
         self.reg = reg
         self.method = method
         self.bias = bias
@@ -40,6 +42,7 @@ class _ConvexReLUBase(BaseEstimator):
         self.protocol = protocol
         self.certify = certify
         self.dual_bound = dual_bound
+        self.warm_start = warm_start
 
     def _check_params(self):
         if self.method not in METHODS:
@@ -55,7 +58,13 @@ class _ConvexReLUBase(BaseEstimator):
             self.mean_ = np.zeros(X.shape[1])
             self.scale_ = np.ones(X.shape[1])
         Xs = (X - self.mean_) / self.scale_
-        res = fit(Xs, Y, self.reg, bias=self.bias, method=self.method, solver=self.solver,
+        # a warm start needs the previous fit's SDP solution of the same design (any reg)
+        key = (hashlib.sha256(np.ascontiguousarray(Xs).tobytes()).hexdigest(), Xs.shape, Y.shape[1],
+               bool(self.bias))
+        previous = getattr(self, "fit_result_", None)
+        warm = previous if self.warm_start and previous is not None and getattr(self, "_design_key", None) == key \
+            else None
+        res = fit(Xs, Y, self.reg, bias=self.bias, method=self.method, solver=self.solver, warm_start=warm,
                   tol=self.tol, time_limit=self.time_limit, max_iter=self.max_iter, width=self.width,
                   restarts=self.restarts, train_iter=self.train_iter, seed=self.random_state,
                   n_gates=self.n_gates, mode=self.mode, decomposition=self.decomposition,
@@ -63,6 +72,7 @@ class _ConvexReLUBase(BaseEstimator):
         self.network_ = res.network  # None for the kernel methods 'nngp' and 'ntk'
         self.certificate_ = res.certificate
         self.fit_result_ = res
+        self._design_key = key
         self.objective_ = res.certificate.upper
         self.lower_bound_ = res.certificate.lower
         main = res.stages.get(self.method) or res.stages.get("sdp") or res.stages.get("train")
@@ -92,7 +102,9 @@ class ConvexReLUClassifier(ClassifierMixin, _ConvexReLUBase):
     add the SDP-NN bound when the method has no certified bound of its own; True; False);
     ``dual_bound`` (False by default here, so that fits inside pipelines and grid searches stay
     short; 'auto' or True add the atomic-norm dual bound of :func:`convexnn.pipeline.fit`, up to
-    30 s per fit).
+    30 s per fit); ``warm_start`` (scikit-learn's meaning): when True, a refit on the same
+    training data — typically with another ``reg``, along a path — starts the SDP solver from the
+    previous fit's solution (a different design starts cold).
 
     Attributes: ``classes_``, ``network_`` (ReLUNetwork on standardised inputs; None for kernel
     methods), ``n_iter_`` (iterations of the method's main solver),

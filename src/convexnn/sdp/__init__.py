@@ -124,6 +124,12 @@ def solve_sdp(
     more common power of two, the same exact reformulation; 'auto' takes
     :func:`~convexnn.sdp.formulation.relu_block_scale` (≈ 11(d + c)/n as a power of two, ≤ 1)
     when rows are balanced, and 1 otherwise.
+    ``warm_start``: a previous result (or its solution dict) of the same data, e.g. at the previous
+    reg of a path. An ADMM result resumes the ADMM (and makes 'auto' take it); an interior point's
+    result (``ipm``, ``ipm-active``, or 'auto' that ran one) gives 'auto' and 'ipm-active' their
+    first working set instead of an ADMM warm-up (for q ≥ :data:`AUTO_SMALL_ACTIVE_MIN_Q`; the full
+    interior point below that starts cold). Any working set gives the same certified answer (the
+    rounds add what it lacks); a good one saves time.
     ``max_iter`` (a whole number ≥ 1) caps the iterations of every solver, the CVXPY back-ends'
     included (SCS keeps its own cap of 1e5 below it unless ``max_iters`` is passed).
     """
@@ -238,7 +244,7 @@ def _solve_ipm_active(X, Y, reg, *, bias, tol, time_limit, max_iter, warm_start,
     ``warm_start`` (a result or solution with 'Lambda' and 'W' of the same reduced problem), else,
     for n ≥ ACTIVE_WARMUP_MIN_N, from the ADMM warm-up ``pre`` or, without it, from an
     :func:`_active_warmup` run (``options['warmup']`` seconds at most); small problems start from an
-    empty set. ``t0`` (perf_counter) starts the clock, the time limit included, when the warm-up ran
+    empty set; a ``work`` given without ``pre`` is the first set as it is. ``t0`` (perf_counter) starts the clock, the time limit included, when the warm-up ran
     before the call. The callback hears from the warm-up too, on one clock. The ADMM's certified
     bound is kept when it is the better one (``info['bound_from'] = 'warmup'``; its own record is
     ``info['warmup']``); the multipliers in the solution stay the interior point's, since the
@@ -262,7 +268,7 @@ def _solve_ipm_active(X, Y, reg, *, bias, tol, time_limit, max_iter, warm_start,
                                  "from a solve of the same data.")
         work = working_set_from(form, Lam, W)
         pre = None
-    elif pre is not None or form.n >= ACTIVE_WARMUP_MIN_N:
+    elif pre is not None or (work is None and form.n >= ACTIVE_WARMUP_MIN_N):
         pre_form = None
         if pre is None:
             pre, pre_form = _active_warmup(X, Y, reg, bias=bias, tol=tol, time_limit=time_limit,
@@ -281,8 +287,6 @@ def _solve_ipm_active(X, Y, reg, *, bias, tol, time_limit, max_iter, warm_start,
                                   f"{avail / 1024**3:.1f} GiB available; the warm-up's result is returned")
             pre.time_s = time.perf_counter() - t0
             return pre, pre_form
-    else:
-        work = None
     left = None if time_limit is None else max(time_limit - (time.perf_counter() - t0), 1e-3)
     offset = time.perf_counter() - t0  # the warm-up's share, added to the times a callback sees
     pre_bound = pre.lower_bound if pre is not None and pre.lower_bound is not None else -np.inf
@@ -309,6 +313,19 @@ def _solve_ipm_active(X, Y, reg, *, bias, tol, time_limit, max_iter, warm_start,
             res.lower_bound = pre.lower_bound
             res.info["bound_from"] = "warmup"
     return res, form
+
+
+def _warm_set(form, ws) -> np.ndarray:
+    """ipm-active's first working set from an interior point's solution ``ws`` of the same data
+    (e.g. at the previous reg of a path): the pairs its Λ and multipliers mark as nearly active."""
+    from .active_ipm import working_set_from
+
+    Lam, W = ws.get("Lambda"), ws.get("W")
+    if Lam is None or np.shape(Lam) != (form.p, form.p) or W is None:
+        raise ParameterError(f"warm_start needs 'Lambda' of shape ({form.p}, {form.p}) and 'W' from a solve of "
+                             f"the same data (bias included); got Lambda of shape {np.shape(Lam)}"
+                             f"{'' if W is not None else ' and no W'}.")
+    return working_set_from(form, Lam, W)
 
 
 def _solve_native(X, Y, reg, *, bias, tol, time_limit, max_iter, warm_start, callback, device,
@@ -373,11 +390,15 @@ def _solve_auto(X, Y, reg, *, bias, tol, time_limit, max_iter, warm_start, callb
             nsv = q * (q + 1) // 2
             if IPM_MEMORY_FACTOR * 8.0 * nsv**2 > 0.5 * available_memory_bytes():
                 reason = f"the interior point's memory at q = {q} does not fit"
+    # an interior point's solution (no ADMM state) seeds ipm-active's first working set instead of
+    # an ADMM warm-up, e.g. at the next reg of a path
+    warm = ws if ws is not None and ws.get("zeta") is None else None
     total_limit = time_limit  # the whole solve's; time_limit below is what is left of it
     attempt, offset, tried, a_form = None, 0.0, None, None
     if reason is None and q >= AUTO_SMALL_ACTIVE_MIN_Q:
         attempt, a_form, tried = _auto_small_active(X, Y, reg, bias=bias, tol=tol, time_limit=time_limit,
-                                                    max_iter=max_iter, callback=callback, form=form, t0=t0)
+                                                    max_iter=max_iter, callback=callback, form=form, t0=t0,
+                                                    warm=warm)
         if attempt.status in ("optimal", "interrupted", "stopped"):
             ran = "ipm-active" if attempt.method == "sdp-ipm-active" else "native"
             attempt.info["auto"] = f"{ran} (q = {q}: {tried})"
@@ -405,6 +426,8 @@ def _solve_auto(X, Y, reg, *, bias, tol, time_limit, max_iter, warm_start, callb
             state["abandon"] = True  # not even its first iteration fitted: the ADMM's do
         if not state["abandon"]:
             res.info["auto"] = f"ipm (q = {q} ≤ {AUTO_IPM_MAX_Q})"
+            if warm is not None and attempt is None:
+                res.info["auto"] += "; the warm start is not used (the full interior point starts cold)"
             if attempt is not None:
                 res.info["auto"] += f"; first {tried}, which ended {attempt.status}"
                 res, form = _merge_attempt(res, form, attempt, a_form, offset)
@@ -414,6 +437,15 @@ def _solve_auto(X, Y, reg, *, bias, tol, time_limit, max_iter, warm_start, callb
         reason = (f"the interior point's projected {AUTO_IPM_ITERATIONS} iterations at q = {q} "
                   f"exceed the time limit ({spent:.1f} s spent)")
         time_limit = max(total_limit - spent, 1e-3)
+    if too_big and warm is not None and balance_rows:
+        res, form, why = _auto_active_warm(X, Y, reg, bias=bias, tol=tol, time_limit=time_limit,
+                                           max_iter=max_iter, callback=callback, warm=warm, t0=t0)
+        if res is not None:
+            res.info["auto"] = f"ipm-active ({reason}; {why})"
+            res.time_s = time.perf_counter() - t0
+            return res, form
+        reason = f"{reason}; {why}"
+        ws = warm_start = None  # the ADMM route below starts cold, as without a warm start
     if too_big and ws is None and balance_rows:
         res, form, why = _auto_active(X, Y, reg, bias=bias, tol=tol, time_limit=time_limit,
                                       max_iter=max_iter, callback=callback, relu_scale=relu_scale, t0=t0)
@@ -477,14 +509,16 @@ def _merge_attempt(res, form, attempt, a_form, offset):
     return keep, keep_form
 
 
-def _auto_small_active(X, Y, reg, *, bias, tol, time_limit, max_iter, callback, form, t0):
+def _auto_small_active(X, Y, reg, *, bias, tol, time_limit, max_iter, callback, form, t0, warm=None):
     """'auto' for AUTO_SMALL_ACTIVE_MIN_Q ≤ q ≤ AUTO_IPM_MAX_Q: an ADMM warm-up of
     AUTO_SMALL_WARMUP_ITERATIONS iterations (balanced rows), then the active-set interior point from
     the working set it picks, within a budget (AUTO_SMALL_ACTIVE_MIN_S or the full interior point's
     predicted time, at most half the time limit). Returns (result, form, what was tried): the
     warm-up's own result when it ended the solve, ran out of the budget or picked a working set
     whose Newton system would be no smaller than the full interior point's. The caller falls back
-    to the full interior point unless the result is 'optimal', 'interrupted' or 'stopped'."""
+    to the full interior point unless the result is 'optimal', 'interrupted' or 'stopped'. With
+    ``warm`` (an interior point's solution of the same data) its working set replaces the ADMM
+    warm-up."""
     import time
 
     from .active_ipm import working_set_from
@@ -500,6 +534,13 @@ def _auto_small_active(X, Y, reg, *, bias, tol, time_limit, max_iter, callback, 
                 form, "interrupted before the ADMM warm-up")
     if time_limit is not None:
         budget = min(budget, 0.5 * time_limit)
+    if warm is not None:
+        work = _warm_set(form, warm)
+        tried = f"ipm-active on the warm start's {work.size} pairs (budget {budget:.1f} s)"
+        res, form = _solve_ipm_active(X, Y, reg, bias=bias, tol=tol, time_limit=budget,
+                                      max_iter=min(max_iter, AUTO_SMALL_ACTIVE_MAX_ITER), warm_start=None,
+                                      callback=callback, options={}, form=form, t0=t0, work=work)
+        return res, form, tried
     # without the ADMM's final polish of its certificate (refine=0): it leaves Λ and W, hence the
     # working set, unchanged and cost 0.2 s of the 1.6 s warm-up on Iris (one-off, 3 runs each)
     adm, adm_form = _solve_native(X, Y, reg, bias=bias, tol=tol, time_limit=0.5 * budget,
@@ -525,6 +566,27 @@ def _auto_small_active(X, Y, reg, *, bias, tol, time_limit, max_iter, callback, 
                                   max_iter=min(max_iter, AUTO_SMALL_ACTIVE_MAX_ITER), warm_start=None,
                                   callback=callback, options={}, form=form, pre=adm, t0=t0, work=work)
     return res, form, tried
+
+
+def _auto_active_warm(X, Y, reg, *, bias, tol, time_limit, max_iter, callback, warm, t0):
+    """'auto' above AUTO_IPM_MAX_Q with an interior point's solution of the same data as warm start:
+    ipm-active from the working set it marks, without an ADMM warm-up, when that Newton system has
+    ≤ AUTO_ACTIVE_MAX_ROWS rows and fits in half the memory. Returns (result, form, why); the
+    result is None when it does not (the caller then runs the cold route)."""
+    from .._validation import available_memory_bytes
+    from .active_ipm import SCHUR_MEMORY_FACTOR
+
+    form = SDPFormulation(X, Y, reg, bias=bias)
+    work = _warm_set(form, warm)
+    rows = form.n * (form.c + 1) + work.size
+    if rows > AUTO_ACTIVE_MAX_ROWS:
+        return None, None, (f"the warm start's working set ({work.size} pairs) would make a Newton system "
+                            f"of {rows} > {AUTO_ACTIVE_MAX_ROWS} rows for ipm-active, so it is not used")
+    if SCHUR_MEMORY_FACTOR * 8.0 * rows**2 > 0.5 * available_memory_bytes():
+        return None, None, f"ipm-active's Newton system of {rows} rows from the warm start would not fit in memory"
+    res, form = _solve_ipm_active(X, Y, reg, bias=bias, tol=tol, time_limit=time_limit, max_iter=max_iter,
+                                  warm_start=None, callback=callback, options={}, form=form, t0=t0, work=work)
+    return res, form, f"first working set {work.size} pairs from the warm start, {rows} Newton rows"
 
 
 def _auto_active(X, Y, reg, *, bias, tol, time_limit, max_iter, callback, relu_scale, t0):
