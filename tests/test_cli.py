@@ -87,6 +87,32 @@ def test_sdp_command_with_the_active_set_interior_point(capsys, tmp_path):
     assert abs(sdp["value"] - full["value"]) <= 1e-4 * full["value"]
 
 
+def test_path_command_warm_starts_each_solve_from_the_previous(capsys, tmp_path, monkeypatch):
+    """`convexnn path` solves SDP-NN for each reg in order, each after the first warm-started from
+    the previous solution (random:3 has q = 32; 'auto' takes the active-set route here because its
+    threshold is lowered), and reports every certified bound, which matches the full interior
+    point's optimum at that reg."""
+    import convexnn.sdp as sdp_mod
+    from convexnn.datasets import prepare
+    from convexnn.sdp import solve_sdp
+
+    monkeypatch.setattr(sdp_mod, "AUTO_SMALL_ACTIVE_MIN_Q", 10)
+    out = tmp_path / "path.json"
+    assert main(["path", "random:3", "--regs", "0.1,0.05,0.02", "--quiet", "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "each solve warm-started from the previous one" in text and "total" in text
+    rep = json.loads(out.read_text())
+    assert rep["method"] == "sdp-path" and rep["regs"] == [0.1, 0.05, 0.02] and rep["reg"] is None
+    assert [row["warm_started"] for row in rep["path"]] == [False, True, True]
+    split = prepare("random:3")
+    for row in rep["path"]:
+        ref = solve_sdp(split.X_train, split.Y_train, row["reg"], solver="ipm", tol=1e-6)
+        sdp = row["sdp"]
+        assert sdp["status"] == "optimal" and sdp["method"] == "sdp-ipm-active"
+        assert ref.value * (1 - 2e-4) <= sdp["lower_bound"] <= ref.value * (1 + 1e-6)
+    assert "warm start's" in rep["path"][1]["sdp"]["auto"]
+
+
 def test_sdp_command_explains_a_negative_gap(capsys, monkeypatch):
     """A value below the certified bound (an infeasible primal iterate, e.g. after a stall on nearly
     parallel rows) is printed with a line that says what it means; a positive gap is not."""
@@ -157,6 +183,9 @@ def test_fit_report_and_predict_round_trip(capsys, tmp_path):
     (["fit", "iris", "--time-limit", "0", "--quiet"], "time_limit"),
     (["fit", "iris", "--restarts", "-1", "--quiet"], "restarts must be >= 0"),
     (["fit", "iris", "--width", "0", "--quiet"], "width must be >= 1"),
+    (["path", "iris", "--regs", "0.1,x", "--quiet"], "--regs must be comma-separated numbers"),
+    (["path", "iris", "--regs", "0.1,-1", "--quiet"], "positive finite"),
+    (["path", "iris", "--regs", "0.1", "--tol", "2", "--quiet"], "tol must be in (0, 1)"),
 ])
 def test_bad_input_gives_one_clear_error(argv, message, capsys):
     assert main(argv) == 2

@@ -24,6 +24,8 @@ examples:
   convexnn fit iris --reg 0.1             certified training on Iris
   convexnn sdp iris --reg 0.1 --json out.json
                                           the SDP-NN lower bound alone, as JSON
+  convexnn path iris --regs 0.1,0.05,0.01 --protocol paper
+                                          certified bounds along a reg path (warm starts)
   convexnn fit data.csv --target label --bias --save model.npz
   convexnn predict model.npz data.csv     predictions of a saved model
 
@@ -105,8 +107,10 @@ def _add_data_args(p: argparse.ArgumentParser):
                    help="add a first-layer bias (a column of ones, weight-decayed like the rest)")
 
 
-def _add_solver_args(p: argparse.ArgumentParser, default_time: float | None = None):
-    p.add_argument("--reg", type=float, default=0.1, help="weight decay gamma (default 0.1)")
+def _add_solver_args(p: argparse.ArgumentParser, default_time: float | None = None, single: bool = True):
+    """The SDP solve's options; ``single`` adds --reg and --plot (one solve)."""
+    if single:
+        p.add_argument("--reg", type=float, default=0.1, help="weight decay gamma (default 0.1)")
     p.add_argument("--solver", choices=["auto", "native", "admm", "ipm", "ipm-active", "scs", "scs-reduced", "clarabel"],
                    default="auto",
                    help="SDP back-end: auto (default) = ipm when q = n+d+c <= 90 and its projected "
@@ -129,8 +133,9 @@ def _add_solver_args(p: argparse.ArgumentParser, default_time: float | None = No
                            "(default: none; Ctrl-C also stops it with the best certified bound so far)"))
     p.add_argument("--json", dest="json_path", default=None, metavar="PATH",
                    help="also write the report as one JSON object to PATH")
-    p.add_argument("--plot", default=None, metavar="PATH",
-                   help="write a PNG of the certified lower bound (and upper bounds) per iteration")
+    if single:
+        p.add_argument("--plot", default=None, metavar="PATH",
+                       help="write a PNG of the certified lower bound (and upper bounds) per iteration")
     p.add_argument("--quiet", action="store_true", help="no progress display")
 
 
@@ -288,20 +293,77 @@ def cmd_sdp(args) -> int:
               + (f", first set from {warm['time_s']:.1f} s of ADMM" if warm else ""))
     report = _base_report(split, args.reg, res.method)
     report.update({"objective": None, "lower_bound": res.lower_bound, "gap": None,
-                   "time_s": res.time_s, "metrics": None, "network": None,
-                   "sdp": {"value": res.value, "lower_bound": res.lower_bound, "gap": res.gap,
-                           "status": res.status, "iterations": res.iterations, "time_s": res.time_s,
-                           "solver": args.solver, "method": res.method,
-                           **{k: v for k, v in res.info.items()
-                              if k in ("solver_value", "reduction", "rank", "primal_residual", "auto",
-                                      "closest_rows", "stall_hint", "memory", "working_set", "inequalities",
-                                      "rounds", "round_starts", "added_per_round", "warmup")}}})
+                   "time_s": res.time_s, "metrics": None, "network": None, "sdp": _sdp_report(res, args.solver)})
     if args.plot and res.history:
         from .plotting import plot_bounds
 
         plot_bounds(res.history, args.plot, title=f"SDP-NN on {split.dataset}, reg = {args.reg}")
         print(f"plot written to {args.plot}")
     if args.json_path:
+        write_json(report, args.json_path)
+        print(f"report written to {args.json_path}")
+    return 0
+
+
+def _sdp_report(res, solver) -> dict:
+    """The ``sdp`` sub-object of a JSON report: one SDP-NN solve."""
+    return {"value": res.value, "lower_bound": res.lower_bound, "gap": res.gap, "status": res.status,
+            "iterations": res.iterations, "time_s": res.time_s, "solver": solver, "method": res.method,
+            **{k: v for k, v in res.info.items()
+               if k in ("solver_value", "reduction", "rank", "primal_residual", "auto", "closest_rows",
+                        "stall_hint", "memory", "working_set", "inequalities", "rounds", "round_starts",
+                        "added_per_round", "warmup")}}
+
+
+def _parse_regs(text: str) -> list[float]:
+    """'0.1,0.05,0.01' → [0.1, 0.05, 0.01]: positive and finite, in the order given."""
+    from .errors import ParameterError
+
+    try:
+        regs = [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise ParameterError(f"--regs must be comma-separated numbers, e.g. 0.1,0.05,0.01; got {text!r}.") from None
+    bad = [r for r in regs if not (np.isfinite(r) and r > 0)]
+    if not regs or bad:
+        raise ParameterError(f"--regs needs positive finite values, e.g. 0.1,0.05,0.01; got {text!r}.")
+    return regs
+
+
+def cmd_path(args) -> int:
+    from .report import check_writable, write_json
+    from .sdp import solve_sdp
+
+    regs = _parse_regs(args.regs)
+    if args.json_path:
+        check_writable(args.json_path)
+    ds, split = _load_split(args)
+    print(f"SDP-NN path on {split.dataset}: n = {split.n_train}, d = {split.d}, c = {split.c}, "
+          f"bias = {split.bias}, solver = {args.solver}, {len(regs)} values of reg, each solve warm-started "
+          "from the previous one")
+    rows, prev, t0 = [], None, time.perf_counter()
+    print(f"{'reg':>10}  {'certified bound':>15}  {'SDP value':>12}  {'gap':>9}  {'status':<11}{'time s':>7}  warm")
+    for reg in regs:
+        prog = Progress(f"reg {reg:g}", not args.quiet)
+        res = solve_sdp(split.X_train, split.Y_train, reg, bias=split.bias, solver=args.solver, tol=args.tol,
+                        time_limit=args.time_limit, callback=prog, warm_start=prev)
+        prog.done()
+        # whether the warm start was used: the ADMM resumes and ipm-active reads its working set off
+        # any previous result of theirs; 'auto' says what it did ('ipm', scs, clarabel start cold)
+        auto = str(res.info.get("auto", ""))
+        warm = prev is not None and (args.solver in ("native", "admm", "ipm-active")
+                                     or ("warm start" in auto and "not used" not in auto))
+        print(f"{reg:>10g}  {_fmt(res.lower_bound):>15}  {_fmt(res.value):>12}  {_fmt(res.gap, '.2e'):>9}  "
+              f"{res.status:<11}{res.time_s:>7.2f}  {'yes' if warm else 'no'}", flush=True)
+        rows.append({"reg": reg, "warm_started": bool(warm), "sdp": _sdp_report(res, args.solver)})
+        # an interrupted solve ends the path (its bound is still certified and reported)
+        if res.status == "interrupted":
+            print("interrupted: the path stops here")
+            break
+        prev = res
+    print(f"total {time.perf_counter() - t0:.2f} s")
+    if args.json_path:
+        report = _base_report(split, None, "sdp-path")  # one reg per entry of "path"
+        report.update({"regs": regs, "path": rows, "time_s": time.perf_counter() - t0})
         write_json(report, args.json_path)
         print(f"report written to {args.json_path}")
     return 0
@@ -489,6 +551,19 @@ def build_parser() -> argparse.ArgumentParser:
                         "two to nearly equal norms and, for n > 128, all of them by one more common power of two that "
                         "shrinks the ReLU block (exact reformulations; on by default)")
     p.set_defaults(func=cmd_sdp)
+
+    p = sub.add_parser("path", help="SDP-NN bounds along a path of reg values, each solve warm-started",
+                       description="Solve SDP-NN on the training part of DATA for each value of --regs in "
+                                   "order. Each solve starts from the previous one's solution: an interior "
+                                   "point's result gives the next its working set of inequalities, so the "
+                                   "ADMM warm-up is skipped (about 1 s per step on Iris, paper protocol, "
+                                   "instead of 4-7 s cold). Every bound is certified like a single solve's.")
+    _add_data_args(p)
+    p.add_argument("--regs", required=True, metavar="R1,R2,...",
+                   help="comma-separated values of the weight decay gamma, solved in this order "
+                        "(neighbouring values share most of their working sets), e.g. 0.1,0.05,0.02,0.01")
+    _add_solver_args(p, single=False)
+    p.set_defaults(func=cmd_path)
 
     p = sub.add_parser("fit", help="train a network and certify its optimality gap (the main job)",
                        description="Certified training: SDP-NN lower bound, then a network from the SDP "

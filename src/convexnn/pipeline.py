@@ -118,7 +118,7 @@ def fit(
     the active-set one from q = 60 on; else the ADMM or ipm-active; see
     :func:`convexnn.sdp.solve_sdp`) a warm start from an ADMM solution selects the ADMM, and one
     from an interior point gives the active-set interior point its first working set, with no ADMM
-    warm-up (along a reg path on Iris, paper protocol: about 1 s per solve instead of 4–6 s;
+    warm-up (along a reg path on Iris, paper protocol: about 1 s per solve instead of 4–7 s;
     ``benchmarks/sdp_path.py``).
     ``polish``: for the convex-program methods, also try L-BFGS started from the method's network
     (candidate '<method>+lbfgs'); the candidate with the lower training objective is returned and
