@@ -1261,6 +1261,17 @@ def _group_lasso_fista(H: np.ndarray, Y: np.ndarray, reg: float, W: np.ndarray, 
     return W
 
 
+def _master_budget(remaining: float, keep: float | None) -> float:
+    """Seconds a master pass may take: 30 % of the time left, but not into the time ``keep``
+    reserved for the next branch-and-bound certification (a pass could otherwise leave less than
+    it needs by the time the round decides), though at least 5 % of the time left; a reserve
+    larger than the time left cannot be kept anyway (``keep`` None: no reserve)."""
+    budget = 0.3 * remaining
+    if keep is not None and remaining > keep:
+        budget = min(budget, max(remaining - keep, 0.05 * remaining))
+    return budget
+
+
 def _solve_master(H: np.ndarray, Y: np.ndarray, reg: float, W: np.ndarray, deadline: float) -> np.ndarray:
     """The atomic problem restricted to the dictionary's atoms (a group lasso over the features
     H = (X D)_+), solved over a working set of atoms that grows by the most violated optimality
@@ -1453,16 +1464,11 @@ def atomic_dual_certificate(X, Y, reg: float, *, init=None, init_output=None, ti
         while True:
             W = np.vstack([W, np.zeros((D.shape[1] - W.shape[0], c))])
             remaining = deadline - time.perf_counter()
-            budget = 0.3 * remaining
-            if not use_faces and rounds > 0:
-                # the master does not eat into the time kept for the branch and bound's certification:
-                # a pass may take 30 % of the time left, and could leave less than a certification
-                # needs by the time the round decides
+            keep = None
+            if not use_faces and rounds > 0:  # the next branch and bound's expected time, and a round
                 keep = (_CG_BNB_MARGIN * bnb_time if bnb_time is not None
                         else _CG_BNB_FIRST * float(time_limit)) + (time.perf_counter() - t0) / rounds
-                if remaining > keep:
-                    budget = min(budget, max(remaining - keep, 0.05 * remaining))
-            W = _solve_master(H, Y, reg, W, time.perf_counter() + budget)
+            W = _solve_master(H, Y, reg, W, time.perf_counter() + _master_budget(remaining, keep))
             value = problem_value(W, H)
             if value < best_value:
                 best_value, best_net = value, _network(D, W)
