@@ -273,21 +273,34 @@ def test_the_handover_rule_stops_only_a_far_admm_run_after_half_its_limit():
     from convexnn.pipeline import _HANDOVER_AFTER, _HANDOVER_GAP, _Handover
 
     h = _Handover(10.0, None)
-    admm = {"iteration": 50, "rho": 0.01, "gap": 0.5}
+    admm = {"iteration": 50, "rho": 0.01, "gap": 0.5, "solver": "admm"}
     assert not h(admm) and h.fired is None  # before half the limit
     h.t0 -= _HANDOVER_AFTER * 10.0 + 0.1  # now past it
     assert not h({"iteration": 3, "mu": 1e-3, "gap": 0.9})  # an interior point's record
+    assert not h({"iteration": 3, "rho": 1.0, "gap": 0.9})  # any other record that has a ρ
     assert not h({**admm, "gap": 0.5 * _HANDOVER_GAP}) and not h({**admm, "gap": -0.5 * _HANDOVER_GAP})
     assert h.fired is None
     assert h({**admm, "gap": -3.0 * _HANDOVER_GAP}) and h.fired[1] == -3.0 * _HANDOVER_GAP
     assert h.fired[0] >= _HANDOVER_AFTER * 10.0
     seen = []
     user = _Handover(10.0, lambda rec: seen.append(rec) or rec["iteration"] == 7)
-    assert user({"iteration": 7, "rho": 1.0, "gap": 0.0}) and user.fired is None  # the user's stop
-    assert not user({"iteration": 8, "rho": 1.0, "gap": 0.9}) and len(seen) == 2
+    assert user({**admm, "iteration": 7, "gap": 0.0}) and user.fired is None  # the user's stop
+    assert not user({**admm, "iteration": 8, "gap": 0.9}) and len(seen) == 2
+    # the solvers' own records: the ADMM's say so, the interior points' do not
+    from convexnn.sdp import solve_sdp
+
+    rng = np.random.default_rng(8)
+    X, Y = rng.standard_normal((10, 2)), rng.standard_normal((10, 1))
+    recs = {s: [] for s in ("native", "ipm", "ipm-active")}
+    for s in recs:
+        res = solve_sdp(X, Y, 0.1, solver=s, max_iter=60, callback=lambda rec, s=s: recs[s].append(rec) and False)
+        assert recs[s] and all(r.get("solver") == ("admm" if s == "native" else None) for r in recs[s] + res.history)
 
 
-def test_fit_hands_a_far_sdp_stage_s_remaining_time_to_the_dual_stage(monkeypatch):
+@pytest.mark.parametrize("method", ["sdp", "lbfgs"])
+def test_fit_hands_a_far_sdp_stage_s_remaining_time_to_the_dual_stage(monkeypatch, method):
+    """Both routes to an SDP stage: method 'sdp', and the certification that follows another
+    method ('lbfgs' has no bound of its own, so certify='auto' solves SDP-NN after training)."""
     import convexnn.pipeline as pl
 
     limits = []
@@ -303,7 +316,8 @@ def test_fit_hands_a_far_sdp_stage_s_remaining_time_to_the_dual_stage(monkeypatc
     X = rng.standard_normal((40, 2))
     Y = rng.standard_normal((40, 1))
     T = 3.0
-    res = fit(X, Y, 0.1, solver="admm", width=5, restarts=0, rounding_iterations=20, time_limit=T)
+    res = fit(X, Y, 0.1, method=method, solver="admm", width=5, restarts=0, rounding_iterations=20,
+              time_limit=T)
     sdp = res.stages["sdp"]
     assert sdp.status == "stopped" and sdp.lower_bound is not None
     assert pl._HANDOVER_AFTER * T <= res.times["sdp"] < T
@@ -312,8 +326,8 @@ def test_fit_hands_a_far_sdp_stage_s_remaining_time_to_the_dual_stage(monkeypatc
     assert any("went to the dual stage" in note for note in res.notes)
     assert res.certificate.lower == max(sdp.lower_bound, res.stages["dual"].lower_bound)
     # without a dual stage the SDP stage keeps its whole limit
-    off = fit(X, Y, 0.1, solver="admm", width=5, restarts=0, rounding_iterations=20, time_limit=T,
-              dual_bound=False)
+    off = fit(X, Y, 0.1, method=method, solver="admm", width=5, restarts=0, rounding_iterations=20,
+              time_limit=T, dual_bound=False)
     assert off.stages["sdp"].status == "time_limit" and off.times["sdp"] >= 0.9 * T
     assert not any("dual stage" in note for note in off.notes)
 

@@ -356,7 +356,7 @@ _HANDOVER_GAP = 0.1
 
 class _Handover:
     """The SDP stage's callback in ``fit`` when a dual stage follows under a time limit: stops an
-    ADMM run (its records carry ρ) still above a relative gap of ``_HANDOVER_GAP`` once
+    ADMM run (its records say ``solver: 'admm'``) still above a relative gap of ``_HANDOVER_GAP`` once
     ``_HANDOVER_AFTER`` of the limit has passed, and records when (``fired``), so that ``fit`` hands
     the unused time to the dual stage. The interior points' records (and the ADMM's warm-ups,
     which end by a quarter of the limit) are left alone; the user's callback is called first."""
@@ -370,7 +370,7 @@ class _Handover:
         if self.user is not None and self.user(rec):
             return True
         elapsed = time.perf_counter() - self.t0
-        if "rho" in rec and "mu" not in rec and elapsed >= _HANDOVER_AFTER * self.limit:
+        if rec.get("solver") == "admm" and elapsed >= _HANDOVER_AFTER * self.limit:
             gap = rec.get("gap")
             if gap is None or not abs(gap) <= _HANDOVER_GAP:
                 self.fired = (elapsed, gap)

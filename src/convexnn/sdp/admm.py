@@ -401,7 +401,7 @@ def _solve_admm(
             polished.append(best)
             history.append({"iteration": it_, "time_s": time.perf_counter() - t0, "value": value_,
                             "lower_bound": best_bound, "gap": relative_gap(value_, best_bound),
-                            "lambda_min": cert.lambda_min, "rho": rho, "refined": True,
+                            "lambda_min": cert.lambda_min, "rho": rho, "refined": True, "solver": "admm",
                             "phase": phase_})
 
     def reserve(it_):
@@ -434,7 +434,7 @@ def _solve_admm(
                 cert = checkpoint(*last)
                 history.append({"iteration": it, "time_s": time.perf_counter() - t0, "value": v,
                                 "lower_bound": best_bound, "gap": relative_gap(v, best_bound),
-                                "primal_residual": rp, "rho": rho, "rank": int(F_.shape[1]),
+                                "primal_residual": rp, "rho": rho, "rank": int(F_.shape[1]), "solver": "admm",
                                 "lambda_min": cert.lambda_min, "slack_error": se,
                                 ("final" if final else "handoff"): True, "phase": phase})
             except KeyboardInterrupt:
@@ -462,7 +462,7 @@ def _solve_admm(
             # that the history shows the exit's gap with the primal accuracy it rests on
             history.append({"iteration": it, "time_s": time.perf_counter() - t0, "value": v,
                             "lower_bound": best_bound, "gap": relative_gap(v, best_bound),
-                            "primal_residual": rp, "slack_error": se, "rho": rho,
+                            "primal_residual": rp, "slack_error": se, "rho": rho, "solver": "admm",
                             "final": True, "reported": True, "phase": phase})
 
         def out(a):  # an offer's arrays must survive the iterations that may follow
@@ -521,7 +521,7 @@ def _solve_admm(
                 elapsed = time.perf_counter() - t0
                 rec = {"iteration": it, "time_s": elapsed, "value": value,
                        "lower_bound": best_bound, "gap": gap, "primal_residual": r_p_rel,
-                       "dual_residual": r_d_rel, "rho": rho, "rank": int(F.shape[1]),
+                       "dual_residual": r_d_rel, "rho": rho, "rank": int(F.shape[1]), "solver": "admm",
                        "lambda_min": cert.lambda_min, "slack_error": rho * dual_norm * res,
                        "phase": phase}
                 history.append(rec)
