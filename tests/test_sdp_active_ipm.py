@@ -658,3 +658,28 @@ def test_auto_above_the_interior_point_limit_uses_an_interior_point_warm_start(m
     cold = solve_sdp(X, Y, 0.07, tol=1e-5, max_iter=200, warm_start=first)
     assert cold.method == "sdp-admm" and "so it is not used" in cold.info["auto"]
     assert cold.lower_bound <= ref.value * (1 + 1e-6)
+
+
+def test_a_warm_start_joins_the_previous_working_set_only_while_newton_systems_stay_small(monkeypatch):
+    """From an ipm-active result the next solve's first set is what its solution marks (nearly
+    active pairs), joined by the pairs its last working set held when the joined Newton system
+    stays within WARM_UNION_MAX_ROWS rows or WARM_UNION_GROWTH times the marked set's."""
+    X, Y = _data(59, n=12, d=2, c=1)
+    first = solve_sdp(X, Y, 0.1, solver="ipm-active", tol=1e-5)
+    form = first.solution["formulation"]
+    marked = working_set_from(form, first.solution["Lambda"], first.solution["W"])
+    extra = np.setdiff1d(np.arange(len(relu_pairs(form.n))), marked)[:7]  # pairs it does not mark
+    ws = dict(first.solution, working_set=np.union1d(first.solution["working_set"], extra))
+    union = np.union1d(marked, ws["working_set"])
+    assert union.size > marked.size
+    fixed = form.n * (form.c + 1)
+    monkeypatch.setattr(sdp_mod, "WARM_UNION_GROWTH", 1.0)
+    monkeypatch.setattr(sdp_mod, "WARM_UNION_MAX_ROWS", fixed + union.size)  # just fits
+    np.testing.assert_array_equal(sdp_mod._warm_set(form, ws), union)
+    monkeypatch.setattr(sdp_mod, "WARM_UNION_MAX_ROWS", fixed + union.size - 1)  # one row too many
+    np.testing.assert_array_equal(sdp_mod._warm_set(form, ws), marked)
+    monkeypatch.setattr(sdp_mod, "WARM_UNION_GROWTH", (fixed + union.size) / (fixed + marked.size))
+    np.testing.assert_array_equal(sdp_mod._warm_set(form, ws), union)
+    # a solution without a working set of its own (the full interior point's): the marked pairs
+    np.testing.assert_array_equal(sdp_mod._warm_set(form, {k: v for k, v in ws.items() if k != "working_set"}),
+                                  marked)

@@ -71,6 +71,14 @@ AUTO_SMALL_ACTIVE_MAX_ITER = 150
 AUTO_SMALL_ACTIVE_MIN_S = 3.0
 
 
+#: a warm start from an ipm-active result gives the next solve the pairs its solution marks as
+#: nearly active, joined by the pairs its last working set held when the joined Newton system has
+#: at most WARM_UNION_MAX_ROWS rows or WARM_UNION_GROWTH times the marked set's: where Newton
+#: systems are small, a round saved is worth more than a larger system (``benchmarks/sdp_path.py``)
+WARM_UNION_MAX_ROWS = 1000
+WARM_UNION_GROWTH = 1.25
+
+
 def _power_of_two_scale(X: np.ndarray) -> float:
     """The power of two nearest the root-mean-square row norm of X (1 for an all-zero X)."""
     rms = float(np.sqrt(np.mean(np.sum(X**2, axis=1)))) if X.size else 0.0
@@ -325,7 +333,15 @@ def _warm_set(form, ws) -> np.ndarray:
         raise ParameterError(f"warm_start needs 'Lambda' of shape ({form.p}, {form.p}) and 'W' from a solve of "
                              f"the same data (bias included); got Lambda of shape {np.shape(Lam)}"
                              f"{'' if W is not None else ' and no W'}.")
-    return working_set_from(form, Lam, W)
+    marked = working_set_from(form, Lam, W)
+    used = ws.get("working_set")  # the previous solve's own last set, when it was ipm-active's
+    if used is None:
+        return marked
+    union = np.union1d(marked, np.asarray(used, dtype=marked.dtype))
+    fixed = form.n * (form.c + 1)  # the equality and loss rows of every Newton system
+    if fixed + union.size <= max(WARM_UNION_MAX_ROWS, WARM_UNION_GROWTH * (fixed + marked.size)):
+        return union
+    return marked
 
 
 def _solve_native(X, Y, reg, *, bias, tol, time_limit, max_iter, warm_start, callback, device,
