@@ -113,6 +113,30 @@ def test_path_command_warm_starts_each_solve_from_the_previous(capsys, tmp_path,
     assert "warm start's" in rep["path"][1]["sdp"]["auto"]
 
 
+def test_path_command_stops_at_an_interrupted_solve_and_reports_the_path_so_far(capsys, tmp_path, monkeypatch):
+    """Ctrl-C inside a solve ends that solve with its certified bound ('interrupted'); the path
+    stops there, and the JSON report holds the solves so far."""
+    import convexnn.sdp as sdp_mod
+    from convexnn.result import SolveResult
+
+    seen = []
+
+    def fake(X, Y, reg, **kw):
+        seen.append((reg, kw["warm_start"]))
+        status = "interrupted" if len(seen) == 2 else "optimal"
+        return SolveResult("sdp-ipm", 1.0 + reg, 0.9 + reg, status, 5, 0.1)
+
+    monkeypatch.setattr(sdp_mod, "solve_sdp", fake)
+    out = tmp_path / "path.json"
+    assert main(["path", "random:3", "--regs", "0.1,0.05,0.02", "--quiet", "--json", str(out)]) == 0
+    assert "interrupted: the path stops here" in capsys.readouterr().out
+    assert [r for r, _ in seen] == [0.1, 0.05] and seen[0][1] is None and seen[1][1] is not None
+    rep = json.loads(out.read_text())
+    assert [row["reg"] for row in rep["path"]] == [0.1, 0.05]
+    assert rep["path"][1]["sdp"]["status"] == "interrupted"
+    assert rep["path"][1]["sdp"]["lower_bound"] == pytest.approx(0.95)
+
+
 def test_sdp_command_explains_a_negative_gap(capsys, monkeypatch):
     """A value below the certified bound (an infeasible primal iterate, e.g. after a stall on nearly
     parallel rows) is printed with a line that says what it means; a positive gap is not."""
