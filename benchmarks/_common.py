@@ -22,6 +22,11 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, numpy {np.__version__}"
 
 
+def dash(x, fmt=".2f") -> str:
+    """``x`` formatted, or an em dash for a missing value (never reached, not run)."""
+    return "—" if x is None else format(x, fmt)
+
+
 def parse_members(text: str) -> list[int]:
     """'0-9', '0,3,7' or '0-4,10' → sorted Random member indices in 0..99."""
     out: set[int] = set()

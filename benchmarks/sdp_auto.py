@@ -32,7 +32,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from _common import add_output_args, machine, save_results, start  # noqa: E402
+from _common import dash as _f, add_output_args, machine, save_results, start  # noqa: E402
 from sdp import _commit, first_time  # noqa: E402
 
 from convexnn.datasets import prepare  # noqa: E402
@@ -53,10 +53,6 @@ def run(split, reg, cap, solver):
             "lower_bound": res.lower_bound, "gap": res.gap, "status": res.status,
             "time_s": res.time_s, "iterations": res.iterations,
             "t_gap_1e-3": first_time(res.history, 1e-3), "t_gap_1e-4": first_time(res.history, 1e-4)}
-
-
-def _f(x, fmt):
-    return "—" if x is None else format(x, fmt)
 
 
 def render(out):

@@ -30,7 +30,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from _common import add_output_args, machine, save_results, start  # noqa: E402
+from _common import dash as _f, add_output_args, machine, save_results, start  # noqa: E402
 from sdp import _commit  # noqa: E402
 
 from convexnn.datasets import prepare  # noqa: E402
@@ -48,10 +48,6 @@ def solve(split, reg, cap, warm):
            "iterations": res.iterations, "rounds": res.info.get("rounds"), "auto": res.info.get("auto"),
            "time_s": wall}
     return res, rec
-
-
-def _f(x, fmt=".2f"):
-    return "—" if x is None else format(x, fmt)
 
 
 def render(out):

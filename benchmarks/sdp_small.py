@@ -34,7 +34,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from _common import add_output_args, machine, save_results, start  # noqa: E402
+from _common import dash as _f, add_output_args, machine, save_results, start  # noqa: E402
 from sdp import _commit, first_time  # noqa: E402
 
 from convexnn.datasets import prepare  # noqa: E402
@@ -65,10 +65,6 @@ def median(runs, key):
     """The median of ``key`` over the runs, or None when any run lacks it (never reached)."""
     vals = [r[key] for r in runs]
     return None if any(v is None for v in vals) else float(np.median(vals))
-
-
-def _f(x, fmt=".2f"):
-    return "—" if x is None else format(x, fmt)
 
 
 def render_warmups(out):
