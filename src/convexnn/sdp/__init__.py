@@ -270,11 +270,7 @@ def _solve_ipm_active(X, Y, reg, *, bias, tol, time_limit, max_iter, warm_start,
         form = SDPFormulation(X, Y, reg, bias=bias)
     ws = warm_start.solution if isinstance(warm_start, SolveResult) else warm_start
     if ws is not None:
-        Lam, W = ws.get("Lambda"), ws.get("W")
-        if Lam is None or np.shape(Lam) != (form.p, form.p):
-            raise ParameterError(f"warm_start for 'ipm-active' needs 'Lambda' of shape ({form.p}, {form.p}) "
-                                 "from a solve of the same data.")
-        work = working_set_from(form, Lam, W)
+        work = _warm_set(form, ws)
         pre = None
     elif pre is not None or (work is None and form.n >= ACTIVE_WARMUP_MIN_N):
         pre_form = None
@@ -324,16 +320,16 @@ def _solve_ipm_active(X, Y, reg, *, bias, tol, time_limit, max_iter, warm_start,
 
 
 def _warm_set(form, ws) -> np.ndarray:
-    """ipm-active's first working set from an interior point's solution ``ws`` of the same data
-    (e.g. at the previous reg of a path): the pairs its Λ and multipliers mark as nearly active."""
+    """ipm-active's first working set from a solution ``ws`` of the same data (e.g. at the previous
+    reg of a path): the pairs its Λ and multipliers mark as nearly active, joined by its own last
+    working set (an ipm-active solution's) while the Newton system stays small."""
     from .active_ipm import working_set_from
 
-    Lam, W = ws.get("Lambda"), ws.get("W")
-    if Lam is None or np.shape(Lam) != (form.p, form.p) or W is None:
-        raise ParameterError(f"warm_start needs 'Lambda' of shape ({form.p}, {form.p}) and 'W' from a solve of "
-                             f"the same data (bias included); got Lambda of shape {np.shape(Lam)}"
-                             f"{'' if W is not None else ' and no W'}.")
-    marked = working_set_from(form, Lam, W)
+    Lam = ws.get("Lambda")
+    if Lam is None or np.shape(Lam) != (form.p, form.p):
+        raise ParameterError(f"warm_start needs 'Lambda' of shape ({form.p}, {form.p}) from a solve of the same "
+                             f"data (bias included); got {'none' if Lam is None else f'shape {np.shape(Lam)}'}.")
+    marked = working_set_from(form, Lam, ws.get("W"))
     used = ws.get("working_set")  # the previous solve's own last set, when it was ipm-active's
     if used is None:
         return marked
