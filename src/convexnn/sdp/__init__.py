@@ -252,8 +252,8 @@ def _solve_ipm_active(X, Y, reg, *, bias, tol, time_limit, max_iter, warm_start,
     ``warm_start`` (a result or solution with 'Lambda' and 'W' of the same reduced problem), else,
     for n ≥ ACTIVE_WARMUP_MIN_N, from the ADMM warm-up ``pre`` or, without it, from an
     :func:`_active_warmup` run (``options['warmup']`` seconds at most); small problems start from an
-    empty set; a ``work`` given without ``pre`` is the first set as it is. ``t0`` (perf_counter) starts the clock, the time limit included, when the warm-up ran
-    before the call. The callback hears from the warm-up too, on one clock. The ADMM's certified
+    empty set; a ``work`` given without ``pre`` is the first set as it is. ``t0`` (perf_counter)
+    starts the clock, the time limit included, when the warm-up ran before the call. The callback hears from the warm-up too, on one clock. The ADMM's certified
     bound is kept when it is the better one (``info['bound_from'] = 'warmup'``; its own record is
     ``info['warmup']``); the multipliers in the solution stay the interior point's, since the
     ADMM's belong to its row-balanced problem."""
