@@ -100,7 +100,7 @@ def test_path_command_warm_starts_each_solve_from_the_previous(capsys, tmp_path,
     out = tmp_path / "path.json"
     assert main(["path", "random:3", "--regs", "0.1,0.05,0.02", "--quiet", "--json", str(out)]) == 0
     text = capsys.readouterr().out
-    assert "each solve warm-started from the previous one" in text and "total" in text
+    assert "each solve starts from the previous one's solution" in text and "total" in text
     rep = json.loads(out.read_text())
     assert rep["method"] == "sdp-path" and rep["regs"] == [0.1, 0.05, 0.02] and rep["reg"] is None
     assert [row["warm_started"] for row in rep["path"]] == [False, True, True]
@@ -135,6 +135,20 @@ def test_path_command_stops_at_an_interrupted_solve_and_reports_the_path_so_far(
     assert [row["reg"] for row in rep["path"]] == [0.1, 0.05]
     assert rep["path"][1]["sdp"]["status"] == "interrupted"
     assert rep["path"][1]["sdp"]["lower_bound"] == pytest.approx(0.95)
+
+
+def test_a_closed_output_pipe_ends_the_command_quietly(monkeypatch, capsys):
+    """`convexnn path … | head -2` closes stdout while solves still print: the command stops with
+    status 1 and no traceback."""
+    import io
+
+    class Closed(io.StringIO):
+        def write(self, text):
+            raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr("sys.stdout", Closed())
+    assert main(["path", "random:3", "--regs", "0.1,0.05", "--quiet"]) == 1
+    assert "Traceback" not in capsys.readouterr().err
 
 
 def test_sdp_command_explains_a_negative_gap(capsys, monkeypatch):

@@ -8,6 +8,7 @@ returns the best result so far (its bound is still certified).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 
@@ -338,8 +339,8 @@ def cmd_path(args) -> int:
         check_writable(args.json_path)
     ds, split = _load_split(args)
     print(f"SDP-NN path on {split.dataset}: n = {split.n_train}, d = {split.d}, c = {split.c}, "
-          f"bias = {split.bias}, solver = {args.solver}, {len(regs)} values of reg, each solve warm-started "
-          "from the previous one")
+          f"bias = {split.bias}, solver = {args.solver}, {len(regs)} values of reg; each solve starts from "
+          "the previous one's solution where its solver can use it ('warm'), and every time limit is per solve")
     rows, prev, t0 = [], None, time.perf_counter()
     print(f"{'reg':>10}  {'certified bound':>15}  {'SDP value':>12}  {'gap':>9}  {'status':<11}{'time s':>7}  warm")
     for reg in regs:
@@ -641,6 +642,12 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("\nconvexnn: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader of stdout went away (e.g. `| head`): stop without a traceback
+        try:  # and without a second error when Python flushes stdout at exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (AttributeError, OSError, ValueError):
+            pass
+        return 1
 
 
 if __name__ == "__main__":
