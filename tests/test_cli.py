@@ -104,6 +104,7 @@ def test_path_command_warm_starts_each_solve_from_the_previous(capsys, tmp_path,
     rep = json.loads(out.read_text())
     assert rep["method"] == "sdp-path" and rep["regs"] == [0.1, 0.05, 0.02] and rep["reg"] is None
     assert [row["warm_started"] for row in rep["path"]] == [False, True, True]
+    assert [row["sdp"]["warm_started"] for row in rep["path"]] == [False, True, True]
     split = prepare("random:3")
     for row in rep["path"]:
         ref = solve_sdp(split.X_train, split.Y_train, row["reg"], solver="ipm", tol=1e-6)
@@ -124,7 +125,8 @@ def test_path_command_stops_at_an_interrupted_solve_and_reports_the_path_so_far(
     def fake(X, Y, reg, **kw):
         seen.append((reg, kw["warm_start"]))
         status = "interrupted" if len(seen) == 2 else "optimal"
-        return SolveResult("sdp-ipm", 1.0 + reg, 0.9 + reg, status, 5, 0.1)
+        return SolveResult("sdp-ipm", 1.0 + reg, 0.9 + reg, status, 5, 0.1,
+                           info={"warm_started": len(seen) > 1})
 
     monkeypatch.setattr(sdp_mod, "solve_sdp", fake)
     out = tmp_path / "path.json"
@@ -133,7 +135,7 @@ def test_path_command_stops_at_an_interrupted_solve_and_reports_the_path_so_far(
     assert [r for r, _ in seen] == [0.1, 0.05] and seen[0][1] is None and seen[1][1] is not None
     rep = json.loads(out.read_text())
     assert [row["reg"] for row in rep["path"]] == [0.1, 0.05]
-    assert rep["path"][1]["sdp"]["status"] == "interrupted"
+    assert rep["path"][1]["sdp"]["status"] == "interrupted" and rep["path"][1]["warm_started"]
     assert rep["path"][1]["sdp"]["lower_bound"] == pytest.approx(0.95)
 
 

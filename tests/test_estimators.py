@@ -10,6 +10,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import check_estimator
 
+from convexnn.errors import ParameterError
 from convexnn.estimators import ConvexReLUClassifier, ConvexReLURegressor
 from convexnn.problem import TrainingProblem
 
@@ -104,3 +105,6 @@ def test_warm_start_refits_along_a_reg_path_from_the_previous_solution(monkeypat
     assert "an ADMM warm-up" in est.fit_result_.stages["sdp"].info["auto"]
     est.set_params(warm_start=False).fit(X[::-1], y[::-1])
     assert "an ADMM warm-up" in est.fit_result_.stages["sdp"].info["auto"]
+    assert warm.info["warm_started"] and not cold.info["warm_started"]
+    with pytest.raises(ParameterError, match="warm_start must be True or False"):
+        ConvexReLURegressor(warm_start="yes").fit(X, y)

@@ -681,6 +681,7 @@ def test_warm_start_reaches_tolerance_faster():
     assert warm.status == "optimal"
     assert warm.iterations < cold.iterations
     assert warm.lower_bound == pytest.approx(cold.lower_bound, rel=1e-4)
+    assert warm.info["warm_started"] is True and cold.info["warm_started"] is False
 
 
 def test_dual_phases_alternate_rho_on_a_fixed_schedule():

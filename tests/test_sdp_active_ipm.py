@@ -623,7 +623,7 @@ def test_auto_warm_start_from_an_interior_point_replaces_the_admm_warm_up(monkey
             warm = solve_sdp(X, Y, reg, tol=1e-5, warm_start=first)
         assert warm.method == "sdp-ipm-active" and warm.status == "optimal", warm.info["auto"]
         assert warm.info["auto"].startswith("ipm-active (q = 15: ipm-active on the warm start's ")
-        assert "warmup" not in warm.info
+        assert "warmup" not in warm.info and warm.info["warm_started"] is True
         assert abs(warm.value - ref.value) <= 1e-4 * ref.value
         assert ref.value * (1 - 2e-5) <= warm.lower_bound <= ref.value * (1 + 1e-6)
     # the full interior point's result (Λ and multipliers, no ADMM state) serves as well
@@ -632,9 +632,12 @@ def test_auto_warm_start_from_an_interior_point_replaces_the_admm_warm_up(monkey
         m.setattr(sdp_mod, "_solve_native", _no_admm)
         warm = solve_sdp(X, Y, 0.08, tol=1e-5, warm_start=ipm.solution)
     assert warm.status == "optimal" and "warm start's" in warm.info["auto"]
+    assert first.info["warm_started"] is False and ipm.info["warm_started"] is False
     other = solve_sdp(*_data(57, n=11, d=2, c=1), 0.1, solver="ipm")
     with pytest.raises(ParameterError, match="same data"):
         solve_sdp(X, Y, 0.1, warm_start=other)
+    with pytest.raises(ParameterError, match="integer pair indices"):
+        solve_sdp(X, Y, 0.1, warm_start={**first.solution, "working_set": np.array([0.5, 1.5])})
 
 
 def test_auto_above_the_interior_point_limit_uses_an_interior_point_warm_start(monkeypatch):
@@ -657,6 +660,7 @@ def test_auto_above_the_interior_point_limit_uses_an_interior_point_warm_start(m
     monkeypatch.setattr(sdp_mod, "AUTO_ACTIVE_MAX_ROWS", 20)
     cold = solve_sdp(X, Y, 0.07, tol=1e-5, max_iter=200, warm_start=first)
     assert cold.method == "sdp-admm" and "so it is not used" in cold.info["auto"]
+    assert warm.info["warm_started"] is True and cold.info["warm_started"] is False
     assert cold.lower_bound <= ref.value * (1 + 1e-6)
 
 

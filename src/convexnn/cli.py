@@ -313,7 +313,7 @@ def _sdp_report(res, solver) -> dict:
             **{k: v for k, v in res.info.items()
                if k in ("solver_value", "reduction", "rank", "primal_residual", "auto", "closest_rows",
                         "stall_hint", "memory", "working_set", "inequalities", "rounds", "round_starts",
-                        "added_per_round", "warmup")}}
+                        "added_per_round", "warmup", "warm_started")}}
 
 
 def _parse_regs(text: str) -> list[float]:
@@ -348,11 +348,7 @@ def cmd_path(args) -> int:
         res = solve_sdp(split.X_train, split.Y_train, reg, bias=split.bias, solver=args.solver, tol=args.tol,
                         time_limit=args.time_limit, callback=prog, warm_start=prev)
         prog.done()
-        # whether the warm start was used: the ADMM resumes and ipm-active reads its working set off
-        # any previous result of theirs; 'auto' says what it did ('ipm', scs, clarabel start cold)
-        auto = str(res.info.get("auto", ""))
-        warm = prev is not None and (args.solver in ("native", "admm", "ipm-active")
-                                     or ("warm start" in auto and "not used" not in auto))
+        warm = bool(res.info.get("warm_started"))  # ('ipm', scs and clarabel start cold)
         print(f"{reg:>10g}  {_fmt(res.lower_bound):>15}  {_fmt(res.value):>12}  {_fmt(res.gap, '.2e'):>9}  "
               f"{res.status:<11}{res.time_s:>7.2f}  {'yes' if warm else 'no'}", flush=True)
         rows.append({"reg": reg, "warm_started": bool(warm), "sdp": _sdp_report(res, args.solver)})

@@ -47,6 +47,8 @@ class _ConvexReLUBase(BaseEstimator):
     def _check_params(self):
         if self.method not in METHODS:
             raise ParameterError(f"method must be one of {', '.join(METHODS)}; got {self.method!r}.")
+        if not isinstance(self.warm_start, (bool, np.bool_)):
+            raise ParameterError(f"warm_start must be True or False; got {self.warm_start!r}.")
 
     def _fit_targets(self, X, Y):
         self._check_params()

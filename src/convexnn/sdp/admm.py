@@ -335,10 +335,12 @@ def _solve_admm(
     zeta = be.zeros(p)
     if rho is None:
         rho = 1.0
+    warm_used = False  # whether the warm start's DR point was taken
     if warm_start is not None:
         state = warm_start.solution if isinstance(warm_start, SolveResult) else warm_start
         z0 = state.get("zeta")
         if z0 is not None and z0.shape == (p, p):
+            warm_used = True
             zeta = be.asarray(z0)
             rho = float(state.get("rho", rho))
             rho_p = state.get("rho_primal")
@@ -483,7 +485,7 @@ def _solve_admm(
                       "rho": rho if zp is None else rho_primal,
                       "rho_primal": rho_primal if phase == "dual" else rho,
                       "Gamma": G, "y": y, "W": W},
-            info={"primal_residual": rp, "rank": int(F_.shape[1]),
+            info={"primal_residual": rp, "rank": int(F_.shape[1]), "warm_started": warm_used,
                   "reduction": form.reduction.describe(), "backend": be.name,
                   "device": str(getattr(be, "device", "cpu"))},
         )
