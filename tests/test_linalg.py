@@ -46,6 +46,28 @@ def test_blocked_cholesky_matches_lapack_in_place(N, block, monkeypatch):
             _linalg.cholesky_in_place(np.tril(bad))
 
 
+@pytest.mark.parametrize("N, block", [(13, 12), (30, 7), (31, 10), (64, 16), (100, 33)])
+def test_cholesky_work_sizes_are_enough_and_tight(N, block, monkeypatch):
+    """Scratch arrays of exactly :func:`cholesky_work_sizes` entries give the tiled factorisation
+    LAPACK's factor; one entry fewer in either is refused (so the sizes are not padded either). In
+    all b·N entries for tiles of b ≤ ⌈N/2⌉ rows, where the callers' estimates once counted 1.25 N²."""
+    rng = np.random.default_rng(N * block)
+    B = rng.standard_normal((N, N + 2))
+    M = B @ B.T + 0.1 * np.eye(N)
+    ref = sla.cholesky(M, lower=False)
+    monkeypatch.setattr(_linalg, "BLAS_TILE_MAX", block)
+    k1, k2 = _linalg.cholesky_work_sizes(N)
+    b = -(-N // -(-N // block))  # the tiles' rows: N split into ⌈N / block⌉ equal parts
+    assert k1 + k2 == b * N <= -(-N // 2) * N
+    buf = np.tril(M)
+    U = _linalg.cholesky_in_place(buf, work=(np.empty(k1), np.empty(k2)))
+    np.testing.assert_allclose(np.triu(U), ref, rtol=1e-10, atol=1e-12 * np.abs(ref).max())
+    for short in ((k1 - 1, k2), (k1, k2 - 1)):
+        with pytest.raises(ValueError, match="too small"):
+            _linalg.cholesky_in_place(np.tril(M), work=tuple(np.empty(k) for k in short))
+    assert _linalg.cholesky_work_sizes(block) == (0, 0)  # untiled: LAPACK in place, no scratch
+
+
 def test_scratch_arrays_that_are_too_small_are_refused():
     A = np.eye(10)
     with pytest.raises(ValueError, match="too small"):

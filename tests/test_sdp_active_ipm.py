@@ -10,7 +10,8 @@ import pytest
 import convexnn.sdp as sdp_mod
 from convexnn.errors import ParameterError
 from convexnn.sdp import SDPFormulation, solve_sdp
-from convexnn.sdp.active_ipm import _schur, relu_pairs, solve_active_ipm, working_set_from
+from convexnn.sdp.active_ipm import (_schur, _scratch_sizes, relu_pairs, schur_memory_bytes, solve_active_ipm,
+                                     working_set_from)
 from convexnn.sdp.ipm import _SvecSDP, solve_ipm
 
 
@@ -86,6 +87,56 @@ def test_threaded_schur_assembly_equals_the_serial_one_on_a_large_system():
             bufs = tuple(np.full((m, m), np.nan) for _ in range(3))
             L = _schur(PS, PZ, a, b, bufs, lower=True, block=block, threads=threads)
             np.testing.assert_array_equal(L[il], serial)
+
+
+def test_the_schur_assembly_needs_no_more_scratch_than_its_estimate():
+    """With scratch arrays of exactly :func:`_scratch_sizes` entries (flat, not m × m) the threaded
+    lower assembly gives the serial lower triangle bit for bit; one entry fewer is refused with a
+    clear error instead of a write out of bounds."""
+    rng = np.random.default_rng(9)
+    p, m = 40, 700
+    A_, B_ = rng.standard_normal((p, p)), rng.standard_normal((p, p))
+    PS, PZ = A_ @ A_.T, B_ @ B_.T
+    a, b = rng.integers(0, p, m), rng.integers(0, p, m)
+    il = np.tril_indices(m)
+    ref = _schur(PS, PZ, a, b)[il]
+    for block, threads in ((64, 1), (64, 2), (64, 3), (100, 2), (256, 2), (512, 2), (1024, 1), (700, 2)):
+        k1, k2 = _scratch_sizes(m, threads, block)
+        assert k1 == k2 <= threads * m * block
+        bufs = (np.full((m, m), np.nan), np.full(k1, np.nan), np.full(k2, np.nan))
+        L = _schur(PS, PZ, a, b, bufs, lower=True, block=block, threads=threads)
+        np.testing.assert_allclose(L[il], ref, rtol=1e-13, atol=0)
+        with pytest.raises(ValueError, match="too small"):
+            _schur(PS, PZ, a, b, (bufs[0], np.empty(k1 - 1), bufs[2]), lower=True, block=block, threads=threads)
+
+
+def test_a_round_allocates_no_more_than_the_memory_estimate(monkeypatch):
+    """The memory a round holds, measured by tracemalloc (numpy reports its allocations to it), stays
+    within :func:`schur_memory_bytes` of its largest Newton system plus a small allowance for the
+    O(rows + p²) arrays, also when the system is factored by tiles (the tile size lowered so that
+    a test-sized system is tiled). The estimate is not loose either: at least the matrix itself."""
+    import tracemalloc
+
+    import convexnn._linalg as linalg
+
+    X, Y = _data(71, n=40, d=2, c=1)
+    form = SDPFormulation(X, Y, 0.1)
+    pairs = len(relu_pairs(form.n))  # all of them: 3,200 rows, a matrix of 82 MB
+    for tile in (None, 1000):
+        if tile is not None:
+            monkeypatch.setattr(linalg, "BLAS_TILE_MAX", tile)
+        tracemalloc.start()
+        try:
+            res = solve_active_ipm(form, working_set=np.arange(pairs), max_rounds=1, round_iter=3)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        rows = form.n * (form.c + 1) + res.info["working_set"]
+        if tile is not None:
+            assert rows > tile  # the tiled factorisation ran
+        est = schur_memory_bytes(rows, form.p)
+        small = 8.0 * (60 * form.p**2 + 200 * rows)  # T S Tᵀ, eigen-solves, vectors of the rows
+        assert 8.0 * rows**2 <= peak <= est + small, (rows, peak, est, small)
 
 
 @pytest.mark.parametrize("seed, c, bias, reg", [(0, 1, False, 0.1), (1, 2, False, 0.01), (2, 1, True, 0.1),
@@ -497,7 +548,7 @@ def test_memory_is_estimated_before_the_schur_complement_is_allocated(monkeypatc
     with pytest.raises(MemoryEstimateError, match="active-set interior point"):
         solve_active_ipm(form, working_set=np.arange(40))
     # room for the first round (18 rows) but not for the second
-    monkeypatch.setattr(val, "available_memory_bytes", lambda: 4.0 * 8 * 40**2 / 0.8)
+    monkeypatch.setattr(val, "available_memory_bytes", lambda: schur_memory_bytes(40, form.p) / 0.8)
     res = solve_active_ipm(form)
     assert res.status == "memory" and res.info["rounds"] == 1
     assert res.lower_bound <= upper
@@ -505,7 +556,7 @@ def test_memory_is_estimated_before_the_schur_complement_is_allocated(monkeypatc
 
 def test_a_warm_up_set_that_does_not_fit_returns_the_warm_ups_certified_result(monkeypatch):
     """solver='ipm-active' under a short time limit: the shortened ADMM warm-up picks a working set
-    whose Newton system does not fit (Pima with 2 s: 54,219 pairs, about 91 GiB). That raised a
+    whose Newton system does not fit (Pima with 2 s: 54,219 pairs, about 28 GiB). That raised a
     MemoryEstimateError after the warm-up's time was spent; now the warm-up's certified result is
     returned with status 'memory' and the reason."""
     import convexnn.sdp.active_ipm as active_mod
@@ -515,7 +566,7 @@ def test_a_warm_up_set_that_does_not_fit_returns_the_warm_ups_certified_result(m
 
     X, Y = _data(62, n=110, d=3, c=1)
     upper = _trained_objective(TrainingProblem(X, Y, 0.1), np.random.default_rng(0))  # ≥ p* ≥ L_SDP
-    monkeypatch.setattr(active_mod, "SCHUR_MEMORY_FACTOR", 1e12)  # no working set fits
+    monkeypatch.setattr(active_mod, "schur_memory_bytes", lambda rows, p: 1e30)  # no working set fits
     res = solve_sdp(X, Y, 0.1, solver="ipm-active", time_limit=2.0)
     assert res.method == "sdp-admm" and res.status == "memory" and res.iterations > 0
     assert res.info["memory"].startswith(f"ipm-active not started: the working set picked by the "

@@ -60,16 +60,29 @@ def cholesky_in_place(M_lower: np.ndarray, work=None) -> np.ndarray:
     C-ordered array, computed in that array's memory: its transpose is a Fortran-ordered view
     whose upper triangle is M's lower one, so LAPACK needs no copy (92 MB at q = 82 for the
     interior point). Above :data:`BLAS_TILE_MAX` rows it factors by tiles
-    (:func:`blocked_cholesky`) in the scratch arrays ``work`` (two arrays, of N² and N²/4 + N
-    entries or more; allocated when not given). Raises LinAlgError when M is not positive
+    (:func:`blocked_cholesky`) in the scratch arrays ``work`` (two arrays of at least
+    :func:`cholesky_work_sizes` entries; allocated when not given). Raises LinAlgError when M is not positive
     definite; M's memory is then overwritten."""
     N = M_lower.shape[0]
     if N > BLAS_TILE_MAX:
         if work is None:
-            work = (np.empty(N * N), np.empty(N * N // 4 + N))
+            work = tuple(np.empty(k) for k in cholesky_work_sizes(N))
         return blocked_cholesky(M_lower.T, work, BLAS_TILE_MAX)
     U, _ = sla.cho_factor(M_lower.T, lower=False, overwrite_a=True, check_finite=False)
     return U
+
+
+def cholesky_work_sizes(N: int, block: int | None = None) -> tuple[int, int]:
+    """Entries of the two scratch arrays :func:`cholesky_in_place` needs for N rows: none up to
+    ``block`` (default :data:`BLAS_TILE_MAX`) rows; above, with tiles of b rows, one b × b tile
+    and one block row of b × (N − b) (:func:`blocked_cholesky`): b·N entries in all, about N²/2
+    for two tiles and N²/3 for three (28,000 rows: b = 9,334)."""
+    block = BLAS_TILE_MAX if block is None else block
+    if N <= block:
+        return 0, 0
+    edges = _edges(N, block)
+    b = edges[1] - edges[0]  # the largest tile (the last may be smaller)
+    return b * b, b * (N - b)
 
 
 def _fortran_view(buf: np.ndarray, rows: int, cols: int) -> np.ndarray:

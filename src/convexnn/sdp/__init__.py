@@ -262,7 +262,7 @@ def _solve_ipm_active(X, Y, reg, *, bias, tol, time_limit, max_iter, warm_start,
     import time
 
     from .._validation import available_memory_bytes
-    from .active_ipm import SCHUR_MEMORY_FACTOR, solve_active_ipm, working_set_from
+    from .active_ipm import schur_memory_bytes, solve_active_ipm, working_set_from
 
     t0 = time.perf_counter() if t0 is None else t0
     options = dict(options)
@@ -282,9 +282,9 @@ def _solve_ipm_active(X, Y, reg, *, bias, tol, time_limit, max_iter, warm_start,
         if work is None:
             work = working_set_from(form, pre.solution.get("Lambda"), pre.solution.get("W"))
         rows = form.n * (form.c + 1) + work.size
-        need, avail = SCHUR_MEMORY_FACTOR * 8.0 * rows**2, available_memory_bytes()
+        need, avail = schur_memory_bytes(rows, form.p), available_memory_bytes()
         if pre_form is not None and need > 0.8 * avail:
-            # e.g. a warm-up cut short by a time limit (Pima with 2 s: ~54,000 pairs, ~91 GiB): the time
+            # e.g. a warm-up cut short by a time limit (Pima with 2 s: ~54,000 pairs, ~28 GiB): the time
             # is spent, so the warm-up's certified result is worth more than an error
             pre.status = "memory"
             pre.info["memory"] = (f"ipm-active not started: the working set picked by the "
@@ -595,7 +595,7 @@ def _auto_active_warm(X, Y, reg, *, bias, tol, time_limit, max_iter, callback, w
     ≤ AUTO_ACTIVE_MAX_ROWS rows and fits in half the memory. Returns (result, form, why); the
     result is None when it does not (the caller then runs the cold route)."""
     from .._validation import available_memory_bytes
-    from .active_ipm import SCHUR_MEMORY_FACTOR
+    from .active_ipm import schur_memory_bytes
 
     form = SDPFormulation(X, Y, reg, bias=bias)
     work = _warm_set(form, warm)
@@ -603,7 +603,7 @@ def _auto_active_warm(X, Y, reg, *, bias, tol, time_limit, max_iter, callback, w
     if rows > AUTO_ACTIVE_MAX_ROWS:
         return None, None, (f"the warm start's working set ({work.size} pairs) would make a Newton system "
                             f"of {rows} > {AUTO_ACTIVE_MAX_ROWS} rows for ipm-active, so it is not used")
-    if SCHUR_MEMORY_FACTOR * 8.0 * rows**2 > 0.5 * available_memory_bytes():
+    if schur_memory_bytes(rows, form.p) > 0.5 * available_memory_bytes():
         return None, None, f"ipm-active's Newton system of {rows} rows from the warm start would not fit in memory"
     res, form = _solve_ipm_active(X, Y, reg, bias=bias, tol=tol, time_limit=time_limit, max_iter=max_iter,
                                   warm_start=None, callback=callback, options={}, form=form, t0=t0, work=work)
@@ -620,7 +620,7 @@ def _auto_active(X, Y, reg, *, bias, tol, time_limit, max_iter, callback, relu_s
     schedule or acceleration). Returns (result, form, why); the result is None when the n(c + 1)
     rows alone exceed the limit, so no offer is worth making."""
     from .._validation import available_memory_bytes
-    from .active_ipm import SCHUR_MEMORY_FACTOR, working_set_from
+    from .active_ipm import schur_memory_bytes, working_set_from
 
     form = SDPFormulation(X, Y, reg, bias=bias)
     if form.n * (form.c + 1) > AUTO_ACTIVE_MAX_ROWS:
@@ -635,7 +635,7 @@ def _auto_active(X, Y, reg, *, bias, tol, time_limit, max_iter, callback, relu_s
             verdict["why"] = (f"the working set after the ADMM's warm-up ({work.size} pairs) would make a "
                               f"Newton system of {rows} > {AUTO_ACTIVE_MAX_ROWS} rows for ipm-active")
             return False
-        if SCHUR_MEMORY_FACTOR * 8.0 * rows**2 > 0.5 * available_memory_bytes():
+        if schur_memory_bytes(rows, form.p) > 0.5 * available_memory_bytes():
             verdict["why"] = f"ipm-active's Newton system of {rows} rows would not fit in memory"
             return False
         verdict.update(work=work, why=f"first working set {work.size} pairs, {rows} Newton rows "

@@ -38,9 +38,8 @@ from .formulation import SDPFormulation
 from .ipm import (ITERATION_FACTORISATIONS, _centring, _cores, _factor_in_place, _max_step, _max_step_vec,
                   _stall_hint, factorisation_seconds)
 
-# the Schur complement (factored in place) and its two gather buffers, plus room for one more
-# matrix of its size (the old buffers while the working set grows)
-SCHUR_MEMORY_FACTOR = 4.0
+# columns per block of the Schur complement's assembly (:func:`_schur`)
+SCHUR_BLOCK = 256
 # a warm round starts from the last cold round's first iterate with a relative gap to the certified
 # bound at most this: on Pima (γ = 0.1, one-off) that iterate had μ ≈ 5e-6, 22 iterations in
 SNAPSHOT_GAP = 0.5
@@ -88,6 +87,29 @@ def working_set_from(form: SDPFormulation, Lam: np.ndarray | None, W: np.ndarray
     return np.nonzero(pick)[0]
 
 
+def _scratch_sizes(rows: int, threads: int, block: int = SCHUR_BLOCK) -> tuple[int, int]:
+    """Entries of the two scratch arrays a round needs beside its Newton matrix: the assembly's
+    gathers (one block of ``block`` columns per thread, :func:`_schur`) and, above
+    :data:`~convexnn._linalg.BLAS_TILE_MAX` rows, the tiled factorisation's
+    (:func:`~convexnn._linalg.cholesky_work_sizes`)."""
+    from .._linalg import cholesky_work_sizes
+
+    groups = max(1, min(threads, -(-rows // block), rows // block))  # as _schur splits the blocks
+    fill = groups * rows * min(block, rows)
+    t1, t2 = cholesky_work_sizes(rows)
+    return max(fill, t1), max(fill, t2)
+
+
+def schur_memory_bytes(rows: int, p: int) -> float:
+    """Bytes a round of the active-set interior point holds for a Newton system of ``rows`` rows
+    (Λ of size ``p``): the matrix (factored in place), the two scratch arrays of
+    :func:`_scratch_sizes` with one thread per core, and the assembly's four p × rows gathers; the
+    other arrays are O(rows + p²). A round's arrays are freed before the next round allocates its
+    own. With Pima's p = 778, at 28,000 rows this is 1.44 matrices; the estimate used to count four
+    (the scratch arrays were whole matrices, and one more for a growing set)."""
+    return 8.0 * (rows * rows + sum(_scratch_sizes(rows, _cores())) + 4 * p * rows)
+
+
 class _Rows:
     """The constraint rows of the dual Schur complement: equalities H, working inequalities,
     loss entries L — each the bilinear form t_aᵀ S t_b of rows a, b of T."""
@@ -105,16 +127,18 @@ class _Rows:
         self.l = slice(n + len(work), self.size)
 
 
-def _schur(PS, PZ, a, b, bufs=None, lower=False, block=256, threads=1):
+def _schur(PS, PZ, a, b, bufs=None, lower=False, block=SCHUR_BLOCK, threads=1):
     """A 𝒲 Aᵀ for rows sym(t_a t_bᵀ): entry (i, j) is tr(A_i S A_j Z⁻¹) =
     ¼(PS_{b_i a_j} PZ_{a_i b_j} + PS_{b_i b_j} PZ_{a_i a_j} + PS_{a_i a_j} PZ_{b_i b_j}
     + PS_{a_i b_j} PZ_{b_i a_j}) with PS = T S Tᵀ, PZ = T Z⁻¹ Tᵀ.
 
     Each factor is gathered columns first (p × m, small) and then whole rows, which copies
-    contiguous memory, into ``bufs`` (three m × m arrays, reused across iterations: on this VM
-    first-touch page faults of fresh 160 MB arrays cost more than the gathers, one-off at
-    m = 4,439: 3.8 s for the first call, 0.5 s for later ones with fresh temporaries). The four
-    terms are accumulated in place, without a transpose; the result is ``bufs[0]``.
+    contiguous memory, into ``bufs`` (the m × m result and two scratch arrays, reused across
+    iterations: on this VM first-touch page faults of fresh 160 MB arrays cost more than the
+    gathers, one-off at m = 4,439: 3.8 s for the first call, 0.5 s for later ones with fresh
+    temporaries). The four terms are accumulated in place, without a transpose; the result is
+    ``bufs[0]``. The scratch arrays need m² entries each for the full matrix, and ``threads`` × m ×
+    ``block`` with ``lower`` (:func:`_scratch_sizes`).
 
     With ``lower`` only the lower triangle (j ≤ i) is filled, in blocks of ``block`` columns
     each gathered from its first row on, which halves the work; the rest of the array is left
@@ -123,8 +147,11 @@ def _schur(PS, PZ, a, b, bufs=None, lower=False, block=256, threads=1):
     products release the GIL), each in its own part of the two scratch buffers."""
     m = len(a)
     if bufs is None:
-        bufs = tuple(np.empty((m, m)) for _ in range(3))
+        bufs = (np.empty((m, m)),) + tuple(np.empty(k) for k in _scratch_sizes(m, threads, block)) if lower \
+            else tuple(np.empty((m, m)) for _ in range(3))
     M, tmp, tmp2 = bufs
+    if not lower:
+        tmp, tmp2 = tmp.reshape(-1)[:m * m].reshape(m, m), tmp2.reshape(-1)[:m * m].reshape(m, m)
     a, b = np.ascontiguousarray(a), np.ascontiguousarray(b)
     cols = {(name, key): np.take(P, idx, axis=1)
             for name, P in (("S", PS), ("Z", PZ)) for key, idx in (("a", a), ("b", b))}
@@ -166,6 +193,9 @@ def _schur(PS, PZ, a, b, bufs=None, lower=False, block=256, threads=1):
 
     blocks = [(c0, min(m, c0 + block)) for c0 in range(0, m, block)]
     threads = max(1, min(int(threads), len(blocks), m // block))  # each needs m·block of scratch
+    if min(flat.size, flat2.size) < threads * m * min(block, m):
+        raise ValueError(f"scratch arrays of {flat.size} and {flat2.size} entries too small for {threads} "
+                         f"thread(s) × {m} rows × {min(block, m)} columns")
     if threads == 1:
         fill(blocks, 0)
         return M
@@ -252,7 +282,7 @@ def solve_active_ipm(form: SDPFormulation, *, working_set=None, tol: float = 1e-
     if work.size and (work[0] < 0 or work[-1] >= len(relu)):
         raise ParameterError(f"working_set holds indices outside 0…{len(relu) - 1} (the ReLU-block pairs).")
     size = form.n * (form.c + 1) + work.size  # rows of the first Schur complement
-    check_memory(SCHUR_MEMORY_FACTOR * 8.0 * size**2,
+    check_memory(schur_memory_bytes(size, form.p),
                  f"the active-set interior point's Newton system ({size} rows: n = {form.n} equalities, "
                  f"n·c = {form.n * form.c} loss entries, {work.size} working inequalities)")
     # the factorisations and solves run in scipy's BLAS; numpy's (a separate library in the
@@ -324,7 +354,7 @@ class _Solver:
                 status = "max_rounds"
                 if new.size:
                     size = n * (form.c + 1) + work.size + new.size
-                    if SCHUR_MEMORY_FACTOR * 8.0 * size**2 > 0.8 * _validation.available_memory_bytes():
+                    if schur_memory_bytes(size, form.p) > 0.8 * _validation.available_memory_bytes():
                         status = "memory"
                         break
                     work = np.union1d(work, new)
@@ -395,8 +425,9 @@ class _Solver:
             s[known], w[known] = start["s"], start["w"]
         rows = _Rows(form, relu, work)
         m = work.size
-        bufs = tuple(np.empty((rows.size, rows.size)) for _ in range(3))
         fill_threads = _cores() if rows.size >= SCHUR_THREADS_MIN_ROWS else 1
+        bufs = (np.empty((rows.size, rows.size)),) + tuple(np.empty(k) for k in _scratch_sizes(rows.size,
+                                                                                             fill_threads))
         state = {"S": S, "PS": PS, "work": work, "value": form.objective(PS)}
         self.last_state = state
         local, snapped = [], False

@@ -368,8 +368,8 @@ def _solve_ipm(form, *, tol, max_iter, time_limit, callback, init_primal, init_d
     t0 = time.perf_counter()
     q = form.q
     Nsv = q * (q + 1) // 2
-    blocked = Nsv > _linalg.BLAS_TILE_MAX  # factored by tiles, in 1.25 more N×N of scratch
-    check_memory((IPM_MEMORY_FACTOR + 1.25 * blocked) * 8.0 * Nsv**2,
+    tiles_work = _linalg.cholesky_work_sizes(Nsv)  # factored by tiles above BLAS_TILE_MAX rows
+    check_memory(IPM_MEMORY_FACTOR * 8.0 * Nsv**2 + 8.0 * sum(tiles_work),
                  f"the interior-point solver with q = {q}")
     if form.n == 0:
         c0 = form.constant
@@ -410,7 +410,7 @@ def _solve_ipm(form, *, tol, max_iter, time_limit, callback, init_primal, init_d
     # one-off runs on 2 cores (3 each, median ms per iteration, serial → threads) Iris (N = 3321)
     # went 249 → 239 but Spiral (N = 2145) 72 → 77, so the threads start at N = 3000
     Mbuf = np.empty((Nsv, Nsv))
-    fwork = (np.empty(Nsv * Nsv), np.empty(Nsv * Nsv // 4 + Nsv)) if blocked else None
+    fwork = tuple(np.empty(k) for k in tiles_work) if tiles_work[0] else None
     fill_threads = _cores() if Nsv >= 3000 else 1
     try:
         if time_limit is not None and (time.perf_counter() - t0
