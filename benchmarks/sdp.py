@@ -2,7 +2,9 @@
 
 For each data set and reg ∈ {0.1, 0.01}: the native solver's time to a certified relative gap of
 1e-3 and 1e-4 (its primal value vs its certified bound, first checkpoint where both hold), the
-same for the native interior point (`solver="ipm"`) where q is small enough, the active-set
+same for the default solver (`solver="auto"`, what ``convexnn sdp`` runs; its column also gives
+SCS's time over auto's, both whole solves of the same run), for the native interior point
+(`solver="ipm"`) where q is small enough, the active-set
 interior point (`solver="ipm-active"`, its own cap ``--active-cap``, ADMM warm-up included) from
 n = 100 on, and —
 where they fit the caps — CVXPY+SCS on the paper's unreduced form (eps 1e-4, ≤ 1e5 iterations,
@@ -14,6 +16,7 @@ solver's own value and the certified bound computed from its duals.
     python benchmarks/sdp.py --datasets iris --regs 0.1 --native-cap 60
     python benchmarks/sdp.py --datasets pima,banknote --update   # re-run rows, keep the others
     python benchmarks/sdp.py --solvers ipm --update --native-cap 120   # re-run one solver only
+    python benchmarks/sdp.py --solvers auto,scs --update --datasets iris,spiral   # default vs SCS
     python benchmarks/sdp.py --solvers ipm-active --update --datasets pima,banknote --active-cap 900
     python benchmarks/sdp.py --datasets mnist-pca --regs 0.1 --solvers native --native-cap 2400 \
         --history --out benchmarks/results/sdp_mnist_2400s.json   # one long run, with its trace
@@ -81,6 +84,8 @@ def run_native(split, reg, cap, solver="native", history=False):
            "lower_bound": res.lower_bound, "gap": res.gap, "status": res.status,
            "iterations": res.iterations, "time_s": res.time_s,
            "t_gap_1e-3": first_time(res.history, 1e-3), "t_gap_1e-4": first_time(res.history, 1e-4)}
+    if solver == "auto":  # what it ran
+        out["route"] = res.info.get("auto")
     if solver == "ipm-active":  # the ADMM warm-up's share and the final working set
         out["warmup"] = res.info.get("warmup")
         out["working_set"] = res.info.get("working_set")
@@ -133,7 +138,7 @@ def main(argv=None):
                     help="solve nothing: print the markdown table of the existing --out JSON")
     ap.add_argument("--compare", nargs=2, metavar=("OLD", "NEW"), default=None,
                     help="solve nothing: compare two saved runs row by row (see --solver)")
-    ap.add_argument("--solver", default="ipm", choices=["native", "ipm", "ipm_active"],
+    ap.add_argument("--solver", default="ipm", choices=["native", "auto", "ipm", "ipm_active"],
                     help="the solver column --compare reads")
     args = ap.parse_args(argv)
     if args.compare:
@@ -152,7 +157,7 @@ def main(argv=None):
         names = [f"random:{k}" for k in range(10)] + ["spiral", "iris", "ionosphere", "pima", "banknote", "mnist-pca"]
     regs = [float(r) for r in args.regs.split(",")]
     solvers = set(args.solvers.split(","))
-    known = {"native", "ipm", "ipm-active", "scs", "clarabel"}
+    known = {"native", "auto", "ipm", "ipm-active", "scs", "clarabel"}
     if not solvers <= known:
         ap.error(f"--solvers: unknown {sorted(solvers - known)}")
     rows = []
@@ -166,6 +171,8 @@ def main(argv=None):
                    "commit": _commit()}
             if "native" in solvers:
                 row["native"] = run_native(split, reg, cap, history=args.history)
+            if "auto" in solvers:
+                row["auto"] = run_native(split, reg, cap, solver="auto", history=args.history)
             if "ipm" in solvers and q <= args.ipm_max_q:
                 row["ipm"] = run_native(split, reg, cap, solver="ipm", history=args.history)
             if "ipm-active" in solvers and n >= args.active_min_n:
@@ -177,7 +184,7 @@ def main(argv=None):
                 row["clarabel_reduced"] = run_cvxpy(split, reg, "clarabel", None)
             rows.append(row)
             msg = [f"{name:<11} reg={reg:<5} n={n:<5}"]
-            for key in ("native", "ipm", "ipm_active"):
+            for key in ("native", "auto", "ipm", "ipm_active"):
                 if key in row:
                     r_ = row[key]
                     msg.append(f"{key}: bound {r_['lower_bound']:.6g} value {r_['value']:.6g} gap "
@@ -195,13 +202,13 @@ def main(argv=None):
         merged = []
         for r in old.get("rows", []):
             r.setdefault("commit", "earlier")
-            for key in ("native", "scs_paper", "clarabel_reduced", "ipm", "ipm_active"):
+            for key in ("native", "auto", "scs_paper", "clarabel_reduced", "ipm", "ipm_active"):
                 if key in r:
                     r[key].setdefault("commit", r["commit"])
             fresh = new.pop((r["dataset"], r["reg"]), None)
             if fresh is not None:  # solvers re-run now replace their old entries, the others stay
                 r.update({k: v for k, v in fresh.items()
-                          if k in ("native", "ipm", "ipm_active", "scs_paper", "clarabel_reduced")})
+                          if k in ("native", "auto", "ipm", "ipm_active", "scs_paper", "clarabel_reduced")})
             merged.append(r)
         kept = merged + list(new.values())
         rows = []
@@ -230,23 +237,27 @@ def table(rows, meta) -> str:
            "CPU of each entry (2 cores throughout); compare times only within one machine.",
            "",
            "| data | reg | n | q | native bound | native value | gap | t(1e-3) s | t(1e-4) s | native status (time) "
-           "| ms/iter | IPM bound | IPM t(1e-3) s | IPM t(1e-4) s | IPM status (time) "
+           "| ms/iter | auto bound | auto t(1e-3) s | auto t(1e-4) s | auto status (time) | SCS time / auto time "
+           "| IPM bound | IPM t(1e-3) s | IPM t(1e-4) s | IPM status (time) "
            "| active-set IPM bound | value | t(1e-3) s | status (time) "
            "| SCS paper value | SCS certified bound | SCS status (time) | Clarabel value | Clarabel bound "
            "| Clarabel status (time) | run | machine |",
-           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+           "|" + "---|" * 32]
     for r in rows:
         nat, ipm, act = r.get("native", {}), r.get("ipm", {}), r.get("ipm_active", {})
-        scs, cl = r.get("scs_paper", {}), r.get("clarabel_reduced", {})
-        commits = {e.get("commit", r.get("commit", "earlier")) for e in (nat, ipm, act, scs, cl) if e}
+        auto, scs, cl = r.get("auto", {}), r.get("scs_paper", {}), r.get("clarabel_reduced", {})
+        entries = (nat, auto, ipm, act, scs, cl)
+        commits = {e.get("commit", r.get("commit", "earlier")) for e in entries if e}
         run = ", ".join(sorted(commits)) if len(commits) > 1 else (commits.pop() if commits else "—")
-        cpus = ", ".join(sorted({_cpu(e) for e in (nat, ipm, act, scs, cl) if e})) or "—"
+        cpus = ", ".join(sorted({_cpu(e) for e in entries if e})) or "—"
         out.append(
             f"| {r['dataset']} | {r['reg']} | {r['n']} | {r['q']} | {_f(nat.get('lower_bound'), '.6g')} | "
             f"{_f(nat.get('value'), '.6g')} | {_f(nat.get('gap'), '.1e')} | {_f(nat.get('t_gap_1e-3'), '.2f')} | "
             f"{_f(nat.get('t_gap_1e-4'), '.2f')} | "
             f"{_status(nat)} | "
             f"{_f(1e3 * nat['time_s'] / nat['iterations'] if nat.get('iterations') else None, '.3g')} | "
+            f"{_f(auto.get('lower_bound'), '.6g')} | {_f(auto.get('t_gap_1e-3'), '.2f')} | "
+            f"{_f(auto.get('t_gap_1e-4'), '.2f')} | {_status(auto)} | {_versus(scs, auto)} | "
             f"{_f(ipm.get('lower_bound'), '.6g')} | {_f(ipm.get('t_gap_1e-3'), '.2f')} | "
             f"{_f(ipm.get('t_gap_1e-4'), '.2f')} | "
             f"{_status(ipm)} | "
@@ -266,7 +277,8 @@ def compare(old_path, new_path, key="ipm") -> str:
             saved = json.load(fh)
         runs.append({(r["dataset"], r["reg"]): r.get(key) for r in saved["rows"]})
     old, new = runs
-    label = {"ipm": "interior point", "native": "native (ADMM)", "ipm_active": "active-set interior point"}[key]
+    label = {"ipm": "interior point", "native": "native (ADMM)", "auto": "auto (the default)",
+             "ipm_active": "active-set interior point"}[key]
     commits = [sorted({e.get("commit", "?") for e in run.values() if e}) for run in runs]
     cpus = sorted({_cpu(e) for run in runs for e in run.values() if e})
     out = [f"{label}: {', '.join(commits[0])} → {', '.join(commits[1])} on {', '.join(cpus)}", "",
@@ -287,6 +299,15 @@ def compare(old_path, new_path, key="ipm") -> str:
                    f"{pair('t_gap_1e-3', '.2f')} | {pair('t_gap_1e-4', '.2f')} | "
                    f"{pair('lower_bound', '.6g')} | {pair('gap', '.1e')} | {b['status']} → {a['status']} |")
     return "\n".join(out)
+
+
+def _versus(scs, auto) -> str:
+    """SCS's whole solve over auto's, when both ran in the same run (same commit and machine) and
+    SCS ended without an error."""
+    same = scs and auto and scs.get("commit") == auto.get("commit") and scs.get("machine") == auto.get("machine")
+    if not same or str(scs.get("status", "")).startswith("error") or not auto.get("time_s"):
+        return "—"
+    return f"{scs['time_s'] / auto['time_s']:.1f}×"
 
 
 def _status(entry) -> str:
