@@ -552,6 +552,11 @@ def test_memory_is_estimated_before_the_schur_complement_is_allocated(monkeypatc
     res = solve_active_ipm(form)
     assert res.status == "memory" and res.info["rounds"] == 1
     assert res.lower_bound <= upper
+    # the reason names the system that did not fit: the first round's 18 rows and the pairs added
+    added = int(res.info["memory"].split("would add the ")[1].split()[0])
+    assert added > 40 - 18
+    assert (f"{res.info['working_set'] + added} pairs, a Newton system of {18 + res.info['working_set'] + added} rows"
+            in res.info["memory"])
 
 
 def test_a_warm_up_set_that_does_not_fit_returns_the_warm_ups_certified_result(monkeypatch):

@@ -313,6 +313,7 @@ class _Solver:
         self.scale = max(1.0, float(np.abs(form.Y).max()))
         self.history, self.best_bound, self.best = [], -np.inf, None
         self.best_feasible = None  # feasible for all constraints to tol·scale, lowest value + slack error
+        self.memory_note = None  # why a 'memory' stop happened
         self.iterations = 0
 
     def full_W(self, work, w):
@@ -354,8 +355,14 @@ class _Solver:
                 status = "max_rounds"
                 if new.size:
                     size = n * (form.c + 1) + work.size + new.size
-                    if schur_memory_bytes(size, form.p) > 0.8 * _validation.available_memory_bytes():
+                    need, avail = schur_memory_bytes(size, form.p), _validation.available_memory_bytes()
+                    if need > 0.8 * avail:
                         status = "memory"
+                        self.memory_note = (
+                            f"round {rounds + 1} would add the {new.size} inequalities that round {rounds}'s "
+                            f"solution violates: {work.size + new.size} pairs, a Newton system of {size} rows "
+                            f"needing about {need / 1024**3:.1f} GiB with {avail / 1024**3:.1f} GiB available; "
+                            "stopped with the best certified bound so far")
                         break
                     work = np.union1d(work, new)
                     added.append(int(new.size))
@@ -383,6 +390,8 @@ class _Solver:
                 "round_starts": kinds,
                 "working_set": int(state["work"].size), "added_per_round": added,
                 "inequalities": int(len(relu))}
+        if status == "memory":
+            info["memory"] = self.memory_note
         if status == "stalled":
             info["stall_hint"] = (f"round {rounds} did not converge within its {round_iter} iterations; "
                                   if round_limit else "") + _stall_hint(form.closest_rows())
