@@ -61,8 +61,8 @@ def cholesky_in_place(M_lower: np.ndarray, work=None) -> np.ndarray:
     whose upper triangle is M's lower one, so LAPACK needs no copy (92 MB at q = 82 for the
     interior point). Above :data:`BLAS_TILE_MAX` rows it factors by tiles
     (:func:`blocked_cholesky`) in the scratch arrays ``work`` (two arrays of at least
-    :func:`cholesky_work_sizes` entries; allocated when not given). Raises LinAlgError when M is not positive
-    definite; M's memory is then overwritten."""
+    :func:`cholesky_work_sizes` entries; allocated when not given). Raises LinAlgError when M is
+    not positive definite; M's memory is then overwritten."""
     N = M_lower.shape[0]
     if N > BLAS_TILE_MAX:
         if work is None:
