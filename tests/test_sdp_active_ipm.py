@@ -99,7 +99,9 @@ def test_a_round_allocates_no_more_than_the_memory_estimate(monkeypatch):
     """The memory a round holds, measured by tracemalloc (numpy reports its allocations to it), stays
     within :func:`schur_memory_bytes` of its largest Newton system plus a small allowance for the
     O(rows + p²) arrays, also when the system is factored by tiles (the tile size lowered so that
-    a test-sized system is tiled). The estimate is not loose either: at least the matrix itself."""
+    a test-sized system is tiled), and over several rounds of a growing set (each round's arrays
+    are freed before the next allocates its own). The estimate is not loose either: at least the
+    matrix itself."""
     import tracemalloc
 
     import convexnn._linalg as linalg
@@ -107,18 +109,21 @@ def test_a_round_allocates_no_more_than_the_memory_estimate(monkeypatch):
     X, Y = _data(71, n=40, d=2, c=1)
     form = SDPFormulation(X, Y, 0.1)
     pairs = len(relu_pairs(form.n))  # all of them: 3,200 rows, a matrix of 82 MB
-    for tile in (None, 1000):
+    for tile, first, rounds, iters in ((None, np.arange(pairs), 1, 3), (1000, np.arange(pairs), 1, 3),
+                                       (1000, np.arange(0, pairs, 3), 3, 40)):
         if tile is not None:
             monkeypatch.setattr(linalg, "BLAS_TILE_MAX", tile)
         tracemalloc.start()
         try:
-            res = solve_active_ipm(form, working_set=np.arange(pairs), max_rounds=1, round_iter=3)
+            res = solve_active_ipm(form, working_set=first, max_rounds=rounds, round_iter=iters)
             peak = tracemalloc.get_traced_memory()[1]
         finally:
             tracemalloc.stop()
         rows = form.n * (form.c + 1) + res.info["working_set"]
         if tile is not None:
             assert rows > tile  # the tiled factorisation ran
+        if rounds > 1:
+            assert len(res.info["added_per_round"]) >= 2  # the set grew twice
         est = schur_memory_bytes(rows, form.p)
         small = 8.0 * (60 * form.p**2 + 200 * rows)  # T S Tᵀ, eigen-solves, vectors of the rows
         assert 8.0 * rows**2 <= peak <= est + small, (rows, peak, est, small)
