@@ -679,6 +679,13 @@ def test_auto_warm_start_from_an_interior_point_replaces_the_admm_warm_up(monkey
         warm = solve_sdp(X, Y, 0.08, tol=1e-5, warm_start=ipm.solution)
     assert warm.status == "optimal" and "warm start's" in warm.info["auto"]
     assert first.info["warm_started"] is False and ipm.info["warm_started"] is False
+    # a warm start marking every pair (Λ = 0) would make a Newton system no smaller than the full
+    # interior point's: it is not used, and the ADMM warm-up picks the set as in a cold solve
+    p = first.solution["Lambda"].shape[0]
+    flat = solve_sdp(X, Y, 0.08, tol=1e-5, warm_start={"Lambda": np.zeros((p, p)), "W": np.zeros((24, 24))})
+    assert "the warm start's 264 pairs not used (no smaller a Newton system than ipm's); an ADMM warm-up" \
+        in flat.info["auto"] and flat.info["warm_started"] is False
+    assert abs(flat.value - solve_sdp(X, Y, 0.08, solver="ipm", tol=1e-6).value) <= 1e-4 * flat.value
     other = solve_sdp(*_data(57, n=11, d=2, c=1), 0.1, solver="ipm")
     with pytest.raises(ParameterError, match="same data"):
         solve_sdp(X, Y, 0.1, warm_start=other)

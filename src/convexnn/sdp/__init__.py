@@ -554,8 +554,13 @@ def _auto_small_active(X, Y, reg, *, bias, tol, time_limit, max_iter, callback, 
                 form, "interrupted before the ADMM warm-up")
     if time_limit is not None:
         budget = min(budget, 0.5 * time_limit)
+    skipped = ""
     if warm is not None:
         work = _warm_set(form, warm)
+        if form.n * (form.c + 1) + work.size >= nsv:  # no smaller than the full interior point's system
+            skipped = f"the warm start's {work.size} pairs not used (no smaller a Newton system than ipm's); "
+            warm = None
+    if warm is not None:
         tried = f"ipm-active on the warm start's {work.size} pairs (budget {budget:.1f} s)"
         res, form = _solve_ipm_active(X, Y, reg, bias=bias, tol=tol, time_limit=budget,
                                       max_iter=min(max_iter, AUTO_SMALL_ACTIVE_MAX_ITER), warm_start=None,
@@ -568,7 +573,7 @@ def _auto_small_active(X, Y, reg, *, bias, tol, time_limit, max_iter, callback, 
                                   max_iter=min(max_iter, AUTO_SMALL_WARMUP_ITERATIONS), warm_start=None,
                                   callback=callback, device=None, balance_rows=True, relu_scale="auto",
                                   options={"refine": 0})
-    tried = f"an ADMM warm-up of {adm.iterations} iterations"
+    tried = f"{skipped}an ADMM warm-up of {adm.iterations} iterations"
     if adm.status in ("optimal", "interrupted", "stopped"):
         return adm, adm_form, f"{tried} ended {adm.status}"
     try:
@@ -589,22 +594,33 @@ def _auto_small_active(X, Y, reg, *, bias, tol, time_limit, max_iter, callback, 
     return res, form, tried
 
 
+def _first_set_refused(form, work, source) -> str | None:
+    """Why 'auto' does not start ipm-active on the first working set ``work`` (``source`` names where
+    it came from), or None: its Newton system must have ≤ AUTO_ACTIVE_MAX_ROWS rows and fit in
+    half the available memory."""
+    from .._validation import available_memory_bytes
+    from .active_ipm import schur_memory_bytes
+
+    rows = form.n * (form.c + 1) + work.size
+    if rows > AUTO_ACTIVE_MAX_ROWS:
+        return (f"{source} ({work.size} pairs) would make a Newton system of {rows} > {AUTO_ACTIVE_MAX_ROWS} "
+                "rows for ipm-active")
+    if schur_memory_bytes(rows, form.p) > 0.5 * available_memory_bytes():
+        return f"ipm-active's Newton system of {rows} rows from {source} would not fit in memory"
+    return None
+
+
 def _auto_active_warm(X, Y, reg, *, bias, tol, time_limit, max_iter, callback, warm, t0):
     """'auto' above AUTO_IPM_MAX_Q with an interior point's solution of the same data as warm start:
     ipm-active from the working set it marks, without an ADMM warm-up, when that Newton system has
     ≤ AUTO_ACTIVE_MAX_ROWS rows and fits in half the memory. Returns (result, form, why); the
     result is None when it does not (the caller then runs the cold route)."""
-    from .._validation import available_memory_bytes
-    from .active_ipm import schur_memory_bytes
-
     form = SDPFormulation(X, Y, reg, bias=bias)
     work = _warm_set(form, warm)
+    refused = _first_set_refused(form, work, "the warm start's working set")
+    if refused is not None:
+        return None, None, f"{refused}, so it is not used"
     rows = form.n * (form.c + 1) + work.size
-    if rows > AUTO_ACTIVE_MAX_ROWS:
-        return None, None, (f"the warm start's working set ({work.size} pairs) would make a Newton system "
-                            f"of {rows} > {AUTO_ACTIVE_MAX_ROWS} rows for ipm-active, so it is not used")
-    if schur_memory_bytes(rows, form.p) > 0.5 * available_memory_bytes():
-        return None, None, f"ipm-active's Newton system of {rows} rows from the warm start would not fit in memory"
     res, form = _solve_ipm_active(X, Y, reg, bias=bias, tol=tol, time_limit=time_limit, max_iter=max_iter,
                                   warm_start=None, callback=callback, options={}, form=form, t0=t0, work=work)
     res.info["warm_started"] = True
@@ -619,8 +635,7 @@ def _auto_active(X, Y, reg, *, bias, tol, time_limit, max_iter, callback, relu_s
     memory; otherwise the ADMM goes on as if nothing had happened (one run: no restart of its ρ
     schedule or acceleration). Returns (result, form, why); the result is None when the n(c + 1)
     rows alone exceed the limit, so no offer is worth making."""
-    from .._validation import available_memory_bytes
-    from .active_ipm import schur_memory_bytes, working_set_from
+    from .active_ipm import working_set_from
 
     form = SDPFormulation(X, Y, reg, bias=bias)
     if form.n * (form.c + 1) > AUTO_ACTIVE_MAX_ROWS:
@@ -630,14 +645,11 @@ def _auto_active(X, Y, reg, *, bias, tol, time_limit, max_iter, callback, relu_s
 
     def decide(offer):
         work = working_set_from(form, offer.solution.get("Lambda"), offer.solution.get("W"))
+        refused = _first_set_refused(form, work, "the working set after the ADMM's warm-up")
+        if refused is not None:
+            verdict["why"] = refused
+            return False
         rows = form.n * (form.c + 1) + work.size
-        if rows > AUTO_ACTIVE_MAX_ROWS:
-            verdict["why"] = (f"the working set after the ADMM's warm-up ({work.size} pairs) would make a "
-                              f"Newton system of {rows} > {AUTO_ACTIVE_MAX_ROWS} rows for ipm-active")
-            return False
-        if schur_memory_bytes(rows, form.p) > 0.5 * available_memory_bytes():
-            verdict["why"] = f"ipm-active's Newton system of {rows} rows would not fit in memory"
-            return False
         verdict.update(work=work, why=f"first working set {work.size} pairs, {rows} Newton rows "
                                       f"≤ {AUTO_ACTIVE_MAX_ROWS}")
         return True
