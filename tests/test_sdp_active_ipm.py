@@ -285,6 +285,46 @@ def test_working_set_from_picks_small_entries_and_large_multipliers():
     assert working_set_from(form, None, None).size == 0
 
 
+def test_the_factorisation_timing_probe_runs_once_per_solve(monkeypatch):
+    """Under a time limit each round's first iteration is predicted from a timed Cholesky
+    factorisation of 1,500 rows (about 40 ms). It used to be re-timed at every round and again for
+    'auto''s budget (3 probes, 0.12 s of a cold Iris solve, more of a warm one); now one
+    measurement per solve serves all of them, and the predictions scale it by the cube of the rows."""
+    import convexnn.sdp.active_ipm as active
+    from convexnn.sdp import ipm
+
+    real, calls = ipm.factorisation_rate, []
+
+    def counted(probe=1500):
+        calls.append(probe)
+        return real(probe)
+
+    monkeypatch.setattr(ipm, "factorisation_rate", counted)
+    monkeypatch.setattr(active, "factorisation_rate", counted)
+    X, Y = _data(31, n=10, d=2, c=1)
+    form = SDPFormulation(X, Y, 0.01)
+    res = solve_active_ipm(form, time_limit=60.0)
+    assert res.info["rounds"] >= 2 and len(calls) == 1
+    calls.clear()
+    res = solve_active_ipm(form, time_limit=60.0, factor_rate=2e-11)  # given: no probe at all
+    assert res.info["rounds"] >= 2 and calls == []
+    # 'auto' on 60 ≤ q ≤ 90: the same probe sets the attempt's budget and ipm-active's rounds
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((60, 3))
+    Y = np.maximum(X @ rng.standard_normal((3, 4)), 0.0) @ rng.standard_normal((4, 1))
+    calls.clear()
+    res = solve_sdp(X, Y, 0.1, time_limit=120.0)
+    assert res.method == "sdp-ipm-active" and res.info["rounds"] >= 2, res.info.get("auto")
+    assert len(calls) == 1
+    # the prediction: rate · rows³, times the tiled factorisation's slowdown above its threshold
+    assert ipm.factorisation_seconds(1000, rate=2e-11) == pytest.approx(2e-11 * 1e9, rel=1e-12)
+    big = ipm._linalg.BLAS_TILE_MAX + 1
+    assert ipm.factorisation_seconds(big, rate=1e-12) == pytest.approx(1e-12 * big**3 * ipm.TILED_SLOWDOWN)
+    for bad in (0.0, -1.0, float("nan"), True, "fast"):
+        with pytest.raises(ParameterError, match="factor_rate"):
+            solve_active_ipm(form, factor_rate=bad)
+
+
 def test_time_limit_and_interrupt_keep_a_valid_bound(monkeypatch):
     import convexnn.sdp.active_ipm as active
 
@@ -295,12 +335,12 @@ def test_time_limit_and_interrupt_keep_a_valid_bound(monkeypatch):
     res = solve_active_ipm(form, time_limit=1e-4)
     assert res.status == "time_limit" and res.iterations == 0
     assert res.lower_bound <= upper
-    monkeypatch.setattr(active, "factorisation_seconds", lambda size: 1e9)
+    monkeypatch.setattr(active, "factorisation_seconds", lambda size, **kw: 1e9)
     res = solve_active_ipm(form, time_limit=100.0)
     assert res.status == "time_limit" and res.iterations == 0 and res.time_s < 100.0
     # once an iteration has started (a prediction that always fits), the limit is checked after
     # each iteration against its duration
-    monkeypatch.setattr(active, "factorisation_seconds", lambda size: -1e9)
+    monkeypatch.setattr(active, "factorisation_seconds", lambda size, **kw: -1e9)
     res = solve_active_ipm(form, time_limit=1e-4)
     assert res.status == "time_limit" and res.iterations == 1
     assert res.lower_bound <= upper

@@ -396,10 +396,10 @@ def test_ctrl_c_before_the_first_iteration_returns_the_certified_start(monkeypat
     return 'interrupted' with a bound below every network's objective."""
     from convexnn.sdp import ipm
 
-    def interrupted(size, probe=1500):
+    def interrupted(probe=1500):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(ipm, "factorisation_seconds", interrupted)
+    monkeypatch.setattr(ipm, "factorisation_rate", interrupted)
     rng = np.random.default_rng(8)
     X, Y = _small(rng, n=20, d=3, c=2)
     upper = _trained_objective(TrainingProblem(X, Y, 0.1), rng)

@@ -542,12 +542,13 @@ def _auto_small_active(X, Y, reg, *, bias, tol, time_limit, max_iter, callback, 
     import time
 
     from .active_ipm import working_set_from
-    from .ipm import ITERATION_FACTORISATIONS, factorisation_seconds
+    from .ipm import ITERATION_FACTORISATIONS, factorisation_rate, factorisation_seconds
 
     nsv = form.q * (form.q + 1) // 2
     try:
+        rate = factorisation_rate()  # one timing probe for the budget and ipm-active's rounds
         budget = max(AUTO_SMALL_ACTIVE_MIN_S,
-                     AUTO_IPM_ITERATIONS * ITERATION_FACTORISATIONS * factorisation_seconds(nsv))
+                     AUTO_IPM_ITERATIONS * ITERATION_FACTORISATIONS * factorisation_seconds(nsv, rate=rate))
     except KeyboardInterrupt:  # Ctrl-C in the timing probe, before any iterate: the trivial bound
         c0 = form.constant  # (the reduced objective is ≥ 0)
         return (SolveResult("sdp-admm", None, c0, "interrupted", 0, time.perf_counter() - t0),
@@ -564,7 +565,8 @@ def _auto_small_active(X, Y, reg, *, bias, tol, time_limit, max_iter, callback, 
         tried = f"ipm-active on the warm start's {work.size} pairs (budget {budget:.1f} s)"
         res, form = _solve_ipm_active(X, Y, reg, bias=bias, tol=tol, time_limit=budget,
                                       max_iter=min(max_iter, AUTO_SMALL_ACTIVE_MAX_ITER), warm_start=None,
-                                      callback=callback, options={}, form=form, t0=t0, work=work)
+                                      callback=callback, options={"factor_rate": rate}, form=form, t0=t0,
+                                      work=work)
         res.info["warm_started"] = True
         return res, form, tried
     # without the ADMM's final polish of its certificate (refine=0): it leaves Λ and W, hence the
@@ -590,7 +592,8 @@ def _auto_small_active(X, Y, reg, *, bias, tol, time_limit, max_iter, callback, 
         return adm, adm_form, tried
     res, form = _solve_ipm_active(X, Y, reg, bias=bias, tol=tol, time_limit=budget,
                                   max_iter=min(max_iter, AUTO_SMALL_ACTIVE_MAX_ITER), warm_start=None,
-                                  callback=callback, options={}, form=form, pre=adm, t0=t0, work=work)
+                                  callback=callback, options={"factor_rate": rate}, form=form, pre=adm, t0=t0,
+                                  work=work)
     return res, form, tried
 
 

@@ -36,7 +36,7 @@ from ..errors import ParameterError
 from ..result import SolveResult, relative_gap
 from .formulation import SDPFormulation
 from .ipm import (ITERATION_FACTORISATIONS, _centring, _cores, _factor_in_place, _max_step, _max_step_vec,
-                  _stall_hint, factorisation_seconds)
+                  _stall_hint, factorisation_rate, factorisation_seconds)
 
 # columns per block of the Schur complement's assembly (:func:`_schur`)
 SCHUR_BLOCK = 256
@@ -216,7 +216,8 @@ def solve_active_ipm(form: SDPFormulation, *, working_set=None, tol: float = 1e-
                      add_tol: float = 1e-7, max_rounds: int = 20, round_iter: int = 60,
                      init_primal: float = 10.0, init_dual: float = 1.0, init_ineq: float = 0.01,
                      step_fraction: float = 0.9, sigma_power: float = 4.0,
-                     refine: int = 2, warm_rounds: bool = True) -> SolveResult:
+                     refine: int = 2, warm_rounds: bool = True,
+                     factor_rate: float | None = None) -> SolveResult:
     """Solve SDP-NN by the active-set interior point (module docstring); certified every iterate.
 
     Works in *rounds*. Each round solves the problem restricted to the working set (indices into
@@ -246,7 +247,9 @@ def solve_active_ipm(form: SDPFormulation, *, working_set=None, tol: float = 1e-
     far stays valid in every case. Under a time limit an iteration is started only when it is
     predicted to end in time: by the previous iteration's duration within a round, and at a
     round's start by :data:`ITERATION_FACTORISATIONS` Cholesky factorisations of its Newton
-    system (:func:`factorisation_seconds`). The direction (HKM, Mehrotra's predictor–corrector,
+    system (:func:`factorisation_seconds`, from ``factor_rate``, the seconds per cubed row that
+    :func:`factorisation_rate` measures; when not given it is measured once, at the first round
+    under a time limit). The direction (HKM, Mehrotra's predictor–corrector,
     σ = (μ_aff/μ)^``sigma_power``, equal primal and dual steps of ``step_fraction`` to the
     boundary, ``refine`` refinement steps against the operator applied without M) follows
     :func:`.ipm.solve_ipm`.
@@ -266,6 +269,11 @@ def solve_active_ipm(form: SDPFormulation, *, working_set=None, tol: float = 1e-
             raise ParameterError(f"{name} must be a whole number ≥ {lo}; got {k!r}.")
     if not isinstance(warm_rounds, (bool, np.bool_)):
         raise ParameterError(f"warm_rounds must be True or False; got {warm_rounds!r}.")
+    if factor_rate is not None and (isinstance(factor_rate, bool)
+                                    or not isinstance(factor_rate, (int, float, np.floating))
+                                    or not np.isfinite(factor_rate) or not factor_rate > 0):
+        raise ParameterError(f"factor_rate must be a positive number of seconds per cubed row "
+                             f"(see factorisation_rate) or None; got {factor_rate!r}.")
     t0 = time.perf_counter()
     if form.n == 0:
         c0 = form.constant
@@ -292,7 +300,7 @@ def solve_active_ipm(form: SDPFormulation, *, working_set=None, tol: float = 1e-
     with blas_threads(size, threshold=400, numpy_threads=1):
         return _Solver(form, relu, t0, tol=tol, time_limit=time_limit, callback=callback,
                        init=(init_primal, init_dual, init_ineq), step_fraction=step_fraction,
-                       sigma_power=sigma_power, refine=refine).run(work, max_iter, max_rounds,
+                       sigma_power=sigma_power, refine=refine, factor_rate=factor_rate).run(work, max_iter, max_rounds,
                                                                    round_iter, add_tol, warm_rounds)
 
 
@@ -301,10 +309,11 @@ class _Solver:
     every iterate certified on the full problem; the best certificate is kept across rounds."""
 
     def __init__(self, form, relu, t0, *, tol, time_limit, callback, init, step_fraction, sigma_power,
-                 refine):
+                 refine, factor_rate=None):
         self.form, self.relu, self.t0 = form, relu, t0
         self.tol, self.time_limit, self.callback = tol, time_limit, callback
         self.init, self.frac, self.power, self.refine = init, step_fraction, sigma_power, refine
+        self.factor_rate = factor_rate  # s per cubed row of a Cholesky factorisation, probed once
         n, q = form.n, form.q
         self.T = form.structured_basis()
         form.slater_point()
@@ -454,7 +463,9 @@ class _Solver:
         if self.time_limit is not None:
             # the first iteration of a round has no predecessor whose duration bounds it: predict
             # it from the size of its Newton system, and do not start what cannot finish in time
-            need = ITERATION_FACTORISATIONS * factorisation_seconds(rows.size)
+            if self.factor_rate is None:
+                self.factor_rate = factorisation_rate()
+            need = ITERATION_FACTORISATIONS * factorisation_seconds(rows.size, rate=self.factor_rate)
             if time.perf_counter() - self.t0 + need > self.time_limit:
                 return state, "time_limit"
         for _ in range(iters):

@@ -56,16 +56,25 @@ GRAM_PATTERN_BYTES = 64.0
 TILED_SLOWDOWN = 1.35
 
 
-def factorisation_seconds(size: int, probe: int = 1500) -> float:
-    """Seconds one dense Cholesky factorisation of ``size`` rows takes here, predicted from one
-    timed factorisation of min(size, ``probe``) rows scaled by the cube of the ratio (and by
-    :data:`TILED_SLOWDOWN` where :func:`convexnn._linalg.cholesky_in_place` factors by tiles)."""
-    k = int(max(1, min(size, probe)))
+def factorisation_rate(probe: int = 1500) -> float:
+    """Seconds per cubed row of one dense Cholesky factorisation here: one factorisation of
+    ``probe`` rows, timed (about 40 ms on two cores). Measure it once per solve and pass it to
+    :func:`factorisation_seconds`, which otherwise times its own probe at every call."""
+    k = int(max(1, probe))
     A = np.eye(k) * k + 1.0  # symmetric positive definite, cheap to build
     t = time.perf_counter()
     sla.cho_factor(A, lower=True, overwrite_a=True, check_finite=False)
+    return (time.perf_counter() - t) / float(k) ** 3
+
+
+def factorisation_seconds(size: int, probe: int = 1500, rate: float | None = None) -> float:
+    """Seconds one dense Cholesky factorisation of ``size`` rows takes here: ``rate`` (from
+    :func:`factorisation_rate`; timed on min(size, ``probe``) rows when not given) times size³,
+    and :data:`TILED_SLOWDOWN` where :func:`convexnn._linalg.cholesky_in_place` factors by tiles."""
+    if rate is None:
+        rate = factorisation_rate(int(max(1, min(size, probe))))
     slow = TILED_SLOWDOWN if size > _linalg.BLAS_TILE_MAX else 1.0
-    return (time.perf_counter() - t) * (size / k) ** 3 * slow
+    return rate * float(size) ** 3 * slow
 
 
 class _SvecSDP:
