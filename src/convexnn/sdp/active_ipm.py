@@ -298,10 +298,10 @@ def solve_active_ipm(form: SDPFormulation, *, working_set=None, tol: float = 1e-
     # on 2 cores: Iris from an ADMM warm start 10.5 s → 2.6 s (44 and 43 iterations), the interior part
     # of Ionosphere γ = 0.1 27.2 s → 15.9 s (39 iterations, same bound)
     with blas_threads(size, threshold=400, numpy_threads=1):
-        return _Solver(form, relu, t0, tol=tol, time_limit=time_limit, callback=callback,
-                       init=(init_primal, init_dual, init_ineq), step_fraction=step_fraction,
-                       sigma_power=sigma_power, refine=refine, factor_rate=factor_rate).run(work, max_iter, max_rounds,
-                                                                   round_iter, add_tol, warm_rounds)
+        solver = _Solver(form, relu, t0, tol=tol, time_limit=time_limit, callback=callback,
+                         init=(init_primal, init_dual, init_ineq), step_fraction=step_fraction,
+                         sigma_power=sigma_power, refine=refine, factor_rate=factor_rate)
+        return solver.run(work, max_iter, max_rounds, round_iter, add_tol, warm_rounds)
 
 
 class _Solver:
