@@ -262,6 +262,30 @@ def test_memory_estimate_grows_like_q_to_the_fourth():
     assert memory_estimate_cvxpy(f2, solver="scs", reduced=False) < 0.1 * m2
 
 
+def test_the_memory_estimate_counts_the_constraint_matrix_cvxpy_builds():
+    """The SCS estimate scales the non-zeros of CVXPY's conic constraint matrix. Counted from the
+    structure (the paper form: n² face rows of (2 + d)² entries each; the reduced form: 1, 1 + d or
+    (1 + d)² entries of S per ReLU entry), it must not undercount the matrix CVXPY actually builds,
+    nor overcount it by more than 2×. Both forms used to be counted as 4n²(1 + d)², which
+    refused Ionosphere's paper form (d = 34: 28 GiB estimated, 4.95 GiB measured)."""
+    import cvxpy as cp
+
+    from convexnn.sdp.reference import _build_paper, _build_reduced, _constraint_nonzeros
+
+    rng = np.random.default_rng(5)
+    for n, d in ((12, 2), (12, 10), (20, 6), (30, 3)):
+        form = SDPFormulation(rng.standard_normal((n, d)), rng.standard_normal((n, 2)), 0.1)
+        for reduced in (False, True):
+            model = _build_reduced(cp, form, "structured") if reduced else _build_paper(cp, form, "full")
+            data, _, _ = model.problem.get_problem_data(cp.SCS)
+            ratio = _constraint_nonzeros(form, reduced) / data["A"].nnz
+            assert 1.0 <= ratio <= 2.0, (n, d, reduced, ratio)
+    # Ionosphere's shape (n = 175, d = 34, c = 1): the paper form now fits in 23 GiB
+    form = SDPFormulation(rng.standard_normal((175, 34)), rng.standard_normal((175, 1)), 0.1)
+    est = memory_estimate_cvxpy(form, solver="scs", reduced=False)
+    assert 4.95 * 1024**3 < est < 12 * 1024**3
+
+
 def test_memory_guard_raises_before_solving(monkeypatch):
     rng = np.random.default_rng(0)
     form = SDPFormulation(rng.standard_normal((120, 4)), rng.standard_normal((120, 3)), 0.1)

@@ -85,17 +85,33 @@ def memory_estimate_cvxpy(form: SDPFormulation, *, solver: str = "clarabel",
 
     Clarabel (interior point) needs O(k⁴) for a PSD cone of size k (k = q reduced, p otherwise):
     ≈ 64·(k(k+1)/2)² bytes. SCS (first order) stores the sparse constraint matrix and a few dense
-    k×k work arrays; CVXPY's canonicalisation roughly doubles it.
+    k×k work arrays; CVXPY's canonicalisation roughly doubles it. The matrix's non-zeros
+    (:func:`_constraint_nonzeros`): in the reduced form a ReLU-block entry of Λ = T S Tᵀ touches 1,
+    1 + d or (1 + d)² entries of S (αα, αβ, ββ); in the paper's form each of the n² entries of
+    MΛMᵀ = 0 touches (2 + d)² entries of Λ, and the ReLU and complementarity rows one each.
+    (Measured, cvxpy 1.9 / SCS 3.3: Ionosphere's paper form, n = 175, d = 34, 4.95 GiB peak
+    against 8.0 GiB estimated here; until 2026-12-07 both forms were counted as 4n²(1 + d)², which
+    gave 28 GiB and refused it.)
     """
     solver = _check_solver(solver)
     k = form.q if reduced else form.p
     m = k * (k + 1) / 2.0
-    n, d = form.n, form.d
-    # constraint rows: ReLU block (≈ 2n² entries, each touching ≤ (1 + d)² entries of S/Λ)
-    nnz = 4.0 * n * n * (1 + d) ** 2 + 4.0 * m
+    nnz = _constraint_nonzeros(form, reduced)
     if solver == "clarabel":
         return _CLARABEL_BYTES_PER_M2 * m * m + 200.0 * nnz
     return 8.0 * 20 * k * k + 200.0 * nnz
+
+
+def _constraint_nonzeros(form: SDPFormulation, reduced: bool) -> float:
+    """Non-zeros of the conic constraint matrix CVXPY builds, estimated from the structure (see
+    :func:`memory_estimate_cvxpy`); the PSD cone's own svec rows count 4 per entry."""
+    n, d = form.n, form.d
+    k = form.q if reduced else form.p
+    m = k * (k + 1) / 2.0
+    n2 = float(n) * n
+    if reduced:  # a row of T has 1 (α) or 1 + d (β) non-zeros: αα, αβ and ββ entries of Λ
+        return n2 / 2 + n2 * (1 + d) + n2 * (1 + d) ** 2 / 2 + 4.0 * m
+    return n2 * (2 + d) ** 2 + 4.0 * n2 + 4.0 * m
 
 
 def check_memory_cvxpy(form: SDPFormulation, *, solver: str = "clarabel",
