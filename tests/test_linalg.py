@@ -46,6 +46,28 @@ def test_blocked_cholesky_matches_lapack_in_place(N, block, monkeypatch):
             _linalg.cholesky_in_place(np.tril(bad))
 
 
+@pytest.mark.parametrize("N, block", [(1, 1), (30, 7), (45, 100), (64, 16)])
+@pytest.mark.parametrize("rhs", [None, 1, 3])
+def test_cholesky_solve_solves_with_the_factor_in_place(N, block, rhs, monkeypatch):
+    """``cholesky_solve`` with the factor of ``cholesky_in_place`` (plain and by tiles, the
+    other triangle of its memory left NaN as the solvers leave it stale) solves M x = b as a
+    dense LU solve does, for a vector and for columns, and leaves b as it was."""
+    rng = np.random.default_rng(N * 10 + block)
+    B = rng.standard_normal((N, N + 4))
+    M = B @ B.T + 0.1 * np.eye(N)
+    b = rng.standard_normal(N if rhs is None else (N, rhs))
+    b0 = b.copy()
+    monkeypatch.setattr(_linalg, "BLAS_TILE_MAX", block)
+    buf = np.tril(M) + np.triu(np.full((N, N), np.nan), 1)
+    U = _linalg.cholesky_in_place(buf)
+    x = _linalg.cholesky_solve(U, b)
+    expected = np.linalg.solve(M, b)
+    assert x.shape == b.shape
+    np.testing.assert_allclose(x, expected, rtol=1e-9, atol=1e-12 * np.abs(expected).max())
+    np.testing.assert_allclose(M @ x, b, rtol=1e-9, atol=1e-11 * np.abs(b).max())
+    assert np.array_equal(b, b0)
+
+
 @pytest.mark.parametrize("N, block", [(13, 12), (30, 7), (31, 10), (64, 16), (100, 33)])
 def test_cholesky_work_sizes_are_enough_and_tight(N, block, monkeypatch):
     """Scratch arrays of exactly :func:`cholesky_work_sizes` entries give the tiled factorisation

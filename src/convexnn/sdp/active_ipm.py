@@ -28,9 +28,9 @@ from __future__ import annotations
 import time
 
 import numpy as np
-import scipy.linalg as sla
 
 from .. import _validation
+from .._linalg import cholesky_solve
 from .._validation import blas_threads, check_memory
 from ..errors import ParameterError
 from ..result import SolveResult, relative_gap
@@ -481,7 +481,7 @@ class _Solver:
             M[np.diag_indices_from(M)] += Dg + 1e-14 * float(np.trace(M)) / rows.size
             # only M's lower triangle is filled; the transpose is a Fortran-ordered view whose
             # upper triangle holds it, factored (M = UᵀU) without a copy
-            cf = (_factor_in_place(M, work=bufs[1:]), False)
+            U = _factor_in_place(M, work=bufs[1:])
 
             def wop(K):
                 Y_ = S @ K @ Zi
@@ -495,10 +495,10 @@ class _Solver:
                 rr[rows.g] += rc / w
                 base = Rc - WRd
                 rhs = rr - aop(base)
-                dl = sla.cho_solve(cf, rhs, check_finite=False)
+                dl = cholesky_solve(U, rhs)
                 for _ in range(self.refine):  # against the operator applied without M
                     res = rhs - (aop(wop(astar(dl))) + Dg * dl)
-                    dl = dl + sla.cho_solve(cf, res, check_finite=False)
+                    dl = dl + cholesky_solve(U, res)
                 As = astar(dl)
                 dZ = R_d - As
                 dS = base + wop(As)
