@@ -51,6 +51,30 @@ def add_output_args(ap, name: str) -> None:
     ap.add_argument("--render", action="store_true", help="re-print the table of the saved JSON")
 
 
+def add_case_args(ap, default_cases: str, regs: str = "0.1,0.01", regs_help: str | None = None) -> None:
+    """``--cases`` (data:protocol, comma-separated), ``--regs``, ``--repeats`` (3) and ``--cap``
+    (120 s per solve), as the scripts over the small sets share them."""
+    ap.add_argument("--cases", default=default_cases,
+                    help=f"data:protocol (paper or default; paper when left out, e.g. random:3), "
+                         f"comma-separated (default {default_cases})")
+    ap.add_argument("--regs", default=regs, help=regs_help)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--cap", type=float, default=120.0, help="time limit of each solve (default 120 s)")
+
+
+def parse_cases(text: str) -> list[tuple[str, str]]:
+    """(data, protocol) of each 'data:protocol' item of a comma-separated list; the protocol is
+    'paper' when left out, so that 'random:3' is a data set and 'random:3:default' one under the
+    default protocol."""
+    out = []
+    for case in [c.strip() for c in text.split(",") if c.strip()]:
+        name, _, protocol = case.rpartition(":")
+        if protocol not in ("paper", "default"):
+            name, protocol = case, "paper"
+        out.append((name, protocol))
+    return out
+
+
 def start(ap, args, render) -> bool:
     """Handle ``--render`` (print the saved table; returns True: nothing to run) and check
     ``--repeats``."""

@@ -30,7 +30,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from _common import dash as _f, add_output_args, machine, save_results, start  # noqa: E402
+from _common import dash as _f, add_case_args, add_output_args, machine, parse_cases, save_results, start  # noqa: E402
 from sdp import _commit  # noqa: E402
 
 from convexnn.datasets import prepare  # noqa: E402
@@ -69,10 +69,7 @@ def render(out):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--cases", default=DEFAULT_CASES, help=f"data:protocol, comma-separated (default {DEFAULT_CASES})")
-    ap.add_argument("--regs", default=DEFAULT_REGS, help=f"the path, in order (default {DEFAULT_REGS})")
-    ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--cap", type=float, default=120.0, help="time limit of each solve (default 120 s)")
+    add_case_args(ap, DEFAULT_CASES, DEFAULT_REGS, f"the path, in order (default {DEFAULT_REGS})")
     add_output_args(ap, "sdp_path")
     args = ap.parse_args(argv)
     if start(ap, args, render):
@@ -80,9 +77,7 @@ def main(argv=None):
     regs = [float(x) for x in args.regs.split(",")]
     out = {"date": date.today().isoformat(), "commit": _commit(), "machine": machine(), "cap_s": args.cap,
            "repeats": args.repeats, "regs": regs, "rows": [], "totals": []}
-    for case in [c.strip() for c in args.cases.split(",") if c.strip()]:
-        name, _, protocol = case.partition(":")
-        protocol = protocol or "paper"
+    for name, protocol in parse_cases(args.cases):
         split = prepare(name, protocol=protocol)
         runs = {mode: [[] for _ in regs] for mode in ("cold", "warm")}
         solve(split, regs[0], args.cap, None)  # untimed: the process's first solve pays one-off set-up costs

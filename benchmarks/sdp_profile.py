@@ -35,7 +35,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from _common import add_output_args, machine, save_results, start  # noqa: E402
+from _common import add_case_args, add_output_args, machine, parse_cases, save_results, start  # noqa: E402
 from _common import dash as _f  # noqa: E402
 from sdp import _commit, first_time  # noqa: E402
 
@@ -124,20 +124,16 @@ def render(out):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--cases", default=DEFAULT_CASES, help=f"data:protocol, comma-separated (default {DEFAULT_CASES})")
-    ap.add_argument("--regs", default="0.1,0.01")
-    ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--cap", type=float, default=120.0, help="time limit of each solve (default 120 s)")
+    add_case_args(ap, DEFAULT_CASES)
     add_output_args(ap, "sdp_profile")
     args = ap.parse_args(argv)
     if start(ap, args, render):
         return
     cases = []
-    for case in [c.strip() for c in args.cases.split(",") if c.strip()]:
-        name, _, protocol = case.partition(":")
-        split = prepare(name, protocol=protocol or "paper")
+    for name, protocol in parse_cases(args.cases):
+        split = prepare(name, protocol=protocol)
         for reg in [float(x) for x in args.regs.split(",")]:
-            cases.append((name, protocol or "paper", reg, split))
+            cases.append((name, protocol, reg, split))
     runs = {k: [] for k in range(len(cases))}
     for _ in range(args.repeats):
         for k, (name, protocol, reg, split) in enumerate(cases):

@@ -34,7 +34,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from _common import dash as _f, add_output_args, machine, save_results, start  # noqa: E402
+from _common import dash as _f, add_case_args, add_output_args, machine, parse_cases, save_results, start  # noqa: E402
 from sdp import _commit, first_time  # noqa: E402
 
 from convexnn.datasets import prepare  # noqa: E402
@@ -101,10 +101,7 @@ def render(out):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--cases", default=DEFAULT_CASES, help=f"data:protocol, comma-separated (default {DEFAULT_CASES})")
-    ap.add_argument("--regs", default="0.1,0.01")
-    ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--cap", type=float, default=120.0, help="time limit of each solve (default 120 s)")
+    add_case_args(ap, DEFAULT_CASES)
     ap.add_argument("--warmups", default=None,
                     help="comma-separated ADMM warm-up lengths to compare (auto only, no ipm baseline)")
     add_output_args(ap, "sdp_small")
@@ -116,9 +113,8 @@ def main(argv=None):
     if args.warmups:
         warmups = [int(x) for x in args.warmups.split(",")]
         out["warmups"] = warmups
-    for case in [c.strip() for c in args.cases.split(",") if c.strip()]:
-        name, _, protocol = case.partition(":")
-        split = prepare(name, protocol=protocol or "paper")
+    for name, protocol in parse_cases(args.cases):
+        split = prepare(name, protocol=protocol)
         for reg in [float(x) for x in args.regs.split(",")]:
             if args.warmups:
                 runs = {w: [] for w in warmups}
@@ -132,7 +128,7 @@ def main(argv=None):
                 for w in warmups:
                     ran = sorted({r["method"].removeprefix("sdp-") + ("" if r["attempt"] is None else " after ipm-active")
                                   for r in runs[w]})
-                    out["rows"].append({"data": name, "protocol": protocol or "paper", "reg": reg, "warmup": w,
+                    out["rows"].append({"data": name, "protocol": protocol, "reg": reg, "warmup": w,
                                         "runs": runs[w], "auto_ran": " / ".join(ran),
                                         "t_1e-3": median(runs[w], "t_gap_1e-3"),
                                         "time_s": median(runs[w], "time_s")})
@@ -145,7 +141,7 @@ def main(argv=None):
                     print(f"{name:7s} {protocol:8s} reg={reg:<5g} {solver:5s} {r['method']:15s} {r['status']:9s} "
                           f"bound {r['lower_bound']:.6g} value {r['value']:.6g} t(1e-3) {_f(r['t_gap_1e-3'])} "
                           f"total {r['time_s']:.2f} s", flush=True)
-            row = {"data": name, "protocol": protocol or "paper", "reg": reg, "runs": runs}
+            row = {"data": name, "protocol": protocol, "reg": reg, "runs": runs}
             for solver in ("auto", "ipm"):
                 rs = runs[solver]
                 row[f"{solver}_t_1e-3"] = median(rs, "t_gap_1e-3")
