@@ -270,6 +270,42 @@ def test_a_round_at_its_iteration_limit_is_a_stall_not_the_runs_max_iter():
     assert res.status == "max_iter" and res.iterations == 5 and "stall_hint" not in res.info
 
 
+def test_a_failed_factorisation_is_retried_and_a_second_one_ends_the_run_with_its_bound(monkeypatch):
+    """A factorisation that fails has overwritten the Newton matrix: the round rebuilds it with a
+    larger diagonal shift and goes on (same optimum as an untroubled run). When the rebuilt matrix
+    fails too, the run ends 'stalled' with a hint that says so, and its bound is the one certified
+    before, below the optimum; it used to raise out of the solve and lose that bound."""
+    import convexnn.sdp.active_ipm as aim
+
+    X, Y = _data(21, n=8, d=2, c=1)
+    form = SDPFormulation(X, Y, 0.1)
+    _, hi = _reference(form)
+    reference = solve_active_ipm(form, tol=1e-6)
+    real = aim._factor_in_place
+    calls = {"n": 0, "fails": lambda k: k == 4}
+
+    def flaky(M, work=None):
+        calls["n"] += 1
+        if calls["fails"](calls["n"]):
+            M[:] = np.nan  # as a failed in-place factorisation leaves it
+            raise np.linalg.LinAlgError("not positive definite")
+        return real(M, work=work)
+
+    monkeypatch.setattr(aim, "_factor_in_place", flaky)
+    res = solve_active_ipm(form, tol=1e-6)
+    assert res.status == "optimal" and res.iterations == reference.iterations
+    assert res.lower_bound == pytest.approx(reference.lower_bound, rel=1e-6)
+    assert calls["n"] == reference.iterations + 1
+
+    calls.update(n=0, fails=lambda k: k >= 12)
+    res = solve_active_ipm(form, tol=1e-6)
+    assert res.status == "stalled" and res.iterations == 11 and calls["n"] == 13
+    assert "could not be factored" in res.info["stall_hint"]
+    assert np.isfinite(res.lower_bound) and res.lower_bound == max(h["lower_bound"] for h in res.history)
+    assert 0 < res.lower_bound <= hi * (1 + 1e-9)  # an early, weaker bound, still valid
+    assert np.isfinite(res.value) and form.objective(res.solution["Lambda"]) == pytest.approx(res.value)
+
+
 def test_working_set_from_picks_small_entries_and_large_multipliers():
     X, Y = _data(5, n=3, d=2, c=1)
     form = SDPFormulation(X, Y, 0.1)

@@ -308,6 +308,33 @@ def test_a_failed_factorisation_is_retried_on_a_rebuilt_shifted_matrix(monkeypat
     assert res.lower_bound == pytest.approx(reference.lower_bound, rel=1e-5)
 
 
+def test_a_factorisation_that_fails_twice_ends_the_solve_with_its_bound(monkeypatch):
+    """When the rebuilt, shifted Newton matrix cannot be factored either, the solve stops as
+    'stalled' with a hint that says so and the bound certified so far (below the optimum),
+    instead of raising and losing it."""
+    import convexnn.sdp.ipm as ipm
+
+    rng = np.random.default_rng(12)
+    X, Y = _small(rng)
+    reference = solve_sdp(X, Y, 0.1, solver="ipm", tol=1e-5)
+    real = ipm._factor_in_place
+    calls = {"n": 0}
+
+    def failing(M, work=None):
+        calls["n"] += 1
+        if calls["n"] >= 9:
+            M[:] = np.nan
+            raise np.linalg.LinAlgError("not positive definite")
+        return real(M, work=work)
+
+    monkeypatch.setattr(ipm, "_factor_in_place", failing)
+    res = solve_sdp(X, Y, 0.1, solver="ipm", tol=1e-5)
+    assert res.status == "stalled" and res.iterations == 8 and calls["n"] == 10
+    assert "could not be factored" in res.info["stall_hint"]
+    assert np.isfinite(res.lower_bound) and res.lower_bound <= reference.value * (1 + 1e-5)
+    assert res.lower_bound > 0.5 * reference.lower_bound
+
+
 def test_memory_estimate_refuses_the_interior_point_and_auto_takes_the_admm(monkeypatch):
     """Below its estimate (IPM_MEMORY_FACTOR Newton matrices) solver='ipm' refuses with the size
     in the message; 'auto', which wants twice the estimate free, says why it ran the ADMM

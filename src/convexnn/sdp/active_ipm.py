@@ -243,8 +243,9 @@ def solve_active_ipm(form: SDPFormulation, *, working_set=None, tol: float = 1e-
     the same (completed) working set.
 
     Stops early at ``max_iter`` iterations in all, ``time_limit``, Ctrl-C, or when the Schur
-    complement of the next working set would not fit in memory (status 'memory'); the bound so
-    far stays valid in every case. Under a time limit an iteration is started only when it is
+    complement of the next working set would not fit in memory (status 'memory'), or as 'stalled'
+    when a Newton matrix cannot be factored even after it is rebuilt with its diagonal shifted
+    (``info['stall_hint']`` says so); the bound so far stays valid in every case. Under a time limit an iteration is started only when it is
     predicted to end in time: by the previous iteration's duration within a round, and at a
     round's start by :data:`ITERATION_FACTORISATIONS` Cholesky factorisations of its Newton
     system (:func:`factorisation_seconds`, from ``factor_rate``, the seconds per cubed row that
@@ -380,6 +381,9 @@ class _Solver:
         round_limit = status == "round_iter" and self.iterations < max_iter
         if status == "round_iter":  # the run's own iteration limit, or a round that never converged
             status = "stalled" if round_limit else "max_iter"
+        breakdown = status == "breakdown"
+        if breakdown:
+            status = "stalled"
         state = self.last_state  # the last finished iterate, also after Ctrl-C
         if status != "optimal" and self.best_feasible is not None:
             # cut short (time, Ctrl-C, memory, rounds): the last iterate may be early in a round,
@@ -403,7 +407,9 @@ class _Solver:
             info["memory"] = self.memory_note
         if status == "stalled":
             info["stall_hint"] = (f"round {rounds} did not converge within its {round_iter} iterations; "
-                                  if round_limit else "") + _stall_hint(form.closest_rows())
+                                  if round_limit else "") + (
+                f"round {rounds}'s Newton matrix could not be factored, even with its diagonal shifted "
+                "(numerical breakdown near the boundary); " if breakdown else "") + _stall_hint(form.closest_rows())
         return SolveResult("sdp-ipm-active", float(state["value"]), float(self.best_bound), status,
                            self.iterations, time.perf_counter() - self.t0, history=self.history,
                            solution={"Lambda": PS, "factor": F, "Gamma": G_, "y": y_, "W": W_,
@@ -413,7 +419,7 @@ class _Solver:
         """One interior-point run restricted to ``work``, from the cold start or from ``start``
         (a snapshot of an earlier round); returns its last state and 'converged' (restricted gap ≤
         tol), 'violated' (μ negligible and inequalities outside ``work`` violated by more than
-        tol·scale), 'stalled',
+        tol·scale), 'stalled', 'breakdown' (the Newton matrix could not be factored twice over),
         'round_iter', 'time_limit' or 'stopped'. A cold round keeps its snapshot for later warm
         rounds. A KeyboardInterrupt propagates after the state of the last finished iterate is
         saved."""
@@ -476,12 +482,25 @@ class _Solver:
             mu = (float(np.sum(S * Z)) + float(s @ w)) / (q + m)
             Zi = np.linalg.inv(Z)
             Zi = 0.5 * (Zi + Zi.T)
-            M = _schur(PS, T @ Zi @ T.T, rows.a, rows.b, bufs, lower=True, threads=fill_threads)
+            PZ = T @ Zi @ T.T
             Dg = np.concatenate([np.zeros(n), s / w, np.ones(n * c)])
-            M[np.diag_indices_from(M)] += Dg + 1e-14 * float(np.trace(M)) / rows.size
+
+            def newton(shift):  # A𝒲Aᵀ + D, its diagonal raised by shift × its mean entry
+                M_ = _schur(PS, PZ, rows.a, rows.b, bufs, lower=True, threads=fill_threads)
+                M_[np.diag_indices_from(M_)] += Dg + shift * float(np.trace(M_)) / rows.size
+                return M_
+
             # only M's lower triangle is filled; the transpose is a Fortran-ordered view whose
             # upper triangle holds it, factored (M = UᵀU) without a copy
-            U = _factor_in_place(M, work=bufs[1:])
+            try:
+                U = _factor_in_place(newton(1e-14), work=bufs[1:])
+            except np.linalg.LinAlgError:
+                # the failed factorisation has overwritten M: rebuild it with a larger shift, as
+                # the full interior point does; a second failure ends the run (bound kept)
+                try:
+                    U = _factor_in_place(newton(1e-10), work=bufs[1:])
+                except np.linalg.LinAlgError:
+                    return state, "breakdown"
 
             def wop(K):
                 Y_ = S @ K @ Zi

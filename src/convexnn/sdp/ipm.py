@@ -317,7 +317,9 @@ def solve_ipm(form: SDPFormulation, *, tol: float = 1e-5, max_iter: int = 100,
     residuals are small), at ``max_iter``/``time_limit`` (checked before each iteration against
     the last iteration's duration, so the limit is not overrun by a whole iteration; a first
     iteration predicted not to end in time, :data:`ITERATION_FACTORISATIONS` ×
-    :func:`factorisation_seconds`, is not started), or on Ctrl-C.
+    :func:`factorisation_seconds`, is not started), or on Ctrl-C. A Newton matrix that cannot be
+    factored is rebuilt with its diagonal shifted; a second failure ends the solve as 'stalled'
+    (``info['stall_hint']`` says so) with the bound certified so far.
 
     The start is S = ``init_primal``·max|Y|·I, Z = ``init_dual``·I and inequality multipliers
     ``init_ineq``. With ``equal_steps`` the primal and dual variables move by the same step
@@ -398,6 +400,7 @@ def _solve_ipm(form, *, tol, max_iter, time_limit, callback, init_primal, init_d
     history, best_bound, best = [], -np.inf, None
     status = "max_iter"
     done = 0  # iterations completed (a Ctrl-C may come in the middle of one)
+    breakdown = False  # whether a Newton matrix could not be factored even after a shift
 
     def certify(x_, w_, yeq_):
         nonlocal best_bound, best
@@ -458,7 +461,11 @@ def _solve_ipm(form, *, tol, max_iter, time_limit, callback, init_primal, init_d
             except np.linalg.LinAlgError:  # rebuilt, since a failed factorisation overwrote it
                 Mmat = newton_matrix()
                 Mmat[np.diag_indices(Nsv)] += 1e-12 * float(np.abs(np.diag(Mmat)).max())
-                U = _factor_in_place(Mmat, work=fwork)
+                try:
+                    U = _factor_in_place(Mmat, work=fwork)
+                except np.linalg.LinAlgError:  # a second failure ends the solve, its bound kept
+                    status, breakdown = "stalled", True
+                    break
             # M = UᵀU. With V = U⁻ᵀHᵀ the Schur complement H M⁻¹ Hᵀ is VᵀV: one triangular solve
             # with n right-hand sides instead of a full solve for M⁻¹Hᵀ
             V = sla.solve_triangular(U, P.H.T, trans="T", check_finite=False)
@@ -578,7 +585,9 @@ def _solve_ipm(form, *, tol, max_iter, time_limit, callback, init_primal, init_d
     info = {"reduction": form.reduction.describe(), "rank": int(keep.sum()),
             "closest_rows": form.closest_rows()}
     if status == "stalled":
-        info["stall_hint"] = _stall_hint(info["closest_rows"])
+        info["stall_hint"] = ("the Newton matrix could not be factored, even with its diagonal shifted "
+                              "(numerical breakdown near the boundary); " if breakdown else "") \
+            + _stall_hint(info["closest_rows"])
     return SolveResult("sdp-ipm", float(value), float(best_bound), status, done, time.perf_counter() - t0,
                        history=history, solution={"Lambda": Lam, "factor": F, "Gamma": G_, "y": y_, "W": W_},
                        info=info)
