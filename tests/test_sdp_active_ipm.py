@@ -273,8 +273,9 @@ def test_a_round_at_its_iteration_limit_is_a_stall_not_the_runs_max_iter():
 def test_a_failed_factorisation_is_retried_and_a_second_one_ends_the_run_with_its_bound(monkeypatch):
     """A factorisation that fails has overwritten the Newton matrix: the round rebuilds it with a
     larger diagonal shift and goes on (same optimum as an untroubled run). When the rebuilt matrix
-    fails too, the run ends 'stalled' with a hint that says so, and its bound is the one certified
-    before, below the optimum; it used to raise out of the solve and lose that bound."""
+    fails too, or another linear-algebra routine fails, the run ends 'stalled' with a hint that
+    says so, and its bound is the one certified before, below the optimum; it used to raise out
+    of the solve and lose that bound."""
     import convexnn.sdp.active_ipm as aim
 
     X, Y = _data(21, n=8, d=2, c=1)
@@ -304,6 +305,21 @@ def test_a_failed_factorisation_is_retried_and_a_second_one_ends_the_run_with_it
     assert np.isfinite(res.lower_bound) and res.lower_bound == max(h["lower_bound"] for h in res.history)
     assert 0 < res.lower_bound <= hi * (1 + 1e-9)  # an early, weaker bound, still valid
     assert np.isfinite(res.value) and form.objective(res.solution["Lambda"]) == pytest.approx(res.value)
+
+    # any other linear-algebra error in an iteration (here Z⁻¹ at the 15th) ends the run the same way
+    monkeypatch.setattr(aim, "_factor_in_place", real)
+    real_inv, inv_calls = np.linalg.inv, {"n": 0}
+
+    def failing_inv(A):
+        inv_calls["n"] += 1
+        if inv_calls["n"] >= 15:
+            raise np.linalg.LinAlgError("Singular matrix")
+        return real_inv(A)
+
+    monkeypatch.setattr(aim.np.linalg, "inv", failing_inv)
+    res = solve_active_ipm(form, tol=1e-6)
+    assert res.status == "stalled" and res.iterations == 14 and "broke down" in res.info["stall_hint"]
+    assert 0 < res.lower_bound == max(h["lower_bound"] for h in res.history) <= hi * (1 + 1e-9)
 
 
 def test_working_set_from_picks_small_entries_and_large_multipliers():

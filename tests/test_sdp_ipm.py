@@ -309,9 +309,9 @@ def test_a_failed_factorisation_is_retried_on_a_rebuilt_shifted_matrix(monkeypat
 
 
 def test_a_factorisation_that_fails_twice_ends_the_solve_with_its_bound(monkeypatch):
-    """When the rebuilt, shifted Newton matrix cannot be factored either, the solve stops as
-    'stalled' with a hint that says so and the bound certified so far (below the optimum),
-    instead of raising and losing it."""
+    """When the rebuilt, shifted Newton matrix cannot be factored either, or another
+    linear-algebra routine fails, the solve stops as 'stalled' with a hint that says so and the
+    bound certified so far (below the optimum), instead of raising and losing it."""
     import convexnn.sdp.ipm as ipm
 
     rng = np.random.default_rng(12)
@@ -333,6 +333,21 @@ def test_a_factorisation_that_fails_twice_ends_the_solve_with_its_bound(monkeypa
     assert "could not be factored" in res.info["stall_hint"]
     assert np.isfinite(res.lower_bound) and res.lower_bound <= reference.value * (1 + 1e-5)
     assert res.lower_bound > 0.5 * reference.lower_bound
+
+    # any other linear-algebra error in an iteration (here S⁻¹ at the 10th) ends it the same way
+    monkeypatch.setattr(ipm, "_factor_in_place", real)
+    real_inv, inv_calls = np.linalg.inv, {"n": 0}
+
+    def failing_inv(A):
+        inv_calls["n"] += 1
+        if inv_calls["n"] >= 10:
+            raise np.linalg.LinAlgError("Singular matrix")
+        return real_inv(A)
+
+    monkeypatch.setattr(ipm.np.linalg, "inv", failing_inv)
+    res = solve_sdp(X, Y, 0.1, solver="ipm", tol=1e-5)
+    assert res.status == "stalled" and res.iterations == 9 and "broke down" in res.info["stall_hint"]
+    assert 0.5 * reference.lower_bound < res.lower_bound <= reference.value * (1 + 1e-5)
 
 
 def test_memory_estimate_refuses_the_interior_point_and_auto_takes_the_admm(monkeypatch):

@@ -318,8 +318,9 @@ def solve_ipm(form: SDPFormulation, *, tol: float = 1e-5, max_iter: int = 100,
     the last iteration's duration, so the limit is not overrun by a whole iteration; a first
     iteration predicted not to end in time, :data:`ITERATION_FACTORISATIONS` ×
     :func:`factorisation_seconds`, is not started), or on Ctrl-C. A Newton matrix that cannot be
-    factored is rebuilt with its diagonal shifted; a second failure ends the solve as 'stalled'
-    (``info['stall_hint']`` says so) with the bound certified so far.
+    factored is rebuilt with its diagonal shifted; a second failure, or any other linear-algebra
+    error, ends the solve as 'stalled' (``info['stall_hint']`` says so) with the bound certified so
+    far.
 
     The start is S = ``init_primal``·max|Y|·I, Z = ``init_dual``·I and inequality multipliers
     ``init_ineq``. With ``equal_steps`` the primal and dual variables move by the same step
@@ -571,6 +572,8 @@ def _solve_ipm(form, *, tol, max_iter, time_limit, callback, init_primal, init_d
                     break
     except KeyboardInterrupt:
         status = "interrupted"
+    except np.linalg.LinAlgError:  # any other linear algebra that fails on a breaking iterate
+        status, breakdown = "stalled", True
     # the objective of the x returned: a stop between two certified iterations (Ctrl-C, or before
     # the first) would otherwise report the value of an earlier iterate, or NaN
     value = P.f_grad(x)[0] + form.constant
@@ -585,8 +588,9 @@ def _solve_ipm(form, *, tol, max_iter, time_limit, callback, init_primal, init_d
     info = {"reduction": form.reduction.describe(), "rank": int(keep.sum()),
             "closest_rows": form.closest_rows()}
     if status == "stalled":
-        info["stall_hint"] = ("the Newton matrix could not be factored, even with its diagonal shifted "
-                              "(numerical breakdown near the boundary); " if breakdown else "") \
+        info["stall_hint"] = ("the solve broke down numerically (its Newton matrix could not be factored "
+                              "even with its diagonal shifted, or another factorisation failed); "
+                              if breakdown else "") \
             + _stall_hint(info["closest_rows"])
     return SolveResult("sdp-ipm", float(value), float(best_bound), status, done, time.perf_counter() - t0,
                        history=history, solution={"Lambda": Lam, "factor": F, "Gamma": G_, "y": y_, "W": W_},
