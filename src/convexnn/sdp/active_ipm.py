@@ -245,8 +245,9 @@ def solve_active_ipm(form: SDPFormulation, *, working_set=None, tol: float = 1e-
     Stops early at ``max_iter`` iterations in all, ``time_limit``, Ctrl-C, or when the Schur
     complement of the next working set would not fit in memory (status 'memory'), or as 'stalled'
     when a Newton matrix cannot be factored even after it is rebuilt with its diagonal shifted, or
-    another linear-algebra error occurs (``info['stall_hint']`` says so); the bound so far stays valid in every case. Under a time limit an iteration is started only when it is
-    predicted to end in time: by the previous iteration's duration within a round, and at a
+    another linear-algebra error occurs (``info['stall_hint']`` says so); the bound so far stays
+    valid in every case. Under a time limit an iteration is started only when it is predicted to
+    end in time: by the previous iteration's duration within a round, and at a
     round's start by :data:`ITERATION_FACTORISATIONS` Cholesky factorisations of its Newton
     system (:func:`factorisation_seconds`, from ``factor_rate``, the seconds per cubed row that
     :func:`factorisation_rate` measures; when not given it is measured once, at the first round
@@ -408,10 +409,13 @@ class _Solver:
         if status == "memory":
             info["memory"] = self.memory_note
         if status == "stalled":
-            info["stall_hint"] = (f"round {rounds} did not converge within its {round_iter} iterations; "
-                                  if round_limit else "") + (
-                f"round {rounds} broke down numerically (its Newton matrix could not be factored even with "
-                "its diagonal shifted, or another factorisation failed); " if breakdown else "") + _stall_hint(form.closest_rows())
+            why = ""
+            if round_limit:
+                why = f"round {rounds} did not converge within its {round_iter} iterations; "
+            elif breakdown:
+                why = (f"round {rounds} broke down numerically (its Newton matrix could not be factored "
+                       "even with its diagonal shifted, or another factorisation failed); ")
+            info["stall_hint"] = why + _stall_hint(form.closest_rows())
         return SolveResult("sdp-ipm-active", float(state["value"]), float(self.best_bound), status,
                            self.iterations, time.perf_counter() - self.t0, history=self.history,
                            solution={"Lambda": PS, "factor": F, "Gamma": G_, "y": y_, "W": W_,
