@@ -14,6 +14,8 @@ from convexnn.sdp.active_ipm import (_schur, _scratch_sizes, relu_pairs, schur_m
                                      working_set_from)
 from convexnn.sdp.ipm import _SvecSDP, solve_ipm
 
+from _faults import fails_from
+
 
 def _reference(form, gap=1e-5):
     """The full interior point's optimum, to ~1e-6: its value plus the slack error of its last,
@@ -283,11 +285,11 @@ def test_a_failed_factorisation_is_retried_and_a_second_one_ends_the_run_with_it
     _, hi = _reference(form)
     reference = solve_active_ipm(form, tol=1e-6)
     real = aim._factor_in_place
-    calls = {"n": 0, "fails": lambda k: k == 4}
+    once = {"n": 0}
 
     def flaky(M, work=None):
-        calls["n"] += 1
-        if calls["fails"](calls["n"]):
+        once["n"] += 1
+        if once["n"] == 4:
             M[:] = np.nan  # as a failed in-place factorisation leaves it
             raise np.linalg.LinAlgError("not positive definite")
         return real(M, work=work)
@@ -296,11 +298,12 @@ def test_a_failed_factorisation_is_retried_and_a_second_one_ends_the_run_with_it
     res = solve_active_ipm(form, tol=1e-6)
     assert res.status == "optimal" and res.iterations == reference.iterations
     assert res.lower_bound == pytest.approx(reference.lower_bound, rel=1e-6)
-    assert calls["n"] == reference.iterations + 1
+    assert once["n"] == reference.iterations + 1
 
-    calls.update(n=0, fails=lambda k: k >= 12)
+    failing = fails_from(real, 12, ruin=True)
+    monkeypatch.setattr(aim, "_factor_in_place", failing)
     res = solve_active_ipm(form, tol=1e-6)
-    assert res.status == "stalled" and res.iterations == 11 and calls["n"] == 13
+    assert res.status == "stalled" and res.iterations == 11 and failing.calls == 13
     assert "could not be factored" in res.info["stall_hint"]
     assert np.isfinite(res.lower_bound) and res.lower_bound == max(h["lower_bound"] for h in res.history)
     assert 0 < res.lower_bound <= hi * (1 + 1e-9)  # an early, weaker bound, still valid
@@ -308,15 +311,7 @@ def test_a_failed_factorisation_is_retried_and_a_second_one_ends_the_run_with_it
 
     # any other linear-algebra error in an iteration (here Z⁻¹ at the 15th) ends the run the same way
     monkeypatch.setattr(aim, "_factor_in_place", real)
-    real_inv, inv_calls = np.linalg.inv, {"n": 0}
-
-    def failing_inv(A):
-        inv_calls["n"] += 1
-        if inv_calls["n"] >= 15:
-            raise np.linalg.LinAlgError("Singular matrix")
-        return real_inv(A)
-
-    monkeypatch.setattr(aim.np.linalg, "inv", failing_inv)
+    monkeypatch.setattr(aim.np.linalg, "inv", fails_from(np.linalg.inv, 15))
     res = solve_active_ipm(form, tol=1e-6)
     assert res.status == "stalled" and res.iterations == 14 and "broke down" in res.info["stall_hint"]
     assert 0 < res.lower_bound == max(h["lower_bound"] for h in res.history) <= hi * (1 + 1e-9)

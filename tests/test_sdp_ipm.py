@@ -10,6 +10,7 @@ from convexnn.datasets import prepare
 from convexnn.problem import TrainingProblem
 from convexnn.sdp import SDPFormulation, solve_sdp
 from convexnn.sdp.ipm import _factor_in_place, _SvecSDP
+from _faults import fails_from
 from test_sdp import _trained_objective
 
 
@@ -318,33 +319,17 @@ def test_a_factorisation_that_fails_twice_ends_the_solve_with_its_bound(monkeypa
     X, Y = _small(rng)
     reference = solve_sdp(X, Y, 0.1, solver="ipm", tol=1e-5)
     real = ipm._factor_in_place
-    calls = {"n": 0}
-
-    def failing(M, work=None):
-        calls["n"] += 1
-        if calls["n"] >= 9:
-            M[:] = np.nan
-            raise np.linalg.LinAlgError("not positive definite")
-        return real(M, work=work)
-
+    failing = fails_from(real, 9, ruin=True)
     monkeypatch.setattr(ipm, "_factor_in_place", failing)
     res = solve_sdp(X, Y, 0.1, solver="ipm", tol=1e-5)
-    assert res.status == "stalled" and res.iterations == 8 and calls["n"] == 10
+    assert res.status == "stalled" and res.iterations == 8 and failing.calls == 10
     assert "could not be factored" in res.info["stall_hint"]
     assert np.isfinite(res.lower_bound) and res.lower_bound <= reference.value * (1 + 1e-5)
     assert res.lower_bound > 0.5 * reference.lower_bound
 
     # any other linear-algebra error in an iteration (here S⁻¹ at the 10th) ends it the same way
     monkeypatch.setattr(ipm, "_factor_in_place", real)
-    real_inv, inv_calls = np.linalg.inv, {"n": 0}
-
-    def failing_inv(A):
-        inv_calls["n"] += 1
-        if inv_calls["n"] >= 10:
-            raise np.linalg.LinAlgError("Singular matrix")
-        return real_inv(A)
-
-    monkeypatch.setattr(ipm.np.linalg, "inv", failing_inv)
+    monkeypatch.setattr(ipm.np.linalg, "inv", fails_from(np.linalg.inv, 10))
     res = solve_sdp(X, Y, 0.1, solver="ipm", tol=1e-5)
     assert res.status == "stalled" and res.iterations == 9 and "broke down" in res.info["stall_hint"]
     assert 0.5 * reference.lower_bound < res.lower_bound <= reference.value * (1 + 1e-5)
