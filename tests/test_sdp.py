@@ -637,6 +637,41 @@ def test_native_solver_honours_time_limit_and_keeps_a_valid_bound():
         assert res.lower_bound <= val
 
 
+@pytest.mark.parametrize("fault", ["eigensolver", "non-finite"])
+def test_a_numerical_breakdown_ends_the_admm_with_the_bound_certified_before_it(monkeypatch, fault):
+    """An eigensolver that does not converge, or an iterate that turns non-finite, at the 40th
+    iteration ends the solve as 'stalled' after 39 iterations, with exactly what a run stopped
+    there by ``max_iter`` returns (the same iterates, certificate and polish), and a hint."""
+    from _faults import fails_from
+
+    from convexnn.sdp import formulation
+
+    rng = np.random.default_rng(12)
+    X, Y = _random_problem(rng, 30, 3, 2)
+    kw = dict(solver="native", tol=1e-12, check_every=10)
+    stopped = solve_sdp(X, Y, 0.1, max_iter=39, **kw)
+    if fault == "eigensolver":
+        monkeypatch.setattr(formulation, "psd_part", fails_from(formulation.psd_part, 40))
+    else:
+        real = SDPFormulation.prox
+        calls = []
+
+        def prox(self, A, rho, out=None):
+            calls.append(1)
+            L = real(self, A, rho, out)
+            return L * np.nan if len(calls) >= 40 else L
+
+        monkeypatch.setattr(SDPFormulation, "prox", prox)
+    res = solve_sdp(X, Y, 0.1, max_iter=1000, **kw)
+    assert stopped.status == "max_iter" and res.status == "stalled" and res.iterations == 39
+    assert "broke down numerically after iteration 39" in res.info["stall_hint"]
+    assert res.value == stopped.value and res.lower_bound == stopped.lower_bound
+    assert np.isfinite(res.lower_bound) and np.all(np.isfinite(res.solution["Lambda"]))
+    np.testing.assert_array_equal(res.solution["Lambda"], stopped.solution["Lambda"])
+    problem = TrainingProblem(X, Y, 0.1)
+    assert res.lower_bound <= min(_random_network_objectives(problem, rng) + [problem.zero_value])
+
+
 def test_polish_between_phases_stops_at_the_time_limit(monkeypatch):
     """The certificate polish at the end of a dual phase gets a deadline inside the time limit
     (before, only the final one had one, and 150 evaluations of size q could overrun it)."""

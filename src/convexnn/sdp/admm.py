@@ -137,7 +137,10 @@ class _TorchBackend(_NumpyBackend):
 
     def face_project(self, A, rank_hint=None):  # torch.linalg.eigh has no subset option
         n, d = self.n, self.B.d
-        w, Q = self.torch.linalg.eigh(block_congruence(A, n, d, self.h, self.P, self.K))
+        try:
+            w, Q = self.torch.linalg.eigh(block_congruence(A, n, d, self.h, self.P, self.K))
+        except getattr(self.torch.linalg, "LinAlgError", RuntimeError) as exc:  # the solver's one kind
+            raise np.linalg.LinAlgError(str(exc)) from exc
         keep = w > 0
         F = block_factor(Q[:, keep] * self.torch.sqrt(w[keep]), n, d, self.h, self.P, self.K)
         return F @ F.T, F
@@ -264,8 +267,10 @@ def _solve_admm(
 ) -> SolveResult:
     """Solve SDP-NN to relative gap ``tol`` between the primal value and a certified bound.
 
-    Stops at the tolerance (status 'optimal'), at ``max_iter`` or ``time_limit`` seconds, or on
-    Ctrl-C ('interrupted'); every exit returns the best certified lower bound found. ``warm_start``
+    Stops at the tolerance (status 'optimal'), at ``max_iter`` or ``time_limit`` seconds, on
+    Ctrl-C ('interrupted'), or when a step breaks down numerically ('stalled': an eigensolver that
+    does not converge, a non-finite iterate; ``info['stall_hint']`` says which); every exit returns
+    the best certified lower bound found and the last finite iterate. ``warm_start``
     is a previous result (or dict with 'zeta' and 'rho') of a problem with the same sizes.
     ``callback(info)`` receives a dict (iteration, time_s, value, lower_bound, gap, ...) at each
     checkpoint; returning True stops the solve. ``anderson`` = memory of the acceleration (0 = off;
@@ -439,7 +444,7 @@ def _solve_admm(
                                 "primal_residual": rp, "rho": rho, "rank": int(F_.shape[1]), "solver": "admm",
                                 "lambda_min": cert.lambda_min, "slack_error": se,
                                 ("final" if final else "handoff"): True, "phase": phase})
-            except KeyboardInterrupt:
+            except (KeyboardInterrupt, np.linalg.LinAlgError):  # the bound so far stands
                 pass
         bound_before = best_bound  # a raise after this is the polish's, recorded without residuals
         if final and refine > 0 and status_ not in ("optimal", "interrupted", "stopped") and latest is not None:
@@ -487,21 +492,28 @@ def _solve_admm(
                       "Gamma": G, "y": y, "W": W},
             info={"primal_residual": rp, "rank": int(F_.shape[1]), "warm_started": warm_used,
                   "reduction": form.reduction.describe(), "backend": be.name,
-                  "device": str(getattr(be, "device", "cpu"))},
+                  "device": str(getattr(be, "device", "cpu")),
+                  **({"stall_hint": f"the ADMM broke down numerically after iteration {it} ({breakdown}); "
+                                    "the bound certified before it stands"} if breakdown else {})},
         )
 
     last = None
+    breakdown = None  # what ended the solve as 'stalled', if a step broke down numerically
+    completed = 0  # the last iteration whose primal iterate was computed
     try:
         for it in range(1, max_iter + 1):
             Lam = be.prox(zeta, rho)
-            Z_prev = Z
+            Z_prev, F_prev = Z, F
             Z, F = be.face_project(2.0 * Lam - zeta, int(F.shape[1]))
             diff = Z - Lam
             res = be.norm(diff)
+            if not np.isfinite(res):  # the last finite iterate is what is reported
+                Z, F = Z_prev, F_prev
+                raise np.linalg.LinAlgError("a non-finite iterate")
             nrm = max(be.norm(Lam), be.norm(Z), 1e-300)
             r_p_rel = res / nrm
             value = be.objective(Lam)
-            last = (zeta, Lam, rho)
+            last, completed = (zeta, Lam, rho), it
             T = zeta + relaxation * diff
             # safeguard: accept the accelerated point only while the residual keeps shrinking
             if acc is not None and res <= 1.5 * res_prev:
@@ -592,4 +604,6 @@ def _solve_admm(
                 status = "max_iter"
     except KeyboardInterrupt:
         status = "interrupted"
+    except np.linalg.LinAlgError as exc:  # an eigensolver that did not converge, a non-finite iterate
+        status, breakdown, it = "stalled", str(exc) or type(exc).__name__, completed
     return finish(status)
