@@ -160,13 +160,15 @@ def test_sdp_command_explains_a_negative_gap(capsys, monkeypatch):
     from convexnn.result import SolveResult
 
     def fake(X, Y, reg, **kw):
-        return SolveResult("sdp-ipm-active", value, 3.94327, "stalled", 99, 0.1)
+        return SolveResult("sdp-ipm-active", value, 3.94327, "stalled", 99, 0.1, info=info)
 
     monkeypatch.setattr(sdp_mod, "solve_sdp", fake)
-    for value, shown in ((3.94240, True), (3.94330, False)):
+    for value, shown, info in ((3.94240, True, {}), (3.94330, False, {}),
+                               (3.94240, True, {"primal_residual": 3.25e-3})):
         assert main(["sdp", "random:3", "--quiet"]) == 0
         out = capsys.readouterr().out
-        assert ("negative: the primal iterate is slightly infeasible" in out) is shown
+        assert ("negative: the primal iterate is not feasible" in out) is shown
+        assert ("(relative primal residual 3.2e-03)" in out) is bool(info)
         assert "relative gap      " + ("-2.21e-04" if shown else "7.61e-06") in out
 
 

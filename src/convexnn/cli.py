@@ -275,7 +275,9 @@ def cmd_sdp(args) -> int:
     print(f"certified bound   {_fmt(res.lower_bound)}   (lower bound on the training optimum, any width)")
     print(f"relative gap      {_fmt(res.gap, '.2e')}")
     if res.gap is not None and res.gap < 0:
-        print("                  (negative: the primal iterate is slightly infeasible, so its value is no "
+        rp = res.info.get("primal_residual")
+        rp = f" (relative primal residual {rp:.1e})" if rp is not None and np.isfinite(rp) else ""
+        print(f"                  (negative: the primal iterate is not feasible{rp}, so its value is no "
               "upper bound; the certified bound holds)")
     if res.info.get("solver_value") is not None:
         print(f"solver's own value {res.info['solver_value']:.6g} (not a bound)")
