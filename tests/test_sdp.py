@@ -824,7 +824,7 @@ def test_warm_start_after_a_dual_phase_resumes_with_the_primal_rho():
     assert nxt.history[0]["rho"] == first.solution["rho_primal"]
 
 
-@pytest.mark.parametrize("solver", ["native", "ipm"])
+@pytest.mark.parametrize("solver", ["native", "ipm", "ipm-active"])
 @pytest.mark.parametrize("case", ["duplicates", "parallel", "d1", "constant_feature", "zero_row", "antiparallel"])
 def test_degenerate_inputs_give_valid_bounds(case, solver):
     rng = np.random.default_rng(15)
@@ -853,6 +853,28 @@ def test_degenerate_inputs_give_valid_bounds(case, solver):
     assert res.status in ("optimal", "time_limit")
 
 
+@pytest.mark.parametrize("solver", ["auto", "native", "ipm", "ipm-active"])
+@pytest.mark.parametrize("n, d, c", [(6, 1, 2), (1, 3, 1), (5, 2, 3)])
+def test_one_distinct_direction_matches_the_closed_form(n, d, c, solver):
+    """Rows that are all copies of one x (a constant feature with d = 1, or a repeated point) merge
+    into one row, and the problem has a closed form: one neuron along x with output o, cost
+    ½n‖o − ȳ‖² + (γ/‖x‖)‖o‖ + ½Σ‖y_i − ȳ‖², minimised by o = ȳ(1 − γ/(‖x‖ n ‖ȳ‖))₊ (group-lasso
+    shrinkage). SDP-NN is exact there: bound ≤ optimum ≤ value, within the tolerance. (ipm-active
+    used to crash on the merged problem, which has no ReLU pair at all.)"""
+    rng = np.random.default_rng(n + 10 * d + 100 * c)
+    x = np.ones(d) if d == 1 else rng.standard_normal(d)
+    X, Y, reg = np.tile(x, (n, 1)), rng.standard_normal((n, c)), 0.1
+    ybar = Y.mean(axis=0)
+    lam = reg / np.linalg.norm(x)
+    o = ybar * max(0.0, 1.0 - lam / (n * np.linalg.norm(ybar)))
+    optimum = 0.5 * n * np.sum((o - ybar) ** 2) + lam * np.linalg.norm(o) + 0.5 * np.sum((Y - ybar) ** 2)
+    res = solve_sdp(X, Y, reg, solver=solver, tol=1e-4)
+    assert res.status == "optimal" and res.info["reduction"].startswith(f"{n} rows -> 1")
+    assert res.lower_bound <= optimum * (1 + 1e-9)
+    assert res.lower_bound >= optimum * (1 - 1e-4)
+    assert res.value == pytest.approx(optimum, rel=1e-4)
+
+
 def test_bad_arguments_are_rejected_clearly():
     from convexnn.errors import DataError, ParameterError
 
@@ -875,6 +897,13 @@ def test_bad_arguments_are_rejected_clearly():
         solve_sdp(X, Y, 0.1, balance_rows="no")
     with pytest.raises(ParameterError, match="bias must be True or False; got 'no'"):
         solve_sdp(X, Y, 0.1, bias="no")  # a truthy string used to mean True
+    # bias=True takes the design matrix; raw features used to be solved silently without a bias
+    raw = np.arange(6.0).reshape(3, 2)
+    for solver in ("auto", "admm", "ipm", "ipm-active", "clarabel"):
+        with pytest.raises(DataError, match="bias=True but the last column of X is not all ones.*from_data"):
+            solve_sdp(raw, Y, 0.1, solver=solver, bias=True)
+    design = TrainingProblem.from_data(raw, Y, 0.1, bias=True)
+    assert solve_sdp(design.X, Y, 0.1, bias=True).lower_bound <= design.zero_value
     # max_iter was not checked: 0 returned a NaN value (ipm) or none at all (admm), 2.5, None or
     # '10' raised TypeErrors from inside the solvers; every solver now refuses them up front
     for solver in ("auto", "admm", "ipm", "ipm-active", "clarabel"):

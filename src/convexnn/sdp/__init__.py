@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import check_flag, check_positive_int, check_time_limit, check_tol
-from ..errors import ParameterError
+from .._validation import check_flag, check_positive_int, check_time_limit, check_tol, check_XY
+from ..errors import DataError, ParameterError
 from ..result import SolveResult, relative_gap
 from .admm import solve_admm
 from .formulation import Certificate, SDPFormulation, check_power_of_two
@@ -157,8 +157,12 @@ def solve_sdp(
         if relu_scale != 1.0 and solver not in ("auto", "native", "admm"):
             raise ParameterError(f"relu_scale applies to the native (ADMM) solver only; got solver={solver!r}.")
     check_time_limit(time_limit)
+    if bias and not np.all(check_XY(X, Y)[0][:, -1] == 1.0):  # the flag alone would change nothing
+        raise DataError("bias=True but the last column of X is not all ones: solve_sdp takes the design "
+                        "matrix (append the ones column, e.g. TrainingProblem.from_data(X, Y, reg, "
+                        "bias=True).X).")
     if solver in ("auto", "ipm", "ipm-active", "native", "admm"):
-        from .._validation import check_reg, check_XY
+        from .._validation import check_reg
 
         # Exact rescaling (SPEC §1 homogeneity): SDP(X, Y, reg) = SDP(X/a, Y, reg/a). With a a
         # power of two the scaled data are exact in floating point, so the certificate of the

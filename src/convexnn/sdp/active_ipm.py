@@ -562,7 +562,8 @@ class _Solver:
             work_viol = np.minimum(PS[ra[work], rb[work]], 0.0)
             viol_E = PS[hi, n + hi]
             relu_vals = PS[ra, rb]
-            feas_all = max(0.0, -float(relu_vals.min())) + float(np.abs(viol_E).max())
+            # (one distinct row, e.g. a constant feature with d = 1, leaves no pair at all)
+            feas_all = (max(0.0, -float(relu_vals.min())) if relu_vals.size else 0.0) + float(np.abs(viol_E).max())
             feas_work = (-float(work_viol.min()) if m else 0.0) + float(np.abs(viol_E).max())
             # how far the value of this slightly infeasible iterate can lie below the restricted
             # optimum (see ipm.py), with the current multipliers standing in for the optimal ones
