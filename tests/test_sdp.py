@@ -475,6 +475,39 @@ def test_refine_y_keeps_the_dual_value_and_tightens_a_feasible_certificate():
                                         rel=1e-12)
 
 
+def test_refine_multipliers_frees_w_and_reaches_the_dual_value_of_gamma(monkeypatch):
+    """The interior point's multipliers after 12 of its iterations (its own final polish off) are
+    not dual feasible: S = S(Γ, y, W) has a negative eigenvalue, and the Slater repair costs
+    bound. Re-choosing y alone recovers part of it; freeing W on every pair as well makes the
+    point dual feasible, so the bound is the most Γ allows (:meth:`repair_ceiling`). The bounds
+    stay below the optimum, W ≥ 0, and the dual combination is checked in an independent basis."""
+    import convexnn.sdp as sdp_mod
+    from convexnn.sdp.active_ipm import relu_pairs
+
+    monkeypatch.setattr(sdp_mod, "POLISH_EVALUATIONS", 0)
+    rng = np.random.default_rng(23)
+    X, Y = _random_problem(rng, 10, 2, 1)
+    optimum = solve_sdp(X, Y, 0.1, solver="ipm", tol=1e-7).value
+    early = solve_sdp(X, Y, 0.1, solver="ipm", max_iter=12)
+    form = early.solution["formulation"]
+    G, y, W = early.solution["Gamma"], early.solution["y"], early.solution["W"]
+    plain = form.certify(G, y, W)
+    y_only = form.certify(G, form.refine_y(G, y, W, evaluations=150), W)
+    y3, W3 = form.refine_multipliers(G, y, W, pairs=relu_pairs(form.n), evaluations=150)
+    both = form.certify(G, y3, W3)
+    assert plain.lambda_min < 0 and y_only.lambda_min < 0 <= both.lambda_min
+    assert plain.bound < y_only.bound < both.bound == pytest.approx(form.repair_ceiling(G), rel=1e-12)
+    assert both.bound <= optimum * (1 + 1e-7) and np.all(W3 >= 0)
+    assert both.dual_value == plain.dual_value  # neither y nor W enters the dual objective
+    delta = form.slater_point()[0]
+    scale = np.linalg.norm(form.dual_matrix(G, y3, W3))
+    assert _dual_slack_min_eigenvalue(form, G, y3, W3, both.t, delta) >= -1e-12 * scale
+    # without pairs it is refine_y, bit for bit
+    y4, W4 = form.refine_multipliers(G, y, W, evaluations=40)
+    np.testing.assert_array_equal(y4, form.refine_y(G, y, W, evaluations=40))
+    np.testing.assert_array_equal(W4, np.maximum(W, 0.0))
+
+
 _LD = np.longdouble
 
 

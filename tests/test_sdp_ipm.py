@@ -488,3 +488,30 @@ def test_large_factorisations_run_by_blocks_with_the_same_result(monkeypatch):
     for res, ref in ((full, ref_full), (active, ref_active)):
         assert res.status == "optimal"
         assert res.lower_bound == pytest.approx(ref.lower_bound, rel=1e-6)
+
+
+def test_a_solve_short_of_its_tolerance_gets_its_multipliers_polished(monkeypatch):
+    """Nearly parallel rows (d = 2): stopped after 34 iterations, the interior point's best
+    certificate is held back by its W, and the final polish of y and W (all 1,740 pairs) raises
+    it. The polished multipliers certify exactly the reported bound, which stays below trained
+    networks' objectives; without the polish the bound is the solver's own; an 'optimal' solve
+    is left alone."""
+    import convexnn.sdp as sdp_mod
+
+    rng = np.random.default_rng(9)
+    X, Y = rng.standard_normal((30, 2)), rng.standard_normal((30, 2))
+    res = solve_sdp(X, Y, 0.01, solver="ipm", max_iter=34)
+    pol = res.info["polish"]
+    assert res.status == "max_iter" and pol["free_pairs"] == 2 * 30 * 29  # 2n² − 2n
+    assert pol["bound_after"] == res.lower_bound > pol["bound_before"] + 0.1 * (res.value - pol["bound_before"])
+    assert res.history[-1]["polished"] and res.history[-1]["lower_bound"] == res.lower_bound
+    form = res.solution["formulation"]
+    assert form.certify(res.solution["Gamma"], res.solution["y"], res.solution["W"]).bound == res.lower_bound
+    problem = TrainingProblem(X, Y, 0.01)
+    for s in range(3):
+        assert res.lower_bound <= _trained_objective(problem, np.random.default_rng(s), steps=400)
+    monkeypatch.setattr(sdp_mod, "POLISH_EVALUATIONS", 0)
+    plain = solve_sdp(X, Y, 0.01, solver="ipm", max_iter=34)
+    assert plain.lower_bound == pol["bound_before"] and plain.info["polish"]["bound_after"] == plain.lower_bound
+    done = solve_sdp(rng.standard_normal((8, 3)), rng.standard_normal((8, 1)), 0.1, solver="ipm")
+    assert done.status == "optimal" and "polish" not in done.info

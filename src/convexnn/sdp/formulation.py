@@ -441,6 +441,18 @@ class SDPFormulation:
         ``time.perf_counter()`` passes ``deadline``). Only a heuristic: soundness comes from
         certifying the returned y, which is why callers keep the better of the two certificates.
         """
+        return self.refine_multipliers(G, y, W, evaluations=evaluations, deadline=deadline)[0]
+
+    def refine_multipliers(self, G: np.ndarray, y: np.ndarray, W: np.ndarray | None, *, pairs=None,
+                           evaluations: int = 150, deadline: float | None = None):
+        """(y, W) re-chosen for the same Γ: like :meth:`refine_y`, and with ``pairs`` (index pairs
+        (a, b), a < b, of the ReLU block, e.g. :func:`~convexnn.sdp.active_ipm.relu_pairs`) the
+        multipliers W_ab of those inequalities free as well, kept ≥ 0 (L-BFGS-B bounds). W does
+        not enter the dual objective either (the inequalities Λ_ab ≥ 0 have no constant), so only
+        the Slater repair changes. Where an interior point's dual iterates lose accuracy (nearly
+        parallel rows), the W of its best certificate is what keeps S from being positive
+        semidefinite, and y alone cannot make up for it. Returns (y, W), W a new array (or
+        ``W`` unchanged without pairs); soundness again comes from certifying them."""
         import time
 
         from scipy.optimize import minimize
@@ -448,10 +460,13 @@ class SDPFormulation:
         G = np.asarray(G, dtype=np.float64)
         y = np.asarray(y, dtype=np.float64)
         n = self.n
+        pairs = np.zeros((0, 2), dtype=np.intp) if pairs is None else np.asarray(pairs, dtype=np.intp)
         if n == 0 or evaluations <= 0:
-            return y
+            return y, W
         if W is not None:
             W = np.maximum(W, 0.0)
+        elif len(pairs):
+            W = np.zeros((2 * n, 2 * n))
         self.slater_point()
         L, _ = self._slater_chol
         C0 = sla.solve_triangular(L, self._face_matrix(self.dual_matrix(G, y, W)), lower=True,
@@ -461,39 +476,55 @@ class SDPFormulation:
         # rows α_i and β_i of N in the generalised coordinates: (L⁻¹ Nᵀ)ᵀ restricted to the ReLU block
         Mr = sla.solve_triangular(L, self.N[:2 * n].T, lower=True, check_finite=False).T
         Ma, Mb = Mr[:n], Mr[n:]
+        pa, pb = pairs[:, 0], pairs[:, 1]
         budget = [int(evaluations)]
-        best = [-np.inf, np.zeros(n)]  # largest λ_min seen and its κ
+        best = [-np.inf, np.zeros(n + len(pairs))]  # largest λ_min seen and its (κ, ω)
 
         class _Stop(Exception):
             pass
 
-        def soft_min(kappa, temp):
-            # C(κ) = C₀ + sym(M_αᵀ diag(κ) M_β): the −A*(−κ) term in generalised coordinates
+        def soft_min(z, temp):
+            # C(κ, ω) = C₀ + sym(M_αᵀ diag(κ) M_β) − sym(M_rᵀ Ω M_r): the −A*(−κ) term and the
+            # −B*(ω) term (ω at the free pairs) in generalised coordinates
             if budget[0] <= 0 or (deadline is not None and time.perf_counter() > deadline):
                 raise _Stop
             budget[0] -= 1
+            kappa = z[:n]
             K = (Ma.T * kappa) @ Mb
-            w, V = np.linalg.eigh(C0 + 0.5 * (K + K.T))
+            C = C0 + 0.5 * (K + K.T)
+            if len(pairs):
+                Om = np.zeros((2 * n, 2 * n))
+                Om[pa, pb] = z[n:]
+                Kw = Mr.T @ Om @ Mr
+                C -= 0.5 * (Kw + Kw.T)
+            w, V = np.linalg.eigh(C)
             if w[0] > best[0]:
-                best[0], best[1] = float(w[0]), np.array(kappa, dtype=np.float64)
+                best[0], best[1] = float(w[0]), np.array(z, dtype=np.float64)
             e = np.exp(-(w - w[0]) / temp)
             s = float(e.sum())
             U = Mr @ V
             grad = (U[:n] * U[n:]) @ (e / s)  # ∂λ_j/∂κ_i = (M_α v_j)_i (M_β v_j)_i
+            if len(pairs):  # ∂λ_j/∂ω_ab = −(M_r v_j)_a (M_r v_j)_b
+                grad = np.concatenate([grad, -(U[pa] * U[pb]) @ (e / s)])
             return -(w[0] - temp * np.log(s)), -grad
 
+        bounds = None if not len(pairs) else [(None, None)] * n + [(-float(v), None) for v in W[pa, pb]]
         try:
             soft_min(best[1], 1.0)
             if best[0] >= 0:
-                return y
+                return y, W
             for frac, share in ((0.1, 0.4), (0.01, 0.35), (0.001, 0.25)):
                 temp = frac * abs(best[0])
-                minimize(lambda k, t=temp: soft_min(k, t), best[1], jac=True, method="L-BFGS-B",
-                         options={"maxfun": max(2, int(share * evaluations)),
-                                  "maxiter": 10 * evaluations})
+                minimize(lambda z, t=temp: soft_min(z, t), best[1], jac=True, method="L-BFGS-B",
+                         bounds=bounds, options={"maxfun": max(2, int(share * evaluations)),
+                                                 "maxiter": 10 * evaluations})
         except _Stop:
             pass
-        return y - best[1]
+        if not len(pairs):
+            return y - best[1], W
+        W_new = W.copy()
+        W_new[pa, pb] += best[1][n:]
+        return y - best[1][:n], np.maximum(W_new, 0.0)
 
 
 #: :func:`relu_block_scale` brings f·n/(d + c) to about this value (see its docstring).
