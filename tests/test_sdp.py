@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from convexnn.lifting import Blocks, cp_objective, lift
+from convexnn.lifting import lift
 from convexnn.problem import TrainingProblem
 from convexnn.sdp import solve_sdp
 from convexnn.sdp.admm import solve_admm
