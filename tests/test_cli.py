@@ -153,6 +153,29 @@ def test_a_closed_output_pipe_ends_the_command_quietly(monkeypatch, capsys):
     assert "Traceback" not in capsys.readouterr().err
 
 
+def test_sdp_command_reports_the_final_polish(capsys, tmp_path):
+    """Two features, 30 rows, nearly parallel pairs: the interior point stalls, and the final
+    polish of y and W raises its bound. The CLI prints the bound before and after, the printed
+    certified bound is the polished one, and the JSON's sdp object carries the same numbers."""
+    import json
+
+    rng = np.random.default_rng(0)
+    data = np.hstack([rng.standard_normal((30, 2)), rng.standard_normal((30, 1))])
+    csv = tmp_path / "d2.csv"
+    np.savetxt(csv, data, delimiter=",", header="x1,x2,y", comments="", fmt="%.17g")
+    out = tmp_path / "p.json"
+    assert main(["sdp", str(csv), "--task", "regression", "--no-standardize", "--test-size", "0",
+                 "--reg", "0.01", "--quiet", "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    sdp = json.loads(out.read_text())["sdp"]
+    pol = sdp["polish"]
+    assert sdp["status"] == "stalled" and pol["bound_after"] > pol["bound_before"] and pol["free_pairs"] == 1740
+    assert sdp["lower_bound"] == pol["bound_after"]
+    line = [ln for ln in text.splitlines() if ln.startswith("final polish")]
+    assert line and f"{pol['bound_before']:.6g} -> {pol['bound_after']:.6g}" in line[0]
+    assert f"certified bound   {pol['bound_after']:.6g}" in text
+
+
 def test_sdp_command_explains_a_negative_gap(capsys, monkeypatch):
     """A value below the certified bound (an infeasible primal iterate, e.g. after a stall on nearly
     parallel rows) is printed with a line that says what it means; a positive gap is not."""

@@ -279,6 +279,10 @@ def cmd_sdp(args) -> int:
         rp = f" (relative primal residual {rp:.1e})" if rp is not None and np.isfinite(rp) else ""
         print(f"                  (negative: the primal iterate is not feasible{rp}, so its value is no "
               "upper bound; the certified bound holds)")
+    pol = res.info.get("polish")
+    if pol and pol["bound_after"] > pol["bound_before"]:
+        print(f"final polish      y and W re-chosen: certified bound {pol['bound_before']:.6g} -> "
+              f"{pol['bound_after']:.6g} ({pol['time_s']:.1f} s)")
     if res.info.get("solver_value") is not None:
         print(f"solver's own value {res.info['solver_value']:.6g} (not a bound)")
     if res.info.get("stall_hint"):
@@ -315,7 +319,7 @@ def _sdp_report(res, solver) -> dict:
             **{k: v for k, v in res.info.items()
                if k in ("solver_value", "reduction", "rank", "primal_residual", "auto", "closest_rows",
                         "stall_hint", "memory", "working_set", "inequalities", "rounds", "round_starts",
-                        "added_per_round", "warmup", "warm_started")}}
+                        "added_per_round", "warmup", "warm_started", "polish")}}
 
 
 def _parse_regs(text: str) -> list[float]:
