@@ -27,9 +27,10 @@ class SolveResult:
     'optimal' (tolerance reached), 'time_limit', 'max_iter', 'interrupted' (Ctrl-C), 'stopped'
     (a callback returned True), 'stalled' (an interior point that stopped making progress, an
     active-set round that did not converge within its iterations, or a solve that broke down
-    numerically; ``info['stall_hint']`` says why), 'max_rounds' or 'memory' (the active-set interior point ran out of rounds, or its next
-    working set would not fit), 'failed', or 'inaccurate' (a CVXPY back-end reported reduced
-    accuracy). Whatever the status, ``lower_bound`` is certified.
+    numerically; ``info['stall_hint']`` says why), 'max_rounds' or 'memory' (the active-set
+    interior point ran out of rounds, or its next working set would not fit), 'failed', or
+    'inaccurate' (a CVXPY back-end reported reduced accuracy). Whatever the status,
+    ``lower_bound`` is certified.
     ``solution`` holds method-specific arrays; ``history`` one dict per checkpoint.
     """
 
