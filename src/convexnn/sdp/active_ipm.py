@@ -35,7 +35,7 @@ from .._validation import blas_threads, check_memory
 from ..errors import ParameterError
 from ..result import SolveResult, relative_gap
 from .formulation import SDPFormulation
-from .ipm import (ITERATION_FACTORISATIONS, _centring, _cores, _factor_in_place, _max_step, _max_step_vec,
+from .ipm import (BREAKDOWN_HINT, ITERATION_FACTORISATIONS, _centring, _cores, _factor_in_place, _max_step, _max_step_vec,
                   _stall_hint, factorisation_rate, factorisation_seconds)
 
 # columns per block of the Schur complement's assembly (:func:`_schur`)
@@ -413,8 +413,7 @@ class _Solver:
             if round_limit:
                 why = f"round {rounds} did not converge within its {round_iter} iterations; "
             elif breakdown:
-                why = (f"round {rounds} broke down numerically (its Newton matrix could not be factored "
-                       "even with its diagonal shifted, or another factorisation failed); ")
+                why = f"round {rounds} {BREAKDOWN_HINT}; "
             info["stall_hint"] = why + _stall_hint(form.closest_rows())
         return SolveResult("sdp-ipm-active", float(state["value"]), float(self.best_bound), status,
                            self.iterations, time.perf_counter() - self.t0, history=self.history,

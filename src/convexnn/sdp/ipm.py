@@ -588,13 +588,16 @@ def _solve_ipm(form, *, tol, max_iter, time_limit, callback, init_primal, init_d
     info = {"reduction": form.reduction.describe(), "rank": int(keep.sum()),
             "closest_rows": form.closest_rows()}
     if status == "stalled":
-        info["stall_hint"] = ("the solve broke down numerically (its Newton matrix could not be factored "
-                              "even with its diagonal shifted, or another factorisation failed); "
-                              if breakdown else "") \
+        info["stall_hint"] = (f"the solve {BREAKDOWN_HINT}; " if breakdown else "") \
             + _stall_hint(info["closest_rows"])
     return SolveResult("sdp-ipm", float(value), float(best_bound), status, done, time.perf_counter() - t0,
                        history=history, solution={"Lambda": Lam, "factor": F, "Gamma": G_, "y": y_, "W": W_},
                        info=info)
+
+
+#: why a stall hint says the interior point (full or active-set) ended on a numerical breakdown
+BREAKDOWN_HINT = ("broke down numerically (its Newton matrix could not be factored even with its "
+                  "diagonal shifted, or another factorisation failed)")
 
 
 def _stall_hint(closest: dict) -> str:
