@@ -502,6 +502,11 @@ def test_refine_multipliers_frees_w_and_reaches_the_dual_value_of_gamma(monkeypa
     delta = form.slater_point()[0]
     scale = np.linalg.norm(form.dual_matrix(G, y3, W3))
     assert _dual_slack_min_eigenvalue(form, G, y3, W3, both.t, delta) >= -1e-12 * scale
+    from convexnn.errors import ParameterError
+
+    for bad in (np.array([[0, 1, 2]]), np.array([[0.0, 1.0]]), np.array([[3, 1]]), np.array([[0, 2 * form.n]])):
+        with pytest.raises(ParameterError, match="pairs must be integer index pairs"):
+            form.refine_multipliers(G, y, W, pairs=bad)
     # without pairs it is refine_y, bit for bit
     y4, W4 = form.refine_multipliers(G, y, W, evaluations=40)
     np.testing.assert_array_equal(y4, form.refine_y(G, y, W, evaluations=40))

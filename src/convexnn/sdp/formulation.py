@@ -460,7 +460,16 @@ class SDPFormulation:
         G = np.asarray(G, dtype=np.float64)
         y = np.asarray(y, dtype=np.float64)
         n = self.n
-        pairs = np.zeros((0, 2), dtype=np.intp) if pairs is None else np.asarray(pairs, dtype=np.intp)
+        pairs = np.zeros((0, 2), dtype=np.intp) if pairs is None else np.asarray(pairs)
+        if (pairs.ndim != 2 or pairs.shape[1] != 2 or not np.issubdtype(pairs.dtype, np.integer)
+                or (pairs.size and (pairs.min() < 0 or pairs.max() >= 2 * n
+                                    or np.any(pairs[:, 0] >= pairs[:, 1])))):
+            from ..errors import ParameterError
+
+            raise ParameterError(f"pairs must be integer index pairs (a, b), 0 ≤ a < b < 2n = {2 * n}, one "
+                                 f"per row (e.g. active_ipm.relu_pairs(n)); got shape {pairs.shape}, "
+                                 f"dtype {pairs.dtype}.")
+        pairs = pairs.astype(np.intp, copy=False)
         if n == 0 or evaluations <= 0:
             return y, W
         if W is not None:
