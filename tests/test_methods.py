@@ -194,3 +194,49 @@ def test_exact_and_fw_refuse_large_problems_with_advice():
         fit(X, Y, 0.1, method="exact", certify=False)
     with pytest.raises(ParameterError, match="oracle sampled"):
         fit(X, Y, 0.1, method="sahiner-fw", certify=False)
+
+
+def test_fit_gives_its_rounding_and_training_stages_a_share_of_the_time_limit(monkeypatch):
+    """Under a time limit T the rounding gets T/4 and the L-BFGS training T/2 (at least 1 s each),
+    so a fit ends after about 2.25 T; until 2026-12-07 neither stage had a limit (1,500 rows with
+    T = 30 s took 253 s, most of it L-BFGS on a 1,289-neuron start from an unconverged SDP factor)."""
+    import time
+
+    import convexnn.pipeline as pl
+    import convexnn.rounding as rounding
+
+    seen = {}
+    real_round, real_train = rounding.round_sdp, pl.train_lbfgs
+
+    def spy_round(*a, **kw):
+        seen["rounding"] = kw["time_limit"]
+        return real_round(*a, **kw)
+
+    def spy_train(*a, **kw):
+        seen.setdefault("train", []).append(kw.get("time_limit"))
+        return real_train(*a, **kw)
+
+    monkeypatch.setattr(rounding, "round_sdp", spy_round)
+    monkeypatch.setattr(pl, "train_lbfgs", spy_train)
+    X, Y = _toy(n=30, d=3, c=2, seed=4)
+    fit(X, Y, 0.1, time_limit=12.0, dual_bound=False, width=5, restarts=1, rounding_iterations=20)
+    assert seen == {"rounding": 3.0, "train": [6.0]}
+    seen.clear()
+    fit(X, Y, 0.1, time_limit=2.0, dual_bound=False, width=5, restarts=1, rounding_iterations=20)
+    assert seen == {"rounding": 1.0, "train": [1.0]}  # at least 1 s each
+    seen.clear()
+    fit(X, Y, 0.1, dual_bound=False, width=5, restarts=1, rounding_iterations=20)
+    assert seen == {"rounding": None, "train": [None]}  # no limit, none for the stages either
+    seen.clear()
+    fit(X, Y, 0.1, method="lbfgs", certify=False, time_limit=2.0, width=5, restarts=1)
+    assert seen == {"train": [2.0]}  # L-BFGS is the method itself there: the whole limit
+    # and the shares hold: 200 restarts of 20,000 iterations would take minutes
+    rng = np.random.default_rng(5)
+    Xb, Yb = rng.standard_normal((150, 6)), rng.standard_normal((150, 3))
+    t = time.perf_counter()
+    res = fit(Xb, Yb, 0.01, time_limit=2.0, dual_bound=False, solver="admm", width=40, restarts=200,
+              train_iter=20_000, rounding_iterations=10**6, rounding_width=60)
+    assert res.times["rounding"] < 1.0 + 1.5 and res.times["train"] < 1.0 + 1.5
+    assert res.stages["train"].status == "time_limit"
+    assert time.perf_counter() - t < 2.0 + 1.0 + 1.0 + 4.0
+    assert res.certificate.lower <= res.certificate.upper

@@ -8,6 +8,8 @@ monotonicity; and round_sdp for honest (recomputed) objectives on the original d
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -31,6 +33,7 @@ from convexnn.rounding import (
     project_d2,
     refit_output_layer,
     round_sdp,
+    top_eigenpairs,
     top_factor,
     tos_round,
 )
@@ -114,6 +117,39 @@ def test_top_factor_is_eigen_factor_padded():
     F2 = top_factor(A, 2)  # truncation keeps the two largest eigenpairs
     w = np.linalg.eigvalsh(A)[::-1]
     np.testing.assert_allclose(np.linalg.norm(F2, axis=0) ** 2, w[:2], rtol=1e-10)
+
+
+def test_top_eigenpairs_computes_only_the_top_ones_on_large_matrices(monkeypatch):
+    """From PARTIAL_EIGH_MIN_P on only the R largest eigenpairs are computed (scipy's syevr); they
+    must be those of the full decomposition, and the factor the same up to column signs."""
+    import scipy.linalg as sla
+
+    import convexnn.rounding.tos as tos_mod
+
+    rng = np.random.default_rng(81)
+    A = random_psd(rng, 40, 12) + 1e-3 * np.diag(rng.random(40))
+    calls = []
+    real = sla.eigh
+
+    def spy(*args, **kw):
+        calls.append(kw.get("subset_by_index"))
+        return real(*args, **kw)
+
+    monkeypatch.setattr(sla, "eigh", spy)
+    full_w, full_Q = top_eigenpairs(A, 6)
+    assert calls == []  # below the threshold: the full decomposition (numpy)
+    monkeypatch.setattr(tos_mod, "PARTIAL_EIGH_MIN_P", 30)
+    w, Q = top_eigenpairs(A, 6)
+    assert calls == [[34, 39]]
+    ref = np.linalg.eigvalsh(A)[::-1][:6]
+    np.testing.assert_allclose(w, ref, rtol=1e-12)
+    np.testing.assert_allclose(full_w, ref, rtol=1e-12)
+    np.testing.assert_allclose(np.abs(Q.T @ full_Q), np.eye(6), atol=1e-8)
+    F = top_factor(A, 6, eigenpairs=(w, Q))
+    assert len(calls) == 1  # the given eigenpairs are used, not recomputed
+    G = np.linalg.eigh(A)
+    np.testing.assert_allclose(F @ F.T, (G[1][:, -6:] * G[0][-6:]) @ G[1][:, -6:].T, atol=1e-10)
+    assert top_eigenpairs(A, 30)[0].size == 30 and len(calls) == 1  # R ≥ p/2: the full one again
 
 
 # ------------------------------------------------------------------------------------------------
@@ -434,6 +470,55 @@ def test_round_sdp_on_native_sdp_solution():
     _check_candidates(res, prob)
     for r in res:  # a network's value can never be below a certified lower bound
         assert r.objective >= sdp.lower_bound - 1e-9 * abs(sdp.lower_bound)
+
+
+def test_tos_time_limit_stops_the_iteration_and_says_so():
+    rng, X, U, V = random_instance(31, 30, 3, 2)
+    Lam = lift(X, U, V) + 0.01 * np.eye(2 * 30 + 3 + 2)
+    full = tos_round(Lam, X, c=2, width=20, iterations=30)
+    assert full.diagnostics["stopped"] is None and full.diagnostics["iterations"] == 30
+    t = time.perf_counter()
+    cut = tos_round(Lam, X, c=2, width=20, iterations=10**7, time_limit=0.2)
+    assert time.perf_counter() - t < 5.0  # the 10⁷ iterations would take hours
+    assert cut.diagnostics["stopped"] == "time_limit"
+    assert 1 <= cut.diagnostics["iterations"] < 10**7
+    with pytest.raises(ParameterError, match="time_limit"):
+        tos_round(Lam, X, c=2, width=20, iterations=3, time_limit=0)
+
+
+def test_polish_time_limit_keeps_it_monotone_and_stops_it():
+    rng = np.random.default_rng(32)
+    prob = TrainingProblem(rng.standard_normal((200, 5)), rng.standard_normal((200, 3)), 0.01)
+    U, V = rng.standard_normal((5, 60)), rng.standard_normal((3, 60))
+    start = prob.objective(U, V)
+    U1, V1 = polish(prob, U, V, rounds=1, lbfgs_iter=0, time_limit=1e-9)  # no time: the input back
+    assert prob.objective(U1, V1) == start
+    free = polish(prob, U, V, rounds=50, lbfgs_iter=10**5, tol=0.0)
+    t = time.perf_counter()
+    U2, V2 = polish(prob, U, V, rounds=50, lbfgs_iter=10**5, tol=0.0, time_limit=0.3)
+    assert time.perf_counter() - t < 3.0
+    assert prob.objective(*free) <= prob.objective(U2, V2) < start  # it stopped early, still gaining
+
+
+def test_round_sdp_stable_step_and_time_limit():
+    rng = np.random.default_rng(33)
+    n, d, c = 40, 3, 2
+    prob = TrainingProblem(rng.standard_normal((n, d)), rng.standard_normal((n, c)), 0.05)
+    Lam = lift(prob.X, rng.standard_normal((d, 4)), rng.standard_normal((c, 4))) + 0.01 * np.eye(2 * n + d + c)
+    lam_max = np.linalg.eigvalsh(Lam)[-1]  # independent of the code under test
+    a = round_sdp(Lam, prob, width=15, iterations=40, polish_rounds=1, lbfgs_iter=20, step="stable")
+    b = round_sdp(Lam, prob, width=15, iterations=40, polish_rounds=1, lbfgs_iter=20, step=0.25 / lam_max)
+    assert a[0].diagnostics["step"] == pytest.approx(0.25 / lam_max, rel=1e-12)
+    for ra, rb in zip(a, b):
+        assert ra.objective == pytest.approx(rb.objective, rel=1e-9)
+    t = time.perf_counter()
+    cut = round_sdp(Lam, prob, width=15, iterations=10**7, polish_rounds=50, lbfgs_iter=10**5, step="stable",
+                    time_limit=1.0)
+    assert time.perf_counter() - t < 6.0
+    assert [r.name for r in cut] == list(CANDIDATES) and cut[0].diagnostics["stopped"] == "time_limit"
+    _check_candidates(cut, prob)
+    with pytest.raises(ParameterError, match="stable"):
+        round_sdp(Lam, prob, width=5, iterations=2, step="fast")
 
 
 def test_round_sdp_validation():

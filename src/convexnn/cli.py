@@ -572,8 +572,9 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Certified training: SDP-NN lower bound, then a network from the SDP "
                                    "factor polished by L-BFGS (plus random restarts), then a second bound "
                                    "and network from the atomic-norm dual (see --dual-bound); prints the "
-                                   "certified gap and train/test metrics. The SDP solve gets --time-limit "
-                                   "and the dual stage half as much again; when the SDP solve is on its "
+                                   "certified gap and train/test metrics. The SDP solve gets --time-limit, "
+                                   "the rounding a quarter of it, the L-BFGS training and the dual stage "
+                                   "half of it each (so about 2.25x the limit at most); when the SDP solve is on its "
                                    "first-order route (ADMM) and still more than 10% from its bound at half "
                                    "its limit, it stops there and the dual stage also gets its remaining time.")
     _add_data_args(p)

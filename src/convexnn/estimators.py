@@ -97,8 +97,9 @@ class ConvexReLUClassifier(ClassifierMixin, _ConvexReLUBase):
     ``solver`` SDP back-end ('auto': the interior point for q = n + d + c ≤ 90, from q = 60
     on after a first try with the active-set interior point; else the ADMM or ipm-active; under
     a ``time_limit`` the choice also depends on the measured speed); ``tol``,
-    ``time_limit``, ``max_iter`` of the SDP solve (fits are reproducible only when the iteration
-    cap, not the time limit, stops it); ``width``, ``restarts``, ``train_iter`` of
+    ``time_limit``, ``max_iter`` of the SDP solve (the rounding gets a quarter of the time limit
+    and the L-BFGS training half of it; fits are reproducible only when the iteration cap, not the
+    time limit, stops them); ``width``, ``restarts``, ``train_iter`` of
     the L-BFGS-trained networks; ``random_state`` seed; ``n_gates``, ``mode``, ``decomposition``
     of the arrangement methods; ``protocol`` ('paper'|'tuned') of 'sgd'; ``certify`` ('auto':
     add the SDP-NN bound when the method has no certified bound of its own; True; False);

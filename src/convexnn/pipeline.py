@@ -112,9 +112,10 @@ def fit(
     ``certify``: 'auto' (default) also solves SDP-NN for a lower bound when the method has no
     certified bound on p* of its own; True always does; False never. The certificate combines
     the best lower bound with the returned network's objective. ``time_limit`` (seconds) and
-    ``max_iter`` cap the SDP stage and the method's own solver; ``warm_start`` (a previous
-    FitResult or SDP SolveResult on the same data) warm-starts the native SDP solver; with
-    ``solver='auto'`` (default: the interior point for q = n + d + c ≤ 90, tried first with
+    ``max_iter`` cap the SDP stage and the method's own solver; for 'sdp' the rounding gets a
+    quarter of the time limit and the L-BFGS training half of it (at least 1 s each);
+    ``warm_start`` (a previous FitResult or SDP SolveResult on the same data) warm-starts the
+    native SDP solver; with ``solver='auto'`` (default: the interior point for q = n + d + c ≤ 90, tried first with
     the active-set one from q = 60 on; else the ADMM or ipm-active; see
     :func:`convexnn.sdp.solve_sdp`) a warm start from an ADMM solution selects the ADMM, and one
     from an interior point gives the active-set interior point its first working set, with no ADMM
@@ -378,6 +379,20 @@ class _Handover:
         return False
 
 
+# under a time limit T, fit's rounding gets T/4 and its L-BFGS training T/2 (at least 1 s each),
+# after the SDP stage's T and before the dual stage's T/2: so a certified fit ends after about
+# 2.25 T at most (plus what cannot be interrupted: one eigendecomposition, one L-BFGS step).
+# Until 2026-12-07 neither was limited; a fit of 1,500 rows (d = 8, c = 2, T = 30 s) took 253 s,
+# 188 s of it L-BFGS from a 1,289-neuron SDP factor, and takes 54 s now (one-off; docs §7)
+_ROUNDING_SHARE = 0.25
+_TRAIN_SHARE = 0.5
+
+
+def _stage_time_limit(time_limit, share: float) -> float | None:
+    """``share`` of the time limit for one stage of ``fit``, at least 1 s; None without a limit."""
+    return None if time_limit is None else max(1.0, share * float(time_limit))
+
+
 def _dual_time_limit(time_limit) -> float:
     """Time for the atomic-dual stage: half the time limit (at least 1 s), 30 s without one. A
     longer limit buys more rounds of column generation, whose bound keeps rising with them."""
@@ -482,18 +497,18 @@ def _fit_sdp(problem, stages, times, *, method, solver, tol, time_limit, max_ite
 
         t = time.perf_counter()
         form = sdp.solution["formulation"]
-        Lam = sdp.solution["Lambda"]
-        lam_max = float(np.linalg.eigvalsh(0.5 * (Lam + Lam.T))[-1])
-        step = 0.25 / lam_max if lam_max > 0 else None  # locally stable (see rounding.tos)
-        rounds = round_sdp(Lam, problem, width=rounding_width, iterations=rounding_iterations,
-                           seed=rng, X_lifted=form.X, data_scale=sdp.info.get("data_scale", 1.0),
-                           step=step, lbfgs_iter=min(200, train_iter))
+        rounds = round_sdp(sdp.solution["Lambda"], problem, width=rounding_width,
+                           iterations=rounding_iterations, seed=rng, X_lifted=form.X,
+                           data_scale=sdp.info.get("data_scale", 1.0), step="stable",
+                           lbfgs_iter=min(200, train_iter),
+                           time_limit=_stage_time_limit(time_limit, _ROUNDING_SHARE))
         times["rounding"] = time.perf_counter() - t
         for r in rounds:
             candidates[r.name] = (r.objective, r.network)
     t = time.perf_counter()
     train = train_lbfgs(problem, width=width, restarts=restarts, init=init, seed=rng, max_iter=train_iter,
-                        callback=train_callback)
+                        callback=train_callback,
+                        time_limit=_stage_time_limit(time_limit, _TRAIN_SHARE) if method == "sdp" else time_limit)
     times["train"] = time.perf_counter() - t
     stages["train"] = train
     lb_net = ReLUNetwork(train.solution["U"], train.solution["V"], bias=bias).prune()

@@ -17,13 +17,14 @@ import time
 
 import numpy as np
 
-from .._validation import as_float_matrix, blas_threads, check_positive_int
+from .._validation import as_float_matrix, blas_threads, check_positive_int, check_time_limit
 from ..errors import DataError, ParameterError
 from ..network import ReLUNetwork
 from ..problem import TrainingProblem
 from .refine import polish, refit_output_layer
 from .tos import (
     DEFAULT_STEP_FACTOR,
+    STABLE_STEP_FACTOR,
     FaceProjector,
     RoundingResult,
     _tos_round_loop,
@@ -33,6 +34,7 @@ from .tos import (
     phi,
     project_d1,
     project_d2,
+    top_eigenpairs,
     top_factor,
     tos_round,
 )
@@ -69,7 +71,8 @@ def round_sdp(
     lbfgs_iter: int = 200,
     X_lifted=None,
     data_scale: float = 1.0,
-    step: float | None = None,
+    step: float | str | None = None,
+    time_limit: float | None = None,
 ) -> list[RoundingResult]:
     """Round an SDP-NN solution Λ into networks; returns the candidates in this order:
 
@@ -86,6 +89,13 @@ def round_sdp(
     already divided by a; weights are then divided by √a). It only defines the TOS constraint
     set; every ``objective`` is ``problem.objective(network.U, network.V)`` on the original
     data. ``time_s`` of a candidate includes the stages it builds on (b, c include the TOS time).
+
+    ``step``: the TOS step η; None is the reference's 0.75/‖Λ̃‖_F, ``'stable'`` the locally
+    stable 0.25/λ_max(Λ̃) that ``fit`` uses (see :mod:`convexnn.rounding.tos`). The top
+    eigenpairs of Λ̃ are computed once, for the TOS start, that step and candidate (d).
+    ``time_limit`` (seconds): TOS stops after half of it, (c)'s polish after half of what is
+    left and (d)'s at the end (each after at least one step; the eigendecomposition itself is
+    not interrupted), so every candidate is still returned.
     """
     if not isinstance(problem, TrainingProblem):
         raise ParameterError("problem must be a convexnn.problem.TrainingProblem.")
@@ -100,12 +110,28 @@ def round_sdp(
     p = 2 * Xl.shape[0] + problem.d + problem.c
     if Lam.shape != (p, p):
         raise DataError(f"Lam has shape {Lam.shape}; with X_lifted of {Xl.shape[0]} rows it must be {p}×{p}.")
+    if isinstance(step, str) and step != "stable":
+        raise ParameterError(f"step must be a positive number, None or 'stable'; got {step!r}.")
+    check_time_limit(time_limit)
     s = 1.0 / np.sqrt(float(data_scale))
     out: list[RoundingResult] = []
+    t_start = time.perf_counter()
+
+    def share(fraction: float) -> float | None:  # that fraction of the time left, at least 1 µs
+        if time_limit is None:
+            return None
+        return max(fraction * (time_limit - (time.perf_counter() - t_start)), 1e-6)
+
     with blas_threads(p):
         t0 = time.perf_counter()
-        tos = tos_round(Lam, Xl, c=problem.c, width=width, step=step, iterations=iterations, seed=seed,
-                        bias=problem.bias, data_scale=data_scale)
+        pairs = top_eigenpairs(Lam, width)
+        F = top_factor(Lam, width, eigenpairs=pairs)
+        t_eig = time.perf_counter() - t0
+        if step == "stable":
+            lam_max = float(pairs[0][0]) if pairs[0].size else 0.0
+            step = STABLE_STEP_FACTOR / lam_max if lam_max > 0 else None
+        tos = tos_round(Lam, Xl, c=problem.c, width=width, step=step, iterations=iterations, start=F, seed=seed,
+                        bias=problem.bias, data_scale=data_scale, time_limit=share(0.5))
         t_tos = time.perf_counter() - t0
         diag = tos.diagnostics
         U0, V0 = tos.network.U, tos.network.V
@@ -120,18 +146,19 @@ def round_sdp(
 
         t2 = time.perf_counter()
         Uc, Vc = _live(U0, V0)
-        Uc, Vc = polish(problem, Uc, Vc, rounds=polish_rounds, lbfgs_iter=lbfgs_iter)
+        Uc, Vc = polish(problem, Uc, Vc, rounds=polish_rounds, lbfgs_iter=lbfgs_iter, time_limit=share(0.5))
         r = _finish("tos+polish", Uc, Vc, problem, t2, diag)
         r.time_s += t_tos
         out.append(r)
 
         t3 = time.perf_counter()
-        F = top_factor(Lam, width)
         Ue, Ve = _live(F[2 * Xl.shape[0]:2 * Xl.shape[0] + problem.d] * s, F[2 * Xl.shape[0] + problem.d:] * s)
         Ve = refit_output_layer(problem.X, problem.Y, Ue, problem.reg)
-        Ue, Ve = polish(problem, Ue, Ve, rounds=polish_rounds, lbfgs_iter=lbfgs_iter)
-        out.append(_finish("eig+refit+polish", Ue, Ve, problem, t3,
-                           {"eigen_rank": int(np.count_nonzero(np.any(F != 0, axis=0)))}))
+        Ue, Ve = polish(problem, Ue, Ve, rounds=polish_rounds, lbfgs_iter=lbfgs_iter, time_limit=share(1.0))
+        r = _finish("eig+refit+polish", Ue, Ve, problem, t3,
+                    {"eigen_rank": int(np.count_nonzero(np.any(F != 0, axis=0)))})
+        r.time_s += t_eig
+        out.append(r)
     return out
 
 
@@ -158,5 +185,6 @@ __all__ = [
     "phi",
     "face_residual",
     "complementarity_residual",
+    "top_eigenpairs",
     "top_factor",
 ]

@@ -9,12 +9,13 @@
 from __future__ import annotations
 
 import numbers
+import time
 
 import numpy as np
 import scipy.linalg as sla
 from scipy.optimize import minimize
 
-from .._validation import as_float_matrix, check_positive_int, check_reg
+from .._validation import as_float_matrix, check_positive_int, check_reg, check_time_limit
 from ..errors import DataError, ParameterError
 from ..problem import TrainingProblem
 
@@ -68,14 +69,18 @@ def refit_output_layer(X, Y, U, reg: float) -> np.ndarray:
 
 
 def polish(problem: TrainingProblem, U, V, *, rounds: int = 3, lbfgs_iter: int = 200,
-           tol: float = 1e-12) -> tuple[np.ndarray, np.ndarray]:
+           tol: float = 1e-12, time_limit: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Alternate the ridge refit of V with ``lbfgs_iter`` L-BFGS-B steps on (U, V) jointly.
 
     Monotone by construction: every stage starts from the best point so far and a stage's
     output is kept only if its (recomputed) objective is lower, so the returned (U, V) never has
     a larger NN-TRAIN objective than the input. Stops early when a round improves by less than
-    ``tol`` relative. ``rounds=0`` returns copies of the input.
+    ``tol`` relative, or once ``time_limit`` seconds have passed (an L-BFGS run stops at its next
+    iteration and its last point is compared like any other). ``rounds=0`` returns copies of the
+    input.
     """
+    t0 = time.perf_counter()
+    check_time_limit(time_limit)
     rounds = check_positive_int(rounds, "rounds", minimum=0)
     lbfgs_iter = check_positive_int(lbfgs_iter, "lbfgs_iter", minimum=0)
     if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not 0 <= tol < np.inf:
@@ -90,7 +95,16 @@ def polish(problem: TrainingProblem, U, V, *, rounds: int = 3, lbfgs_iter: int =
         val, gU, gV = problem.objective_and_gradient(theta[:d * m].reshape(d, m), theta[d * m:].reshape(c, m))
         return val, np.concatenate([gU.ravel(), gV.ravel()])
 
+    def out_of_time() -> bool:
+        return time_limit is not None and time.perf_counter() - t0 >= time_limit
+
+    def stop_when_out_of_time(intermediate_result):  # scipy ends the run at StopIteration
+        if out_of_time():
+            raise StopIteration
+
     for _ in range(rounds):
+        if out_of_time():
+            break
         start = best
         Vr = refit_output_layer(problem.X, problem.Y, U, problem.reg)
         val = problem.objective(U, Vr)
@@ -99,7 +113,8 @@ def polish(problem: TrainingProblem, U, V, *, rounds: int = 3, lbfgs_iter: int =
         if lbfgs_iter > 0 and m > 0:
             theta0 = np.concatenate([U.ravel(), V.ravel()])
             res = minimize(fun, theta0, jac=True, method="L-BFGS-B",
-                           options={"maxiter": lbfgs_iter, "maxfun": 2 * lbfgs_iter + 20})
+                           options={"maxiter": lbfgs_iter, "maxfun": 2 * lbfgs_iter + 20},
+                           callback=None if time_limit is None else stop_when_out_of_time)
             U2 = res.x[:d * m].reshape(d, m).copy()
             V2 = res.x[d * m:].reshape(c, m).copy()
             val = problem.objective(U2, V2)
