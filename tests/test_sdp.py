@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import numpy as np
@@ -964,8 +965,28 @@ def test_memory_guard_refuses_huge_problems(monkeypatch):
     monkeypatch.setattr(_validation, "available_memory_bytes", lambda: 10 * 1024**2)
     rng = np.random.default_rng(0)
     X, Y = _random_problem(rng, 400, 2, 1)
-    with pytest.raises(MemoryEstimateError, match="GiB"):
-        solve_sdp(X, Y, 0.1)
+    with pytest.raises(MemoryEstimateError, match="GiB") as info:
+        solve_sdp(X, Y, 0.1, solver="admm")
+    # the message says how many samples would fit: the ADMM keeps 11 + 2m dense p × p arrays, with
+    # Anderson memory m = 30 for p ≤ 600 and 10 above; that n must fit and one more must not
+    n_fit = int(re.search(r"about (\d+) distinct samples would fit", str(info.value)).group(1))
+    budget = 0.8 * 10 * 1024**2
+
+    def bytes_for(n):
+        p = 2 * n + 3
+        return 8.0 * (71 if p <= 600 else 31) * p**2 + 24.0 * p * (n + 3)
+
+    assert 0 < n_fit < 400 and bytes_for(n_fit) <= budget < bytes_for(n_fit + 1)
+    solve_sdp(X[:n_fit], Y[:n_fit], 0.1, solver="admm", max_iter=1)  # and that many samples pass
+    # fit adds the way to train without the bound
+    from convexnn.pipeline import fit
+
+    with pytest.raises(MemoryEstimateError, match="--method lbfgs --no-certify"):
+        fit(X, Y, 0.1, solver="admm")
+    tiny = lambda: 1024  # noqa: E731  (nothing fits: no sample count to offer)
+    monkeypatch.setattr(_validation, "available_memory_bytes", tiny)
+    with pytest.raises(MemoryEstimateError, match="available; use a lower-memory method"):
+        solve_sdp(X, Y, 0.1, solver="admm")
 
 
 def test_pipeline_warm_start_along_a_reg_path():

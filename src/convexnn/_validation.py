@@ -120,13 +120,17 @@ def available_memory_bytes() -> int:
     return 8 * 1024**3
 
 
-def check_memory(n_bytes: float, what: str, *, fraction: float = 0.8) -> None:
-    """Refuse (MemoryEstimateError) when ``n_bytes`` exceeds ``fraction`` of available memory."""
+def check_memory(n_bytes: float, what: str, *, fraction: float = 0.8, advice=None) -> None:
+    """Refuse (MemoryEstimateError) when ``n_bytes`` exceeds ``fraction`` of available memory.
+
+    ``advice(budget_bytes)`` may return a more specific remedy than the generic one (e.g. how many
+    samples would fit in ``fraction`` of the available memory)."""
     avail = available_memory_bytes()
     if n_bytes > fraction * avail:
+        hint = advice(fraction * avail) if advice is not None else None
         raise MemoryEstimateError(
             f"{what} needs about {n_bytes / 1024**3:.1f} GiB but only {avail / 1024**3:.1f} GiB "
-            "is available; use fewer samples or a lower-memory method."
+            "is available; " + (hint or "use fewer samples or a lower-memory method.")
         )
 
 

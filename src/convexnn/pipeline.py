@@ -18,7 +18,7 @@ from ._validation import as_generator, check_flag, check_positive_int, check_tim
 from .baselines.gradient import train_lbfgs
 from .atomic_dual import ATOMIC_DUAL_AUTO_DIM, ATOMIC_DUAL_MAX_DIM, atomic_dual_certificate
 from .certificate import OptimalityCertificate
-from .errors import DataError, ParameterError
+from .errors import DataError, MemoryEstimateError, ParameterError
 from .network import ReLUNetwork
 from .problem import TrainingProblem
 from .result import SolveResult
@@ -280,9 +280,9 @@ def fit(
         t = time.perf_counter()
         if dual_planned and time_limit is not None:
             handover = _Handover(time_limit, sdp_callback)
-        sdp = solve_sdp(problem.X, problem.Y, problem.reg, bias=bias, solver=solver, tol=tol,
-                        time_limit=time_limit, callback=handover or sdp_callback,
-                        **({} if max_iter is None else {"max_iter": max_iter}))
+        sdp = _solve_sdp_stage(problem.X, problem.Y, problem.reg, bias=bias, solver=solver, tol=tol,
+                               time_limit=time_limit, callback=handover or sdp_callback,
+                               **({} if max_iter is None else {"max_iter": max_iter}))
         times["sdp"] = time.perf_counter() - t
         stages["sdp"] = sdp
         cert = cert.combine(OptimalityCertificate(sdp.lower_bound, None,
@@ -377,6 +377,16 @@ class _Handover:
                 self.fired = (elapsed, gap)
                 return True
         return False
+
+
+def _solve_sdp_stage(*args, **kwargs):
+    """``solve_sdp`` for fit's SDP stage; a refusal for memory also names the way to train without it."""
+    try:
+        return solve_sdp(*args, **kwargs)
+    except MemoryEstimateError as exc:
+        raise MemoryEstimateError(
+            f"{exc} To train a network without SDP-NN's bound: method='lbfgs' with certify=False "
+            "(CLI: --method lbfgs --no-certify).") from exc
 
 
 # under a time limit T, fit's rounding gets T/4 and its L-BFGS training T/2 (at least 1 s each),
@@ -480,11 +490,11 @@ def _fit_sdp(problem, stages, times, *, method, solver, tol, time_limit, max_ite
     lower, lower_src = None, ""
     if method == "sdp":
         t = time.perf_counter()
-        sdp = solve_sdp(problem.X, problem.Y, problem.reg, bias=bias, solver=solver, tol=tol,
-                        time_limit=time_limit, callback=sdp_callback,
-                        warm_start=(warm_start.stages.get("sdp") if isinstance(warm_start, FitResult)
-                                    else warm_start) if solver in ("auto", "native", "admm") else None,
-                        **({} if max_iter is None else {"max_iter": max_iter}))
+        sdp = _solve_sdp_stage(problem.X, problem.Y, problem.reg, bias=bias, solver=solver, tol=tol,
+                               time_limit=time_limit, callback=sdp_callback,
+                               warm_start=(warm_start.stages.get("sdp") if isinstance(warm_start, FitResult)
+                                           else warm_start) if solver in ("auto", "native", "admm") else None,
+                               **({} if max_iter is None else {"max_iter": max_iter}))
         times["sdp"] = time.perf_counter() - t
         stages["sdp"] = sdp
         lower, lower_src = sdp.lower_bound, f"SDP-NN ({sdp.method}, certified)"

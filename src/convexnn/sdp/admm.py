@@ -222,6 +222,11 @@ def _rescale(be, zeta, rho, rho_new):
     return L + (zeta - L) * (rho / rho_new)
 
 
+def _default_anderson(p: int) -> int:
+    """Anderson memory: 30, or 10 when p > 600 (each stored difference is a p × p matrix)."""
+    return 30 if p <= 600 else 10
+
+
 def solve_admm(form: SDPFormulation, *, device: str | None = None, **kwargs) -> SolveResult:
     """Solve SDP-NN natively; see :func:`_solve_admm` for the options.
 
@@ -325,9 +330,10 @@ def _solve_admm(
         from ..errors import ParameterError
 
         raise ParameterError(f"restore_primal must be True, False or 'auto'; got {restore_primal!r}.")
+    # dense p × p arrays: 11 (the kept primal point of restore_primal included) + 2 per Anderson step
+    form.check_memory(n_dense=(lambda p: 11 + 2 * _default_anderson(p)) if anderson is None else 11 + 2 * anderson)
     if anderson is None:
-        anderson = 30 if form.p <= 600 else 10
-    form.check_memory(n_dense=11 + 2 * anderson)  # + the kept primal point (restore_primal)
+        anderson = _default_anderson(form.p)
     p = form.p
     if form.n == 0:  # every row was zero: Λ = 0 is optimal, value = bound = constant
         c = form.constant

@@ -178,12 +178,28 @@ class SDPFormulation:
     def q(self) -> int:
         return self.blocks.q
 
-    def memory_estimate(self, n_dense: int = 10) -> float:
-        """Bytes for ``n_dense`` dense p×p float64 arrays (what the ADMM solver keeps)."""
-        return 8.0 * n_dense * self.p**2 + 8.0 * 3 * self.p * self.q
+    def memory_estimate(self, n_dense=10, n: int | None = None) -> float:
+        """Bytes for ``n_dense`` dense p×p float64 arrays (what the ADMM solver keeps; an int, or a
+        function of p); ``n``: for that many rows instead of this problem's."""
+        n = self.n if n is None else n
+        p, q = 2 * n + self.d + self.c, n + self.d + self.c
+        k = n_dense(p) if callable(n_dense) else n_dense
+        return 8.0 * k * p**2 + 8.0 * 3 * p * q
 
-    def check_memory(self, n_dense: int = 10) -> None:
-        check_memory(self.memory_estimate(n_dense), f"SDP-NN with p = {self.p} (n = {self.n})")
+    def check_memory(self, n_dense=10) -> None:
+        """Refuse (MemoryEstimateError) when ``n_dense`` p×p arrays (an int, or a function of p)
+        would not fit, saying how many distinct samples would."""
+        def advice(budget: float) -> str:
+            lo, hi = 0, self.n  # the largest n within budget, by bisection (the estimate grows with n)
+            while lo < hi:
+                mid = (lo + hi + 1) // 2
+                lo, hi = (mid, hi) if self.memory_estimate(n_dense, mid) <= budget else (lo, mid - 1)
+            # (lo fits and lo + 1 does not, even where n_dense(p) steps down and the estimate is
+            # not monotone)
+            return (f"about {lo} distinct samples would fit in memory; use fewer samples or a "
+                    "lower-memory method." if lo > 0 else "use a lower-memory method.")
+
+        check_memory(self.memory_estimate(n_dense), f"SDP-NN with p = {self.p} (n = {self.n})", advice=advice)
 
     # -- face -------------------------------------------------------------------------------
     def structured_basis(self) -> np.ndarray:
