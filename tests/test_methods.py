@@ -240,3 +240,25 @@ def test_fit_gives_its_rounding_and_training_stages_a_share_of_the_time_limit(mo
     assert res.stages["train"].status == "time_limit"
     assert time.perf_counter() - t < 2.0 + 1.0 + 1.0 + 4.0
     assert res.certificate.lower <= res.certificate.upper
+
+
+def test_fit_says_when_the_bound_comes_from_an_sdp_solve_cut_by_its_time_limit():
+    rng = np.random.default_rng(6)
+    X, Y = rng.standard_normal((150, 4)) * [1.0, 3.0, 10.0, 30.0], rng.standard_normal((150, 2))
+    cut = fit(X, Y, 0.01, solver="admm", time_limit=1.0, dual_bound=False, width=5, restarts=0,
+              rounding_iterations=10)
+    sdp = cut.stages["sdp"]
+    assert sdp.status == "time_limit" and cut.certificate.gap > 0.1
+    notes = [n for n in cut.notes if "stopped at its time limit" in n]
+    assert len(notes) == 1 and f"after {sdp.iterations} iterations" in notes[0]
+    # cut by its time limit, but the certificate is already tight: nothing to say
+    X, Y = _toy(n=60, d=3, c=2, seed=6)
+    tight = fit(X, Y, 0.01, solver="admm", time_limit=1.0, dual_bound=False, width=5, restarts=0,
+                rounding_iterations=10)
+    assert tight.stages["sdp"].status == "time_limit" and tight.certificate.gap < 0.1
+    assert not any("stopped at its time limit" in n for n in tight.notes)
+    X, Y = _toy(n=24, d=2, c=2, seed=6)
+    done = fit(X, Y, 0.01, solver="admm", time_limit=60.0, dual_bound=False, width=5, restarts=0,
+               rounding_iterations=10)
+    assert done.stages["sdp"].status == "optimal"
+    assert not any("stopped at its time limit" in n for n in done.notes)

@@ -338,6 +338,15 @@ def fit(
         upper = problem.objective(net.U, net.V)
     cert = OptimalityCertificate(cert.lower, upper, cert.lower_source,
                                  f"NN-TRAIN objective of the returned network ({name})")
+    sdp = stages.get("sdp")
+    if (sdp is not None and sdp.status == "time_limit" and sdp.lower_bound is not None
+            and cert.lower == sdp.lower_bound and cert.gap is not None and cert.gap > _SLOW_SDP_GAP):
+        own = sdp.gap
+        far = (f"{own:.1%} from its own certified bound" if own is not None and own >= 0 else
+               "its iterate still infeasible (value below the bound)")
+        notes.append(f"SDP-NN's solver stopped at its time limit after {sdp.iterations} iterations "
+                     f"({sdp.time_s / max(sdp.iterations, 1):.2g} s each), {far}, so its bound is not "
+                     "SDP-NN's optimum yet: a longer time limit (or fewer samples) would raise it")
     res = FitResult(net, cert, stages, times, method, notes=notes)
     res.candidates = {k: v[0] for k, v in candidates.items()}
     res.candidate_networks = {k: v[1] for k, v in candidates.items()}
@@ -353,6 +362,9 @@ _DUAL_TOL = 1e-3  # the dual stage stops once its bound and its best network are
 # L-BFGS network, certified 10.775 / 10.901 / 10.910 with 24 / 48 / 80 s
 _HANDOVER_AFTER = 0.5
 _HANDOVER_GAP = 0.1
+# a certificate whose bound is an SDP-NN solve cut by its time limit, with a certified gap above
+# this, gets a note saying that more time would raise the bound
+_SLOW_SDP_GAP = 0.1
 
 
 class _Handover:
