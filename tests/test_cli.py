@@ -235,6 +235,24 @@ def test_fit_report_and_predict_round_trip(capsys, tmp_path):
     scores = net.predict((ds.X - split.mean) / split.scale)
     np.testing.assert_allclose(np.array(pred["scores"]), scores, rtol=0, atol=0)
     assert pred["predictions"] == [split.label_names[k] for k in scores.argmax(1)]
+    # data with other feature columns are refused by name, never run through the network
+    csv = tmp_path / "iris.csv"
+    names = list(ds.feature_names)
+    rows = [",".join(names + ["species"])] + [",".join(f"{v:.4g}" for v in x) + f",{ds.label_names[k]}"
+                                              for x, k in zip(ds.X[::25], ds.Y[::25].argmax(1))]
+    csv.write_text("\n".join(rows) + "\n")
+    assert main(["predict", str(mpath), str(csv)]) == 0  # the same columns: fine
+    capsys.readouterr()
+    swapped = tmp_path / "swapped.csv"
+    swapped.write_text("\n".join([",".join([names[1], names[0]] + names[2:] + ["species"])] + rows[1:]) + "\n")
+    assert main(["predict", str(mpath), str(swapped)]) == 2
+    err = capsys.readouterr().err
+    assert f"{names[1]!r} where the model has {names[0]!r}" in err and "same order" in err
+    fewer = tmp_path / "fewer.csv"
+    fewer.write_text("\n".join(",".join(r.split(",")[1:]) for r in rows) + "\n")
+    assert main(["predict", str(mpath), str(fewer)]) == 2
+    err = capsys.readouterr().err
+    assert "has 3 feature columns" in err and "trained on 4" in err and "Traceback" not in err
 
 
 @pytest.mark.parametrize("argv, message", [
