@@ -247,12 +247,19 @@ def test_fit_report_and_predict_round_trip(capsys, tmp_path):
     swapped.write_text("\n".join([",".join([names[1], names[0]] + names[2:] + ["species"])] + rows[1:]) + "\n")
     assert main(["predict", str(mpath), str(swapped)]) == 2
     err = capsys.readouterr().err
-    assert f"{names[1]!r} where the model has {names[0]!r}" in err and "same order" in err
+    assert f"{names[1]!r} where the model {mpath} has {names[0]!r}" in err and "same order" in err
     fewer = tmp_path / "fewer.csv"
     fewer.write_text("\n".join(",".join(r.split(",")[1:]) for r in rows) + "\n")
     assert main(["predict", str(mpath), str(fewer)]) == 2
     err = capsys.readouterr().err
-    assert "has 3 feature columns" in err and "trained on 4" in err and "Traceback" not in err
+    assert "has 3 feature columns" in err and f"the model {mpath} has 4" in err and "Traceback" not in err
+    renamed = tmp_path / "renamed.csv"
+    renamed.write_text("\n".join(["a,b,c,d,species"] + rows[1:]) + "\n")
+    assert main(["predict", str(mpath), str(renamed)]) == 0  # other names: by position, with a warning
+    out, err = capsys.readouterr()
+    assert "warning: the column names of" in err and "matched by position" in err
+    assert out.splitlines()[:6] == [split.label_names[k] for k in
+                                    net.predict((ds.X[::25] - split.mean) / split.scale).argmax(1)][:6]
 
 
 @pytest.mark.parametrize("argv, message", [

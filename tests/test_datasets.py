@@ -441,8 +441,20 @@ def test_test_path_route(tmp_path):
     with pytest.raises(DataError, match="'z'.*does not occur"):
         prepare(str(train), test_path=str(unseen))
     wide = _write(tmp_path, "f1,f2,f3,kind\n5,5,5,a\n", name="wide.csv")
-    with pytest.raises(DataError, match="feature columns"):
+    with pytest.raises(DataError, match=r"3 feature columns \(f1, f2, f3\) but .* has 2 \(f1, f2\)"):
         prepare(str(train), test_path=str(wide))
+    # the same columns in another order would be mixed up by position matching: refused
+    swapped = _write(tmp_path, "f2,f1,kind\n5,6,a\n", name="swapped.csv")
+    with pytest.raises(DataError, match="in another order: 'f2' where .* has 'f1'"):
+        prepare(str(train), test_path=str(swapped))
+    # other names are matched by position, with a warning note (the CLI prints it)
+    renamed = _write(tmp_path, "g1,g2,kind\n5,6,a\n", name="renamed.csv")
+    sp3 = prepare(str(train), test_path=str(renamed))
+    assert [n for n in sp3.notes if n.startswith("warning:")] == [
+        f"warning: the column names of CSV file {str(renamed)!r} differ from those of {str(train)!r} "
+        "(matched by position)"]
+    np.testing.assert_allclose(sp3.X_test, (np.array([[5, 6]]) - raw.mean(0)) / raw.std(0))
+    assert not any(n.startswith("warning:") for n in sp.notes)
     # a named target column is looked up again in the test file
     named = load_csv(_write(tmp_path, "kind,f1,f2\nb,0,0\na,1,1\nb,0,1\n", name="t2.csv"), target="kind")
     sp2 = prepare(named, test_path=_write(tmp_path, "kind,f1,f2\na,3,3\n", name="t2test.csv"))

@@ -165,6 +165,9 @@ def _load_split(args):
     ds = load_dataset(args.data, target=getattr(args, "target", None), task=getattr(args, "task", None))
     split = prepare(ds, protocol=args.protocol, test_size=args.test_size, test_path=args.test_path,
                     seed=args.seed, standardize=args.standardize, bias=args.bias)
+    for note in split.notes:  # the others are informational (they go to --json)
+        if note.startswith("warning:"):
+            print(f"convexnn: {note}", file=sys.stderr)
     return ds, split
 
 
@@ -488,28 +491,9 @@ def cmd_fit(args) -> int:
     return 0
 
 
-def _check_predict_columns(trained, given, model, data) -> None:
-    """The data's feature columns must be the model's, in its order: a different count or order
-    would give a numpy error or, worse, silently wrong predictions."""
-    from .errors import DataError
-
-    if trained is None:  # a model saved without column names (not by `convexnn fit`)
-        return
-    trained, given = [str(s) for s in trained], [str(s) for s in given]
-    if trained == given:
-        return
-    if len(trained) != len(given):
-        raise DataError(f"{data} has {len(given)} feature columns ({', '.join(given)}) but the model "
-                        f"{model} was trained on {len(trained)} ({', '.join(trained)}); pass the target "
-                        "column with --target if it is not the last one.")
-    diff = [f"{g!r} where the model has {t!r}" for t, g in zip(trained, given) if t != g]
-    raise DataError(f"{data}'s feature columns differ from those the model {model} was trained on: "
-                    + "; ".join(diff[:3]) + (f" (and {len(diff) - 3} more)" if len(diff) > 3 else "")
-                    + ". Use the same columns, in the same order.")
-
-
 def cmd_predict(args) -> int:
     from .datasets import load_dataset
+    from .datasets._prepare import match_columns
     from .network import ReLUNetwork
     from .report import check_writable, write_json
 
@@ -519,10 +503,13 @@ def cmd_predict(args) -> int:
     meta = net.metadata
     ds = load_dataset(args.data, target=args.target, task=meta.get("task"))
     X = ds.X if ds.X_test is None or not args.use_test else ds.X_test
-    names = meta.get("feature_names")
-    if names is not None and net.bias:  # the design's ones column is not in the data
-        names = list(names)[:net.U.shape[0] - 1]
-    _check_predict_columns(names, ds.feature_names, args.model, args.data)
+    names = meta.get("feature_names")  # None: a model saved without them (not by `convexnn fit`)
+    if names is not None:
+        if net.bias:  # the design's ones column is not in the data
+            names = list(names)[:net.U.shape[0] - 1]
+        note = match_columns(names, ds.feature_names, repr(args.data), f"the model {args.model}")
+        if note is not None:
+            print(f"convexnn: warning: {note}", file=sys.stderr)
     if meta.get("mean") is not None:
         X = (X - np.asarray(meta["mean"])) / np.asarray(meta["scale"])
     P = net.predict(X)

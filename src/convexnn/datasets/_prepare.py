@@ -67,17 +67,41 @@ def _split_indices(ds: Dataset, test_size: float, seed: int, stratify: bool, not
     return tr, te
 
 
+def match_columns(trained, given, given_origin: str, trained_origin: str) -> str | None:
+    """Check that feature columns ``given`` (names) can stand for ``trained``, matched by position.
+
+    A different count is a DataError; so are the same names in another order, which position
+    matching would silently mix up. Other names are matched by position, and the returned note
+    says so (None when the names agree)."""
+    trained, given = [str(s) for s in trained], [str(s) for s in given]
+    if len(given) != len(trained):
+        raise DataError(
+            f"{given_origin} has {len(given)} feature columns ({', '.join(given)}) but {trained_origin} has "
+            f"{len(trained)} ({', '.join(trained)}); it needs the same columns (pass the target column with "
+            "--target / target= if it is not the last one).")
+    if given == trained:
+        return None
+    if sorted(given) == sorted(trained):
+        moved = [f"{g!r} where {trained_origin} has {t!r}" for t, g in zip(trained, given) if t != g]
+        raise DataError(
+            f"{given_origin} has the feature columns of {trained_origin} in another order: "
+            + "; ".join(moved[:3]) + (f" (and {len(moved) - 3} more)" if len(moved) > 3 else "")
+            + ". Columns are matched by position: put them in the same order.")
+    return f"the column names of {given_origin} differ from those of {trained_origin} (matched by position)"
+
+
 def _load_test_file(ds: Dataset, test_path):
     """Read ``test_path`` with the same columns as ``ds``; return (X_test, Y_test, y_test, notes)."""
     table = read_csv_table(test_path, target=ds.target_column)
     notes = []
-    if table.X.shape[1] != ds.d:
-        raise DataError(
-            f"{table.origin} has {table.X.shape[1]} feature columns but {ds.name!r} has {ds.d}; "
-            "the test file needs the same columns as the training data."
-        )
-    if table.header is not None and table.feature_names != ds.feature_names:
-        notes.append("test file column names differ from the training feature names (matched by position)")
+    if table.header is None:  # no names to compare: the count must agree
+        if table.X.shape[1] != ds.d:
+            raise DataError(f"{table.origin} has {table.X.shape[1]} feature columns but {ds.name!r} has "
+                            f"{ds.d}; the test file needs the same columns as the training data.")
+    else:
+        note = match_columns(ds.feature_names, table.feature_names, table.origin, repr(ds.name))
+        if note is not None:
+            notes.append(f"warning: {note}")
     if ds.task == "classification":
         y = map_labels(table, ds.label_names)
         Y = np.zeros((y.size, ds.c))
