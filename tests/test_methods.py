@@ -124,6 +124,28 @@ def test_an_interrupted_stage_is_named_in_the_notes(monkeypatch):
     assert fit(X, Y, 0.1).notes == []
 
 
+def test_ctrl_c_in_the_rounding_ends_that_stage_and_fit_goes_on(monkeypatch):
+    """The rounding had no Ctrl-C handling: a KeyboardInterrupt there ended the whole fit and lost
+    the SDP bound already certified. Now it ends the rounding stage only, as in the others."""
+    import convexnn.rounding as rounding
+
+    def ctrl_c(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    real = rounding.tos_round
+    monkeypatch.setattr(rounding, "tos_round", ctrl_c)
+    X, Y = _toy(n=20)
+    try:
+        res = fit(X, Y, 0.1, dual_bound=False)
+    except KeyboardInterrupt:  # (not left to propagate: it would stop the whole test run)
+        pytest.fail("Ctrl-C in the rounding ended the whole fit")
+    assert res.notes == ["the rounding stage was interrupted (Ctrl-C); its candidates were skipped"]
+    assert set(res.candidates) == {"lbfgs"} and res.stages["sdp"].status == "optimal"
+    assert res.certificate.lower == res.stages["sdp"].lower_bound <= res.certificate.upper
+    monkeypatch.setattr(rounding, "tos_round", real)
+    assert set(fit(X, Y, 0.1, dual_bound=False).candidates) == {"lbfgs", *rounding.CANDIDATES}
+
+
 @pytest.mark.parametrize("method", ["crelu", "gated", "exact", "kim-pilanci", "sahiner-cop"])
 def test_all_zero_inputs_are_refused_by_the_pattern_methods_with_the_known_optimum(method):
     """With X = 0 every sampled pattern is empty; the methods failed with 'gates has 0 columns' or

@@ -206,7 +206,7 @@ def fit(
     if method in ("sdp", "lbfgs"):
         if method == "sdp" and dual_planned and time_limit is not None:
             handover = _Handover(time_limit, sdp_callback)
-        candidates, cert = _fit_sdp(problem, stages, times, method=method, solver=solver, tol=tol,
+        candidates, cert = _fit_sdp(problem, stages, times, notes, method=method, solver=solver, tol=tol,
                                     time_limit=time_limit, max_iter=max_iter, width=width,
                                     restarts=restarts, train_iter=train_iter, rounding=rounding,
                                     rounding_iterations=rounding_iterations,
@@ -493,7 +493,7 @@ def _fit_arrangement(problem, method, *, n_gates, mode, decomposition, rng, max_
     return res, net, own
 
 
-def _fit_sdp(problem, stages, times, *, method, solver, tol, time_limit, max_iter, width, restarts,
+def _fit_sdp(problem, stages, times, notes, *, method, solver, tol, time_limit, max_iter, width, restarts,
              train_iter, rounding, rounding_iterations, rounding_width, rng, warm_start,
              sdp_callback, train_callback):
     """The certified SDP pipeline (method 'sdp') or plain L-BFGS ('lbfgs')."""
@@ -519,11 +519,15 @@ def _fit_sdp(problem, stages, times, *, method, solver, tol, time_limit, max_ite
 
         t = time.perf_counter()
         form = sdp.solution["formulation"]
-        rounds = round_sdp(sdp.solution["Lambda"], problem, width=rounding_width,
-                           iterations=rounding_iterations, seed=rng, X_lifted=form.X,
-                           data_scale=sdp.info.get("data_scale", 1.0), step="stable",
-                           lbfgs_iter=min(200, train_iter),
-                           time_limit=_stage_time_limit(time_limit, _ROUNDING_SHARE))
+        try:
+            rounds = round_sdp(sdp.solution["Lambda"], problem, width=rounding_width,
+                               iterations=rounding_iterations, seed=rng, X_lifted=form.X,
+                               data_scale=sdp.info.get("data_scale", 1.0), step="stable",
+                               lbfgs_iter=min(200, train_iter),
+                               time_limit=_stage_time_limit(time_limit, _ROUNDING_SHARE))
+        except KeyboardInterrupt:  # like every other stage: Ctrl-C ends it, and fit goes on
+            rounds = []
+            notes.append("the rounding stage was interrupted (Ctrl-C); its candidates were skipped")
         times["rounding"] = time.perf_counter() - t
         for r in rounds:
             candidates[r.name] = (r.objective, r.network)
