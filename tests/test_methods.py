@@ -272,7 +272,18 @@ def test_fit_says_when_the_bound_comes_from_an_sdp_solve_cut_by_its_time_limit()
     sdp = cut.stages["sdp"]
     assert sdp.status == "time_limit" and cut.certificate.gap > 0.1
     notes = [n for n in cut.notes if "stopped at its time limit" in n]
-    assert len(notes) == 1 and f"after {sdp.iterations} iterations" in notes[0]
+    assert len(notes) == 1 and f"after {sdp.time_s:.3g} s" in notes[0]
+    # both readings: how far more time can take the bound (up to the solver's primal estimate), or
+    # that the iterate is still infeasible
+    from convexnn.pipeline import _sdp_time_limit_note
+    from convexnn.result import SolveResult
+
+    ahead = _sdp_time_limit_note(SolveResult("sdp-admm", 1.4, 1.3, "time_limit", 10, 60.0))
+    assert ahead.startswith("SDP-NN's solver stopped at its time limit after 60 s with its certified bound "
+                            "7.1% below its primal estimate 1.4: ") and "not further" in ahead
+    behind = _sdp_time_limit_note(SolveResult("sdp-admm", 1.2, 1.3, "time_limit", 10, 60.0))
+    assert "still infeasible (primal estimate 1.2 below the bound)" in behind
+    assert notes[0] == _sdp_time_limit_note(sdp)
     # cut by its time limit, but the certificate is already tight: nothing to say
     X, Y = _toy(n=60, d=3, c=2, seed=6)
     tight = fit(X, Y, 0.01, solver="admm", time_limit=1.0, dual_bound=False, width=5, restarts=0,

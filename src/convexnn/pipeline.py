@@ -341,12 +341,7 @@ def fit(
     sdp = stages.get("sdp")
     if (sdp is not None and sdp.status == "time_limit" and sdp.lower_bound is not None
             and cert.lower == sdp.lower_bound and cert.gap is not None and cert.gap > _SLOW_SDP_GAP):
-        own = sdp.gap
-        far = (f"{own:.1%} from its own certified bound" if own is not None and own >= 0 else
-               "its iterate still infeasible (value below the bound)")
-        notes.append(f"SDP-NN's solver stopped at its time limit after {sdp.iterations} iterations "
-                     f"({sdp.time_s / max(sdp.iterations, 1):.2g} s each), {far}, so its bound is not "
-                     "SDP-NN's optimum yet: a longer time limit (or fewer samples) would raise it")
+        notes.append(_sdp_time_limit_note(sdp))
     res = FitResult(net, cert, stages, times, method, notes=notes)
     res.candidates = {k: v[0] for k, v in candidates.items()}
     res.candidate_networks = {k: v[1] for k, v in candidates.items()}
@@ -389,6 +384,19 @@ class _Handover:
                 self.fired = (elapsed, gap)
                 return True
         return False
+
+
+def _sdp_time_limit_note(sdp: SolveResult) -> str:
+    """What a bound from an SDP-NN solve cut by its time limit means, and how far more time can
+    take it: up to the solver's primal estimate when that lies above the bound."""
+    own, lead = sdp.gap, f"SDP-NN's solver stopped at its time limit after {sdp.time_s:.3g} s"
+    if own is not None and own >= 0:
+        return (f"{lead} with its certified bound {own:.1%} below its primal estimate {sdp.value:.6g}: "
+                "more time (or fewer samples) can raise the bound to about that estimate, not further; "
+                "the rest of the gap lies between SDP-NN's optimum and the network")
+    value = "none" if sdp.value is None else f"{sdp.value:.6g}"
+    return (f"{lead} with its iterate still infeasible (primal estimate {value} below the bound): more "
+            "time (or fewer samples) would raise the bound, by how much is not known yet")
 
 
 def _solve_sdp_stage(*args, **kwargs):
