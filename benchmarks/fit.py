@@ -21,7 +21,6 @@ import sys
 import time
 from datetime import date
 
-import numpy as np
 
 from convexnn.datasets import prepare
 from convexnn.pipeline import fit
@@ -50,7 +49,9 @@ def run(name, reg, protocol, sdp_time):
            "lower_bound": res.certificate.lower, "objective": res.certificate.upper,
            "gap": res.certificate.gap, "chosen": res.chosen, "candidates": res.candidates,
            "times": res.times, "total_s": total, "sdp_status": res.stages["sdp"].status,
-           "sdp_method": res.stages["sdp"].method, "sdp_s": res.times.get("sdp"), **m}
+           "sdp_method": res.stages["sdp"].method, "sdp_s": res.times.get("sdp"),
+           "bound_from": "atomic dual" if res.certificate.lower_source.startswith("atomic") else "SDP-NN",
+           "notes": res.notes, **m}
     if protocol == "paper":
         out["paper_metrics"] = paper_protocol_selection(split.Y_test, res.candidate_networks, split.X_test)
     return out
@@ -75,17 +76,18 @@ def main(argv=None):
     meta = {"date": date.today().isoformat(), "machine": machine(), "sdp_time_limit_s": args.sdp_time}
     lines = [f"Certified training with bias, {meta['date']}, {meta['machine']}; SDP time limit "
              f"{args.sdp_time:.0f} s per problem.", "",
-             "| data | reg | protocol | SDP solver, status (s) | certified lower bound | network objective | "
-             "certified gap | chosen | rounding s | test acc (argmax) | test F1 w. | "
+             "| data | reg | protocol | SDP solver, status (s) | certified lower bound (from) | network objective | "
+             "certified gap | chosen | rounding s | total s | test acc (argmax) | test F1 w. | "
              "paper-protocol acc / F1 (test-tuned) | published acc / F1 |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         pm = r.get("paper_metrics")
         pub = PUBLISHED.get((r["dataset"], r["reg"]))
         lines.append(
             f"| {r['dataset']} | {r['reg']} | {r['protocol']} | {r['sdp_method'].removeprefix('sdp-')}, "
-            f"{r['sdp_status']} ({r['sdp_s']:.1f}) | {r['lower_bound']:.5g} | {r['objective']:.5g} | "
-            f"{100 * r['gap']:.1f} % | {r['chosen']} | {r['times'].get('rounding', 0):.1f} | "
+            f"{r['sdp_status']} ({r['sdp_s']:.1f}) | {r['lower_bound']:.5g} ({r['bound_from']}) | "
+            f"{r['objective']:.5g} | {100 * r['gap']:.3g} % | {r['chosen']} | {r['times'].get('rounding', 0):.1f} | "
+            f"{r['total_s']:.0f} | "
             f"{r['test_accuracy']:.3f} | {r['test_f1_weighted']:.3f} | "
             + (f"{pm['test_accuracy_exact_match']:.3f} / {pm['test_f1_weighted']:.3f}" if pm else "—") + " | "
             + (f"{pub[0]:.3f} / {pub[1]:.3f}" if pub and r["protocol"] == "paper" else "—") + " |")
