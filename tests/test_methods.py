@@ -176,6 +176,7 @@ def test_all_zero_inputs_are_refused_by_the_pattern_methods_with_the_known_optim
     ("polish", "no", "polish must be True or False"),
     ("train_callback", "x", "train_callback must be callable or None"),  # a TypeError after the SDP
     ("sdp_callback", 3, "sdp_callback must be callable or None"),
+    ("rounding_callback", "x", "rounding_callback must be callable or None"),
     ("mode", "x", "mode must be 'nuclear' or 'ova'"),  # crelu ignored it
     ("decomposition", 3, "decomposition must be 'min-norm' or 'shift'"),  # was called 'method'
     ("solver", "x", "unknown SDP solver 'x'"),  # the kernel methods ignored it

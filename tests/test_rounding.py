@@ -531,3 +531,25 @@ def test_round_sdp_validation():
         round_sdp(Lam, prob, data_scale=0.0)
     with pytest.raises(DataError):
         round_sdp(Lam, prob, X_lifted=np.ones((4, 3)))
+
+
+def test_round_sdp_reports_progress_without_changing_its_result():
+    rng = np.random.default_rng(34)
+    n, d, c = 20, 3, 2
+    prob = TrainingProblem(rng.standard_normal((n, d)), rng.standard_normal((n, c)), 0.05)
+    Lam = lift(prob.X, rng.standard_normal((d, 4)), rng.standard_normal((c, 4))) + 0.01 * np.eye(2 * n + d + c)
+    kw = dict(width=10, iterations=40, polish_rounds=2, lbfgs_iter=15, step="stable")
+    records = []
+    with_progress = round_sdp(Lam, prob, progress=records.append, **kw)
+    plain = round_sdp(Lam, prob, **kw)
+    for a, b in zip(with_progress, plain):
+        assert a.objective == b.objective
+        np.testing.assert_array_equal(a.network.U, b.network.U)
+    assert [r["iteration"] for r in records if r["candidate"] == "tos"] == [10, 20, 30, 40]
+    for name, res in (("tos+polish", with_progress[2]), ("eig+refit+polish", with_progress[3])):
+        steps = [r for r in records if r["candidate"] == name]
+        assert steps and all("value" in r for r in steps)
+        # the values are those of L-BFGS iterates (objectives on the same problem), and the
+        # candidate is the best point the polish saw
+        assert res.objective <= min(r["value"] for r in steps) * (1 + 1e-12)
+    assert {r["candidate"] for r in records} == {"tos", "tos+polish", "eig+refit+polish"}

@@ -57,7 +57,7 @@ class Progress:
         if now - self.last < self.every:
             return None
         self.last = now
-        parts = [f"{self.label}", f"{now - self.t0:6.1f}s"]
+        parts = [f"{self.label}", f"{now - self.t0:6.1f}s"] + ([rec["candidate"]] if "candidate" in rec else [])
         if "iteration" in rec:
             # the active-set interior point numbers its own iterations after the ADMM warm-up's
             parts.append(f"it {rec['iteration']}" + (f" (ipm-active round {rec['round']})" if "round" in rec else ""))
@@ -394,17 +394,17 @@ def cmd_fit(args) -> int:
     prog = Progress("sdp", not args.quiet)
     tprog = Progress(args.method if args.method != "sdp" else "train", not args.quiet)
     dprog = Progress("dual bound", not args.quiet)
+    rprog = Progress("rounding", not args.quiet)
     X_raw = split.X_train[:, :-1] if split.bias else split.X_train
     res = fit(X_raw, split.Y_train, args.reg, bias=split.bias, method=args.method, solver=args.solver,
               tol=args.tol, time_limit=args.time_limit, width=args.width, restarts=args.restarts,
               seed=args.seed if args.seed is not None else 0, sdp_callback=prog, train_callback=tprog,
               n_gates=args.n_gates, mode=args.mode, decomposition=args.decomposition,
               protocol=args.train_protocol, dataset=split.dataset, max_epochs=args.max_epochs,
-              oracle=args.oracle, certify=args.certify, dual_callback=dprog,
+              oracle=args.oracle, certify=args.certify, dual_callback=dprog, rounding_callback=rprog,
               dual_bound={"auto": "auto", "on": True, "off": False}[args.dual_bound])
-    prog.done()
-    tprog.done()
-    dprog.done()
+    for pg in (prog, rprog, tprog, dprog):
+        pg.done()
     total = time.perf_counter() - t0
     net, cert = res.network, res.certificate
     metrics = _metrics(split, res)

@@ -99,6 +99,7 @@ def fit(
     polish: bool = True,
     dual_bound: bool | str = "auto",
     dual_callback=None,
+    rounding_callback=None,
 ) -> FitResult:
     """Train a two-layer ReLU network on raw features X and targets Y with weight decay ``reg``.
 
@@ -136,7 +137,8 @@ def fit(
     limit, an SDP-NN solve on the first-order route (ADMM) still more than 10 % from its certified
     bound at half the limit stops there, and the dual stage gets the SDP stage's remaining time
     as well (a note says so): on Bank Notes the ADMM's bound is far below the dual's.
-    ``dual_callback`` gets its progress records (per round, and while a branch and bound runs).
+    ``dual_callback`` gets its progress records (per round, and while a branch and bound runs);
+    ``rounding_callback`` those of the rounding (see :func:`convexnn.rounding.round_sdp`).
     """
     if method not in METHODS:
         raise ParameterError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}.")
@@ -162,7 +164,7 @@ def fit(
         (("restarts", restarts), ("train_iter", train_iter), ("rounding_iterations", rounding_iterations)))
     rng = as_generator(seed)
     for name, cb in (("sdp_callback", sdp_callback), ("train_callback", train_callback),
-                     ("dual_callback", dual_callback)):
+                     ("dual_callback", dual_callback), ("rounding_callback", rounding_callback)):
         if cb is not None and not callable(cb):
             raise ParameterError(f"{name} must be callable or None; got {type(cb).__name__}.")
     for name, value, allowed in (("mode", mode, ("nuclear", "ova")),
@@ -211,7 +213,8 @@ def fit(
                                     restarts=restarts, train_iter=train_iter, rounding=rounding,
                                     rounding_iterations=rounding_iterations,
                                     rounding_width=rounding_width, rng=rng, warm_start=warm_start,
-                                    sdp_callback=handover or sdp_callback, train_callback=train_callback)
+                                    sdp_callback=handover or sdp_callback, train_callback=train_callback,
+                                    rounding_callback=rounding_callback)
     else:
         t = time.perf_counter()
         kw = dict(time_limit=time_limit, callback=train_callback)
@@ -503,7 +506,7 @@ def _fit_arrangement(problem, method, *, n_gates, mode, decomposition, rng, max_
 
 def _fit_sdp(problem, stages, times, notes, *, method, solver, tol, time_limit, max_iter, width, restarts,
              train_iter, rounding, rounding_iterations, rounding_width, rng, warm_start,
-             sdp_callback, train_callback):
+             sdp_callback, train_callback, rounding_callback=None):
     """The certified SDP pipeline (method 'sdp') or plain L-BFGS ('lbfgs')."""
     bias = problem.bias
     init = None
@@ -532,7 +535,8 @@ def _fit_sdp(problem, stages, times, notes, *, method, solver, tol, time_limit, 
                                iterations=rounding_iterations, seed=rng, X_lifted=form.X,
                                data_scale=sdp.info.get("data_scale", 1.0), step="stable",
                                lbfgs_iter=min(200, train_iter),
-                               time_limit=_stage_time_limit(time_limit, _ROUNDING_SHARE))
+                               time_limit=_stage_time_limit(time_limit, _ROUNDING_SHARE),
+                               progress=rounding_callback)
         except KeyboardInterrupt:  # like every other stage: Ctrl-C ends it, and fit goes on
             rounds = []
             notes.append("the rounding stage was interrupted (Ctrl-C); its candidates were skipped")

@@ -60,6 +60,11 @@ def _finish(name, U, V, problem, t_start, diagnostics=None, factor=None, prune=T
                           dict(diagnostics or {}), factor)
 
 
+def _tagged(progress, candidate: str):
+    """``progress`` with the candidate's name added to each record (None stays None)."""
+    return None if progress is None else (lambda rec: progress({"candidate": candidate, **rec}))
+
+
 def round_sdp(
     Lam,
     problem: TrainingProblem,
@@ -73,6 +78,7 @@ def round_sdp(
     data_scale: float = 1.0,
     step: float | str | None = None,
     time_limit: float | None = None,
+    progress=None,
 ) -> list[RoundingResult]:
     """Round an SDP-NN solution Λ into networks; returns the candidates in this order:
 
@@ -95,7 +101,9 @@ def round_sdp(
     eigenpairs of Λ̃ are computed once, for the TOS start, that step and candidate (d).
     ``time_limit`` (seconds): TOS stops after half of it, (c)'s polish after half of what is
     left and (d)'s at the end (each after at least one step; the eigendecomposition itself is
-    not interrupted), so every candidate is still returned.
+    not interrupted), so every candidate is still returned. ``progress(record)``, if given, gets
+    {'candidate', 'iteration'} from TOS and {'candidate', 'iteration', 'value'} (the objective)
+    from the polishes, for a progress display.
     """
     if not isinstance(problem, TrainingProblem):
         raise ParameterError("problem must be a convexnn.problem.TrainingProblem.")
@@ -131,7 +139,9 @@ def round_sdp(
             lam_max = float(pairs[0][0]) if pairs[0].size else 0.0
             step = STABLE_STEP_FACTOR / lam_max if lam_max > 0 else None
         tos = tos_round(Lam, Xl, c=problem.c, width=width, step=step, iterations=iterations, start=F, seed=seed,
-                        bias=problem.bias, data_scale=data_scale, time_limit=share(0.5))
+                        bias=problem.bias, data_scale=data_scale, time_limit=share(0.5),
+                        callback=None if progress is None else
+                        lambda k, info: progress({"candidate": "tos", "iteration": k}) and False)
         t_tos = time.perf_counter() - t0
         diag = tos.diagnostics
         U0, V0 = tos.network.U, tos.network.V
@@ -146,7 +156,8 @@ def round_sdp(
 
         t2 = time.perf_counter()
         Uc, Vc = _live(U0, V0)
-        Uc, Vc = polish(problem, Uc, Vc, rounds=polish_rounds, lbfgs_iter=lbfgs_iter, time_limit=share(0.5))
+        Uc, Vc = polish(problem, Uc, Vc, rounds=polish_rounds, lbfgs_iter=lbfgs_iter, time_limit=share(0.5),
+                        progress=_tagged(progress, "tos+polish"))
         r = _finish("tos+polish", Uc, Vc, problem, t2, diag)
         r.time_s += t_tos
         out.append(r)
@@ -154,7 +165,8 @@ def round_sdp(
         t3 = time.perf_counter()
         Ue, Ve = _live(F[2 * Xl.shape[0]:2 * Xl.shape[0] + problem.d] * s, F[2 * Xl.shape[0] + problem.d:] * s)
         Ve = refit_output_layer(problem.X, problem.Y, Ue, problem.reg)
-        Ue, Ve = polish(problem, Ue, Ve, rounds=polish_rounds, lbfgs_iter=lbfgs_iter, time_limit=share(1.0))
+        Ue, Ve = polish(problem, Ue, Ve, rounds=polish_rounds, lbfgs_iter=lbfgs_iter, time_limit=share(1.0),
+                        progress=_tagged(progress, "eig+refit+polish"))
         r = _finish("eig+refit+polish", Ue, Ve, problem, t3,
                     {"eigen_rank": int(np.count_nonzero(np.any(F != 0, axis=0)))})
         r.time_s += t_eig

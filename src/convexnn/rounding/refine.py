@@ -69,7 +69,8 @@ def refit_output_layer(X, Y, U, reg: float) -> np.ndarray:
 
 
 def polish(problem: TrainingProblem, U, V, *, rounds: int = 3, lbfgs_iter: int = 200,
-           tol: float = 1e-12, time_limit: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+           tol: float = 1e-12, time_limit: float | None = None,
+           progress=None) -> tuple[np.ndarray, np.ndarray]:
     """Alternate the ridge refit of V with ``lbfgs_iter`` L-BFGS-B steps on (U, V) jointly.
 
     Monotone by construction: every stage starts from the best point so far and a stage's
@@ -77,7 +78,8 @@ def polish(problem: TrainingProblem, U, V, *, rounds: int = 3, lbfgs_iter: int =
     a larger NN-TRAIN objective than the input. Stops early when a round improves by less than
     ``tol`` relative, or once ``time_limit`` seconds have passed (an L-BFGS run stops at its next
     iteration and its last point is compared like any other). ``rounds=0`` returns copies of the
-    input.
+    input. ``progress(record)``, if given, gets {'iteration', 'value'} after each L-BFGS step
+    (its return value is ignored).
     """
     t0 = time.perf_counter()
     check_time_limit(time_limit)
@@ -98,7 +100,13 @@ def polish(problem: TrainingProblem, U, V, *, rounds: int = 3, lbfgs_iter: int =
     def out_of_time() -> bool:
         return time_limit is not None and time.perf_counter() - t0 >= time_limit
 
-    def stop_when_out_of_time(intermediate_result):  # scipy ends the run at StopIteration
+    steps = 0
+
+    def after_step(intermediate_result):  # scipy ends the run at StopIteration
+        nonlocal steps
+        steps += 1
+        if progress is not None:
+            progress({"iteration": steps, "value": float(intermediate_result.fun)})
         if out_of_time():
             raise StopIteration
 
@@ -114,7 +122,7 @@ def polish(problem: TrainingProblem, U, V, *, rounds: int = 3, lbfgs_iter: int =
             theta0 = np.concatenate([U.ravel(), V.ravel()])
             res = minimize(fun, theta0, jac=True, method="L-BFGS-B",
                            options={"maxiter": lbfgs_iter, "maxfun": 2 * lbfgs_iter + 20},
-                           callback=None if time_limit is None else stop_when_out_of_time)
+                           callback=None if time_limit is None and progress is None else after_step)
             U2 = res.x[:d * m].reshape(d, m).copy()
             V2 = res.x[d * m:].reshape(c, m).copy()
             val = problem.objective(U2, V2)
