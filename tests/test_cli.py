@@ -32,6 +32,31 @@ def test_info_paper_protocol_sizes(capsys, tmp_path):
     info = json.loads((tmp_path / "i.json").read_text())
     assert info["n_train"] == 686 and info["n_test"] == 686
     assert sum(info["class_counts_train"].values()) == 686
+    # the ADMM's memory, by the solver's own rule: p = 2·686 + 4 + 2 = 1,378 > 600, so Anderson
+    # memory 10 and 11 + 20 dense p × p arrays, plus three p × q ones
+    p, q = 1378, 692
+    assert info["sdp_memory_bytes"] == 8.0 * 31 * p**2 + 24.0 * p * q
+    out = capsys.readouterr().out
+    assert f"SDP memory about {info['sdp_memory_bytes'] / 1024**3:.2g} GiB" in out and "too large" not in out
+
+
+def test_info_says_when_sdp_nn_would_not_fit(capsys, monkeypatch, tmp_path):
+    """The same verdict as the solver's own memory check, before any solve."""
+    from convexnn import _validation
+    from convexnn.datasets import prepare
+    from convexnn.errors import MemoryEstimateError
+    from convexnn.sdp import solve_sdp
+
+    split = prepare("iris")
+    for avail, refused in ((10 * 1024**2, True), (100 * 1024**2, False)):
+        monkeypatch.setattr(_validation, "available_memory_bytes", lambda a=avail: a)
+        assert main(["info", "iris", "--json", str(tmp_path / "i.json")]) == 0
+        assert ("too large, SDP-NN would be refused" in capsys.readouterr().out) == refused
+        if refused:
+            with pytest.raises(MemoryEstimateError):
+                solve_sdp(split.X_train, split.Y_train, 0.1, solver="admm", max_iter=1)
+        else:
+            solve_sdp(split.X_train, split.Y_train, 0.1, solver="admm", max_iter=1)
 
 
 def test_sdp_command_writes_certified_report(capsys, tmp_path):

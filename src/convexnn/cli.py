@@ -244,8 +244,18 @@ def cmd_info(args) -> int:
         info["class_counts_train"] = {names[k]: int(tr[k]) for k in range(split.c)}
         if te is not None:
             info["class_counts_test"] = {names[k]: int(te[k]) for k in range(split.c)}
+    from ._validation import available_memory_bytes
+    from .sdp.admm import admm_dense_arrays
+    from .sdp.formulation import dense_memory_bytes
+
     form_n = split.n_train
     print(f"SDP size   p = 2n+d+c = {2 * form_n + split.d + split.c}, q = n+d+c = {form_n + split.d + split.c}")
+    need = dense_memory_bytes(form_n, split.d, split.c, admm_dense_arrays)
+    avail = available_memory_bytes()
+    info["sdp_memory_bytes"], info["available_memory_bytes"] = need, avail
+    print(f"SDP memory about {need / 1024**3:.2g} GiB for the ADMM (before merging duplicate rows), "
+          f"{avail / 1024**3:.3g} GiB available" + ("" if need <= 0.8 * avail else
+                                                       ": too large, SDP-NN would be refused"))
     for note in split.notes:
         print(f"note       {note}")
     if args.json_path:

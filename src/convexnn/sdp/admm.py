@@ -227,6 +227,12 @@ def _default_anderson(p: int) -> int:
     return 30 if p <= 600 else 10
 
 
+def admm_dense_arrays(p: int, anderson: int | None = None) -> int:
+    """Dense p × p arrays the ADMM keeps: 11 (the kept primal point of restore_primal included)
+    + 2 per Anderson step."""
+    return 11 + 2 * (_default_anderson(p) if anderson is None else anderson)
+
+
 def solve_admm(form: SDPFormulation, *, device: str | None = None, **kwargs) -> SolveResult:
     """Solve SDP-NN natively; see :func:`_solve_admm` for the options.
 
@@ -330,8 +336,7 @@ def _solve_admm(
         from ..errors import ParameterError
 
         raise ParameterError(f"restore_primal must be True, False or 'auto'; got {restore_primal!r}.")
-    # dense p × p arrays: 11 (the kept primal point of restore_primal included) + 2 per Anderson step
-    form.check_memory(n_dense=(lambda p: 11 + 2 * _default_anderson(p)) if anderson is None else 11 + 2 * anderson)
+    form.check_memory(n_dense=lambda p: admm_dense_arrays(p, anderson))
     if anderson is None:
         anderson = _default_anderson(form.p)
     p = form.p

@@ -114,6 +114,14 @@ class Certificate:
     t_max: float
 
 
+def dense_memory_bytes(n: int, d: int, c: int, n_dense=10) -> float:
+    """Bytes for ``n_dense`` dense p×p float64 arrays (an int, or a function of p), p = 2n + d + c,
+    plus three p×q ones: the memory model of :meth:`SDPFormulation.check_memory`."""
+    p, q = 2 * n + d + c, n + d + c
+    k = n_dense(p) if callable(n_dense) else n_dense
+    return 8.0 * k * p**2 + 8.0 * 3 * p * q
+
+
 class SDPFormulation:
     """SDP-NN for design matrix X (n×d, include the ones column for a bias), targets Y, and reg.
 
@@ -181,10 +189,7 @@ class SDPFormulation:
     def memory_estimate(self, n_dense=10, n: int | None = None) -> float:
         """Bytes for ``n_dense`` dense p×p float64 arrays (what the ADMM solver keeps; an int, or a
         function of p); ``n``: for that many rows instead of this problem's."""
-        n = self.n if n is None else n
-        p, q = 2 * n + self.d + self.c, n + self.d + self.c
-        k = n_dense(p) if callable(n_dense) else n_dense
-        return 8.0 * k * p**2 + 8.0 * 3 * p * q
+        return dense_memory_bytes(self.n if n is None else n, self.d, self.c, n_dense)
 
     def check_memory(self, n_dense=10) -> None:
         """Refuse (MemoryEstimateError) when ``n_dense`` p×p arrays (an int, or a function of p)
