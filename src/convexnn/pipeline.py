@@ -116,8 +116,8 @@ def fit(
     ``max_iter`` cap the SDP stage and the method's own solver; for 'sdp' the rounding gets a
     quarter of the time limit and the L-BFGS training half of it (at least 1 s each);
     ``warm_start`` (a previous FitResult or SDP SolveResult on the same data) warm-starts the
-    native SDP solver; with ``solver='auto'`` (default: the interior point for q = n + d + c ≤ 90, tried first with
-    the active-set one from q = 60 on; else the ADMM or ipm-active; see
+    native SDP solver; with ``solver='auto'`` (default: the interior point for q = n + d + c ≤ 90,
+    tried first with the active-set one from q = 60 on; else the ADMM or ipm-active; see
     :func:`convexnn.sdp.solve_sdp`) a warm start from an ADMM solution selects the ADMM, and one
     from an interior point gives the active-set interior point its first working set, with no ADMM
     warm-up (along a reg path on Iris, paper protocol: about 1 s per solve instead of 4–7 s;
@@ -308,7 +308,7 @@ def fit(
         handed = max(0.0, float(time_limit) - times["sdp"]) if run_dual else 0.0
         elapsed, gap = handover.fired
         far = f"{abs(gap):.1%} from its certified bound" if gap is not None else "without a gap yet"
-        notes.append(f"SDP-NN's first-order solver (ADMM) was still {far} after {elapsed:.1f} s, half "
+        notes.append(f"SDP-NN's first-order solver (ADMM) was still {far} after {elapsed:.1f} s, past half "
                      f"its time limit: stopped there with its certified bound, "
                      + (f"and its remaining {handed:.1f} s went to the dual stage" if run_dual else
                         "and no dual stage ran (the certificate was already within its tolerance)"))
@@ -394,7 +394,8 @@ def _sdp_time_limit_note(sdp: SolveResult) -> str:
     take it: up to the solver's primal estimate when that lies above the bound."""
     own, lead = sdp.gap, f"SDP-NN's solver stopped at its time limit after {sdp.time_s:.3g} s"
     if own is not None and own >= 0:
-        return (f"{lead} with its certified bound {own:.1%} below its primal estimate {sdp.value:.6g}: "
+        below = f"{own:.1%}" if own >= 5e-4 else f"{own:.1e} (relative)"  # not '0.0%'
+        return (f"{lead} with its certified bound {below} below its primal estimate {sdp.value:.6g}: "
                 "more time (or fewer samples) can raise the bound to about that estimate, not further; "
                 "the rest of the gap lies between SDP-NN's optimum and the network")
     value = "none" if sdp.value is None else f"{sdp.value:.6g}"
@@ -429,7 +430,7 @@ def _stage_time_limit(time_limit, share: float) -> float | None:
 def _dual_time_limit(time_limit) -> float:
     """Time for the atomic-dual stage: half the time limit (at least 1 s), 30 s without one. A
     longer limit buys more rounds of column generation, whose bound keeps rising with them."""
-    return 30.0 if time_limit is None else max(1.0, 0.5 * float(time_limit))
+    return 30.0 if time_limit is None else _stage_time_limit(time_limit, 0.5)
 
 
 def _fit_kernel(X, Y, reg, *, bias, kind) -> FitResult:
@@ -504,8 +505,8 @@ def _fit_arrangement(problem, method, *, n_gates, mode, decomposition, rng, max_
     return res, net, own
 
 
-def _fit_sdp(problem, stages, times, notes, *, method, solver, tol, time_limit, max_iter, width, restarts,
-             train_iter, rounding, rounding_iterations, rounding_width, rng, warm_start,
+def _fit_sdp(problem, stages, times, notes, *, method, solver, tol, time_limit, max_iter, width,
+             restarts, train_iter, rounding, rounding_iterations, rounding_width, rng, warm_start,
              sdp_callback, train_callback, rounding_callback=None):
     """The certified SDP pipeline (method 'sdp') or plain L-BFGS ('lbfgs')."""
     bias = problem.bias
