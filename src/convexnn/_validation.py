@@ -120,7 +120,10 @@ def available_memory_bytes() -> int:
     return 8 * 1024**3
 
 
-def check_memory(n_bytes: float, what: str, *, fraction: float = 0.8, advice=None) -> None:
+MEMORY_FRACTION = 0.8  # of the available memory, the most an estimate may ask for
+
+
+def check_memory(n_bytes: float, what: str, *, fraction: float = MEMORY_FRACTION, advice=None) -> None:
     """Refuse (MemoryEstimateError) when ``n_bytes`` exceeds ``fraction`` of available memory.
 
     ``advice(budget_bytes)`` may return a more specific remedy than the generic one (e.g. how many

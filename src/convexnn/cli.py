@@ -244,7 +244,7 @@ def cmd_info(args) -> int:
         info["class_counts_train"] = {names[k]: int(tr[k]) for k in range(split.c)}
         if te is not None:
             info["class_counts_test"] = {names[k]: int(te[k]) for k in range(split.c)}
-    from ._validation import available_memory_bytes
+    from ._validation import MEMORY_FRACTION, available_memory_bytes
     from .sdp.admm import admm_dense_arrays
     from .sdp.formulation import dense_memory_bytes
 
@@ -254,7 +254,7 @@ def cmd_info(args) -> int:
     avail = available_memory_bytes()
     info["sdp_memory_bytes"], info["available_memory_bytes"] = need, avail
     print(f"SDP memory about {need / 1024**3:.2g} GiB for the ADMM (before merging duplicate rows), "
-          f"{avail / 1024**3:.3g} GiB available" + ("" if need <= 0.8 * avail else
+          f"{avail / 1024**3:.3g} GiB available" + ("" if need <= MEMORY_FRACTION * avail else
                                                        ": too large, SDP-NN would be refused"))
     for note in split.notes:
         print(f"note       {note}")

@@ -60,6 +60,15 @@ def _finish(name, U, V, problem, t_start, diagnostics=None, factor=None, prune=T
                           dict(diagnostics or {}), factor)
 
 
+def _tos_progress(progress):
+    """A TOS callback that reports each record to ``progress`` and never stops the iteration."""
+    def callback(k, info):
+        progress({"candidate": "tos", "iteration": k})
+        return False
+
+    return callback
+
+
 def _tagged(progress, candidate: str):
     """``progress`` with the candidate's name added to each record (None stays None)."""
     return None if progress is None else (lambda rec: progress({"candidate": candidate, **rec}))
@@ -140,8 +149,7 @@ def round_sdp(
             step = STABLE_STEP_FACTOR / lam_max if lam_max > 0 else None
         tos = tos_round(Lam, Xl, c=problem.c, width=width, step=step, iterations=iterations, start=F, seed=seed,
                         bias=problem.bias, data_scale=data_scale, time_limit=share(0.5),
-                        callback=None if progress is None else
-                        lambda k, info: progress({"candidate": "tos", "iteration": k}) and False)
+                        callback=None if progress is None else _tos_progress(progress))
         t_tos = time.perf_counter() - t0
         diag = tos.diagnostics
         U0, V0 = tos.network.U, tos.network.V

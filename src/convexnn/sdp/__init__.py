@@ -346,7 +346,7 @@ def _solve_ipm_active(X, Y, reg, *, bias, tol, time_limit, max_iter, warm_start,
     ADMM's belong to its row-balanced problem."""
     import time
 
-    from .._validation import available_memory_bytes
+    from .._validation import MEMORY_FRACTION, available_memory_bytes
     from .active_ipm import schur_memory_bytes, solve_active_ipm, working_set_from
 
     t0 = time.perf_counter() if t0 is None else t0
@@ -368,7 +368,7 @@ def _solve_ipm_active(X, Y, reg, *, bias, tol, time_limit, max_iter, warm_start,
             work = working_set_from(form, pre.solution.get("Lambda"), pre.solution.get("W"))
         rows = form.n * (form.c + 1) + work.size
         need, avail = schur_memory_bytes(rows, form.p), available_memory_bytes()
-        if pre_form is not None and need > 0.8 * avail:
+        if pre_form is not None and need > MEMORY_FRACTION * avail:
             # e.g. a warm-up cut short by a time limit (Pima with 2 s: ~54,000 pairs, ~28 GiB): the time
             # is spent, so the warm-up's certified result is worth more than an error
             pre.status = "memory"

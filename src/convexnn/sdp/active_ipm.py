@@ -367,7 +367,7 @@ class _Solver:
                 if new.size:
                     size = n * (form.c + 1) + work.size + new.size
                     need, avail = schur_memory_bytes(size, form.p), _validation.available_memory_bytes()
-                    if need > 0.8 * avail:
+                    if need > _validation.MEMORY_FRACTION * avail:
                         status = "memory"
                         self.memory_note = (
                             f"round {rounds + 1} would add the {new.size} inequalities that round {rounds}'s "
