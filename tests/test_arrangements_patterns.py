@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 
 import numpy as np
 import pytest
@@ -205,6 +206,16 @@ def test_enumerate_refuses_too_many():
         enumerate_patterns(X, max_patterns=1000)
     with pytest.raises(ParameterError):
         enumerate_patterns(X, max_patterns=0)
+    # the count is exact with thousands separators, or in scientific notation beyond a billion
+    est = pattern_count_estimate(200, 3)
+    with pytest.raises(ParameterError, match=f"up to {est:,} activation patterns"):
+        enumerate_patterns(X, max_patterns=1000)
+    big = np.random.default_rng(1).standard_normal((300, 12))
+    est = pattern_count_estimate(300, 12)
+    assert est > 10**18
+    with pytest.raises(ParameterError, match=rf"up to about {float(est):.2e}".replace("+", r"\+")) as info:
+        enumerate_patterns(big)
+    assert not re.search(r"\d{10}", str(info.value))
 
 
 def test_enumerate_gates_are_interior():

@@ -342,6 +342,11 @@ def _cells(H: np.ndarray, chunk_elems: int = 2_000_000) -> np.ndarray:
     return col.gates()
 
 
+def _count(k: int) -> str:
+    """A count for a message: exact up to a billion, else in scientific notation."""
+    return f"{k:,}" if k < 10**9 else f"about {float(k):.2e}"
+
+
 def enumerate_patterns(X, *, max_patterns: int = 200_000) -> PatternSet:
     """All distinct activation patterns {1[Xu ≥ 0] : u ∈ R^d} of full-dimensional cells, exactly.
 
@@ -381,8 +386,9 @@ def enumerate_patterns(X, *, max_patterns: int = 200_000) -> PatternSet:
     est = pattern_count_estimate(m, rank)
     if est > max_patterns:
         raise ParameterError(
-            f"X has up to {est} activation patterns ({m} distinct hyperplanes in rank {rank}), more "
-            f"than max_patterns={max_patterns}; use sample_patterns, or raise max_patterns."
+            f"X has up to {_count(est)} activation patterns ({m} distinct hyperplanes in rank "
+            f"{rank}), more than max_patterns={max_patterns} (in Python: sample_patterns, or a "
+            f"larger max_patterns)."
         )
     n_rays = math.comb(m, rank - 1) if rank >= 3 else 2 * m
     check_memory(8.0 * (est * (n + d + rank) + min(n_rays, 2_000_000) * 2 ** rank * rank * 4),
