@@ -20,6 +20,7 @@ from convexnn.datasets import (
     make_spiral,
     prepare,
 )
+from convexnn.datasets._csv import detect_delimiter
 from convexnn.errors import DataError, ParameterError
 
 # Expected SHA-256 values, copied from the provenance README of the raw data.
@@ -411,6 +412,58 @@ def test_csv_errors(tmp_path, text, pattern):
     path = _write(tmp_path, text)
     with pytest.raises(DataError, match=pattern):
         load_csv(path)
+
+
+_SEPARATED = [[0.5, -1.25, "yes"], [2.0, 3.5, "no"], [-4.0, 0.0, "yes"], [1e-3, 7.0, "no"]]
+
+
+@pytest.mark.parametrize("delim", [",", ";", "\t", "|"])
+@pytest.mark.parametrize("header", [True, False])
+def test_csv_field_separators_are_detected(tmp_path, delim, header):
+    """Semicolon-, tab- and bar-separated files read as the comma-separated one does."""
+    lines = ([delim.join(["a", "b", "label"])] if header else []) + [
+        delim.join(str(v) for v in row) for row in _SEPARATED]
+    path = _write(tmp_path, "\n".join(lines) + "\n", newline="\r\n")
+    ds = load_csv(path)
+    np.testing.assert_array_equal(ds.X, [[r[0], r[1]] for r in _SEPARATED])
+    assert ds.label_names == ("no", "yes")
+    np.testing.assert_array_equal(ds.y, [1, 0, 1, 0])
+    assert ds.feature_names == (("a", "b") if header else ("col0", "col1"))
+    assert detect_delimiter(path.read_text()) == delim
+    # the same file read with the separator given explicitly
+    np.testing.assert_array_equal(load_csv(path, delimiter=delim).X, ds.X)
+
+
+def test_detect_delimiter_rules():
+    # quoted commas and semicolons inside fields do not mislead it
+    assert detect_delimiter('"x;1",2,a\n"y;2",3,b\n') == ","
+    assert detect_delimiter('"1,5";2;a\n"2,5";3;b\n') == ";"
+    # decimal commas in a semicolon-separated file split at commas consistently too
+    assert detect_delimiter("1,5;2,5;yes\n2,5;3,5;no\n") == ";"
+    # nothing consistent: the comma, whose parser error then names the ragged line
+    assert detect_delimiter("1,2,0\n3,4\n") == ","
+    assert detect_delimiter("1\n2\n") == ","
+    with pytest.raises(ParameterError, match="delimiter must be one of"):
+        load_csv("unused.csv", delimiter=" ")
+
+
+def test_csv_decimal_commas_get_their_own_error(tmp_path):
+    path = _write(tmp_path, "a;b;label\n0,5;1,25;x\n2,0;3,5;y\n")
+    with pytest.raises(DataError, match=r"line 2, column 'a' \(index 0\) holds '0,5', a number with a decimal comma"):
+        load_csv(path)
+    # without a header: the first row is data, and the same error names line 1
+    path = _write(tmp_path, "0,5;1,25;x\n2,0;3,5;y\n", name="nohead.csv")
+    with pytest.raises(DataError, match="line 1, column 'col0'.*decimal comma"):
+        load_csv(path)
+
+
+def test_test_file_may_use_another_separator(tmp_path):
+    train = _write(tmp_path, "f1,f2,kind\n0,0,b\n1,1,a\n0,1,b\n1,0,a\n", name="train.csv")
+    test = _write(tmp_path, "f1\tf2\tkind\n5\t6\ta\n", name="test.tsv")
+    sp = prepare(str(train), test_path=str(test))
+    raw = np.array([[0, 0], [1, 1], [0, 1], [1, 0]], dtype=float)
+    np.testing.assert_allclose(sp.X_test, (np.array([[5, 6]]) - raw.mean(0)) / raw.std(0))
+    assert not any(n.startswith("warning:") for n in sp.notes)
 
 
 def test_csv_file_errors(tmp_path):

@@ -85,7 +85,8 @@ class Progress:
 # ----------------------------------------------------------------------------------------------
 # argument helpers
 def _add_data_args(p: argparse.ArgumentParser):
-    p.add_argument("data", help="built-in data set name (see `convexnn datasets`) or a CSV file path")
+    p.add_argument("data", help="built-in data set name (see `convexnn datasets`) or a CSV file path "
+                   "(fields separated by commas, semicolons, tabs or '|', detected)")
     p.add_argument("--protocol", choices=["default", "paper"], default="default",
                    help="default: stratified split, standardisation fitted on the training part; "
                         "paper: the reference experiments' 50/50 unstratified split "
@@ -216,7 +217,8 @@ def cmd_datasets(args) -> int:
         ncls = r.get("n_classes")
         print(f"{r['name']:<14}{str(r['n']):>11}{r['d']:>5}{r['c']:>4}{('—' if ncls is None else ncls):>9}  "
               f"{r['task']:<15}{r['source']}")
-    print("\nAlso: any CSV file path (numeric features; label = last column or --target).")
+    print("\nAlso: any CSV file path (numeric features; label = last column or --target; "
+          "separated by commas, semicolons, tabs or '|', detected from the file).")
     if args.json_path:
         from .report import write_json
         write_json({"datasets": rows}, args.json_path)

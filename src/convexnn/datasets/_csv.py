@@ -1,4 +1,8 @@
-"""Reading comma-separated tables into feature matrices and one-hot targets, with clear errors."""
+"""Reading delimited tables into feature matrices and one-hot targets, with clear errors.
+
+Fields are separated by commas, semicolons, tabs or vertical bars; the separator is detected
+from the file (:func:`detect_delimiter`) unless one is given.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import io
 import math
 import numbers
 import os
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,6 +21,12 @@ from ._containers import TASKS, Dataset
 
 #: Field values (compared case-insensitively, after stripping blanks) that mean "missing".
 MISSING_MARKERS = frozenset({"", "?", "na", "n/a", "nan", "null", "none"})
+
+#: Field separators that :func:`detect_delimiter` recognises, in order of preference.
+DELIMITERS = (",", ";", "\t", "|")
+_DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "vertical bar"}
+_DETECT_LINES = 50
+_DECIMAL_COMMA = re.compile(r"[+-]?\d*,\d+")
 
 
 @dataclass
@@ -70,9 +81,46 @@ def read_text_file(path: str) -> str:
         raise DataError(f"CSV file {path!r} could not be read: {exc}.") from None
 
 
-def _split_rows(text: str, origin: str) -> list[tuple[int, list[str]]]:
-    """Return the non-blank rows of a comma-separated text as (line number, stripped fields)."""
-    reader = csv.reader(io.StringIO(text, newline=""))
+def check_delimiter(delimiter) -> str | None:
+    """Return ``delimiter`` if it is None or one of :data:`DELIMITERS`; ParameterError otherwise."""
+    if delimiter is None or (isinstance(delimiter, str) and delimiter in DELIMITERS):
+        return delimiter
+    shown = ", ".join(repr(d) for d in DELIMITERS)
+    raise ParameterError(f"delimiter must be one of {shown} (or None to detect it); got {delimiter!r}.")
+
+
+def detect_delimiter(text: str) -> str:
+    """Return the field separator of a delimited text: the first of :data:`DELIMITERS` that
+    splits each of the first non-blank lines into the same number (at least 2) of fields.
+
+    A comma wins when it is consistent, unless another consistent separator also occurs
+    (unquoted) on every line, as in '1,5;2,5;yes' with its decimal commas. When no separator
+    is consistent the comma is returned and the parser's own errors (ragged rows, too few
+    columns) name the problem.
+    """
+    lines = [ln for ln in text.splitlines() if ln.strip()][:_DETECT_LINES]
+    split = {}
+    for delim in DELIMITERS:
+        try:
+            rows = list(csv.reader(lines, delimiter=delim))
+        except csv.Error:
+            continue
+        counts = {len(fields) for fields in rows}
+        if len(counts) == 1 and counts.pop() >= 2:
+            split[delim] = rows
+    if "," in split:
+        # '1,5;2,5;yes' splits at commas too; a field separator that every comma-split row
+        # still holds (outside quotes) is the file's own, with decimal commas in its numbers
+        for delim in DELIMITERS[1:]:
+            if delim in split and all(any(delim in f for f in row) for row in split[","]):
+                return delim
+        return ","
+    return next(iter(split), ",")
+
+
+def _split_rows(text: str, origin: str, delimiter: str = ",") -> list[tuple[int, list[str]]]:
+    """Return the non-blank rows of a delimited text as (line number, stripped fields)."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     rows: list[tuple[int, list[str]]] = []
     try:
         for fields in reader:
@@ -125,36 +173,45 @@ def _detect_header(rows: list[tuple[int, list[str]]], feature_cols: list[int]) -
     marker while the same column holds a number further down (or when it is the only row).
     """
     first = rows[0][1]
-    candidates = [j for j in feature_cols if _to_float(first[j]) is None and not _is_missing(first[j])]
+    candidates = [j for j in feature_cols if _to_float(first[j]) is None and not _is_missing(first[j])
+                  and not _DECIMAL_COMMA.fullmatch(first[j])]
     if not candidates:
         return False
     if len(rows) == 1:
         return True
-    return any(_to_float(f[j]) is not None for j in candidates for _, f in rows[1:])
+    # a number with a decimal comma counts as a number here, so that its own error is raised
+    return any(_to_float(f[j]) is not None or _DECIMAL_COMMA.fullmatch(f[j])
+               for j in candidates for _, f in rows[1:])
 
 
 def parse_table(text: str, origin: str, *, target=None, header: bool | None = None,
-                drop: tuple[int, ...] = ()) -> _Table:
-    """Parse comma-separated ``text`` into numeric features and raw target strings.
+                drop: tuple[int, ...] = (), delimiter: str | None = ",") -> _Table:
+    """Parse delimited ``text`` into numeric features and raw target strings.
 
     ``target`` picks the target column (name or index, default last), ``header`` forces or
-    forbids a header row (None: detect it), ``drop`` lists 0-based columns to ignore. Raises
-    DataError naming the line and column of the first problem found.
+    forbids a header row (None: detect it), ``drop`` lists 0-based columns to ignore,
+    ``delimiter`` is the field separator (None: :func:`detect_delimiter`). Raises DataError
+    naming the line and column of the first problem found.
     """
-    rows = _split_rows(text, origin)
+    delimiter = check_delimiter(delimiter)
+    if delimiter is None:
+        delimiter = detect_delimiter(text)
+    sep = _DELIMITER_NAMES[delimiter]
+    rows = _split_rows(text, origin, delimiter)
     if not rows:
         raise DataError(f"{origin} is empty: it has no rows.")
     ncol = len(rows[0][1])
     if ncol < 2:
         raise DataError(
             f"{origin} has fewer than 2 columns (line {rows[0][0]} has {ncol} field); it needs "
-            "comma-separated feature columns and a target column."
+            f"feature columns and a target column separated by commas, semicolons, tabs or "
+            f"vertical bars (read with the {sep} as separator)."
         )
     for line, fields in rows:
         if len(fields) != ncol:
             raise DataError(
                 f"{origin}: ragged rows: line {line} has {len(fields)} fields but line "
-                f"{rows[0][0]} has {ncol}; every row needs the same number of comma-separated fields."
+                f"{rows[0][0]} has {ncol}; every row needs the same number of {sep}-separated fields."
             )
     tidx, forced = _resolve_target(target, rows[0][1], ncol, origin)
     feature_cols = [j for j in range(ncol) if j != tidx and j not in drop]
@@ -186,6 +243,12 @@ def parse_table(text: str, origin: str, *, target=None, header: bool | None = No
             try:
                 v = float(s)
             except ValueError:
+                if _DECIMAL_COMMA.fullmatch(s):
+                    raise DataError(
+                        f"{origin}: line {line}, column {names[k]!r} (index {j}) holds {s!r}, a "
+                        f"number with a decimal comma; convexnn reads '.' as the decimal separator, "
+                        "so write the numbers with points (e.g. 0.5, not 0,5)."
+                    ) from None
                 raise DataError(
                     f"{origin}: non-numeric feature column {names[k]!r} (index {j}): line {line} "
                     f"holds {s!r}. Only numeric features are supported; encode or drop that column, "
@@ -285,8 +348,9 @@ def check_task(task) -> str | None:
     return task.strip().lower()
 
 
-def read_csv_table(path, *, target=None) -> _Table:
-    """Read a user CSV file into a :class:`_Table` (header auto-detected) or raise DataError."""
+def read_csv_table(path, *, target=None, delimiter=None) -> _Table:
+    """Read a user CSV file into a :class:`_Table` (header and, unless given, separator
+    detected) or raise DataError."""
     if not isinstance(path, (str, os.PathLike)):
         raise ParameterError(f"path must be a string or os.PathLike; got {type(path).__name__}.")
     path = os.fspath(path)
@@ -294,11 +358,11 @@ def read_csv_table(path, *, target=None) -> _Table:
     origin = f"CSV file {path!r}"
     if not text.strip():
         raise DataError(f"{origin} is empty.")
-    return parse_table(text, origin, target=target)
+    return parse_table(text, origin, target=target, delimiter=delimiter)
 
 
-def load_csv(path, *, target=None, task=None, name=None) -> Dataset:
-    """Load a comma-separated file as a :class:`Dataset` (numeric features, one target column).
+def load_csv(path, *, target=None, task=None, name=None, delimiter=None) -> Dataset:
+    """Load a delimited text file as a :class:`Dataset` (numeric features, one target column).
 
     Parameters
     ----------
@@ -314,6 +378,9 @@ def load_csv(path, *, target=None, task=None, name=None) -> Dataset:
         non-integral reals regression.
     name : str, optional
         The dataset name; default the path.
+    delimiter : {",", ";", "\\t", "|"}, optional
+        The field separator; default: detected from the file (the comma whenever each of the
+        first lines has the same number of comma-separated fields).
 
     Raises
     ------
@@ -323,7 +390,8 @@ def load_csv(path, *, target=None, task=None, name=None) -> Dataset:
         column, an unknown target column, fewer than 2 columns, or a single class.
     """
     task = check_task(task)
-    table = read_csv_table(path, target=target)
+    delimiter = check_delimiter(delimiter)
+    table = read_csv_table(path, target=target, delimiter=delimiter)
     Y, y, labels, task = make_targets(table, task)
     if task == "classification" and len(labels) < 2:
         raise DataError(
