@@ -443,8 +443,16 @@ def test_detect_delimiter_rules():
     # nothing consistent: the comma, whose parser error then names the ragged line
     assert detect_delimiter("1,2,0\n3,4\n") == ","
     assert detect_delimiter("1\n2\n") == ","
+    # a ragged semicolon-separated file is still read as one, and its ragged line is named
+    assert detect_delimiter("a;b;c\n1;2;x\n3;y\n") == ";"
     with pytest.raises(ParameterError, match="delimiter must be one of"):
         load_csv("unused.csv", delimiter=" ")
+
+
+def test_csv_ragged_semicolon_file_names_its_line(tmp_path):
+    path = _write(tmp_path, "a;b;label\n1;2;x\n3;4;y\n5;z\n")
+    with pytest.raises(DataError, match="line 4 has 2 fields but line 1 has 3; .* semicolon-separated"):
+        load_csv(path)
 
 
 def test_csv_decimal_commas_get_their_own_error(tmp_path):

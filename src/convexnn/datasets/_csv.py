@@ -95,16 +95,19 @@ def detect_delimiter(text: str) -> str:
 
     A comma wins when it is consistent, unless another consistent separator also occurs
     (unquoted) on every line, as in '1,5;2,5;yes' with its decimal commas. When no separator
-    is consistent the comma is returned and the parser's own errors (ragged rows, too few
-    columns) name the problem.
+    is consistent, the one that splits the first line into the most fields (the comma on a
+    tie) is returned, so that the parser's own errors (ragged rows, too few columns) name the
+    offending line.
     """
     lines = [ln for ln in text.splitlines() if ln.strip()][:_DETECT_LINES]
-    split = {}
+    split, widest, first_width = {}, ",", 0
     for delim in DELIMITERS:
         try:
             rows = list(csv.reader(lines, delimiter=delim))
         except csv.Error:
             continue
+        if rows and len(rows[0]) > first_width:
+            widest, first_width = delim, len(rows[0])
         counts = {len(fields) for fields in rows}
         if len(counts) == 1 and counts.pop() >= 2:
             split[delim] = rows
@@ -115,7 +118,7 @@ def detect_delimiter(text: str) -> str:
             if delim in split and all(any(delim in f for f in row) for row in split[","]):
                 return delim
         return ","
-    return next(iter(split), ",")
+    return next(iter(split), widest)
 
 
 def _split_rows(text: str, origin: str, delimiter: str = ",") -> list[tuple[int, list[str]]]:
