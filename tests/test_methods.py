@@ -124,6 +124,43 @@ def test_an_interrupted_stage_is_named_in_the_notes(monkeypatch):
     assert fit(X, Y, 0.1).notes == []
 
 
+@pytest.mark.parametrize("method", ["crelu", "exact"])
+def test_a_method_solve_cut_by_its_time_limit_is_named_in_the_notes(method, monkeypatch):
+    """`fit --method exact` on Iris returned the zero network after its 60 s (12 iterations over
+    134,784 patterns) with no word about it. A solve cut by its time limit is now named, with its
+    iterations and whether its network beats the zero network. Deterministic: a real solve of 3
+    iterations (its network kept, or zeroed as on Iris) stands in for one cut by the clock."""
+    import dataclasses
+
+    import convexnn.arrangements.crelu as crelu_mod
+
+    from convexnn.network import ReLUNetwork
+
+    real = crelu_mod.solve_crelu
+
+    def cut(*args, max_iter=3, zero=False, **kwargs):
+        res = real(*args, max_iter=max_iter, **kwargs)
+        net = res.solution["network"]
+        if zero:  # what Iris's cut solve returned
+            net = ReLUNetwork(np.zeros_like(net.U), np.zeros_like(net.V), bias=net.bias)
+        return dataclasses.replace(res, status="time_limit", solution={**res.solution, "network": net})
+
+    X, Y = _toy(n=10, c=1)
+    problem = TrainingProblem(X, Y, 0.1)
+    for zero in (False, True):
+        monkeypatch.setattr(crelu_mod, "solve_crelu", lambda *a, zero=zero, **k: cut(*a, zero=zero, **k))
+        res = fit(X, Y, 0.1, method=method, certify=False, n_gates=20, polish=False)
+        [note] = [n for n in res.notes if "time limit" in n]
+        assert note.startswith(f"the {method} solve stopped at its time limit after 3 iterations")
+        assert (res.candidates[method] >= problem.zero_value) == zero  # independent of the note
+        assert ("no better than the zero network (objective "
+                f"{problem.zero_value:.6g})" in note) == zero
+        assert ("method 'crelu' with n_gates" in note) == (method == "exact")
+    monkeypatch.setattr(crelu_mod, "solve_crelu", real)
+    assert not any("time limit" in n for n in fit(X, Y, 0.1, method=method, certify=False,
+                                                   n_gates=20, polish=False).notes)
+
+
 def test_ctrl_c_in_the_rounding_ends_that_stage_and_fit_goes_on(monkeypatch):
     """The rounding had no Ctrl-C handling: a KeyboardInterrupt there ended the whole fit and lost
     the SDP bound already certified. Now it ends the rounding stage only, as in the others."""

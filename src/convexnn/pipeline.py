@@ -271,6 +271,8 @@ def fit(
         stages[method] = res
         net = ReLUNetwork(net.U, net.V, bias=bias, metadata=dict(net.metadata)).prune()
         candidates[method] = (problem.objective(net.U, net.V), net)
+        if res.status == "time_limit":
+            notes.append(_method_time_limit_note(method, res, candidates[method][0], problem.zero_value))
         if polish and method in ("crelu", "gated", "kim-pilanci", "exact", "sahiner-fw"):
             t = time.perf_counter()
             pol = train_lbfgs(problem, width=net.width, restarts=0, init=net, max_iter=train_iter,
@@ -422,6 +424,17 @@ _ROUNDING_SHARE = 0.25
 _TRAIN_SHARE = 0.5
 
 
+def _method_time_limit_note(method: str, res: SolveResult, objective: float, zero_value: float) -> str:
+    """What a method's solve cut by its time limit left: iterations, own gap, a useless network."""
+    note = f"the {method} solve stopped at its time limit after {res.iterations} iterations"
+    if res.gap is not None and np.isfinite(res.gap):
+        note += f" with its own relative gap at {res.gap:.2e}"
+    if objective >= zero_value * (1.0 - 1e-12):
+        note += f"; its network is no better than the zero network (objective {objective:.6g})"
+    hint = " or fewer activation patterns (method 'crelu' with n_gates)" if method == "exact" else ""
+    return note + f"; a longer time limit{hint} can improve it"
+
+
 def _stage_time_limit(time_limit, share: float) -> float | None:
     """``share`` of the time limit for one stage of ``fit``, at least 1 s; None without a limit."""
     return None if time_limit is None else max(1.0, share * float(time_limit))
@@ -497,6 +510,10 @@ def _fit_arrangement(problem, method, *, n_gates, mode, decomposition, rng, max_
     else:
         g = solve_gated(X, Y, reg, patterns, mode="nuclear", time_limit=left(), **caps)
         res.info["gated_all_patterns_lower_bound"] = g.lower_bound
+        if g.status == "time_limit":
+            notes.append(f"the gated relaxation over all patterns, which gives the bound for "
+                         f"{Y.shape[1]} outputs, stopped at the time limit after {g.iterations} "
+                         "iterations: its bound is valid but can be far below p*")
         if g.lower_bound is not None:
             own = OptimalityCertificate(g.lower_bound, None,
                                         "gated relaxation over all activation patterns, dual bound (certified)")
