@@ -37,7 +37,7 @@ from scipy import sparse
 from ._validation import (as_float_matrix, as_generator, blas_threads, check_positive_int, check_reg,
                           check_time_limit, check_XY, cpu_cores)
 from .errors import DataError, ParameterError
-from .result import SolveResult
+from .result import SolveResult, round_down
 
 __all__ = ["DualNormBound", "relu_dual_norm_bound", "atomic_dual_bound", "atomic_dual_certificate",
            "ATOMIC_DUAL_MAX_DIM", "ATOMIC_DUAL_AUTO_DIM", "ORACLES"]
@@ -951,14 +951,16 @@ def _branch_and_bound(ev: _Evaluator, d: int, tol: float, time_limit, max_cells:
 
 
 def _scaled_dual_value(R: np.ndarray, Y: np.ndarray, sigma: float, reg: float) -> tuple[float, float]:
-    """(max over 0 ≤ s ≤ min(1, γ/σ) of s⟨R, Y⟩ − ½s²‖R‖², the maximising s)."""
+    """(max over 0 ≤ s ≤ min(1, γ/σ) of s⟨R, Y⟩ − ½s²‖R‖², rounded down by its floating-point
+    error, and the maximising s)."""
     rr = float(np.vdot(R, R))
     ry = float(np.vdot(R, Y))
     if rr <= 0:
         return 0.0, 0.0
     smax = 1.0 if sigma <= reg else reg / sigma
     s = min(max(ry / rr, 0.0), smax)
-    return s * ry - 0.5 * s * s * rr, s
+    size = 0.5 * s * s * rr + s * float(np.linalg.norm(R)) * float(np.linalg.norm(Y))
+    return round_down(s * ry - 0.5 * s * s * rr, size, R.size), s
 
 
 def atomic_dual_bound(X, Y, reg: float, predictions, *, tol: float = 1e-2, time_limit: float | None = None,

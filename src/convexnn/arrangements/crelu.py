@@ -72,7 +72,7 @@ from .._validation import (
 from ..errors import DataError, ParameterError
 from ..network import ReLUNetwork
 from ..problem import TrainingProblem
-from ..result import SolveResult, relative_gap
+from ..result import SolveResult, relative_gap, round_down
 
 __all__ = [
     "solve_crelu",
@@ -271,7 +271,8 @@ def crelu_dual_bound(X, Y, reg: float, masks, theta, lam_v=None, lam_w=None, *, 
             t = 0.0
         else:
             t = float(np.clip(-b / a, 0.0, tmax))
-        out[k] = -0.5 * t * t * a - t * b
+        out[k] = round_down(-0.5 * t * t * a - t * b,
+                            0.5 * t * t * a + t * float(np.linalg.norm(th)) * float(np.linalg.norm(y)), n)
     return float(np.sum(out)), out
 
 

@@ -33,7 +33,7 @@ from .._linalg import cholesky_in_place, gram
 from .._validation import (as_float_matrix, blas_threads, check_flag, check_memory, check_positive_int, check_reg,
                            check_XY)
 from ..errors import DataError, ParameterError
-from ..result import SolveResult
+from ..result import SolveResult, round_down
 from .patterns import PatternSet, as_pattern_masks
 
 __all__ = [
@@ -525,7 +525,9 @@ class _State:
             s_max = np.where(mx > 0, reg / mx, np.inf)
             s_opt = np.where(rr > 0, -ry / np.where(rr > 0, rr, 1.0), 0.0)
         s = np.clip(s_opt, 0.0, s_max)
-        dual_cols = -0.5 * s * s * rr - s * ry
+        yy = self._cols(np.einsum("nc,nc->c", Y, Y))
+        # rounded down (|⟨R, Y⟩| ≤ ‖R‖‖Y‖ per column): tight at p*, unrounded it can exceed it
+        dual_cols = round_down(-0.5 * s * s * rr - s * ry, 0.5 * s * s * rr + s * np.sqrt(rr * yy), Y.size)
         better = dual_cols > self.best_dual
         if np.any(better):  # keep the dual point of the best bound (per column for ova)
             z = R * (s if self.vector else s[0])

@@ -36,7 +36,7 @@ from .._validation import (as_float_matrix, as_generator, blas_threads, check_me
                            check_reg, check_XY)
 from ..errors import DataError, MemoryEstimateError, ParameterError, SolverUnavailableError
 from ..problem import TrainingProblem
-from ..result import SolveResult
+from ..result import SolveResult, round_down
 
 __all__ = [
     "nonneg_pca_oracle",
@@ -503,7 +503,8 @@ def _frank_wolfe(X, Y, reg, max_iter, tol, oracle, time_limit, callback, rng, bi
             if exact:
                 sig = sigma * (1.0 + 1e-12)  # rounding margin on the oracle value
                 gap = float((z - y) @ z) + reg * float(np.sum(w)) + T * max(0.0, sig - reg)
-                lb_fw = F - gap
+                size = abs(F) + float(np.abs(z - y) @ np.abs(z)) + reg * float(np.sum(w)) + T * sig
+                lb_fw = round_down(F - gap, size, z.size)
                 lb_dual = _dual_bound(R, Y, sig, reg)
                 best_lb = max(best_lb, lb_fw, lb_dual)
             rec = {

@@ -33,6 +33,7 @@ from scipy.optimize import minimize_scalar
 
 from .._validation import check_flag, check_memory, check_reg, check_XY
 from ..lifting import Blocks
+from ..result import round_down
 
 _EPS = np.finfo(np.float64).eps
 
@@ -338,11 +339,19 @@ class SDPFormulation:
         return -0.5 * float(np.vdot(G, G / self.weights)) - float(np.vdot(G, self.Y)) + self.constant
 
     def _best_scaling(self, G: np.ndarray, t_max: float):
-        """(t, value) maximising dual(tΓ) = −½t²Σ‖Γ_i‖²/w_i − t⟨Γ, Y⟩ + const over t ∈ [0, t_max]."""
+        """(t, value) maximising dual(tΓ) = −½t²Σ‖Γ_i‖²/w_i − t⟨Γ, Y⟩ + const over t ∈ [0, t_max];
+        the value is rounded down by :meth:`_rounding_margin`."""
         gg = float(np.vdot(G, G / self.weights))
         gy = float(np.vdot(G, self.Y))
         t = 0.0 if gg == 0 else min(max(-gy / gg, 0.0), t_max)
-        return t, -0.5 * t * t * gg - t * gy + self.constant
+        return t, self._rounded(-0.5 * t * t * gg - t * gy + self.constant, G, t, gg)
+
+    def _rounded(self, value: float, G: np.ndarray, t: float, gg: float, extra: float = 0.0) -> float:
+        """dual(tΓ) (+ a term ``extra``) as evaluated, rounded down by :func:`round_down`
+        (|⟨Γ, Y⟩| ≤ ‖Γ‖‖Y‖); unrounded, a bound tight at p* = 5 read 5.000000000000001 in
+        ``benchmarks/soundness.py``."""
+        cross = t * float(np.linalg.norm(G)) * float(np.linalg.norm(self.Y))
+        return round_down(value, 0.5 * t * t * gg + cross + abs(self.constant) + abs(extra), G.size)
 
     def repair_ceiling(self, G: np.ndarray) -> float:
         """The most :meth:`certify` can give for this Γ whatever (y, W) are: the repair only
@@ -446,7 +455,9 @@ class SDPFormulation:
         t, bound = self._best_scaling(G, t_max)
         # second certificate: the trace bound τ ≥ tr Λ*, f(Λ*) ≥ dual(Γ) + τ·min(0, λ_min(S))
         s_std = float(sla.eigvalsh(S, subset_by_index=[0, 0])[0]) - k * float(np.linalg.norm(D))
-        bound_tr = self.dual_objective(G) + self.trace_bound(upper) * min(0.0, s_std)
+        penalty = self.trace_bound(upper) * min(0.0, s_std)
+        bound_tr = self._rounded(self.dual_objective(G) + penalty, G, 1.0,
+                                 float(np.vdot(G, G / self.weights)), penalty)
         if bound_tr > bound:
             return Certificate(bound_tr, self.dual_objective(G), s, 1.0, t_max)
         return Certificate(bound, self.dual_objective(G), s, t, t_max)
