@@ -424,9 +424,14 @@ _ROUNDING_SHARE = 0.25
 _TRAIN_SHARE = 0.5
 
 
+def _count(k: int, noun: str) -> str:
+    """'1 iteration', '12 iterations'."""
+    return f"{k} {noun}" if k == 1 else f"{k} {noun}s"
+
+
 def _method_time_limit_note(method: str, res: SolveResult, objective: float, zero_value: float) -> str:
     """What a method's solve cut by its time limit left: iterations, own gap, a useless network."""
-    note = f"the {method} solve stopped at its time limit after {res.iterations} iterations"
+    note = f"the {method} solve stopped at its time limit after {_count(res.iterations, 'iteration')}"
     if res.gap is not None and np.isfinite(res.gap):
         note += f" with its own relative gap at {res.gap:.2e}"
     if objective >= zero_value * (1.0 - 1e-12):
@@ -512,8 +517,8 @@ def _fit_arrangement(problem, method, *, n_gates, mode, decomposition, rng, max_
         res.info["gated_all_patterns_lower_bound"] = g.lower_bound
         if g.status == "time_limit":
             notes.append(f"the gated relaxation over all patterns, which gives the bound for "
-                         f"{Y.shape[1]} outputs, stopped at the time limit after {g.iterations} "
-                         "iterations: its bound is valid but can be far below p*")
+                         f"{Y.shape[1]} outputs, stopped at the time limit after "
+                         f"{_count(g.iterations, 'iteration')}: its bound is valid but can be far below p*")
         if g.lower_bound is not None:
             own = OptimalityCertificate(g.lower_bound, None,
                                         "gated relaxation over all activation patterns, dual bound (certified)")
