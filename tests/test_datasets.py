@@ -520,3 +520,36 @@ def test_test_path_route(tmp_path):
     named = load_csv(_write(tmp_path, "kind,f1,f2\nb,0,0\na,1,1\nb,0,1\n", name="t2.csv"), target="kind")
     sp2 = prepare(named, test_path=_write(tmp_path, "kind,f1,f2\na,3,3\n", name="t2test.csv"))
     assert sp2.y_test.tolist() == [0] and sp2.n_train == 3
+
+
+def test_prepare_standardizes_regression_targets_with_training_statistics():
+    ds = load_dataset("diabetes")
+    sp = prepare(ds, standardize_target=True)
+    y_tr, y_te = ds.Y[sp.train_index], ds.Y[sp.test_index]
+    mu, sd = y_tr.mean(0), y_tr.std(0)
+    np.testing.assert_allclose(sp.Y_train, (y_tr - mu) / sd, rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(sp.Y_test, (y_te - mu) / sd, rtol=1e-13, atol=1e-13)  # training statistics
+    np.testing.assert_allclose(sp.original_targets(sp.Y_test), y_te, rtol=1e-13)
+    assert sp.y_train is sp.Y_train
+    assert any(n.startswith(f"regression targets standardised (mean {mu[0]:.3g} and standard deviation "
+                            f"{sd[0]:.3g}") for n in sp.notes)
+    # without it: the targets as given, and a warning note about their scale
+    plain = prepare(ds)
+    np.testing.assert_array_equal(plain.Y_train, y_tr)
+    np.testing.assert_array_equal(plain.original_targets(plain.Y_train), y_tr)
+    assert plain.target_mean is None
+    assert [n for n in plain.notes if n.startswith("warning:")][0].startswith(
+        f"warning: the regression targets have mean {mu[0]:.3g} and standard deviation {sd[0]:.3g}")
+    # targets near unit scale (the random teacher sets: std 3.5-12) get no warning
+    assert not any(n.startswith("warning:") for n in prepare("random:0").notes)
+    # a constant target column is only centred
+    Y = np.column_stack([np.arange(10.0), np.full(10, 7.0)])
+    const = prepare(Dataset(name="c", X=np.arange(20.0).reshape(10, 2), Y=Y, y=Y, task="regression",
+                            label_names=None, feature_names=("a", "b"), source="test"),
+                    test_size=0, standardize_target=True)
+    np.testing.assert_allclose(const.Y_train[:, 1], 0.0)
+    np.testing.assert_allclose(const.original_targets(const.Y_train), Y)
+    with pytest.raises(ParameterError, match="standardize_target applies to regression targets"):
+        prepare("iris", standardize_target=True)
+    with pytest.raises(ParameterError, match="standardize_target"):
+        prepare(ds, standardize_target="yes")

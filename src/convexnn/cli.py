@@ -107,6 +107,10 @@ def _add_data_args(p: argparse.ArgumentParser):
                    help="CSV only: override the inferred task")
     p.add_argument("--bias", action="store_true",
                    help="add a first-layer bias (a column of ones, weight-decayed like the rest)")
+    p.add_argument("--standardize-target", action="store_true",
+                   help="regression only: fit targets centred and scaled by their training mean and "
+                        "standard deviation (NN-TRAIN has no output bias and its weight decay is not "
+                        "scale-free); predictions and metrics stay in the original units")
 
 
 def _add_solver_args(p: argparse.ArgumentParser, default_time: float | None = None, single: bool = True):
@@ -165,7 +169,8 @@ def _load_split(args):
 
     ds = load_dataset(args.data, target=getattr(args, "target", None), task=getattr(args, "task", None))
     split = prepare(ds, protocol=args.protocol, test_size=args.test_size, test_path=args.test_path,
-                    seed=args.seed, standardize=args.standardize, bias=args.bias)
+                    seed=args.seed, standardize=args.standardize, bias=args.bias,
+                    standardize_target=args.standardize_target)
     for note in split.notes:  # the others are informational (they go to --json)
         if note.startswith("warning:"):
             print(f"convexnn: {note}", file=sys.stderr)
@@ -191,8 +196,11 @@ def _metrics(split, res):
         raw = (lambda A: A[:, :-1]) if split.bias else (lambda A: A)
         P_tr = res.predict(raw(split.X_train))
         P_te = None if split.X_test is None else res.predict(raw(split.X_test))
-    fn = classification_metrics if split.task == "classification" else regression_metrics
-    return fn(split.Y_train, P_tr, split.Y_test, P_te)
+    if split.task == "classification":
+        return classification_metrics(split.Y_train, P_tr, split.Y_test, P_te)
+    back = split.original_targets  # in the data's units when the targets were standardised
+    return regression_metrics(back(split.Y_train), back(P_tr), None if P_te is None else back(split.Y_test),
+                              None if P_te is None else back(P_te))
 
 
 def _fmt(x, spec=".6g"):
@@ -235,7 +243,8 @@ def cmd_info(args) -> int:
     print(f"outputs    c = {split.c}")
     info = {"dataset": split.dataset, "task": split.task, "protocol": split.protocol,
             "n_train": split.n_train, "n_test": split.n_test, "d": split.d, "c": split.c,
-            "bias": split.bias, "standardize": split.standardize, "notes": list(split.notes)}
+            "bias": split.bias, "standardize": split.standardize,
+            "standardize_target": split.target_mean is not None, "notes": list(split.notes)}
     if split.task == "classification":
         names = split.label_names
         tr = np.bincount(split.y_train, minlength=split.c)
@@ -494,6 +503,8 @@ def cmd_fit(args) -> int:
                              "feature_names": list(split.feature_names),
                              "mean": None if split.mean is None else split.mean.tolist(),
                              "scale": None if split.scale is None else split.scale.tolist(),
+                             "target_mean": None if split.target_mean is None else split.target_mean.tolist(),
+                             "target_scale": None if split.target_scale is None else split.target_scale.tolist(),
                              "certificate": cert.to_dict()})
         path = net.save(args.save)
         print(f"model saved to {path}")
@@ -525,6 +536,8 @@ def cmd_predict(args) -> int:
     if meta.get("mean") is not None:
         X = (X - np.asarray(meta["mean"])) / np.asarray(meta["scale"])
     P = net.predict(X)
+    if meta.get("target_mean") is not None:  # a model fitted on standardised targets
+        P = P * np.asarray(meta["target_scale"]) + np.asarray(meta["target_mean"])
     labels = meta.get("label_names")
     if meta.get("task") == "classification" and labels:
         pred = [labels[k] for k in P.argmax(1)]

@@ -147,7 +147,10 @@ class ConvexReLURegressor(RegressorMixin, _ConvexReLUBase):
     """Two-layer ReLU regressor (single or multiple outputs) with a certified optimality gap.
 
     Same parameters and attributes as :class:`ConvexReLUClassifier` (no ``classes_``). Targets are
-    used as given (not standardised), so the objective is on their scale.
+    used as given (not standardised), so the objective is on their scale; NN-TRAIN has no output
+    bias and its weight decay is not scale-free, so for targets far from unit scale wrap it in
+    ``sklearn.compose.TransformedTargetRegressor(regressor, transformer=StandardScaler())``, as
+    the CLI's ``--standardize-target`` does.
     """
 
     def fit(self, X, y):

@@ -154,6 +154,9 @@ class Split:
     random state the split used (None when nothing was split at random), ``test_size`` the fraction
     of all rows that ended up in the test part. ``train_index``/``test_index`` give the rows of the
     dataset's ``X`` that went into each part (None for a predefined or separately loaded test set).
+    ``target_mean``/``target_scale`` (length c) are set when regression targets were standardised
+    (``Y_train``/``Y_test`` then hold the standardised ones); :meth:`original_targets` maps
+    predictions back.
     """
 
     dataset: str
@@ -176,6 +179,8 @@ class Split:
     notes: tuple[str, ...]
     train_index: np.ndarray | None = None
     test_index: np.ndarray | None = None
+    target_mean: np.ndarray | None = None
+    target_scale: np.ndarray | None = None
 
     @property
     def n_train(self) -> int:
@@ -201,6 +206,14 @@ class Split:
     def n_classes(self) -> int | None:
         """Number of classes, or None for regression."""
         return self.c if self.task == "classification" else None
+
+    def original_targets(self, P) -> np.ndarray:
+        """Predictions (or targets) in the units of the data: undoes the target standardisation,
+        if there was one (a copy either way)."""
+        P = np.array(P, dtype=np.float64, copy=True)
+        if self.target_mean is None:
+            return P
+        return P * self.target_scale + self.target_mean
 
     def transform(self, X) -> np.ndarray:
         """Map new raw feature rows exactly as the training rows were mapped (scaling, bias column).
