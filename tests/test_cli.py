@@ -424,7 +424,7 @@ def test_standardized_regression_targets_round_trip(capsys, tmp_path):
     # without the option: a warning on stderr about the targets' scale
     assert main(["info", str(csv)]) == 0
     assert "warning: the regression targets have mean" in capsys.readouterr().err
-    assert main(["fit", str(csv), "--standardize-target", "--reg", "1", "--time-limit", "5", "--quiet",
+    assert main(["fit", str(csv), "--standardize-target", "--reg", "1", "--quiet",
                  "--dual-bound", "off", "--json", str(rpath), "--save", str(mpath)]) == 0
     assert "warning" not in capsys.readouterr().err
     rep = json.loads(rpath.read_text())
