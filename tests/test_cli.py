@@ -448,3 +448,45 @@ def test_standardized_regression_targets_round_trip(capsys, tmp_path):
     capsys.readouterr()
     assert main(["info", "iris", "--standardize-target"]) == 2
     assert "standardize_target applies to regression targets" in capsys.readouterr().err
+
+
+def test_compare_runs_methods_side_by_side_against_one_certified_bound(capsys, tmp_path):
+    rpath = tmp_path / "c.json"
+    assert main(["compare", "random:0", "--methods", "sdp,lbfgs,gated,ntk", "--quiet",
+                 "--json", str(rpath)]) == 0
+    out = capsys.readouterr().out
+    rep = json.loads(rpath.read_text())
+    rows = {r["method"]: r for r in rep["methods"]}
+    assert list(rows) == ["sdp", "lbfgs", "gated", "ntk"]
+    # the bound is the best of the methods' own certified bounds, below every network's objective
+    own = [r["own_lower_bound"] for r in rows.values() if r["own_lower_bound"] is not None]
+    assert rep["lower_bound"] == max(own) and rows["sdp"]["own_lower_bound"] == rep["lower_bound"]
+    for m in ("sdp", "lbfgs", "gated"):
+        r = rows[m]
+        assert rep["lower_bound"] <= r["objective"]
+        assert r["gap"] == pytest.approx((r["objective"] - rep["lower_bound"]) / r["objective"], rel=1e-12)
+    assert rows["ntk"]["objective"] is None and rows["ntk"]["gap"] is None
+    assert rows["ntk"]["metrics"]["train_mse"] >= 0
+    # each row is what `fit` gives for that method alone (same seed, nothing cut by the clock)
+    from convexnn.datasets import prepare
+    from convexnn.pipeline import fit
+
+    split = prepare("random:0")
+    alone = fit(split.X_train, split.Y_train, 0.1, method="lbfgs", certify=False, dual_bound=False,
+                time_limit=30.0)
+    assert rows["lbfgs"]["objective"] == alone.certificate.upper
+    assert rows["lbfgs"]["own_lower_bound"] is None and rows["sdp"]["status"] == "optimal"
+    assert "certified gap" in out and f"certified lower bound {rep['lower_bound']:.6g}" in out
+
+
+def test_compare_skips_a_method_that_cannot_run_and_rejects_bad_lists(capsys, tmp_path):
+    rpath = tmp_path / "c.json"
+    assert main(["compare", "mnist-pca", "--methods", "exact,ntk", "--quiet", "--json", str(rpath)]) == 0
+    out = capsys.readouterr().out
+    rep = json.loads(rpath.read_text())
+    assert rep["methods"][0]["method"] == "exact" and "activation patterns" in rep["methods"][0]["error"]
+    assert "exact        skipped:" in out and rep["lower_bound"] is None
+    assert "none: add 'sdp' to --methods" in out
+    for bad, msg in (("sdp,magic", "unknown: magic"), ("sdp,sdp", "lists a method twice"), (",", "--methods")):
+        assert main(["compare", "iris", "--methods", bad]) == 2
+        assert msg in capsys.readouterr().err

@@ -1,6 +1,6 @@
 """The `convexnn` command: train two-layer ReLU networks with a certified optimality gap.
 
-Sub-commands: datasets, info, sdp, fit, predict. Every command that computes results accepts
+Sub-commands: datasets, info, sdp, path, fit, compare, predict. Every command that computes results accepts
 ``--json PATH``; errors are one clear line on stderr with exit status 2; Ctrl-C during a solve
 returns the best result so far (its bound is still certified).
 """
@@ -27,6 +27,8 @@ examples:
                                           the SDP-NN lower bound alone, as JSON
   convexnn path iris --regs 0.1,0.05,0.01 --protocol paper
                                           certified bounds along a reg path (warm starts)
+  convexnn compare iris --time-limit 20  SDP-NN, SGD, L-BFGS, convex programs, NTK side by side,
+                                          every network's gap against one certified bound
   convexnn fit data.csv --target label --bias --save model.npz
   convexnn predict model.npz data.csv     predictions of a saved model
 
@@ -514,6 +516,103 @@ def cmd_fit(args) -> int:
     return 0
 
 
+#: what `convexnn compare` runs by default: the certified pipeline, gradient training, the convex
+#: arrangement programs and a kernel baseline (all fast on the built-in sets)
+COMPARE_DEFAULT = "sdp,lbfgs,sgd,crelu,gated,kim-pilanci,ntk"
+
+
+def _parse_methods(text: str) -> list[str]:
+    from .errors import ParameterError
+    from .pipeline import METHODS
+
+    names = [t.strip() for t in str(text).split(",") if t.strip()]
+    unknown = [m for m in names if m not in METHODS]
+    if not names or unknown:
+        raise ParameterError(f"--methods must be comma-separated names from {', '.join(METHODS)}; "
+                             f"got {text!r}" + (f" (unknown: {', '.join(unknown)})" if unknown else "") + ".")
+    if len(set(names)) != len(names):
+        raise ParameterError(f"--methods lists a method twice: {text!r}.")
+    return names
+
+
+def cmd_compare(args) -> int:
+    from .pipeline import KERNEL_METHODS, fit
+    from .report import check_writable, write_json
+    from .result import relative_gap
+
+    methods = _parse_methods(args.methods)
+    if args.json_path:
+        check_writable(args.json_path)
+    ds, split = _load_split(args)
+    print(f"convexnn compare on {split.dataset} ({split.task}): n_train = {split.n_train}, "
+          f"n_test = {split.n_test}, d = {split.d}, c = {split.c}, reg = {args.reg}, bias = {split.bias}, "
+          f"protocol = {split.protocol}; every method minimises the same NN-TRAIN objective, each "
+          f"with --time-limit {args.time_limit:g} s")
+    X_raw = split.X_train[:, :-1] if split.bias else split.X_train
+    rows, lower, source = [], None, ""
+    t_all = time.perf_counter()
+    for m in methods:
+        prog = Progress(m, not args.quiet)
+        t0 = time.perf_counter()
+        try:
+            # the certified bound comes from 'sdp' (SDP-NN and the atomic dual) and from methods
+            # with a bound of their own; it bounds p* of this one problem, so every network's gap
+            # is measured against the best of them
+            res = fit(X_raw, split.Y_train, args.reg, bias=split.bias, method=m, solver=args.solver,
+                      tol=args.tol, time_limit=args.time_limit, seed=args.seed if args.seed is not None else 0,
+                      certify="auto" if m == "sdp" else False, dual_bound="auto" if m == "sdp" else False,
+                      dataset=split.dataset, sdp_callback=prog, train_callback=prog, dual_callback=prog,
+                      rounding_callback=prog)
+        except ConvexNNError as exc:
+            prog.done()
+            print(f"{m:<12} skipped: {exc}")
+            rows.append({"method": m, "error": str(exc)})
+            continue
+        prog.done()
+        cert = res.certificate
+        if cert.lower is not None and (lower is None or cert.lower > lower):
+            lower, source = cert.lower, f"{m}: {cert.lower_source}"
+        stage = res.stages.get(m) or res.stages.get("train")
+        row = {"method": m, "status": None if stage is None else stage.status,
+               "objective": cert.upper, "own_lower_bound": cert.lower,
+               "width": None if res.network is None else res.network.width, "chosen": res.chosen or None,
+               "metrics": _metrics(split, res), "time_s": time.perf_counter() - t0, "notes": list(res.notes)}
+        rows.append(row)
+        print(f"{m:<12} done in {row['time_s']:.1f} s" + ("" if cert.upper is None else
+                                                         f", training objective {cert.upper:.6g}"))
+    for row in rows:
+        row["gap"] = relative_gap(row.get("objective"), lower) if row.get("objective") is not None else None
+    test_key = "test_accuracy" if split.task == "classification" else "test_mse"
+    train_key = "train_accuracy" if split.task == "classification" else "train_mse"
+    print()
+    print(f"certified lower bound {_fmt(lower)}" + (f"   ({source})" if lower is not None else
+                                                    "   (none: add 'sdp' to --methods for one)"))
+    print(f"{'method':<12} {'status':<11} {'objective':>12} {'certified gap':>14} {train_key:>15} "
+          f"{test_key:>15} {'time s':>8}")
+    for row in rows:
+        if "error" in row:
+            print(f"{row['method']:<12} {'skipped':>12}")
+            continue
+        gap = "—" if row["gap"] is None else (f"{row['gap']:.3%}" if row["gap"] >= 1e-3 else f"{row['gap']:.1e}")
+        met = row["metrics"]
+        print(f"{row['method']:<12} {row['status'] or '—':<11} {_fmt(row['objective']):>12} {gap:>14} "
+              f"{_fmt(met.get(train_key), '.4f'):>15} {_fmt(met.get(test_key), '.4f'):>15} {row['time_s']:>8.1f}")
+    if any(r["method"] in KERNEL_METHODS for r in rows):
+        print("(kernel methods fit no network: no objective, no gap)")
+    if any(r.get("status") == "time_limit" for r in rows):
+        print("(status time_limit: the method's solver was cut by --time-limit; its network is its best so far)")
+    if split.protocol == "paper":
+        print("note: paper protocol (reference experiments' split and raw features), for comparison only")
+    total = time.perf_counter() - t_all
+    print(f"total {total:.1f} s")
+    if args.json_path:
+        report = _base_report(split, args.reg, "compare")
+        report.update({"lower_bound": lower, "lower_source": source or None, "methods": rows, "time_s": total})
+        write_json(report, args.json_path)
+        print(f"report written to {args.json_path}")
+    return 0
+
+
 def cmd_predict(args) -> int:
     from .datasets import load_dataset
     from .datasets._prepare import match_columns
@@ -654,6 +753,22 @@ def build_parser() -> argparse.ArgumentParser:
                         "the larger bound")
     p.add_argument("--save", default=None, metavar="PATH", help="save the network (.npz, no pickle)")
     p.set_defaults(func=cmd_fit)
+
+    p = sub.add_parser("compare", help="several training methods on the same objective, with one certified bound",
+                       description="Run several training methods on the training part of DATA, each "
+                                   "minimising the same NN-TRAIN objective with the same reg and each "
+                                   "under --time-limit, and print their training objectives, train/test "
+                                   "metrics and times side by side. The certified lower bound on the "
+                                   "global optimum comes from 'sdp' (SDP-NN and the atomic-norm dual) "
+                                   "and from any method with a bound of its own; since it bounds every "
+                                   "network of this problem, each network's certified gap is measured "
+                                   "against the best of them.")
+    _add_data_args(p)
+    p.add_argument("--reg", type=float, default=0.1, help="weight decay gamma (default 0.1)")
+    p.add_argument("--methods", default=COMPARE_DEFAULT, metavar="M1,M2,...",
+                   help=f"comma-separated methods (default {COMPARE_DEFAULT}); any of: {', '.join(METHOD_HELP)}")
+    _add_solver_args(p, default_time=30.0, single=False)
+    p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("predict", help="predictions of a saved model on a data set")
     p.add_argument("model", help="a .npz file written by `convexnn fit --save`")
