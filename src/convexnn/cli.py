@@ -115,8 +115,10 @@ def _add_data_args(p: argparse.ArgumentParser):
                         "scale-free); predictions and metrics stay in the original units")
 
 
-def _add_solver_args(p: argparse.ArgumentParser, default_time: float | None = None, single: bool = True):
-    """The SDP solve's options; ``single`` adds --reg and --plot (one solve)."""
+def _add_solver_args(p: argparse.ArgumentParser, default_time: float | None = None, single: bool = True,
+                     time_help: str | None = None):
+    """The SDP solve's options; ``single`` adds --reg and --plot (one solve); ``time_help``
+    replaces the help of --time-limit."""
     if single:
         p.add_argument("--reg", type=float, default=0.1, help="weight decay gamma (default 0.1)")
     p.add_argument("--solver", choices=["auto", "native", "admm", "ipm", "ipm-active", "scs", "scs-reduced", "clarabel"],
@@ -136,7 +138,7 @@ def _add_solver_args(p: argparse.ArgumentParser, default_time: float | None = No
                    help="stop when the relative gap between the SDP value and its certified bound "
                         "is below this (default 1e-4)")
     p.add_argument("--time-limit", type=float, default=default_time, metavar="SECONDS",
-                   help="stop the SDP solve after this many seconds, keeping the best certified bound "
+                   help=time_help or "stop the SDP solve after this many seconds, keeping the best certified bound "
                         + (f"(default {default_time:g})" if default_time is not None else
                            "(default: none; Ctrl-C also stops it with the best certified bound so far)"))
     p.add_argument("--json", dest="json_path", default=None, metavar="PATH",
@@ -767,7 +769,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reg", type=float, default=0.1, help="weight decay gamma (default 0.1)")
     p.add_argument("--methods", default=COMPARE_DEFAULT, metavar="M1,M2,...",
                    help=f"comma-separated methods (default {COMPARE_DEFAULT}); any of: {', '.join(METHOD_HELP)}")
-    _add_solver_args(p, default_time=30.0, single=False)
+    _add_solver_args(p, default_time=30.0, single=False,
+                     time_help="the time limit of each method, as in `convexnn fit` (default 30; sdp's "
+                               "rounding, training and dual stages get their shares of it on top)")
     p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("predict", help="predictions of a saved model on a data set")
