@@ -340,7 +340,7 @@ class SDPFormulation:
 
     def _best_scaling(self, G: np.ndarray, t_max: float):
         """(t, value) maximising dual(tΓ) = −½t²Σ‖Γ_i‖²/w_i − t⟨Γ, Y⟩ + const over t ∈ [0, t_max];
-        the value is rounded down by :meth:`_rounding_margin`."""
+        the value is rounded down by :meth:`_rounded`."""
         gg = float(np.vdot(G, G / self.weights))
         gy = float(np.vdot(G, self.Y))
         t = 0.0 if gg == 0 else min(max(-gy / gg, 0.0), t_max)
