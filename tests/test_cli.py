@@ -490,3 +490,25 @@ def test_compare_skips_a_method_that_cannot_run_and_rejects_bad_lists(capsys, tm
     for bad, msg in (("sdp,magic", "unknown: magic"), ("sdp,sdp", "lists a method twice"), (",", "--methods")):
         assert main(["compare", "iris", "--methods", bad]) == 2
         assert msg in capsys.readouterr().err
+
+
+def test_sdp_points_to_the_zero_network_when_the_solver_s_estimate_is_worse(capsys, tmp_path):
+    """On features of scale 1e-3 the zero network is optimal and the interior point diverges
+    (primal estimate 5e8 against ½‖Y‖² = 8, 'stalled'); the report now names Λ = 0 as the
+    feasible point it is, with its gap to the certified bound."""
+    rng = np.random.default_rng(8)
+    X = 1e-3 * rng.standard_normal((16, 3))
+    labels = rng.integers(0, 3, 16)
+    csv = tmp_path / "tiny.csv"
+    csv.write_text("".join(f"{a},{b},{c},{k}\n" for (a, b, c), k in zip(X, labels)))
+    rpath = tmp_path / "s.json"
+    assert main(["sdp", str(csv), "--test-size", "0", "--no-standardize", "--quiet", "--json", str(rpath)]) == 0
+    out = capsys.readouterr().out
+    rep = json.loads(rpath.read_text())
+    zero = 0.5 * 16  # one-hot targets: ½‖Y‖² = n/2, the zero network's objective
+    assert rep["sdp"]["value"] > zero >= rep["lower_bound"]
+    assert (f"(Λ = 0, the zero network, is feasible with value {zero:.6g}, below this estimate: gap "
+            f"{(zero - rep['lower_bound']) / zero:.2e} to it)") in out
+    # a solve whose estimate is below ½‖Y‖² gets no such line
+    assert main(["sdp", "random:0", "--quiet"]) == 0
+    assert "the zero network, is feasible" not in capsys.readouterr().out

@@ -281,6 +281,7 @@ def cmd_info(args) -> int:
 
 def cmd_sdp(args) -> int:
     from .report import check_writable, write_json
+    from .result import relative_gap
     from .sdp import solve_sdp
 
     for path in (args.json_path, args.plot):
@@ -307,6 +308,12 @@ def cmd_sdp(args) -> int:
         rp = f" (relative primal residual {rp:.1e})" if rp is not None and np.isfinite(rp) else ""
         print(f"                  (negative: the primal iterate is not feasible{rp}, so its value is no "
               "upper bound; the certified bound holds)")
+    zero = 0.5 * float(np.sum(split.Y_train ** 2))
+    if res.value is not None and res.lower_bound is not None and res.value > zero:
+        # Λ = 0, the zero network lifted, is feasible with value ½‖Y‖²: a better primal point than
+        # an iterate that diverged (an interior point on data where the zero network is optimal)
+        print(f"                  (Λ = 0, the zero network, is feasible with value {zero:.6g}, below this "
+              f"estimate: gap {relative_gap(zero, res.lower_bound):.2e} to it)")
     pol = res.info.get("polish")
     if pol and pol["bound_after"] > pol["bound_before"]:
         print(f"final polish      y and W re-chosen: certified bound {pol['bound_before']:.6g} -> "
