@@ -512,3 +512,17 @@ def test_sdp_points_to_the_zero_network_when_the_solver_s_estimate_is_worse(caps
     # a solve whose estimate is below ½‖Y‖² gets no such line
     assert main(["sdp", "random:0", "--quiet"]) == 0
     assert "the zero network, is feasible" not in capsys.readouterr().out
+
+
+def test_info_shows_regression_targets_and_prints_warnings_once(capsys):
+    from convexnn.datasets import load_dataset, prepare
+
+    assert main(["info", "diabetes"]) == 0
+    cap = capsys.readouterr()
+    y = load_dataset("diabetes").Y[prepare("diabetes").train_index, 0]
+    assert f"targets    mean {y.mean():.4g}, std {y.std():.4g}   (training part)" in cap.out
+    assert "warning: the regression targets" in cap.err and "warning" not in cap.out  # once, on stderr
+    assert main(["info", "diabetes", "--standardize-target"]) == 0
+    cap = capsys.readouterr()
+    assert f"mean {y.mean():.4g}, std {y.std():.4g}   (training part, fitted standardised)" in cap.out
+    assert "warning" not in cap.err

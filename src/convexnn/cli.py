@@ -259,6 +259,14 @@ def cmd_info(args) -> int:
         info["class_counts_train"] = {names[k]: int(tr[k]) for k in range(split.c)}
         if te is not None:
             info["class_counts_test"] = {names[k]: int(te[k]) for k in range(split.c)}
+    else:  # the targets' scale decides how much reg regularises (see --standardize-target)
+        raw = split.original_targets(split.Y_train)
+        mean, std = raw.mean(axis=0), raw.std(axis=0)
+        shown = (", ".join(f"mean {m:.4g}, std {s:.4g}" for m, s in zip(mean, std)) if len(mean) <= 3 else
+                 f"means {mean.min():.4g} to {mean.max():.4g}, stds {std.min():.4g} to {std.max():.4g} "
+                 f"({len(mean)} columns)")
+        print(f"targets    {shown}   (training part" + (", fitted standardised)" if split.target_mean is not None else ")"))
+        info["target_mean_train"], info["target_std_train"] = mean.tolist(), std.tolist()
     from ._validation import MEMORY_FRACTION, available_memory_bytes
     from .sdp.admm import admm_dense_arrays
     from .sdp.formulation import dense_memory_bytes
@@ -272,7 +280,8 @@ def cmd_info(args) -> int:
           f"{avail / 1024**3:.3g} GiB available" + ("" if need <= MEMORY_FRACTION * avail else
                                                        ": too large, SDP-NN would be refused"))
     for note in split.notes:
-        print(f"note       {note}")
+        if not note.startswith("warning:"):  # those went to stderr already (_load_split)
+            print(f"note       {note}")
     if args.json_path:
         from .report import write_json
         write_json(info, args.json_path)
