@@ -526,3 +526,34 @@ def test_info_shows_regression_targets_and_prints_warnings_once(capsys):
     cap = capsys.readouterr()
     assert f"mean {y.mean():.4g}, std {y.std():.4g}   (training part, fitted standardised)" in cap.out
     assert "warning" not in cap.err
+
+
+def test_ctrl_c_in_compare_keeps_the_rows_so_far_and_runs_no_more_methods(capsys, tmp_path, monkeypatch):
+    import convexnn.pipeline as pipeline
+
+    real = pipeline.fit
+
+    def fit(*args, method, **kwargs):
+        if method == "gated":  # Ctrl-C between two stages: no result at all
+            raise KeyboardInterrupt
+        res = real(*args, method=method, **kwargs)
+        if method == "lbfgs" and interrupt_stage:  # Ctrl-C inside a stage: its best result stands
+            res.stages["train"].status = "interrupted"
+        return res
+
+    monkeypatch.setattr(pipeline, "fit", fit)
+    for interrupt_stage, expect in ((False, ["lbfgs", "gated", "ntk"]), (True, ["lbfgs", "ntk", "gated"])):
+        rpath = tmp_path / f"c{interrupt_stage}.json"
+        methods = "lbfgs,gated,ntk" if not interrupt_stage else "lbfgs,ntk,gated"
+        assert main(["compare", "random:0", "--methods", methods, "--quiet", "--json", str(rpath)]) == 0
+        out = capsys.readouterr().out
+        rows = json.loads(rpath.read_text())["methods"]
+        assert [r["method"] for r in rows] == expect
+        assert rows[0]["objective"] is not None and "error" not in rows[0]
+        if interrupt_stage:  # lbfgs ran (interrupted inside), ntk and gated did not
+            assert rows[1]["error"] == rows[2]["error"] == "not run: Ctrl-C during lbfgs"
+            assert "interrupted (Ctrl-C): the methods after it are not run" in out
+        else:  # gated was interrupted before it had a result; ntk was not run
+            assert rows[1]["error"] == "interrupted (Ctrl-C) before it had a result"
+            assert rows[2]["error"] == "not run: Ctrl-C during gated"
+        assert "certified lower bound" in out  # the table of what ran is still printed

@@ -569,7 +569,11 @@ def cmd_compare(args) -> int:
     X_raw = split.X_train[:, :-1] if split.bias else split.X_train
     rows, lower, source = [], None, ""
     t_all = time.perf_counter()
+    stopped = None
     for m in methods:
+        if stopped:
+            rows.append({"method": m, "error": f"not run: {stopped}"})
+            continue
         prog = Progress(m, not args.quiet)
         t0 = time.perf_counter()
         try:
@@ -586,7 +590,16 @@ def cmd_compare(args) -> int:
             print(f"{m:<12} skipped: {exc}")
             rows.append({"method": m, "error": str(exc)})
             continue
+        except KeyboardInterrupt:  # between two stages: this method has no result
+            prog.done()
+            stopped = f"Ctrl-C during {m}"
+            print(f"{m:<12} interrupted (Ctrl-C): no result; the methods after it are not run")
+            rows.append({"method": m, "error": "interrupted (Ctrl-C) before it had a result"})
+            continue
         prog.done()
+        if any(st.status == "interrupted" for st in res.stages.values()):
+            # Ctrl-C inside a stage ends that stage with its best result: keep the row, stop here
+            stopped = f"Ctrl-C during {m}"
         cert = res.certificate
         if cert.lower is not None and (lower is None or cert.lower > lower):
             lower, source = cert.lower, f"{m}: {cert.lower_source}"
@@ -597,7 +610,8 @@ def cmd_compare(args) -> int:
                "metrics": _metrics(split, res), "time_s": time.perf_counter() - t0, "notes": list(res.notes)}
         rows.append(row)
         print(f"{m:<12} done in {row['time_s']:.1f} s" + ("" if cert.upper is None else
-                                                         f", training objective {cert.upper:.6g}"))
+                                                         f", training objective {cert.upper:.6g}")
+              + ("; interrupted (Ctrl-C): the methods after it are not run" if stopped else ""))
     for row in rows:
         row["gap"] = relative_gap(row.get("objective"), lower) if row.get("objective") is not None else None
     test_key = "test_accuracy" if split.task == "classification" else "test_mse"
@@ -609,7 +623,7 @@ def cmd_compare(args) -> int:
           f"{test_key:>15} {'time s':>8}")
     for row in rows:
         if "error" in row:
-            print(f"{row['method']:<12} {'skipped':>12}")
+            print(f"{row['method']:<12} {'not run' if row['error'].startswith('not run') else 'skipped'}")
             continue
         gap = "—" if row["gap"] is None else (f"{row['gap']:.3%}" if row["gap"] >= 1e-3 else f"{row['gap']:.1e}")
         met = row["metrics"]
