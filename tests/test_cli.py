@@ -442,8 +442,12 @@ def test_standardized_regression_targets_round_trip(capsys, tmp_path):
     assert rep["metrics"]["test_mse"] == pytest.approx(np.mean((pred_te - y[te]) ** 2), rel=1e-12)
     assert rep["metrics"]["test_mse"] < 0.5 * np.var(y[te])  # better than the mean, in the data's units
     assert main(["predict", str(mpath), str(csv), "--json", str(ppath)]) == 0
-    pred = np.array(json.loads(ppath.read_text())["predictions"])[:, 0]
+    out = json.loads(ppath.read_text())
+    pred = np.array(out["predictions"])[:, 0]
     np.testing.assert_allclose(pred, net.predict((X - split.mean) / split.scale)[:, 0] * sd + mu, rtol=1e-12)
+    # with the file's targets, the MSE in the data's units
+    assert out["mse"] == pytest.approx(np.mean((pred - y) ** 2), rel=1e-12)
+    assert f"mse {out['mse']:.6g} on 40 rows" in capsys.readouterr().out
     # classification targets cannot be standardised
     capsys.readouterr()
     assert main(["info", "iris", "--standardize-target"]) == 2

@@ -686,7 +686,14 @@ def cmd_predict(args) -> int:
     else:
         for row in P[: args.show]:
             print(" ".join(f"{v:.6g}" for v in row))
-        out = {"predictions": P}
+        if len(P) > args.show:
+            print(f"... ({len(P)} predictions)")
+        Y = ds.Y if not args.use_test else ds.Y_test
+        mse = None
+        if meta.get("task") == "regression" and Y is not None and Y.shape == P.shape:
+            mse = float(np.mean((P - Y) ** 2))  # the file's targets, in the data's units
+            print(f"mse {mse:.6g} on {len(P)} rows")
+        out = {"predictions": P, "mse": mse}
     if args.output:
         write_json(out, args.output)
     return 0
