@@ -440,6 +440,9 @@ def test_detect_delimiter_rules():
     assert detect_delimiter('"1,5";2;a\n"2,5";3;b\n') == ";"
     # decimal commas in a semicolon-separated file split at commas consistently too
     assert detect_delimiter("1,5;2,5;yes\n2,5;3,5;no\n") == ";"
+    assert detect_delimiter("1,5;2;yes\n2,5;3;no\n") == ";"
+    # ... but a comma-separated file whose labels hold a semicolon stays comma-separated
+    assert detect_delimiter("1,2,a;b\n3,4,c;d\n") == ","
     # nothing consistent: the comma, whose parser error then names the ragged line
     assert detect_delimiter("1,2,0\n3,4\n") == ","
     assert detect_delimiter("1\n2\n") == ","

@@ -94,7 +94,8 @@ def detect_delimiter(text: str) -> str:
     splits each of the first non-blank lines into the same number (at least 2) of fields.
 
     A comma wins when it is consistent, unless another consistent separator also occurs
-    (unquoted) on every line, as in '1,5;2,5;yes' with its decimal commas. When no separator
+    (unquoted) on every line and splits it into at least as many fields, as in '1,5;2,5;yes'
+    with its decimal commas (but not '1,2,a;b', a label holding a semicolon). When no separator
     is consistent, the one that splits the first line into the most fields (the comma on a
     tie) is returned, so that the parser's own errors (ragged rows, too few columns) name the
     offending line.
@@ -115,7 +116,8 @@ def detect_delimiter(text: str) -> str:
         # '1,5;2,5;yes' splits at commas too; a field separator that every comma-split row
         # still holds (outside quotes) is the file's own, with decimal commas in its numbers
         for delim in DELIMITERS[1:]:
-            if delim in split and all(any(delim in f for f in row) for row in split[","]):
+            if (delim in split and len(split[delim][0]) >= len(split[","][0])
+                    and all(any(delim in f for f in row) for row in split[","])):
                 return delim
         return ","
     return next(iter(split), widest)
