@@ -291,6 +291,8 @@ def test_fit_report_and_predict_round_trip(capsys, tmp_path):
     (["info", "irsi"], "iris"),
     (["sdp", "iris", "--reg", "-1", "--quiet"], "reg"),
     (["sdp", "iris", "--json", "/nonexistent-dir/x.json"], "does not exist"),
+    (["path", "iris", "--regs", "0.1", "--json", "/nonexistent-dir/x.json"], "does not exist"),
+    (["compare", "iris", "--json", "/nonexistent-dir/x.json"], "does not exist"),
     (["info", "iris", "--protocol", "default", "--test-size", "1.5"], "test_size"),
     (["fit", "iris", "--reg", "-1", "--quiet"], "reg must be a positive"),
     (["sdp", "iris", "--reg", "nan", "--quiet"], "got nan"),

@@ -168,8 +168,15 @@ def _check_numbers(args) -> None:
             check_positive_int(getattr(args, name), name, minimum=least)
 
 
-def _load_split(args):
+def _load_split(args, writable=()):
+    """The data set and its split as the data options ask; the output ``writable`` paths (None
+    skipped) are checked first, so that a bad path fails before any work."""
     from .datasets import load_dataset, prepare
+    from .report import check_writable
+
+    for path in writable:
+        if path:
+            check_writable(path)
 
     ds = load_dataset(args.data, target=getattr(args, "target", None), task=getattr(args, "task", None))
     split = prepare(ds, protocol=args.protocol, test_size=args.test_size, test_path=args.test_path,
@@ -381,13 +388,11 @@ def _parse_regs(text: str) -> list[float]:
 
 
 def cmd_path(args) -> int:
-    from .report import check_writable, write_json
+    from .report import write_json
     from .sdp import solve_sdp
 
     regs = _parse_regs(args.regs)
-    if args.json_path:
-        check_writable(args.json_path)
-    ds, split = _load_split(args)
+    ds, split = _load_split(args, writable=(args.json_path,))
     print(f"SDP-NN path on {split.dataset}: n = {split.n_train}, d = {split.d}, c = {split.c}, "
           f"bias = {split.bias}, solver = {args.solver}, {len(regs)} values of reg; each solve starts from "
           "the previous one's solution where its solver can use it ('warm'), and every time limit is per solve")
@@ -555,13 +560,11 @@ def _parse_methods(text: str) -> list[str]:
 
 def cmd_compare(args) -> int:
     from .pipeline import KERNEL_METHODS, fit
-    from .report import check_writable, write_json
+    from .report import write_json
     from .result import relative_gap
 
     methods = _parse_methods(args.methods)
-    if args.json_path:
-        check_writable(args.json_path)
-    ds, split = _load_split(args)
+    ds, split = _load_split(args, writable=(args.json_path,))
     print(f"convexnn compare on {split.dataset} ({split.task}): n_train = {split.n_train}, "
           f"n_test = {split.n_test}, d = {split.d}, c = {split.c}, reg = {args.reg}, bias = {split.bias}, "
           f"protocol = {split.protocol}; every method minimises the same NN-TRAIN objective, each "
