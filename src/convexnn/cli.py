@@ -25,6 +25,9 @@ examples:
   convexnn fit iris --reg 0.1             certified training on Iris
   convexnn sdp iris --reg 0.1 --json out.json
                                           the SDP-NN lower bound alone, as JSON
+  convexnn sdp iris --certificate cert.npz && convexnn verify cert.npz
+                                          save the bound's certificate and check it again
+                                          with code independent of the solvers
   convexnn path iris --regs 0.1,0.05,0.01 --protocol paper
                                           certified bounds along a reg path (warm starts)
   convexnn compare iris --time-limit 20  SDP-NN, SGD, L-BFGS, convex programs, NTK side by side,
@@ -147,6 +150,27 @@ def _add_solver_args(p: argparse.ArgumentParser, default_time: float | None = No
         p.add_argument("--plot", default=None, metavar="PATH",
                        help="write a PNG of the certified lower bound (and upper bounds) per iteration")
     p.add_argument("--quiet", action="store_true", help="no progress display")
+
+
+def _add_certificate_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--certificate", default=None, metavar="PATH",
+                   help="also write the SDP-NN bound's certificate to PATH (.npz, no pickle): the data, "
+                        "the dual multipliers and the claimed bound, which `convexnn verify PATH` checks "
+                        "again with code independent of the solvers")
+
+
+def _write_certificate(path, split, reg, sdp, network=None, claimed_objective=None) -> None:
+    """Write the certificate of an SDP-NN result (``--certificate``) and say so."""
+    from .verify import save_sdp_certificate
+
+    if sdp is None or sdp.lower_bound is None or sdp.solution.get("Gamma") is None:
+        print("note: --certificate not written: no SDP-NN bound with multipliers was computed "
+              "(the SDP stage did not run or was stopped before its first certificate)")
+        return
+    meta = {"dataset": split.dataset, "protocol": split.protocol, "bias": bool(split.bias),
+            "network_objective": claimed_objective}
+    save_sdp_certificate(path, split.X_train, split.Y_train, reg, sdp, network=network, meta=meta)
+    print(f"certificate written to {path} (check it with: convexnn verify {path})")
 
 
 def _check_numbers(args) -> None:
@@ -300,7 +324,7 @@ def cmd_sdp(args) -> int:
     from .result import relative_gap
     from .sdp import solve_sdp
 
-    for path in (args.json_path, args.plot):
+    for path in (args.json_path, args.plot, args.certificate):
         if path:
             check_writable(path)
     if args.plot:  # before the solve, not after it
@@ -357,10 +381,62 @@ def cmd_sdp(args) -> int:
 
         plot_bounds(res.history, args.plot, title=f"SDP-NN on {split.dataset}, reg = {args.reg}")
         print(f"plot written to {args.plot}")
+    if args.certificate:
+        _write_certificate(args.certificate, split, args.reg, res)
     if args.json_path:
         write_json(report, args.json_path)
         print(f"report written to {args.json_path}")
     return 0
+
+
+def cmd_verify(args) -> int:
+    from .report import check_writable, write_json
+    from .verify import load_certificate, verify_certificate
+
+    if args.json_path:
+        check_writable(args.json_path)
+    data = load_certificate(args.certificate)
+    meta = data["meta"]
+    X, Y = data["X"], data["Y"]
+    t0 = time.perf_counter()
+    v = verify_certificate(data)
+    elapsed = time.perf_counter() - t0
+    where = ", ".join(f"{k} {meta[k]}" for k in ("dataset", "protocol") if meta.get(k) is not None)
+    print(f"certificate {args.certificate}: SDP-NN dual, n = {X.shape[0]}, d = {X.shape[1]} (design), "
+          f"c = {Y.shape[1]}, reg = {meta['reg']:g}" + (f"; {where}" if where else "")
+          + f"; solver {meta.get('method')}, status {meta.get('status')}")
+    for problem in v.problems:
+        print(f"problem           {problem}")
+    print(f"claimed bound     {v.claimed_bound:.9g}")
+    if v.bound is None:
+        print("verified bound    none: the file is inconsistent (see above)")
+    else:
+        d = v.details
+        rel = (v.claimed_bound - v.bound) / max(abs(v.claimed_bound), 1e-300)
+        print(f"verified bound    {v.bound:.9g}   ({'confirmed' if v.confirmed else 'NOT confirmed'}: "
+              f"{'above' if rel <= 0 else 'below'} the claim by a relative {abs(rel):.1e})")
+        red = d["reduction"]
+        print(f"how               {d.get('rule', 'reduction constant')} rule"
+              + (f", t = {d['t']:.9f} towards the {d['slater_point']} Slater point, {d['checks']} direct "
+                 f"PSD checks" if d.get("rule") == "slater" else "")
+              + (f"; slack lambda_min {d['lambda_min']:.2e} before the repair" if "lambda_min" in d else ""))
+        print(f"data reduction    {red['rows']} rows -> {red['reduced_rows']} ({red['merged_groups']} merged "
+              f"groups, {red['zero_rows']} zero rows; largest merge deviation {red['largest_merge_deviation']:.1e}; "
+              f"allowance {d['allowance']:.1e} subtracted)")
+        if d["W_entries_clipped"]:
+            print(f"note              {d['W_entries_clipped']} negative entries of W clipped to 0")
+    if v.network_objective is not None:
+        claimed = v.claimed_network_objective
+        print(f"network objective {v.network_objective:.9g}   (recomputed"
+              + (f"; claimed {claimed:.9g}" if claimed is not None else "") + ")")
+        if v.gap is not None:
+            print(f"verified gap      {_fmt_gap(v.gap)}   (network objective against the verified SDP-NN bound)")
+    print(f"time              {elapsed:.2f} s")
+    if args.json_path:
+        write_json({"certificate": str(args.certificate), "meta": meta, **v.to_dict(), "time_s": elapsed},
+                   args.json_path)
+        print(f"report written to {args.json_path}")
+    return 0 if (v.confirmed and not v.problems) else 1
 
 
 def _sdp_report(res, solver) -> dict:
@@ -425,7 +501,7 @@ def cmd_fit(args) -> int:
     from .pipeline import fit
     from .report import check_writable, write_json
 
-    for path in (args.json_path, args.save, args.plot):
+    for path in (args.json_path, args.save, args.plot, args.certificate):
         if path:
             check_writable(path)
     if args.plot:  # before the solve, not after it
@@ -533,6 +609,13 @@ def cmd_fit(args) -> int:
                              "certificate": cert.to_dict()})
         path = net.save(args.save)
         print(f"model saved to {path}")
+    if args.certificate:
+        _write_certificate(args.certificate, split, args.reg, sdp, network=net,
+                           claimed_objective=None if net is None else cert.upper)
+        if cert.lower is not None and sdp is not None and sdp.lower_bound is not None \
+                and cert.lower > sdp.lower_bound:
+            print(f"note: the certificate holds the SDP-NN bound {_fmt(sdp.lower_bound)}; the larger bound "
+                  f"{_fmt(cert.lower)} above ({cert.lower_source}) is not in it")
     if args.json_path:
         write_json(report, args.json_path)
         print(f"report written to {args.json_path}")
@@ -726,6 +809,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "bound on NN-TRAIN for every network width.")
     _add_data_args(p)
     _add_solver_args(p)
+    _add_certificate_arg(p)
     p.add_argument("--no-balance-rows", dest="balance_rows", action="store_false",
                    help="ADMM only (--solver native, or auto when it runs the ADMM): keep the rows as given instead of rescaling each by a power of "
                         "two to nearly equal norms and, for n > 128, all of them by one more common power of two that "
@@ -756,6 +840,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "its limit, it stops there and the dual stage also gets its remaining time.")
     _add_data_args(p)
     _add_solver_args(p, default_time=60.0)
+    _add_certificate_arg(p)
     p.add_argument("--method", choices=list(METHOD_HELP), default="sdp", metavar="METHOD",
                    help="training method (default sdp): " + "; ".join(
                        f"{k} = {v}" for k, v in METHOD_HELP.items()))
@@ -813,6 +898,20 @@ def build_parser() -> argparse.ArgumentParser:
                      time_help="the time limit of each method, as in `convexnn fit` (default 30; sdp's "
                                "rounding, training and dual stages get their shares of it on top)")
     p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("verify", help="check a saved certificate again, with code independent of the solvers",
+                       description="Recompute the lower bound of a certificate written by `convexnn sdp "
+                                   "--certificate` or `convexnn fit --certificate`. The verifier rebuilds the "
+                                   "row reduction from the stored data, forms the dual slack of the stored "
+                                   "multipliers in its own way, bounds its rounding errors, and repairs a "
+                                   "slightly infeasible point towards a Slater point it checks itself; it "
+                                   "shares no code with the solvers. It also recomputes the stored network's "
+                                   "objective. Exit status 0 when the claimed bound is confirmed (to a "
+                                   "relative 1e-6), 1 otherwise.")
+    p.add_argument("certificate", help="a .npz file written with --certificate")
+    p.add_argument("--json", dest="json_path", default=None, metavar="PATH",
+                   help="also write the verification as one JSON object to PATH")
+    p.set_defaults(func=cmd_verify)
 
     p = sub.add_parser("predict", help="predictions of a saved model on a data set")
     p.add_argument("model", help="a .npz file written by `convexnn fit --save`")

@@ -1,0 +1,251 @@
+"""The certificate file and its independent verifier (convexnn.verify): it must confirm honest
+certificates from every native solver, never certify more than a network reaches, charge a wrong
+row grouping, and refuse malformed files with a clear message."""
+
+import ast
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.optimize import minimize
+
+from convexnn.cli import main
+from convexnn.errors import DataError
+from convexnn.sdp import solve_sdp
+from convexnn.verify import (CONFIRM_RTOL, load_certificate, save_sdp_certificate, sdp_certificate_arrays,
+                             verify_certificate)
+
+
+def _objective(X, Y, reg, U, V):
+    R = np.maximum(X @ U, 0.0) @ V.T - Y
+    return 0.5 * float(np.sum(R * R)) + 0.5 * reg * (float(np.sum(U * U)) + float(np.sum(V * V)))
+
+
+def _trained(X, Y, reg, rng, width=8, starts=3):
+    """The best of a few L-BFGS runs on NN-TRAIN in plain numpy: an upper bound on p*."""
+    d, c = X.shape[1], Y.shape[1]
+    best = 0.5 * float(np.sum(Y * Y))  # the zero network
+
+    def fun(z):
+        U, V = z[:d * width].reshape(d, width), z[d * width:].reshape(c, width)
+        H = np.maximum(X @ U, 0.0)
+        R = H @ V.T - Y
+        gH = (R @ V) * (X @ U > 0)
+        gU = X.T @ gH + reg * U
+        gV = R.T @ H + reg * V
+        return _objective(X, Y, reg, U, V), np.concatenate([gU.ravel(), gV.ravel()])
+
+    for _ in range(starts):
+        z0 = 0.5 * rng.standard_normal((d + c) * width)
+        res = minimize(fun, z0, jac=True, method="L-BFGS-B", options={"maxiter": 400})
+        U, V = res.x[:d * width].reshape(d, width), res.x[d * width:].reshape(c, width)
+        best = min(best, _objective(X, Y, reg, U, V))
+    return best
+
+
+def _instance(seed):
+    """Small problems with the awkward rows the reduction handles: duplicates, positively parallel
+    rows, a zero row, a bias column, rows of very different norms."""
+    rng = np.random.default_rng(seed)
+    n, d, c = int(rng.integers(6, 16)), int(rng.integers(1, 4)), int(rng.integers(1, 3))
+    X = rng.standard_normal((n, d)) * np.exp(rng.uniform(-2, 2, n))[:, None]
+    Y = rng.standard_normal((n, c))
+    kind = seed % 4
+    if kind == 1:
+        X[1] = X[0]          # exact duplicate
+        X[2] = 3.0 * X[0]    # positively parallel
+    elif kind == 2:
+        X[0] = 0.0           # zero row
+    elif kind == 3:
+        X = np.hstack([X, np.ones((n, 1))])  # bias column
+    return X, Y, float(rng.choice([1.0, 0.1, 0.01])), kind == 3
+
+
+@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("solver", ["ipm", "admm", "auto"])
+def test_verifier_confirms_native_certificates_and_stays_below_trained_networks(seed, solver, tmp_path):
+    X, Y, reg, bias = _instance(seed)
+    kw = {"max_iter": 400} if solver == "admm" else {}
+    res = solve_sdp(X, Y, reg, bias=bias, solver=solver, time_limit=20, **kw)
+    path = save_sdp_certificate(tmp_path / "c.npz", X, Y, reg, res)
+    v = verify_certificate(path)
+    assert v.problems == []
+    assert v.claimed_bound == res.lower_bound
+    # the two implementations agree: the verifier reaches the solver's bound to CONFIRM_RTOL, and
+    # exceeds it by no more than the solver's own rounding margins (which grow like 1/μ, docs §4)
+    assert v.confirmed, (v.bound, v.claimed_bound, v.details)
+    assert v.bound <= res.lower_bound + 1e-5 * max(1.0, abs(res.lower_bound))
+    upper = _trained(X, Y, reg, np.random.default_rng(seed))
+    assert v.bound <= upper + 1e-9 * max(1.0, upper)
+
+
+def test_balanced_rows_and_a_data_scale_map_back_exactly(tmp_path):
+    """The ADMM solves rows rescaled by powers of two and the whole data by another one: the
+    verifier maps the multipliers back and confirms the bound."""
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((30, 3)) * np.exp(rng.uniform(-3, 3, 30))[:, None] * 7.0
+    Y = rng.standard_normal((30, 2))
+    res = solve_sdp(X, Y, 0.1, solver="admm", max_iter=600)
+    form = res.solution["formulation"]
+    assert np.ptp(form.row_scale) > 0 and res.info["data_scale"] != 1.0  # the case is exercised
+    v = verify_certificate(save_sdp_certificate(tmp_path / "c.npz", X, Y, 0.1, res))
+    assert v.confirmed and v.problems == []
+
+
+def test_a_tampered_certificate_is_not_confirmed_and_its_verified_bound_stays_sound(tmp_path):
+    X, Y, reg, _ = _instance(0)
+    res = solve_sdp(X, Y, reg, solver="ipm")
+    arrays = sdp_certificate_arrays(X, Y, reg, res)
+    upper = _trained(X, Y, reg, np.random.default_rng(0))
+    # an inflated claim
+    meta = json.loads(str(arrays["meta"]))
+    meta["claimed_bound"] *= 1.01
+    v = verify_certificate({**arrays, "meta": meta})
+    assert not v.confirmed and v.bound <= res.lower_bound * (1 + 1e-6)
+    # multipliers pushed out of the dual cone: the repair pulls them back, the bound drops
+    meta = json.loads(str(arrays["meta"]))
+    v = verify_certificate({**arrays, "Gamma": 1.5 * arrays["Gamma"], "meta": meta})
+    assert not v.confirmed
+    assert v.bound < res.lower_bound and v.bound <= upper
+    # negative entries of W are clipped (any W ≥ 0 is admissible), and said so
+    W = arrays["W"] if "W" in arrays else None
+    Wneg = -np.ones((2 * res.solution["formulation"].n,) * 2)
+    v = verify_certificate({k: a for k, a in arrays.items() if not k.startswith("W")} | {"W": Wneg, "meta": meta})
+    assert v.details["W_entries_clipped"] == Wneg.size and v.bound <= upper
+    del W
+
+
+def test_a_wrong_grouping_is_charged_its_allowance():
+    """Two rows x_0, x_1 = x_0 + Δ with opposite targets: merged they cannot be fitted apart, so the
+    merged problem's bound is far above the real optimum. Claiming that merge in a certificate
+    of the real data must not certify it: the allowance for Δ takes the bound below p*."""
+    x0 = np.array([1.0, 0.2])
+    X_merged = np.array([x0, x0, [0.3, -1.0]])
+    Y = np.array([[1.0], [-1.0], [0.5]])
+    reg = 0.05
+    res = solve_sdp(X_merged, Y, reg, solver="ipm")
+    assert res.solution["formulation"].reduction.n_merged_groups == 1
+    X_real = X_merged.copy()
+    X_real[1] = x0 + np.array([0.0, 0.6])  # no longer parallel to x_0
+    p_real = _trained(X_real, Y, reg, np.random.default_rng(1), width=6, starts=6)
+    assert res.lower_bound > p_real + 0.1  # the claim is false for the real data
+    arrays = sdp_certificate_arrays(X_real, Y, reg, res)
+    v = verify_certificate({**arrays, "meta": json.loads(str(arrays["meta"]))})
+    assert v.details["reduction"]["largest_merge_deviation"] > 0.1
+    assert v.bound <= p_real and not v.confirmed
+
+
+def test_exact_duplicates_and_zero_rows_cost_only_rounding(tmp_path):
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((12, 3))
+    X[4] = X[0]
+    X[5] = 0.25 * X[1]
+    X[6] = 0.0
+    Y = rng.standard_normal((12, 2))
+    res = solve_sdp(X, Y, 0.1, solver="ipm")
+    v = verify_certificate(save_sdp_certificate(tmp_path / "c.npz", X, Y, 0.1, res))
+    red = v.details["reduction"]
+    assert (red["merged_groups"], red["zero_rows"], red["reduced_rows"]) == (2, 1, 9)
+    assert red["largest_merge_deviation"] < 1e-12  # rounding level, far below the merge tolerance
+    assert 0 < v.details["allowance"] < 1e-9 * 0.5 * np.sum(Y * Y)
+    assert v.confirmed
+
+
+def test_a_network_in_the_certificate_is_recomputed(tmp_path):
+    X, Y, reg, _ = _instance(2)
+    res = solve_sdp(X, Y, reg, solver="ipm")
+    rng = np.random.default_rng(0)
+    U, V = rng.standard_normal((X.shape[1], 4)), rng.standard_normal((Y.shape[1], 4))
+    obj = _objective(X, Y, reg, U, V)
+    path = save_sdp_certificate(tmp_path / "c.npz", X, Y, reg, res, network=(U, V),
+                                meta={"network_objective": obj})
+    v = verify_certificate(path)
+    assert v.network_objective == pytest.approx(obj, rel=1e-13)
+    assert v.gap == pytest.approx((obj - v.bound) / obj, rel=1e-12)
+    assert v.claimed_network_objective == obj
+    # a network whose shapes do not fit the data is named, not evaluated
+    data = load_certificate(path)
+    data["U"] = U[:-1]
+    assert "do not fit" in verify_certificate(data).problems[0]
+
+
+def test_the_verifier_shares_no_code_with_the_solvers():
+    tree = ast.parse(Path(__file__).resolve().parents[1].joinpath("src/convexnn/verify.py").read_text())
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            imported.add(("." * node.level) + (node.module or ""))
+        elif isinstance(node, ast.Import):
+            imported.update(a.name for a in node.names)
+    assert {m for m in imported if m.startswith(".") or m.startswith("convexnn")} == {".errors"}
+
+
+def test_malformed_files_are_refused_with_a_reason(tmp_path):
+    with pytest.raises(DataError, match="does not exist"):
+        load_certificate(tmp_path / "none.npz")
+    (tmp_path / "t.npz").write_text("hello")
+    with pytest.raises(DataError, match="not an .npz"):
+        load_certificate(tmp_path / "t.npz")
+    np.savez(tmp_path / "o.npz", format=np.array("convexnn-certificate"), meta=np.array([{"a": 1}], dtype=object))
+    with pytest.raises(DataError, match="could not read|missing"):
+        load_certificate(tmp_path / "o.npz")
+    np.savez(tmp_path / "f.npz", format=np.array("something-else"))
+    with pytest.raises(DataError, match="format tag"):
+        load_certificate(tmp_path / "f.npz")
+    X, Y, reg, _ = _instance(0)
+    res = solve_sdp(X, Y, reg, solver="ipm")
+    arrays = sdp_certificate_arrays(X, Y, reg, res)
+    np.savez(tmp_path / "m.npz", **{k: v for k, v in arrays.items() if k != "Gamma"})
+    with pytest.raises(DataError, match="missing Gamma"):
+        load_certificate(tmp_path / "m.npz")
+    meta = json.loads(str(arrays["meta"]))
+    np.savez(tmp_path / "v.npz", **{**arrays, "meta": np.array(json.dumps({**meta, "version": 99}))})
+    with pytest.raises(DataError, match="version"):
+        load_certificate(tmp_path / "v.npz")
+    # inconsistent contents: no bound, the reason named
+    bad = {**arrays, "meta": meta, "row_scale": arrays["row_scale"] * 3.0}
+    v = verify_certificate(bad)
+    assert v.bound is None and not v.confirmed and "powers of two" in v.problems[0]
+    bad = {**arrays, "meta": meta, "Gamma": arrays["Gamma"][:-1]}
+    assert "do not fit" in verify_certificate(bad).problems[0]
+    bad = {**arrays, "meta": meta, "group_idx": np.zeros_like(arrays["group_idx"])}
+    assert "twice" in verify_certificate(bad).problems[0]
+
+
+def test_cli_sdp_certificate_and_verify(tmp_path, capsys):
+    cert, out = tmp_path / "c.npz", tmp_path / "v.json"
+    assert main(["sdp", "random:0", "--quiet", "--certificate", str(cert)]) == 0
+    text = capsys.readouterr().out
+    assert f"certificate written to {cert}" in text
+    assert main(["verify", str(cert), "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "confirmed" in text and "NOT" not in text
+    report = json.loads(out.read_text())
+    assert report["confirmed"] is True
+    assert report["bound"] == pytest.approx(report["claimed_bound"], rel=CONFIRM_RTOL)
+    # a claim the multipliers do not support: exit status 1
+    data = dict(np.load(cert, allow_pickle=False))
+    meta = json.loads(str(data["meta"]))
+    meta["claimed_bound"] *= 1.05
+    data["meta"] = np.array(json.dumps(meta))
+    np.savez(tmp_path / "bad.npz", **data)
+    assert main(["verify", str(tmp_path / "bad.npz")]) == 1
+    assert "NOT confirmed" in capsys.readouterr().out
+
+
+def test_cli_refuses_an_unwritable_certificate_path_before_solving(tmp_path, capsys):
+    assert main(["sdp", "random:0", "--certificate", str(tmp_path / "no" / "c.npz")]) != 0
+    err = capsys.readouterr()
+    assert "does not exist" in err.err and "SDP-NN on" not in err.out
+
+
+def test_cli_fit_certificate_holds_the_network(tmp_path, capsys):
+    cert = tmp_path / "c.npz"
+    assert main(["fit", "random:0", "--quiet", "--time-limit", "5", "--dual-bound", "off",
+                 "--certificate", str(cert)]) == 0
+    capsys.readouterr()
+    v = verify_certificate(cert)
+    assert v.confirmed and v.network_objective is not None
+    assert v.network_objective == pytest.approx(v.claimed_network_objective, rel=1e-12)
+    assert v.bound <= v.network_objective
