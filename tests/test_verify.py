@@ -13,8 +13,8 @@ from scipy.optimize import minimize
 from convexnn.cli import main
 from convexnn.errors import DataError
 from convexnn.sdp import solve_sdp
-from convexnn.verify import (CONFIRM_RTOL, load_certificate, save_sdp_certificate, sdp_certificate_arrays,
-                             verify_certificate)
+from convexnn.verify import (ATOMIC_RTOL, CONFIRM_RTOL, certificate_arrays, load_certificate, save_certificate,
+                             sigma_upper_bound, verify_certificate)
 
 
 def _objective(X, Y, reg, U, V):
@@ -68,13 +68,13 @@ def test_verifier_confirms_native_certificates_and_stays_below_trained_networks(
     X, Y, reg, bias = _instance(seed)
     kw = {"max_iter": 400} if solver == "admm" else {}
     res = solve_sdp(X, Y, reg, bias=bias, solver=solver, time_limit=20, **kw)
-    path = save_sdp_certificate(tmp_path / "c.npz", X, Y, reg, res)
+    path = save_certificate(tmp_path / "c.npz", X, Y, reg, sdp=res)
     v = verify_certificate(path)
     assert v.problems == []
     assert v.claimed_bound == res.lower_bound
     # the two implementations agree: the verifier reaches the solver's bound to CONFIRM_RTOL, and
     # exceeds it by no more than the solver's own rounding margins (which grow like 1/μ, docs §4)
-    assert v.confirmed, (v.bound, v.claimed_bound, v.details)
+    assert v.confirmed, (v.bound, v.claimed_bound, v.parts)
     assert v.bound <= res.lower_bound + 1e-5 * max(1.0, abs(res.lower_bound))
     upper = _trained(X, Y, reg, np.random.default_rng(seed))
     assert v.bound <= upper + 1e-9 * max(1.0, upper)
@@ -89,20 +89,24 @@ def test_balanced_rows_and_a_data_scale_map_back_exactly(tmp_path):
     res = solve_sdp(X, Y, 0.1, solver="admm", max_iter=600)
     form = res.solution["formulation"]
     assert np.ptp(form.row_scale) > 0 and res.info["data_scale"] != 1.0  # the case is exercised
-    v = verify_certificate(save_sdp_certificate(tmp_path / "c.npz", X, Y, 0.1, res))
+    v = verify_certificate(save_certificate(tmp_path / "c.npz", X, Y, 0.1, sdp=res))
     assert v.confirmed and v.problems == []
 
 
 def test_a_tampered_certificate_is_not_confirmed_and_its_verified_bound_stays_sound(tmp_path):
     X, Y, reg, _ = _instance(0)
     res = solve_sdp(X, Y, reg, solver="ipm")
-    arrays = sdp_certificate_arrays(X, Y, reg, res)
+    arrays = certificate_arrays(X, Y, reg, sdp=res)
     upper = _trained(X, Y, reg, np.random.default_rng(0))
     # an inflated claim
     meta = json.loads(str(arrays["meta"]))
     meta["claimed_bound"] *= 1.01
+    meta["parts"]["sdp"]["claimed_bound"] *= 1.01
     v = verify_certificate({**arrays, "meta": meta})
-    assert not v.confirmed and v.bound <= res.lower_bound * (1 + 1e-6)
+    assert not v.confirmed and not v.parts["sdp"]["confirmed"] and v.bound <= res.lower_bound * (1 + 1e-6)
+    meta["parts"]["sdp"]["claimed_bound"] /= 1.01  # an overall claim above every part's
+    v = verify_certificate({**arrays, "meta": meta})
+    assert not v.confirmed and v.parts["sdp"]["confirmed"] and "overall claimed bound" in v.problems[0]
     # multipliers pushed out of the dual cone: the repair pulls them back, the bound drops
     meta = json.loads(str(arrays["meta"]))
     v = verify_certificate({**arrays, "Gamma": 1.5 * arrays["Gamma"], "meta": meta})
@@ -112,7 +116,7 @@ def test_a_tampered_certificate_is_not_confirmed_and_its_verified_bound_stays_so
     W = arrays["W"] if "W" in arrays else None
     Wneg = -np.ones((2 * res.solution["formulation"].n,) * 2)
     v = verify_certificate({k: a for k, a in arrays.items() if not k.startswith("W")} | {"W": Wneg, "meta": meta})
-    assert v.details["W_entries_clipped"] == Wneg.size and v.bound <= upper
+    assert v.parts["sdp"]["details"]["W_entries_clipped"] == Wneg.size and v.bound <= upper
     del W
 
 
@@ -130,9 +134,9 @@ def test_a_wrong_grouping_is_charged_its_allowance():
     X_real[1] = x0 + np.array([0.0, 0.6])  # no longer parallel to x_0
     p_real = _trained(X_real, Y, reg, np.random.default_rng(1), width=6, starts=6)
     assert res.lower_bound > p_real + 0.1  # the claim is false for the real data
-    arrays = sdp_certificate_arrays(X_real, Y, reg, res)
+    arrays = certificate_arrays(X_real, Y, reg, sdp=res)
     v = verify_certificate({**arrays, "meta": json.loads(str(arrays["meta"]))})
-    assert v.details["reduction"]["largest_merge_deviation"] > 0.1
+    assert v.parts["sdp"]["details"]["reduction"]["largest_merge_deviation"] > 0.1
     assert v.bound <= p_real and not v.confirmed
 
 
@@ -144,11 +148,11 @@ def test_exact_duplicates_and_zero_rows_cost_only_rounding(tmp_path):
     X[6] = 0.0
     Y = rng.standard_normal((12, 2))
     res = solve_sdp(X, Y, 0.1, solver="ipm")
-    v = verify_certificate(save_sdp_certificate(tmp_path / "c.npz", X, Y, 0.1, res))
-    red = v.details["reduction"]
+    v = verify_certificate(save_certificate(tmp_path / "c.npz", X, Y, 0.1, sdp=res))
+    red = v.parts["sdp"]["details"]["reduction"]
     assert (red["merged_groups"], red["zero_rows"], red["reduced_rows"]) == (2, 1, 9)
     assert red["largest_merge_deviation"] < 1e-12  # rounding level, far below the merge tolerance
-    assert 0 < v.details["allowance"] < 1e-9 * 0.5 * np.sum(Y * Y)
+    assert 0 < v.parts["sdp"]["details"]["allowance"] < 1e-9 * 0.5 * np.sum(Y * Y)
     assert v.confirmed
 
 
@@ -158,8 +162,8 @@ def test_a_network_in_the_certificate_is_recomputed(tmp_path):
     rng = np.random.default_rng(0)
     U, V = rng.standard_normal((X.shape[1], 4)), rng.standard_normal((Y.shape[1], 4))
     obj = _objective(X, Y, reg, U, V)
-    path = save_sdp_certificate(tmp_path / "c.npz", X, Y, reg, res, network=(U, V),
-                                meta={"network_objective": obj})
+    path = save_certificate(tmp_path / "c.npz", X, Y, reg, sdp=res, network=(U, V),
+                            meta={"network_objective": obj})
     v = verify_certificate(path)
     assert v.network_objective == pytest.approx(obj, rel=1e-13)
     assert v.gap == pytest.approx((obj - v.bound) / obj, rel=1e-12)
@@ -195,9 +199,9 @@ def test_malformed_files_are_refused_with_a_reason(tmp_path):
         load_certificate(tmp_path / "f.npz")
     X, Y, reg, _ = _instance(0)
     res = solve_sdp(X, Y, reg, solver="ipm")
-    arrays = sdp_certificate_arrays(X, Y, reg, res)
+    arrays = certificate_arrays(X, Y, reg, sdp=res)
     np.savez(tmp_path / "m.npz", **{k: v for k, v in arrays.items() if k != "Gamma"})
-    with pytest.raises(DataError, match="missing Gamma"):
+    with pytest.raises(DataError, match="sdp part is missing Gamma"):
         load_certificate(tmp_path / "m.npz")
     meta = json.loads(str(arrays["meta"]))
     np.savez(tmp_path / "v.npz", **{**arrays, "meta": np.array(json.dumps({**meta, "version": 99}))})
@@ -207,6 +211,7 @@ def test_malformed_files_are_refused_with_a_reason(tmp_path):
     bad = {**arrays, "meta": meta, "row_scale": arrays["row_scale"] * 3.0}
     v = verify_certificate(bad)
     assert v.bound is None and not v.confirmed and "powers of two" in v.problems[0]
+    assert v.problems[0].startswith("sdp: ")
     bad = {**arrays, "meta": meta, "Gamma": arrays["Gamma"][:-1]}
     assert "do not fit" in verify_certificate(bad).problems[0]
     bad = {**arrays, "meta": meta, "group_idx": np.zeros_like(arrays["group_idx"])}
@@ -228,6 +233,7 @@ def test_cli_sdp_certificate_and_verify(tmp_path, capsys):
     data = dict(np.load(cert, allow_pickle=False))
     meta = json.loads(str(data["meta"]))
     meta["claimed_bound"] *= 1.05
+    meta["parts"]["sdp"]["claimed_bound"] *= 1.05
     data["meta"] = np.array(json.dumps(meta))
     np.savez(tmp_path / "bad.npz", **data)
     assert main(["verify", str(tmp_path / "bad.npz")]) == 1
@@ -249,3 +255,87 @@ def test_cli_fit_certificate_holds_the_network(tmp_path, capsys):
     assert v.confirmed and v.network_objective is not None
     assert v.network_objective == pytest.approx(v.claimed_network_objective, rel=1e-12)
     assert v.bound <= v.network_objective
+
+
+# --------------------------------------------------------------------------- the atomic-dual part
+def test_sigma_branch_and_bound_brackets_the_exact_dual_norm():
+    """The verifier's σ̄ against the library's exact face enumeration (a reference computed
+    another way) on 60 small instances with parallel, antiparallel, duplicate and zero rows."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from _dual_instances import dual_norm_instance
+
+    from convexnn.atomic_dual_faces import relu_dual_norm_faces
+
+    for seed in range(60):
+        X, G = dual_norm_instance(seed)
+        exact = relu_dual_norm_faces(X, G)
+        up, low, info = sigma_upper_bound(X, G, rtol=1e-4, time_limit=20)
+        assert up >= exact.lower * (1 - 1e-12), (seed, up, exact.lower)
+        assert low <= exact.upper * (1 + 1e-12)
+        assert info["status"] in ("optimal", "exact") and up <= low * (1 + 1e-4) + 1e-12
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_sigma_upper_bound_is_above_a_dense_sweep_in_two_dimensions(seed):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((40, 2))
+    X[1] = 2.0 * X[0]
+    G = rng.standard_normal((40, 3))
+    phi = np.linspace(0.0, 2 * np.pi, 200_001)
+    U = np.vstack([np.cos(phi), np.sin(phi)])
+    sweep = np.linalg.norm(G.T @ np.maximum(X @ U, 0.0), axis=0).max()
+    up, low, info = sigma_upper_bound(X, G, rtol=1e-6, time_limit=20)
+    assert info["status"] == "optimal"
+    assert low <= up and sweep <= up * (1 + 1e-12)
+    assert up <= sweep * (1 + 2e-6)  # the sweep's grid is fine enough to come this close
+
+
+def _atomic_case():
+    from convexnn.atomic_dual import atomic_dual_certificate
+
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((30, 2))
+    Y = np.maximum(X @ rng.standard_normal((2, 3)), 0.0) @ rng.standard_normal((2, 3)).T \
+        + 0.1 * rng.standard_normal((30, 2))
+    res = atomic_dual_certificate(X, Y, 0.1, time_limit=10)
+    return X, Y, 0.1, res
+
+
+def test_the_atomic_part_is_confirmed_and_stays_below_trained_networks(tmp_path):
+    X, Y, reg, res = _atomic_case()
+    assert res.lower_bound is not None and res.solution["Gamma"].shape == Y.shape
+    path = save_certificate(tmp_path / "a.npz", X, Y, reg, atomic=res, network=(res.solution["U"], res.solution["V"]),
+                            meta={"network_objective": res.value})
+    v = verify_certificate(path)
+    part = v.parts["atomic"]
+    assert v.confirmed and set(v.parts) == {"atomic"}
+    assert part["bound"] == pytest.approx(res.lower_bound, rel=ATOMIC_RTOL)
+    assert part["details"]["sigma_upper"] >= part["details"]["sigma_lower"]
+    assert v.network_objective == pytest.approx(res.value, rel=1e-12)
+    assert v.bound <= _trained(X, Y, reg, np.random.default_rng(0)) + 1e-9
+
+
+def test_a_tampered_atomic_residual_is_not_confirmed_and_stays_sound():
+    X, Y, reg, res = _atomic_case()
+    arrays = certificate_arrays(X, Y, reg, atomic=res)
+    meta = json.loads(str(arrays["meta"]))
+    rng = np.random.default_rng(1)
+    noisy = arrays["atomic_Gamma"] + 0.3 * rng.standard_normal(Y.shape)
+    v = verify_certificate({**arrays, "atomic_Gamma": noisy, "meta": meta})
+    assert not v.confirmed and v.bound < res.lower_bound
+    assert v.bound <= _trained(X, Y, reg, np.random.default_rng(0)) + 1e-9
+
+
+def test_cli_fit_certificate_with_both_parts(tmp_path, capsys):
+    cert, out = tmp_path / "c.npz", tmp_path / "v.json"
+    assert main(["fit", "random:0", "--quiet", "--time-limit", "10", "--certificate", str(cert)]) == 0
+    assert "SDP-NN and atomic dual" in capsys.readouterr().out
+    assert main(["verify", str(cert), "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "atomic-norm dual" in text and "result            confirmed" in text
+    report = json.loads(out.read_text())
+    assert set(report["parts"]) == {"sdp", "atomic"}
+    assert report["bound"] == max(p["bound"] for p in report["parts"].values())
+    assert report["bound"] <= report["network_objective"]

@@ -1028,7 +1028,8 @@ def atomic_dual_bound(X, Y, reg: float, predictions, *, tol: float = 1e-2, time_
     rec = {"iteration": nb.rounds, "value": value, "lower_bound": bound, "sigma_upper": nb.upper,
            "sigma_lower": nb.lower, "time_s": elapsed}
     return SolveResult(method="atomic-dual", value=value, lower_bound=bound, status=status,
-                       iterations=nb.rounds, time_s=elapsed, history=[rec], solution={"direction": nb.u},
+                       iterations=nb.rounds, time_s=elapsed, history=[rec],
+                       solution={"direction": nb.u, "Gamma": R, "sigma_upper": float(nb.upper)},
                        info=info)
 
 
@@ -1390,7 +1391,9 @@ def atomic_dual_certificate(X, Y, reg: float, *, init=None, init_output=None, ti
     SolveResult (method 'atomic-dual'): value = NN-TRAIN objective of ``solution['U']``,
     ``solution['V']`` (balanced neurons), lower_bound = best certified bound, history per round
     (certified rounds carry round_bound, sigma_upper, sigma_lower and the oracle used), ``info``
-    with the number of certifications and the oracle of the best bound.
+    with the number of certifications and the oracle of the best bound; the best bound's residual
+    Γ and its σ̄ are ``solution['Gamma']`` and ``solution['sigma_upper']`` (for certificate files,
+    :mod:`convexnn.verify`).
     """
     t0 = time.perf_counter()
     X, Y = check_XY(X, Y)
@@ -1441,6 +1444,7 @@ def atomic_dual_certificate(X, Y, reg: float, *, init=None, init_output=None, ti
     problem_value = lambda Wm, Hm: 0.5 * float(np.sum((Hm @ Wm - Y) ** 2)) + reg * float(  # noqa: E731
         np.sum(np.linalg.norm(Wm, axis=1)))
     best_lb, best_value = -np.inf, 0.5 * float(np.sum(Y * Y))  # the zero network
+    best_cert = None  # (residual Γ, σ̄) of the best bound
     best_net = (np.zeros((d, 0)), np.zeros((c, 0)))
     if init_output is not None and problem_value(W, H) < best_value:  # the starting network itself
         best_value, best_net = problem_value(W, H), _network(D, W)
@@ -1559,6 +1563,7 @@ def atomic_dual_certificate(X, Y, reg: float, *, init=None, init_output=None, ti
                 miss = nb.upper / max(sigma_h, reg) - 1.0
                 if bound > best_lb:
                     best_lb, best_oracle = bound, used
+                    best_cert = (gamma.copy(), float(nb.upper))  # what the bound rests on
                 since_cert = 0
                 # the oracle's maxima that the dictionary violates join the candidates
                 Q = nb.peaks
@@ -1608,7 +1613,8 @@ def atomic_dual_certificate(X, Y, reg: float, *, init=None, init_output=None, ti
     return SolveResult(method="atomic-dual", value=value,
                        lower_bound=float(best_lb) if np.isfinite(best_lb) else None, status=status,
                        iterations=rounds, time_s=time.perf_counter() - t0, history=history,
-                       solution={"U": U, "V": V},
+                       solution={"U": U, "V": V, **({} if best_cert is None else
+                                                    {"Gamma": best_cert[0], "sigma_upper": best_cert[1]})},
                        info={"atoms": int(D.shape[1]), "oracle_tol": oracle_tol, "reg": reg,
                              "width_before_merge": int(width_before),
                              "certifications": len(certified),

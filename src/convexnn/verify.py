@@ -1,16 +1,23 @@
-"""Certificates anyone can check again: an SDP-NN lower bound saved with the data and the dual
-multipliers it rests on (``.npz``, no pickle), and a verifier that recomputes a bound from them.
+"""Certificates anyone can check again: a certified lower bound saved with the data and the dual
+certificate it rests on (``.npz``, no pickle), and a verifier that recomputes a bound from them.
 
 Why: a certified bound is only as trustworthy as the code that certified it. The verifier here
-shares no code with the solvers or with :meth:`SDPFormulation.certify` (it imports neither): it
-rebuilds the row reduction from the original data and the stored grouping, charging every
-inexact merge an explicit allowance; rescales those data into the solver's coordinates by the
-stored powers of two (exact); forms the dual slack TᵀD(Γ, y, W)T in the structured face basis T with its own dense
-products and a bound on their rounding error; and repairs a slightly infeasible point with the
-closed-form Slater point of SPEC §3.1 (the simpler μ-rule, not the generalised eigenvalue) or the
-trace bound, whichever is larger. Its bound is therefore a little lower than the solver's on
-ill-conditioned data, and rests on a second implementation. docs/mathematics.md §4 gives the
-derivation of every step.
+shares no code with the solvers, with :meth:`SDPFormulation.certify` or with the atomic dual's
+oracles (it imports neither). A file holds one or both of two parts:
+
+* *SDP-NN* (dual multipliers Γ, y, W of the relaxation): the verifier rebuilds the row reduction
+  from the original data and the stored grouping, charging every inexact merge an explicit
+  allowance; rescales those data into the solver's coordinates by the stored powers of two
+  (exact); forms the dual slack TᵀD(Γ, y, W)T in the structured face basis T with its own dense
+  products and a bound on their rounding error; and repairs a slightly infeasible point towards
+  a Slater point, with t proposed from a generalised eigenvalue and then *checked directly* on
+  the combination's own slack, or uses the trace bound, whichever is larger.
+* *Atomic dual* (a residual Γ with σ(Γ) = max_{‖u‖=1} ‖Γᵀ(Xu)₊‖): the verifier bounds σ by
+  its own best-first branch and bound over the sphere, to a relative 1e-5 or a time limit, and
+  evaluates the dual bound at Γ scaled by min(1, γ/σ̄).
+
+docs/mathematics.md §4 gives the derivation of every step. The rounding allowances are generous
+backward-error estimates, like the solvers' own, not an interval-arithmetic proof.
 """
 
 from __future__ import annotations
@@ -27,54 +34,84 @@ from .errors import DataError
 FORMAT = "convexnn-certificate"
 VERSION = 1
 _EPS = float(np.finfo(np.float64).eps)
-#: a verified bound within this relative distance of the claimed one confirms the claim
+#: a verified SDP-NN bound within this relative distance of the claimed one confirms the claim
 CONFIRM_RTOL = 1e-6
+#: the same for the atomic dual, whose σ̄ the verifier bounds to ATOMIC_SIGMA_RTOL by branch and bound
+ATOMIC_RTOL = 1e-4
+ATOMIC_SIGMA_RTOL = 1e-5
 
 
 # ---------------------------------------------------------------------------------------------
 # writing
 # ---------------------------------------------------------------------------------------------
 
-def sdp_certificate_arrays(X, Y, reg: float, result, *, network=None, meta: dict | None = None) -> dict:
-    """The arrays of a certificate for ``result`` (a :func:`~convexnn.sdp.solve_sdp` result on
-    design matrix ``X`` and targets ``Y``, as passed to it) and optionally a network with its
-    NN-TRAIN objective (``network`` = (U, V) or a :class:`~convexnn.network.ReLUNetwork`)."""
+def _sdp_arrays(result) -> tuple[dict, dict]:
+    """The arrays and facts of an SDP-NN part: multipliers in the solver's coordinates, the row
+    grouping of its reduction, its row scales and data scale (powers of two)."""
     sol = result.solution
     form = sol.get("formulation")
     if form is None or sol.get("Gamma") is None or result.lower_bound is None:
         raise DataError("this SDP-NN result carries no dual multipliers to certify (it was interrupted "
                         "before its first certificate, or is not a solve_sdp result).")
-    X = np.asarray(X, dtype=np.float64)
-    Y = np.asarray(Y, dtype=np.float64)
-    Y = Y[:, None] if Y.ndim == 1 else Y
     G = np.asarray(sol["Gamma"], dtype=np.float64)
     n_red = G.shape[0]
-    y = np.asarray(sol["y"], dtype=np.float64)
     W = sol.get("W")
     W = np.zeros((2 * n_red, 2 * n_red)) if W is None else np.maximum(np.asarray(W, dtype=np.float64), 0.0)
     groups = form.reduction.groups
     ptr = np.zeros(len(groups) + 1, dtype=np.int64)
     ptr[1:] = np.cumsum([len(g) for g in groups])
-    idx = np.array([i for g in groups for i in g], dtype=np.int64)
-    arrays = {
-        "format": np.array(FORMAT), "X": X, "Y": Y, "Gamma": G, "y": y,
-        "group_ptr": ptr, "group_idx": idx,
-        "row_scale": np.asarray(form.row_scale, dtype=np.float64),
-    }
+    arrays = {"Gamma": G, "y": np.asarray(sol["y"], dtype=np.float64), "group_ptr": ptr,
+              "group_idx": np.array([i for g in groups for i in g], dtype=np.int64),
+              "row_scale": np.asarray(form.row_scale, dtype=np.float64)}
     if n_red:  # the solver's Slater point −δ·1 in its own coordinates: a proposal the verifier checks
         arrays["slater_y"] = np.full(n_red, -float(form.slater_point()[0]))
-    nnz = int(np.count_nonzero(W))
-    if nnz <= 0.3 * W.size:  # sparse: triplets of the nonzero entries
+    if np.count_nonzero(W) <= 0.3 * W.size:  # sparse: triplets of the nonzero entries
         r, c = np.nonzero(W)
         arrays.update(W_rows=r.astype(np.int32), W_cols=c.astype(np.int32), W_vals=W[r, c],
                       W_shape=np.array(W.shape, dtype=np.int64))
     else:
         arrays["W"] = W
-    m = {"version": VERSION, "kind": "sdp-nn-dual", "reg": float(reg),
-         "data_scale": float(result.info.get("data_scale", 1.0)),
-         "claimed_bound": float(result.lower_bound),
-         "sdp_value": None if result.value is None else float(result.value),
-         "status": result.status, "method": result.method}
+    facts = {"claimed_bound": float(result.lower_bound), "data_scale": float(result.info.get("data_scale", 1.0)),
+             "sdp_value": None if result.value is None else float(result.value),
+             "status": result.status, "method": result.method}
+    return arrays, facts
+
+
+def _atomic_arrays(result) -> tuple[dict, dict]:
+    """The arrays and facts of an atomic-dual part: the residual Γ its bound rests on, its σ̄, and
+    the network's neurons as seeds for the verifier's search (they only speed it up)."""
+    sol = result.solution
+    if sol.get("Gamma") is None or result.lower_bound is None:
+        raise DataError("this atomic-dual result carries no certified residual (no certification finished).")
+    arrays = {"atomic_Gamma": np.asarray(sol["Gamma"], dtype=np.float64)}
+    if sol.get("U") is not None:
+        arrays["atomic_seeds"] = np.asarray(sol["U"], dtype=np.float64)
+    facts = {"claimed_bound": float(result.lower_bound), "sigma_upper": float(sol["sigma_upper"]),
+             "status": result.status, "method": result.method}
+    return arrays, facts
+
+
+def certificate_arrays(X, Y, reg: float, *, sdp=None, atomic=None, network=None, meta: dict | None = None) -> dict:
+    """The arrays of a certificate file for design matrix ``X`` (with its ones column for a bias)
+    and targets ``Y`` as solved: an SDP-NN part from ``sdp`` (a :func:`~convexnn.sdp.solve_sdp`
+    result on them), an atomic-dual part from ``atomic`` (an
+    :func:`~convexnn.atomic_dual.atomic_dual_certificate` result), at least one of the two, and
+    optionally a network (``network`` = (U, V) or a ReLUNetwork) whose objective is recomputed."""
+    if sdp is None and atomic is None:
+        raise DataError("a certificate needs an SDP-NN result, an atomic-dual result or both.")
+    X = np.asarray(X, dtype=np.float64)
+    Y = np.asarray(Y, dtype=np.float64)
+    Y = Y[:, None] if Y.ndim == 1 else Y
+    arrays = {"format": np.array(FORMAT), "X": X, "Y": Y}
+    parts = {}
+    if sdp is not None:
+        a, parts["sdp"] = _sdp_arrays(sdp)
+        arrays.update(a)
+    if atomic is not None:
+        a, parts["atomic"] = _atomic_arrays(atomic)
+        arrays.update(a)
+    m = {"version": VERSION, "reg": float(reg), "parts": parts,
+         "claimed_bound": max(p["claimed_bound"] for p in parts.values())}
     if network is not None:
         U, V = (network.U, network.V) if hasattr(network, "U") else network
         arrays["U"] = np.asarray(U, dtype=np.float64)
@@ -84,15 +121,16 @@ def sdp_certificate_arrays(X, Y, reg: float, result, *, network=None, meta: dict
     return arrays
 
 
-def save_sdp_certificate(path, X, Y, reg: float, result, *, network=None, meta: dict | None = None) -> Path:
-    """Write the certificate of an SDP-NN solve to ``path`` (``.npz``, no pickle); returns the path.
-    ``meta`` adds JSON-able facts (data set, protocol, the claimed network objective, ...)."""
+def save_certificate(path, X, Y, reg: float, *, sdp=None, atomic=None, network=None,
+                     meta: dict | None = None) -> Path:
+    """Write a certificate file (``.npz``, no pickle; see :func:`certificate_arrays`) to ``path``
+    and return it. ``meta`` adds JSON-able facts (data set, protocol, the network's objective)."""
     path = Path(path)
     parent = path.parent if str(path.parent) else Path(".")
     if path.is_dir() or not parent.exists() or not os.access(parent, os.W_OK):
         raise DataError(f"cannot write the certificate to {path}: its directory does not exist, is not "
                         "writable, or the path is a directory.")
-    arrays = sdp_certificate_arrays(X, Y, reg, result, network=network, meta=meta)
+    arrays = certificate_arrays(X, Y, reg, sdp=sdp, atomic=atomic, network=network, meta=meta)
     with open(path, "wb") as fh:  # a file handle keeps numpy from appending '.npz' to the name
         np.savez_compressed(fh, **arrays)
     return path
@@ -102,7 +140,9 @@ def save_sdp_certificate(path, X, Y, reg: float, result, *, network=None, meta: 
 # reading
 # ---------------------------------------------------------------------------------------------
 
-_REQUIRED = ("format", "meta", "X", "Y", "Gamma", "y", "group_ptr", "group_idx", "row_scale")
+_REQUIRED = {"": ("format", "meta", "X", "Y"),
+             "sdp": ("Gamma", "y", "group_ptr", "group_idx", "row_scale"),
+             "atomic": ("atomic_Gamma",)}
 
 
 def load_certificate(path) -> dict:
@@ -115,7 +155,7 @@ def load_certificate(path) -> dict:
             raise DataError(f"{path} is not a convexnn certificate (not an .npz archive).")
     try:
         with np.load(path, allow_pickle=False) as z:
-            missing = [k for k in _REQUIRED if k not in z.files]
+            missing = [k for k in _REQUIRED[""] if k not in z.files]
             if "format" not in missing and str(z["format"]) != FORMAT:
                 raise DataError(f"{path} is not a convexnn certificate (format tag {str(z['format'])!r}).")
             if missing:
@@ -126,33 +166,40 @@ def load_certificate(path) -> dict:
         if isinstance(exc, DataError):
             raise
         raise DataError(f"could not read certificate {path}: {exc}") from exc
-    if meta.get("kind") != "sdp-nn-dual" or meta.get("version") != VERSION:
-        raise DataError(f"{path}: unsupported certificate kind/version {meta.get('kind')!r}/{meta.get('version')!r} "
-                        f"(this convexnn reads 'sdp-nn-dual' version {VERSION}).")
+    if not isinstance(meta, dict) or meta.get("version") != VERSION:
+        raise DataError(f"{path}: unsupported certificate version {meta.get('version') if isinstance(meta, dict) else None!r} "
+                        f"(this convexnn reads version {VERSION}).")
+    parts = meta.get("parts")
+    if not isinstance(parts, dict) or not parts or set(parts) - {"sdp", "atomic"}:
+        raise DataError(f"{path}: the certificate names no known parts (expected 'sdp' and/or 'atomic').")
+    for part in parts:
+        missing = [k for k in _REQUIRED[part] if k not in data]
+        if missing:
+            raise DataError(f"{path} is not a complete convexnn certificate: its {part} part is missing "
+                            f"{', '.join(missing)}.")
     data["meta"] = meta
     return data
 
-
-# ---------------------------------------------------------------------------------------------
-# verifying
-# ---------------------------------------------------------------------------------------------
 
 @dataclass
 class Verification:
     """What :func:`verify_certificate` found.
 
-    ``bound`` is the lower bound on NN-TRAIN's optimum (every width) that the verifier itself
-    certifies from the stored multipliers, or None when the file is inconsistent (``problems``
-    says why). ``confirmed`` is True when it reaches the claimed bound to :data:`CONFIRM_RTOL`.
+    ``parts`` maps each part of the file ('sdp', 'atomic') to its claimed bound, the bound the
+    verifier itself certifies from it (None when that part is inconsistent), whether that
+    confirms the claim (to :data:`CONFIRM_RTOL` for SDP-NN, :data:`ATOMIC_RTOL` for the atomic
+    dual, whose σ̄ the verifier bounds by its own branch and bound) and the details. ``bound`` is
+    the best verified bound of all parts: a lower bound on NN-TRAIN's optimum for every width.
+    ``confirmed`` holds when every part is confirmed and the file has no problems.
     ``network_objective`` is the stored network's objective recomputed here (None without one).
     """
 
     claimed_bound: float
     bound: float | None
     confirmed: bool
+    parts: dict = field(default_factory=dict)
     network_objective: float | None = None
     claimed_network_objective: float | None = None
-    details: dict = field(default_factory=dict)
     problems: list = field(default_factory=list)
 
     @property
@@ -164,9 +211,9 @@ class Verification:
 
     def to_dict(self) -> dict:
         return {"claimed_bound": self.claimed_bound, "bound": self.bound, "confirmed": self.confirmed,
-                "network_objective": self.network_objective,
+                "parts": self.parts, "network_objective": self.network_objective,
                 "claimed_network_objective": self.claimed_network_objective, "gap": self.gap,
-                "details": self.details, "problems": list(self.problems)}
+                "problems": list(self.problems)}
 
 
 def _is_power_of_two(v: np.ndarray) -> bool:
@@ -449,25 +496,199 @@ def _sdp_bound(Xr, Yr, w, G, y, W, gamma, const, allowance, slater_y=None):
     return max(b_slater, b_trace), more
 
 
-def verify_certificate(source) -> Verification:
-    """Recompute a lower bound from a certificate (a path or the dict of :func:`load_certificate`)
-    with the independent routine described in the module docstring."""
-    data = load_certificate(source) if not isinstance(source, dict) else source
-    meta = data["meta"]
-    claimed = float(meta["claimed_bound"])
+# ---------------------------------------------------------------------------------------------
+# the atomic-norm dual: σ(Γ) = max over unit u of ‖Γᵀ(Xu)₊‖, bounded by branch and bound
+# ---------------------------------------------------------------------------------------------
+
+def _sigma_at(X, G, U):
+    """‖Γᵀ(XU)₊‖ per column of U, each column normalised (lower bounds on σ)."""
+    U = U / np.maximum(np.linalg.norm(U, axis=0), 1e-300)
+    return np.linalg.norm(G.T @ np.maximum(X @ U, 0.0), axis=0), U
+
+
+def _angle(A, B):
+    """Angles between the unit rows of A (k×d) and the unit columns of B (d×m): 2·atan2(‖a − b‖,
+    ‖a + b‖), accurate near 0 and π alike."""
+    diff = np.linalg.norm(A[:, :, None] - B[None, :, :], axis=1)
+    summ = np.linalg.norm(A[:, :, None] + B[None, :, :], axis=1)
+    return 2.0 * np.arctan2(diff, summ)
+
+
+def _cell_bounds(X, G, K, xn, gn, axis, sign, lo, hi):
+    """Upper bounds of ‖Γᵀ(Xu)₊‖ on the cells (boxes [lo, hi] on the cube face x_axis = sign,
+    projected onto the sphere), and their centres.
+
+    Each cell lies in the cap of its centre u0 and angular radius r (the largest angle to a
+    corner: the cap is convex and holds the corners). A row whose hyperplane misses the cap is
+    linear there; a row it cuts has x̂ᵀu in [z_lo, z_hi] ∋ 0, where (z)₊ = θz + e with
+    θ = z_hi/(z_hi − z_lo) and 0 ≤ e ≤ θ|z_lo| (the secant of the convex (·)₊). So on the cap
+    ‖Γᵀ(Xu)₊‖ ≤ ‖M u‖ + Σ_cut ‖g_i‖‖x_i‖θ_i|z_lo,i| with M = Σ w_i g_i x_iᵀ (w = 1 linear,
+    θ_i cut, 0 off), and for u = cos φ·u0 + sin φ·w (w ⊥ u0, φ ≤ r), with Q = MᵀM, a = u0ᵀQu0,
+    b = ‖(I − u0u0ᵀ)Qu0‖ and λ = λ_max(Q): uᵀQu ≤ a cos²φ + 2b sin φ cos φ + λ sin²φ, maximised
+    over [0, r] in closed form."""
+    B, dm1 = lo.shape
+    d = dm1 + 1
+    corners = np.array(np.meshgrid(*[[0, 1]] * dm1, indexing="ij")).reshape(dm1, -1).T  # 2^(d−1)×(d−1)
+
+    def to_dirs(P):  # P: B×k×(d−1) points on the faces → B×k×d unit directions
+        out = np.empty(P.shape[:2] + (d,))
+        for k0 in range(d):
+            m = axis == k0
+            if m.any():
+                others = [t for t in range(d) if t != k0]
+                sub = np.empty((int(m.sum()), P.shape[1], d))
+                sub[:, :, k0] = sign[m][:, None]
+                sub[:, :, others] = P[m]
+                out[m] = sub
+        return out / np.linalg.norm(out, axis=2, keepdims=True)
+
+    centre = to_dirs(0.5 * (lo + hi)[:, None, :])[:, 0, :]  # B×d
+    corner_pts = np.where(corners[None, :, :] == 0, lo[:, None, :], hi[:, None, :])
+    cdirs = to_dirs(corner_pts)  # B×2^(d−1)×d
+    r = 2.0 * np.arctan2(np.linalg.norm(cdirs - centre[:, None, :], axis=2),
+                         np.linalg.norm(cdirs + centre[:, None, :], axis=2)).max(axis=1)
+    r = r * (1.0 + 1e-10) + 1e-12  # rounding margin on angles
+    xhat = X / np.maximum(xn, 1e-300)[:, None]
+    # angles from cosines: c = x̂ᵀu0 is accurate to δ = 8(d + 2)ε absolutely, so arccos(c) is
+    # accurate to √(2δ) (its worst case, at c = ±1); that is the angle margin
+    alpha = np.arccos(np.clip(centre @ xhat.T, -1.0, 1.0))  # B×n
+    alpha_margin = np.sqrt(2.0 * 8.0 * (d + 2) * _EPS) + 1e-12
+    z_hi = np.cos(np.clip(alpha - r[:, None] - alpha_margin, 0.0, np.pi))
+    z_lo = np.cos(np.clip(alpha + r[:, None] + alpha_margin, 0.0, np.pi))
+    zero_x = xn == 0
+    lin = (z_lo >= 0) & ~zero_x
+    cut = (z_lo < 0) & (z_hi > 0) & ~zero_x
+    theta = np.where(cut, z_hi / np.where(cut, z_hi - z_lo, 1.0), 0.0)
+    w = np.where(lin, 1.0, theta)
+    rem = (np.where(cut, theta * -z_lo, 0.0) * xn[None, :]) @ gn
+    M = (w @ K).reshape(B, G.shape[1], d)
+    Q = np.einsum("bci,bcj->bij", M, M)
+    Qu = np.einsum("bij,bj->bi", Q, centre)
+    a = np.einsum("bi,bi->b", centre, Qu)
+    b = np.linalg.norm(Qu - a[:, None] * centre, axis=1)
+    lam = np.linalg.eigvalsh(Q)[:, -1]
+    lam = np.maximum(lam, a) + 1e-12 * np.einsum("bii->b", Q)  # eigensolver margin
+    A, Bc = 0.5 * (a + lam), 0.5 * (a - lam)  # h(φ) = A + Bc cos 2φ + b sin 2φ, Bc ≤ 0
+    phi_star = np.arctan2(b, Bc)  # in [π/2, π]: h grows on [0, φ*]
+    h = np.where(phi_star <= 2.0 * r, A + np.hypot(Bc, b), A + Bc * np.cos(2.0 * r) + b * np.sin(2.0 * r))
+    ub = np.sqrt(np.maximum(h, 0.0)) + rem
+    return ub * (1.0 + 1e-11) + 1e-300, centre
+
+
+def sigma_upper_bound(X, G, *, seeds=None, rtol: float = 1e-6, time_limit: float = 60.0,
+                      max_cells: int = 20_000_000, batch: int = 1024, enough: float | None = None):
+    """(σ̄, σ_low, info): an upper bound σ̄ on σ(Γ) = max_{‖u‖=1} ‖Γᵀ(Xu)₊‖ by best-first branch
+    and bound over boxes on the faces of the cube [−1, 1]^d (children: each side halved), and the
+    best value found, σ_low ≤ σ. Stops when σ̄ ≤ (1 + rtol)·σ_low, at ``time_limit`` seconds or
+    after ``max_cells`` cells; σ̄ is valid whenever it stops (the largest bound of the cells left
+    and of those dropped). ``seeds`` (d×k directions) only raise σ_low sooner; with ``enough`` it
+    also stops as soon as σ̄ ≤ ``enough`` (all a caller that needs σ ≤ enough must know)."""
+    import heapq
+    import time
+
+    t0 = time.perf_counter()
+    n, d = X.shape
+    xn = np.linalg.norm(X, axis=1)
+    gn = np.linalg.norm(G, axis=1)
+    if d == 1:  # the sphere is {−1, +1}
+        vals = np.linalg.norm(G.T @ np.maximum(np.hstack([X, -X]), 0.0), axis=0)
+        top = float(vals.max())
+        return top * (1.0 + 16.0 * _gamma(n + 2)), top, {"cells": 2, "status": "exact", "time_s": 0.0}
+    probe = [np.eye(d), -np.eye(d), (X / np.maximum(xn, 1e-300)[:, None]).T]
+    if seeds is not None and np.size(seeds):
+        probe.append(np.asarray(seeds, dtype=np.float64).reshape(d, -1))
+    vals, dirs = _sigma_at(X, G, np.hstack(probe))
+    low = float(vals.max())
+    K = np.einsum("ic,id->icd", G, X).reshape(n, -1)
+    # the 2d faces, each split once per side to start from caps of moderate radius
+    axis, sign, lo, hi = [], [], [], []
+    edges = [(-1.0, 0.0), (0.0, 1.0)]
+    for k in range(d):
+        for sg in (-1.0, 1.0):
+            for combo in np.array(np.meshgrid(*[[0, 1]] * (d - 1), indexing="ij")).reshape(d - 1, -1).T:
+                axis.append(k)
+                sign.append(sg)
+                lo.append([edges[c][0] for c in combo])
+                hi.append([edges[c][1] for c in combo])
+    axis, sign, lo, hi = np.array(axis), np.array(sign), np.array(lo, dtype=float), np.array(hi, dtype=float)
+    ub, centre = _cell_bounds(X, G, K, xn, gn, axis, sign, lo, hi)
+    low = max(low, float(_sigma_at(X, G, centre.T)[0].max()))
+    heap = [(-float(u), i) for i, u in enumerate(ub)]
+    heapq.heapify(heap)
+    store = {i: (axis[i], sign[i], lo[i], hi[i]) for i in range(len(ub))}
+    next_id, cells, dropped, status = len(ub), len(ub), 0.0, "optimal"
+    kids = np.array(np.meshgrid(*[[0, 1]] * (d - 1), indexing="ij")).reshape(d - 1, -1).T
+    while heap:
+        top = -heap[0][0]
+        if top <= (1.0 + rtol) * low:
+            break
+        if enough is not None and max(top, dropped) <= enough:
+            status = "enough"
+            break
+        if time.perf_counter() - t0 >= time_limit:
+            status = "time_limit"
+            break
+        if cells >= max_cells:
+            status = "max_cells"
+            break
+        take = [heapq.heappop(heap) for _ in range(min(batch, len(heap)))]
+        parents = [store.pop(i) for _, i in take]
+        pb = np.array([-v for v, _ in take])
+        ax = np.repeat([p[0] for p in parents], len(kids))
+        sg = np.repeat([p[1] for p in parents], len(kids))
+        plo = np.repeat(np.array([p[2] for p in parents]), len(kids), axis=0)
+        phi = np.repeat(np.array([p[3] for p in parents]), len(kids), axis=0)
+        mid = 0.5 * (plo + phi)
+        kk = np.tile(kids, (len(parents), 1))
+        clo = np.where(kk == 0, plo, mid)
+        chi = np.where(kk == 0, mid, phi)
+        cub, ccen = _cell_bounds(X, G, K, xn, gn, ax, sg, clo, chi)
+        cub = np.minimum(cub, np.repeat(pb, len(kids)))  # a child lies inside its parent
+        cells += cub.size
+        low = max(low, float(_sigma_at(X, G, ccen.T)[0].max()))
+        keep = cub > (1.0 + rtol) * low
+        if np.any(~keep):
+            dropped = max(dropped, float(cub[~keep].max()))
+        for j in np.flatnonzero(keep):
+            store[next_id] = (ax[j], sg[j], clo[j], chi[j])
+            heapq.heappush(heap, (-float(cub[j]), next_id))
+            next_id += 1
+    upper = max(dropped, -heap[0][0] if heap else 0.0, low)
+    return upper, low, {"cells": int(cells), "status": status, "time_s": time.perf_counter() - t0}
+
+
+def _sigma_enough(G, Y, reg, claim) -> float | None:
+    """The σ̄ at which the atomic bound reaches (1 − ATOMIC_RTOL/2)·claim, so the search can stop
+    there (the claim only sets when to stop, never the bound): on the rising branch of
+    s⟨Γ, Y⟩ − ½s²‖Γ‖², the smaller root s of that value, and σ̄ = γ/s."""
+    gg, gy = float(np.vdot(G, G)), float(np.vdot(G, Y))
+    target = claim - 0.5 * ATOMIC_RTOL * max(1.0, abs(claim))
+    disc = gy * gy - 2.0 * gg * target
+    if gg <= 0 or gy <= 0 or target <= 0 or disc < 0:
+        return None
+    s = (gy - np.sqrt(disc)) / gg
+    return reg / s if s > 0 else None
+
+
+def _atomic_bound(G, Y, reg, sigma):
+    """max over 0 ≤ s ≤ min(1, γ/σ̄) of s⟨Γ, Y⟩ − ½s²‖Γ‖², rounded down: a lower bound on p*
+    (every width) whenever σ̄ ≥ σ(Γ), by Fenchel–Young and ⟨Γ, (Xu)₊vᵀ⟩ ≤ σ(Γ)‖u‖‖v‖."""
+    gg, gy = float(np.vdot(G, G)), float(np.vdot(G, Y))
+    if gg == 0:
+        return 0.0, 0.0
+    smax = 1.0 if sigma <= reg else reg / sigma
+    s = min(max(gy / gg, 0.0), smax)
+    mag = 0.5 * s * s * gg + s * float(np.linalg.norm(G)) * float(np.linalg.norm(Y))
+    return _round_down(s * gy - 0.5 * s * s * gg, mag, G.size), s
+
+
+def _verify_sdp(data, X, Y, gamma, facts) -> dict:
+    """The SDP-NN part: checks, then the bound (see :func:`_sdp_bound`)."""
     problems = []
-    X, Y = np.asarray(data["X"], dtype=np.float64), np.asarray(data["Y"], dtype=np.float64)
     G_f, y_f = np.asarray(data["Gamma"], dtype=np.float64), np.asarray(data["y"], dtype=np.float64)
     ptr, idx = np.asarray(data["group_ptr"]), np.asarray(data["group_idx"])
-    s, a, gamma = np.asarray(data["row_scale"], dtype=np.float64), float(meta["data_scale"]), float(meta["reg"])
+    s, a = np.asarray(data["row_scale"], dtype=np.float64), float(facts.get("data_scale", np.nan))
     n_red = len(ptr) - 1
-    # -- structure of the file --------------------------------------------------------------
-    if X.ndim != 2 or Y.ndim != 2 or X.shape[0] != Y.shape[0] or X.shape[0] == 0:
-        problems.append(f"X {X.shape} and Y {Y.shape} are not data of n rows")
-    elif not (np.all(np.isfinite(X)) and np.all(np.isfinite(Y))):
-        problems.append("X or Y holds NaN or inf")
-    if not (np.isfinite(gamma) and gamma > 0):
-        problems.append(f"reg {gamma} is not positive")
     if ptr.ndim != 1 or n_red < 0 or ptr[0] != 0 or np.any(np.diff(ptr) < 1) or ptr[-1] != idx.size:
         problems.append("the grouping (group_ptr) is malformed")
     elif idx.size and (idx.min() < 0 or idx.max() >= X.shape[0] or np.unique(idx).size != idx.size):
@@ -480,8 +701,7 @@ def verify_certificate(source) -> Verification:
     if "W" in data:
         W_f = np.asarray(data["W"], dtype=np.float64)
     elif "W_vals" in data:
-        shape = tuple(int(v) for v in data["W_shape"])
-        W_f = np.zeros(shape)
+        W_f = np.zeros(tuple(int(v) for v in data["W_shape"]))
         try:
             W_f[data["W_rows"], data["W_cols"]] = data["W_vals"]
         except IndexError:
@@ -494,27 +714,79 @@ def verify_certificate(source) -> Verification:
         if not np.all(np.isfinite(arr)):
             problems.append(f"{name} holds NaN or inf")
     if problems:
-        return Verification(claimed, None, False, problems=problems)
+        return {"bound": None, "details": {}, "problems": problems}
     negative = int(np.count_nonzero(W_f < 0))
     W_f = np.maximum(W_f, 0.0)
-    # -- the reduced problem and its allowance -------------------------------------------------
+    # the reduced problem and its allowance
     Xr, Yr, const, allowance, red = _reduce(X, Y, ptr, idx, gamma)
     details = {"reduction": red, "allowance": allowance, "W_entries_clipped": negative}
     if n_red == 0:
-        bound = _round_down(const - allowance, abs(const) + allowance, X.shape[0])
-    else:
-        # -- the solver's coordinates: rows times s_i, all data divided by a, loss weights 1/s_i²
-        # (powers of two, so these data are exact; the problem is the same for every network, and
-        # its SDP-NN is the reduced one's up to a diagonal congruence)
-        Xb, Yb = (Xr * s[:, None]) / a, Yr * s[:, None]
-        yD = data.get("slater_y")
-        yD = None if yD is None or np.shape(yD) != (n_red,) or not np.all(np.isfinite(yD)) \
-            else np.asarray(yD, dtype=np.float64)
-        bound, more = _sdp_bound(Xb, Yb, 1.0 / (s * s), G_f, y_f, W_f, gamma / a, const, allowance,
-                                 slater_y=yD)
-        details.update(more)
-    confirmed = bool(bound >= claimed - CONFIRM_RTOL * max(1.0, abs(claimed)))
-    out = Verification(claimed, float(bound), confirmed, details=details)
+        return {"bound": _round_down(const - allowance, abs(const) + allowance, X.shape[0]),
+                "details": details, "problems": []}
+    # the solver's coordinates: rows times s_i, all data divided by a, loss weights 1/s_i² (powers
+    # of two, so these data are exact; the problem is the same for every network, and its SDP-NN is
+    # the reduced one's up to a diagonal congruence)
+    Xb, Yb = (Xr * s[:, None]) / a, Yr * s[:, None]
+    yD = data.get("slater_y")
+    yD = None if yD is None or np.shape(yD) != (n_red,) or not np.all(np.isfinite(yD)) \
+        else np.asarray(yD, dtype=np.float64)
+    bound, more = _sdp_bound(Xb, Yb, 1.0 / (s * s), G_f, y_f, W_f, gamma / a, const, allowance, slater_y=yD)
+    details.update(more)
+    return {"bound": bound, "details": details, "problems": []}
+
+
+def _verify_atomic(data, X, Y, gamma, facts, time_limit) -> dict:
+    """The atomic-dual part: σ̄ by :func:`sigma_upper_bound`, then :func:`_atomic_bound`."""
+    G = np.asarray(data["atomic_Gamma"], dtype=np.float64)
+    if G.shape != Y.shape or not np.all(np.isfinite(G)):
+        return {"bound": None, "details": {}, "problems": [f"the atomic residual Γ {G.shape} does not fit Y "
+                                                            f"{Y.shape} or holds NaN/inf"]}
+    seeds = data.get("atomic_seeds")
+    seeds = None if seeds is None or np.ndim(seeds) != 2 or np.shape(seeds)[0] != X.shape[1] else seeds
+    sigma, sigma_low, info = sigma_upper_bound(X, G, seeds=seeds, rtol=ATOMIC_SIGMA_RTOL, time_limit=time_limit,
+                                               enough=_sigma_enough(G, Y, gamma, float(facts["claimed_bound"])))
+    bound, scale = _atomic_bound(G, Y, gamma, sigma)
+    details = {"sigma_upper": sigma, "sigma_lower": sigma_low, "claimed_sigma_upper": facts.get("sigma_upper"),
+               "scale": scale, **info}
+    return {"bound": bound, "details": details, "problems": []}
+
+
+def verify_certificate(source, *, time_limit: float = 60.0) -> Verification:
+    """Recompute a lower bound from a certificate (a path or the dict of :func:`load_certificate`)
+    with the independent routines described in the module docstring; ``time_limit`` caps the
+    branch and bound of the atomic part (its σ̄ stays valid when cut short, only looser)."""
+    data = load_certificate(source) if not isinstance(source, dict) else source
+    meta = data["meta"]
+    claimed = float(meta["claimed_bound"])
+    problems = []
+    X, Y = np.asarray(data["X"], dtype=np.float64), np.asarray(data["Y"], dtype=np.float64)
+    gamma = float(meta.get("reg", np.nan))
+    if X.ndim != 2 or Y.ndim != 2 or X.shape[0] != Y.shape[0] or X.shape[0] == 0:
+        problems.append(f"X {X.shape} and Y {Y.shape} are not data of n rows")
+    elif not (np.all(np.isfinite(X)) and np.all(np.isfinite(Y))):
+        problems.append("X or Y holds NaN or inf")
+    if not (np.isfinite(gamma) and gamma > 0):
+        problems.append(f"reg {gamma} is not positive")
+    if problems:
+        return Verification(claimed, None, False, problems=problems)
+    parts = {}
+    for name, facts in meta["parts"].items():
+        part = _verify_sdp(data, X, Y, gamma, facts) if name == "sdp" else \
+            _verify_atomic(data, X, Y, gamma, facts, time_limit)
+        part_claim = float(facts["claimed_bound"])
+        tol = CONFIRM_RTOL if name == "sdp" else ATOMIC_RTOL
+        part["claimed_bound"] = part_claim
+        part["confirmed"] = part["bound"] is not None and bool(
+            part["bound"] >= part_claim - tol * max(1.0, abs(part_claim)))
+        problems += [f"{name}: {p}" for p in part.pop("problems")]
+        parts[name] = part
+    best_claim = max(p["claimed_bound"] for p in parts.values())
+    if claimed != best_claim:
+        problems.append(f"the overall claimed bound {claimed:.9g} is not the best part's claim {best_claim:.9g}")
+    bounds = [p["bound"] for p in parts.values() if p["bound"] is not None]
+    bound = max(bounds) if bounds else None
+    confirmed = bool(parts) and all(p["confirmed"] for p in parts.values()) and not problems
+    out = Verification(claimed, None if bound is None else float(bound), confirmed, parts=parts)
     if "U" in data and "V" in data:
         U, V = np.asarray(data["U"], dtype=np.float64), np.asarray(data["V"], dtype=np.float64)
         if U.ndim != 2 or V.ndim != 2 or U.shape[0] != X.shape[1] or V.shape[0] != Y.shape[1] \
@@ -527,8 +799,9 @@ def verify_certificate(source) -> Verification:
                                                                                  + float(np.sum(V * V)))
             claimed_obj = meta.get("network_objective")
             out.claimed_network_objective = None if claimed_obj is None else float(claimed_obj)
-            if out.network_objective < bound:
+            if bound is not None and out.network_objective < bound:
                 problems.append(f"the network's objective {out.network_objective:.9g} is below the verified "
                                 f"bound {bound:.9g}: the certificate contradicts itself")
     out.problems = problems
+    out.confirmed = out.confirmed and not problems
     return out
