@@ -408,7 +408,9 @@ def cmd_verify(args) -> int:
     print(f"certificate {args.certificate}: {' + '.join(names[p] for p in meta['parts'])}; n = {X.shape[0]}, "
           f"d = {X.shape[1]} (design), c = {Y.shape[1]}, reg = {meta['reg']:g}" + (f"; {where}" if where else ""))
     t0 = time.perf_counter()
-    v = verify_certificate(data, time_limit=args.time_limit)
+    prog = Progress("verify: sigma", not args.quiet)
+    v = verify_certificate(data, time_limit=args.time_limit, progress=prog)
+    prog.done()
     elapsed = time.perf_counter() - t0
     for problem in v.problems:
         print(f"problem           {problem}")
@@ -924,8 +926,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "atomic dual), 1 otherwise.")
     p.add_argument("certificate", help="a .npz file written with --certificate")
     p.add_argument("--time-limit", type=float, default=60.0, metavar="SECONDS",
-                   help="cap on the branch and bound of an atomic-dual part (default 60); cut short, its "
-                        "bound stays valid but looser")
+                   help="cap on the branch and bound of an atomic-dual part (default 60); cut short, or "
+                        "stopped by Ctrl-C, its bound stays valid but looser")
+    p.add_argument("--quiet", action="store_true", help="no progress display")
     p.add_argument("--json", dest="json_path", default=None, metavar="PATH",
                    help="also write the verification as one JSON object to PATH")
     p.set_defaults(func=cmd_verify)

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._validation import check_memory
 from .errors import DataError
 
 FORMAT = "convexnn-certificate"
@@ -432,67 +433,74 @@ def _sdp_bound(Xr, Yr, w, G, y, W, gamma, const, allowance, slater_y=None):
     diag = np.arange(n)
     free = -(Wsym[diag, n + diag] + 0.5 * y)
     D = _dual_matrix(n, d, G, free, Wsym, gamma)
-    lam, lam_raw, nS = _lambda_min(D, T)
-    sigma_up = float(np.linalg.norm(Xr, 2)) * (1.0 + 1e-10) + 100.0 * max(Xr.shape) * _EPS * float(np.linalg.norm(Xr))
-    delta, mu = _slater_mu(sigma_up, gamma)
-    gg, gy = float(np.vdot(G, G / w[:, None])), float(np.vdot(G, Yr))
-    t_opt = 1.0 if gg == 0 else min(max(-gy / gg, 0.0), 1.0)
     zeroG = np.zeros_like(G)
-    candidates = [("closed-form", np.full(n, -delta))] if mu > 0 else []
-    if slater_y is not None:
-        candidates.append(("solver's", np.asarray(slater_y, dtype=np.float64)))
-    S = None
+    # Γ = 0 with the closed-form Slater point always holds: the fallback if interrupted
     b_slater, t_used, checks, used = _dual_value(zeroG, Yr, w, const, allowance), 0.0, 0, "closed-form"
+    lam = lam_raw = nS = delta = mu = np.nan
+    interrupted = False
+    sigma_up = float(np.linalg.norm(Xr, 2)) * (1.0 + 1e-10) + 100.0 * max(Xr.shape) * _EPS * float(np.linalg.norm(Xr))
+    try:
+        lam, lam_raw, nS = _lambda_min(D, T)
+        delta, mu = _slater_mu(sigma_up, gamma)
+        gg, gy = float(np.vdot(G, G / w[:, None])), float(np.vdot(G, Yr))
+        t_opt = 1.0 if gg == 0 else min(max(-gy / gg, 0.0), 1.0)
+        candidates = [("closed-form", np.full(n, -delta))] if mu > 0 else []
+        if slater_y is not None:
+            candidates.append(("solver's", np.asarray(slater_y, dtype=np.float64)))
+        S = None
 
-    def check(t, yD):
-        Gt = 0.5 * (t * G)  # Γ' = tΓ as computed; halving is exact
-        free_t = t * free + (1.0 - t) * (-0.5 * yD)
-        return _lambda_min(_dual_matrix(n, d, 2.0 * Gt, free_t, t * Wsym, gamma), T)[0] >= 0, 2.0 * Gt
+        def check(t, yD):
+            Gt = 0.5 * (t * G)  # Γ' = tΓ as computed; halving is exact
+            free_t = t * free + (1.0 - t) * (-0.5 * yD)
+            return _lambda_min(_dual_matrix(n, d, 2.0 * Gt, free_t, t * Wsym, gamma), T)[0] >= 0, 2.0 * Gt
 
-    for name, yD in candidates:
-        if lam >= 0:
-            t_prop = t_opt
-        else:
-            if S is None:
-                S = T.T @ (D @ T)
-                S = 0.5 * (S + S.T)
-            SD = T.T @ (_dual_matrix(n, d, zeroG, -0.5 * yD, np.zeros_like(Wsym), gamma) @ T)
-            t_prop = min(t_opt, _generalised_t(S, 0.5 * (SD + SD.T)))
-        if t_prop <= t_used:
-            continue
-        fail, best = None, None
-        for eta in _SHRINK:
-            checks += 1
-            ok, Gt = check(t_prop * (1.0 - eta), yD)
-            if ok:
-                best = (eta, Gt)
-                break
-            fail = eta
-        if best is None:
-            continue
-        if fail is not None and best[0] > 0:  # bisect in log η between the failure and the success
-            lo = np.log(max(fail, 1e-16))
-            hi = np.log(best[0])
-            for _ in range(_BISECT):
-                mid = 0.5 * (lo + hi)
+        for name, yD in candidates:
+            if lam >= 0:
+                t_prop = t_opt
+            else:
+                if S is None:
+                    S = T.T @ (D @ T)
+                    S = 0.5 * (S + S.T)
+                SD = T.T @ (_dual_matrix(n, d, zeroG, -0.5 * yD, np.zeros_like(Wsym), gamma) @ T)
+                t_prop = min(t_opt, _generalised_t(S, 0.5 * (SD + SD.T)))
+            if t_prop <= t_used:
+                continue
+            fail, best = None, None
+            for eta in _SHRINK:
                 checks += 1
-                ok, Gt = check(t_prop * (1.0 - np.exp(mid)), yD)
+                ok, Gt = check(t_prop * (1.0 - eta), yD)
                 if ok:
-                    hi, best = mid, (float(np.exp(mid)), Gt)
-                else:
-                    lo = mid
-        value = _dual_value(best[1], Yr, w, const, allowance)
-        if value > b_slater:
-            b_slater, t_used, used = value, t_prop * (1.0 - best[0]), name
+                    best = (eta, Gt)
+                    break
+                fail = eta
+            if best is None:
+                continue
+            if fail is not None and best[0] > 0:  # bisect in log η between the failure and the success
+                lo = np.log(max(fail, 1e-16))
+                hi = np.log(best[0])
+                for _ in range(_BISECT):
+                    mid = 0.5 * (lo + hi)
+                    checks += 1
+                    ok, Gt = check(t_prop * (1.0 - np.exp(mid)), yD)
+                    if ok:
+                        hi, best = mid, (float(np.exp(mid)), Gt)
+                    else:
+                        lo = mid
+            value = _dual_value(best[1], Yr, w, const, allowance)
+            if value > b_slater:
+                b_slater, t_used, used = value, t_prop * (1.0 - best[0]), name
+    except KeyboardInterrupt:  # Ctrl-C: the best bound checked so far stands
+        interrupted = True
     # (2) τ ≥ tr Λ_αα + tr Λ_uu + tr Λ_vv at the optimum: tr Λ_αα ≤ σ² tr Λ_uu (trace identity) and
     # (γ/2)(tr Λ_uu + tr Λ_vv) ≤ ½Σ w_i‖y_i‖² (Λ = 0 is feasible)
     tau = (1.0 + sigma_up ** 2) * float(np.sum(w[:, None] * Yr * Yr)) / gamma * (1.0 + 8.0 * _gamma(Yr.size + 4))
-    pen = tau * min(0.0, lam)
-    b_trace = _round_down(_dual_value(G, Yr, w, const, allowance) + pen, abs(pen), G.size)
+    pen = tau * min(0.0, lam) if np.isfinite(lam) else -np.inf
+    b_trace = _round_down(_dual_value(G, Yr, w, const, allowance) + pen, abs(pen), G.size) \
+        if np.isfinite(pen) else -np.inf
     more = {"lambda_min": lam, "lambda_min_computed": lam_raw, "slack_norm": nS, "slater_delta": delta,
             "slater_mu": mu, "slater_point": used, "t": t_used, "checks": checks,
             "rule": "slater" if b_slater >= b_trace else "trace",
-            "slater_bound": b_slater, "trace_bound": b_trace}
+            "slater_bound": b_slater, "trace_bound": b_trace, "interrupted": interrupted}
     return max(b_slater, b_trace), more
 
 
@@ -576,13 +584,17 @@ def _cell_bounds(X, G, K, xn, gn, axis, sign, lo, hi):
 
 
 def sigma_upper_bound(X, G, *, seeds=None, rtol: float = 1e-6, time_limit: float = 60.0,
-                      max_cells: int = 20_000_000, batch: int = 1024, enough: float | None = None):
+                      max_cells: int = 20_000_000, batch: int = 1024, enough: float | None = None,
+                      callback=None):
     """(σ̄, σ_low, info): an upper bound σ̄ on σ(Γ) = max_{‖u‖=1} ‖Γᵀ(Xu)₊‖ by best-first branch
     and bound over boxes on the faces of the cube [−1, 1]^d (children: each side halved), and the
     best value found, σ_low ≤ σ. Stops when σ̄ ≤ (1 + rtol)·σ_low, at ``time_limit`` seconds or
     after ``max_cells`` cells; σ̄ is valid whenever it stops (the largest bound of the cells left
     and of those dropped). ``seeds`` (d×k directions) only raise σ_low sooner; with ``enough`` it
-    also stops as soon as σ̄ ≤ ``enough`` (all a caller that needs σ ≤ enough must know)."""
+    also stops as soon as σ̄ ≤ ``enough`` (all a caller that needs σ ≤ enough must know).
+    ``callback`` gets a dict (iteration, value = σ̄ so far, lower_bound = σ_low, cells, time_s)
+    after every batch. Ctrl-C stops the search with status 'interrupted' and a σ̄ that counts the
+    cells being split, so it stays valid."""
     import heapq
     import time
 
@@ -618,42 +630,52 @@ def sigma_upper_bound(X, G, *, seeds=None, rtol: float = 1e-6, time_limit: float
     store = {i: (axis[i], sign[i], lo[i], hi[i]) for i in range(len(ub))}
     next_id, cells, dropped, status = len(ub), len(ub), 0.0, "optimal"
     kids = np.array(np.meshgrid(*[[0, 1]] * (d - 1), indexing="ij")).reshape(d - 1, -1).T
-    while heap:
-        top = -heap[0][0]
-        if top <= (1.0 + rtol) * low:
-            break
-        if enough is not None and max(top, dropped) <= enough:
-            status = "enough"
-            break
-        if time.perf_counter() - t0 >= time_limit:
-            status = "time_limit"
-            break
-        if cells >= max_cells:
-            status = "max_cells"
-            break
-        take = [heapq.heappop(heap) for _ in range(min(batch, len(heap)))]
-        parents = [store.pop(i) for _, i in take]
-        pb = np.array([-v for v, _ in take])
-        ax = np.repeat([p[0] for p in parents], len(kids))
-        sg = np.repeat([p[1] for p in parents], len(kids))
-        plo = np.repeat(np.array([p[2] for p in parents]), len(kids), axis=0)
-        phi = np.repeat(np.array([p[3] for p in parents]), len(kids), axis=0)
-        mid = 0.5 * (plo + phi)
-        kk = np.tile(kids, (len(parents), 1))
-        clo = np.where(kk == 0, plo, mid)
-        chi = np.where(kk == 0, mid, phi)
-        cub, ccen = _cell_bounds(X, G, K, xn, gn, ax, sg, clo, chi)
-        cub = np.minimum(cub, np.repeat(pb, len(kids)))  # a child lies inside its parent
-        cells += cub.size
-        low = max(low, float(_sigma_at(X, G, ccen.T)[0].max()))
-        keep = cub > (1.0 + rtol) * low
-        if np.any(~keep):
-            dropped = max(dropped, float(cub[~keep].max()))
-        for j in np.flatnonzero(keep):
-            store[next_id] = (ax[j], sg[j], clo[j], chi[j])
-            heapq.heappush(heap, (-float(cub[j]), next_id))
-            next_id += 1
-    upper = max(dropped, -heap[0][0] if heap else 0.0, low)
+    inflight, iteration = 0.0, 0  # the largest bound among cells popped and not yet replaced
+    try:
+        while heap:
+            top = -heap[0][0]
+            if top <= (1.0 + rtol) * low:
+                break
+            if enough is not None and max(top, dropped) <= enough:
+                status = "enough"
+                break
+            if time.perf_counter() - t0 >= time_limit:
+                status = "time_limit"
+                break
+            if cells >= max_cells:
+                status = "max_cells"
+                break
+            inflight = top  # ≥ every bound popped below, until their children are in the heap
+            take = [heapq.heappop(heap) for _ in range(min(batch, len(heap)))]
+            pb = np.array([-v for v, _ in take])
+            parents = [store.pop(i) for _, i in take]
+            ax = np.repeat([p[0] for p in parents], len(kids))
+            sg = np.repeat([p[1] for p in parents], len(kids))
+            plo = np.repeat(np.array([p[2] for p in parents]), len(kids), axis=0)
+            phi = np.repeat(np.array([p[3] for p in parents]), len(kids), axis=0)
+            mid = 0.5 * (plo + phi)
+            kk = np.tile(kids, (len(parents), 1))
+            clo = np.where(kk == 0, plo, mid)
+            chi = np.where(kk == 0, mid, phi)
+            cub, ccen = _cell_bounds(X, G, K, xn, gn, ax, sg, clo, chi)
+            cub = np.minimum(cub, np.repeat(pb, len(kids)))  # a child lies inside its parent
+            low = max(low, float(_sigma_at(X, G, ccen.T)[0].max()))
+            keep = cub > (1.0 + rtol) * low
+            if np.any(~keep):
+                dropped = max(dropped, float(cub[~keep].max()))
+            for j in np.flatnonzero(keep):
+                store[next_id] = (ax[j], sg[j], clo[j], chi[j])
+                heapq.heappush(heap, (-float(cub[j]), next_id))
+                next_id += 1
+            inflight = 0.0
+            cells += cub.size
+            iteration += 1
+            if callback is not None:
+                callback({"iteration": iteration, "value": max(dropped, -heap[0][0] if heap else 0.0, low),
+                          "lower_bound": low, "cells": cells, "time_s": time.perf_counter() - t0})
+    except KeyboardInterrupt:
+        status = "interrupted"
+    upper = max(dropped, -heap[0][0] if heap else 0.0, low, inflight)
     return upper, low, {"cells": int(cells), "status": status, "time_s": time.perf_counter() - t0}
 
 
@@ -717,6 +739,10 @@ def _verify_sdp(data, X, Y, gamma, facts) -> dict:
         return {"bound": None, "details": {}, "problems": problems}
     negative = int(np.count_nonzero(W_f < 0))
     W_f = np.maximum(W_f, 0.0)
+    p, q = 2 * n_red + X.shape[1] + Y.shape[1], n_red + X.shape[1] + Y.shape[1]
+    # D, |D|, two p×q products and their absolute values, S and its copies, W and its copies
+    check_memory(8.0 * (2 * p * p + 4 * p * q + 4 * q * q + 3 * (2 * n_red) ** 2),
+                 "verifying the SDP-NN part (dense p × p dual matrices)")
     # the reduced problem and its allowance
     Xr, Yr, const, allowance, red = _reduce(X, Y, ptr, idx, gamma)
     details = {"reduction": red, "allowance": allowance, "W_entries_clipped": negative}
@@ -735,7 +761,7 @@ def _verify_sdp(data, X, Y, gamma, facts) -> dict:
     return {"bound": bound, "details": details, "problems": []}
 
 
-def _verify_atomic(data, X, Y, gamma, facts, time_limit) -> dict:
+def _verify_atomic(data, X, Y, gamma, facts, time_limit, progress=None) -> dict:
     """The atomic-dual part: σ̄ by :func:`sigma_upper_bound`, then :func:`_atomic_bound`."""
     G = np.asarray(data["atomic_Gamma"], dtype=np.float64)
     if G.shape != Y.shape or not np.all(np.isfinite(G)):
@@ -744,17 +770,19 @@ def _verify_atomic(data, X, Y, gamma, facts, time_limit) -> dict:
     seeds = data.get("atomic_seeds")
     seeds = None if seeds is None or np.ndim(seeds) != 2 or np.shape(seeds)[0] != X.shape[1] else seeds
     sigma, sigma_low, info = sigma_upper_bound(X, G, seeds=seeds, rtol=ATOMIC_SIGMA_RTOL, time_limit=time_limit,
-                                               enough=_sigma_enough(G, Y, gamma, float(facts["claimed_bound"])))
+                                               enough=_sigma_enough(G, Y, gamma, float(facts["claimed_bound"])),
+                                               callback=progress)
     bound, scale = _atomic_bound(G, Y, gamma, sigma)
     details = {"sigma_upper": sigma, "sigma_lower": sigma_low, "claimed_sigma_upper": facts.get("sigma_upper"),
                "scale": scale, **info}
     return {"bound": bound, "details": details, "problems": []}
 
 
-def verify_certificate(source, *, time_limit: float = 60.0) -> Verification:
+def verify_certificate(source, *, time_limit: float = 60.0, progress=None) -> Verification:
     """Recompute a lower bound from a certificate (a path or the dict of :func:`load_certificate`)
     with the independent routines described in the module docstring; ``time_limit`` caps the
-    branch and bound of the atomic part (its σ̄ stays valid when cut short, only looser)."""
+    branch and bound of the atomic part (its σ̄ stays valid when cut short or interrupted, only
+    looser); ``progress`` gets its records (see :func:`sigma_upper_bound`)."""
     data = load_certificate(source) if not isinstance(source, dict) else source
     meta = data["meta"]
     claimed = float(meta["claimed_bound"])
@@ -772,7 +800,7 @@ def verify_certificate(source, *, time_limit: float = 60.0) -> Verification:
     parts = {}
     for name, facts in meta["parts"].items():
         part = _verify_sdp(data, X, Y, gamma, facts) if name == "sdp" else \
-            _verify_atomic(data, X, Y, gamma, facts, time_limit)
+            _verify_atomic(data, X, Y, gamma, facts, time_limit, progress)
         part_claim = float(facts["claimed_bound"])
         tol = CONFIRM_RTOL if name == "sdp" else ATOMIC_RTOL
         part["claimed_bound"] = part_claim
