@@ -368,6 +368,19 @@ def test_cli_fit_certificate_with_both_parts(tmp_path, capsys):
     assert report["bound"] <= report["network_objective"]
 
 
+def _interrupt_on_call(fn, k):
+    """``fn``, except that its k-th call raises KeyboardInterrupt (a Ctrl-C at that point)."""
+    calls = []
+
+    def flaky(*args):
+        calls.append(1)
+        if len(calls) == k:
+            raise KeyboardInterrupt
+        return fn(*args)
+
+    return flaky
+
+
 @pytest.mark.parametrize("stop_at", [2, 40, 200, 600])
 def test_an_interrupt_inside_a_batch_still_counts_the_cells_being_split(stop_at, monkeypatch):
     import sys
@@ -381,15 +394,7 @@ def test_an_interrupt_inside_a_batch_still_counts_the_cells_being_split(stop_at,
 
     X, G = dual_norm_instance(0)
     exact = relu_dual_norm_faces(X, G)
-    real, calls = verify._cell_bounds, []
-
-    def flaky(*args):
-        calls.append(1)
-        if len(calls) == stop_at:
-            raise KeyboardInterrupt
-        return real(*args)
-
-    monkeypatch.setattr(verify, "_cell_bounds", flaky)
+    monkeypatch.setattr(verify, "_cell_bounds", _interrupt_on_call(verify._cell_bounds, stop_at))
     reports = []
     up, low, info = sigma_upper_bound(X, G, rtol=1e-9, batch=1, callback=reports.append)
     assert info["status"] == "interrupted"
@@ -409,15 +414,7 @@ def test_an_interrupted_sdp_check_returns_a_valid_bound(stop_at, monkeypatch):
     arrays = certificate_arrays(X, Y, reg, sdp=res)
     full = verify_certificate({**arrays, "meta": json.loads(str(arrays["meta"]))})
     assert full.parts["sdp"]["details"]["checks"] >= 3
-    real, calls = verify._lambda_min, []
-
-    def flaky(*args):
-        calls.append(1)
-        if len(calls) == stop_at:
-            raise KeyboardInterrupt
-        return real(*args)
-
-    monkeypatch.setattr(verify, "_lambda_min", flaky)
+    monkeypatch.setattr(verify, "_lambda_min", _interrupt_on_call(verify._lambda_min, stop_at))
     v = verify_certificate({**arrays, "meta": json.loads(str(arrays["meta"]))})
     details = v.parts["sdp"]["details"]
     assert details["interrupted"] and v.bound <= full.bound
