@@ -80,6 +80,18 @@ def test_verifier_confirms_native_certificates_and_stays_below_trained_networks(
     assert v.bound <= upper + 1e-9 * max(1.0, upper)
 
 
+@pytest.mark.parametrize("solver", ["clarabel", "scs"])
+def test_reference_back_ends_certificates_are_confirmed(solver, tmp_path):
+    """CVXPY's back-ends (Clarabel on the reduced form, SCS on the paper's) certify from their
+    duals too; the verifier confirms those bounds and stays below trained networks."""
+    pytest.importorskip("cvxpy")
+    X, Y, reg, bias = _instance(1)  # with a duplicate and a parallel row
+    res = solve_sdp(X, Y, reg, bias=bias, solver=solver)
+    v = verify_certificate(save_certificate(tmp_path / "c.npz", X, Y, reg, sdp=res))
+    assert v.confirmed and v.problems == []
+    assert v.bound <= _trained(X, Y, reg, np.random.default_rng(1)) + 1e-9
+
+
 def test_balanced_rows_and_a_data_scale_map_back_exactly(tmp_path):
     """The ADMM solves rows rescaled by powers of two and the whole data by another one: the
     verifier maps the multipliers back and confirms the bound."""
