@@ -8,7 +8,11 @@ networks with scipy's L-BFGS from random starts on NN-TRAIN (SPEC §1) and evalu
 returned network's objective with plain numpy. A certified bound above any of these objectives
 (beyond 1e-9 relative) is a violation: a bug.
 
-    python benchmarks/soundness.py [--cases 200] [--seed 0] [--max-n 14]
+    python benchmarks/soundness.py [--cases 200] [--seed 0] [--max-n 14] [--verify]
+
+With ``--verify`` every case's certificate also goes through the independent verifier
+(``convexnn.verify``, code shared with no solver): its recomputed bound must confirm the claim
+and lie below the same networks.
 
 Prints a summary table by bound source and writes JSON (default benchmarks/results/soundness.json).
 """
@@ -26,6 +30,7 @@ import numpy as np
 from scipy.optimize import minimize
 
 from convexnn.pipeline import fit
+from convexnn.verify import certificate_arrays, verify_certificate
 
 sys.path.insert(0, os.path.dirname(__file__))
 from _common import machine  # noqa: E402  (benchmarks/ is on sys.path)
@@ -82,7 +87,21 @@ def make_case(rng, max_n):
     return X, Y, reg, bias, time_limit, ", ".join(tags)
 
 
-def run_case(k, rng, max_n, restarts, width):
+def verify_case(Xb, Y, reg, res) -> dict:
+    """The independent verifier's bound and verdict for one fit (its SDP and atomic-dual stages)."""
+    sdp, dual = res.stages.get("sdp"), res.stages.get("dual")
+    sdp = sdp if sdp is not None and sdp.solution.get("Gamma") is not None else None
+    dual = dual if dual is not None and dual.lower_bound is not None and dual.solution.get("Gamma") is not None else None
+    if sdp is None and dual is None:
+        return {"verified_bound": None, "verified_confirmed": None, "verified_parts": {}}
+    arrays = certificate_arrays(Xb, Y, reg, sdp=sdp, atomic=dual)
+    v = verify_certificate({**arrays, "meta": json.loads(str(arrays["meta"]))}, time_limit=20.0)
+    return {"verified_bound": v.bound, "verified_confirmed": v.confirmed, "verified_problems": v.problems,
+            "verified_parts": {k: {"claimed": p["claimed_bound"], "bound": p["bound"], "confirmed": p["confirmed"]}
+                               for k, p in v.parts.items()}}
+
+
+def run_case(k, rng, max_n, restarts, width, verify=False):
     X, Y, reg, bias, time_limit, tags = make_case(rng, max_n)
     n, d = X.shape
     res = fit(X, Y, reg, bias=bias, time_limit=time_limit, seed=int(rng.integers(1 << 30)))
@@ -93,7 +112,12 @@ def run_case(k, rng, max_n, restarts, width):
     lower, upper = res.certificate.lower, res.certificate.upper
     scale = max(1.0, 0.5 * float(np.sum(Y * Y)))
     tol = 1e-9 * scale
-    return {
+    extra = {}
+    if verify:
+        extra = verify_case(Xb, Y, reg, res)
+        vb = extra["verified_bound"]
+        extra["verified_violation"] = vb is not None and bool(vb > min(trained, own) + tol)
+    return {**extra,
         "case": k, "n": n, "d": d, "c": Y.shape[1], "bias": bias, "reg": reg, "time_limit": time_limit,
         "tags": tags, "lower_bound": lower, "objective": upper, "objective_numpy": own,
         "trained": trained, "source": "atomic dual" if res.certificate.lower_source.startswith("atomic")
@@ -119,6 +143,16 @@ def render(rows, meta) -> str:
         lines.append(f"| {src} | {len(sel)} | {sum(r['violation'] for r in sel)} | "
                      f"{sum(r['objective_mismatch'] for r in sel)} | {min(r['margin'] for r in sel):.2e} | "
                      f"{np.median([r['gap'] for r in sel]):.2e} |")
+    checked = [r for r in rows if r.get("verified_confirmed") is not None]
+    if checked:
+        parts = [p for r in checked for p in r["verified_parts"].values()]
+        lines.append(f"\nIndependent verifier (`--verify`): {len(checked)} certificates ({len(parts)} parts), "
+                     f"{sum(r['verified_confirmed'] for r in checked)} confirmed in full, "
+                     f"{sum(p['confirmed'] for p in parts)} parts confirmed; "
+                     f"{sum(r['verified_violation'] for r in checked)} verified bounds above a network.")
+        worst = [p for p in parts if not p["confirmed"]]
+        for p in worst[:5]:
+            lines.append(f"  not confirmed: claimed {p['claimed']:.9g}, verified {p['bound']}")
     unbounded = sum(r["lower_bound"] is None for r in rows)
     if unbounded:
         lines.append(f"\n{unbounded} case(s) without a certified bound.")
@@ -133,14 +167,16 @@ def main(argv=None):
     ap.add_argument("--restarts", type=int, default=6, help="independent L-BFGS starts per case")
     ap.add_argument("--width", type=int, default=20, help="width of the independently trained networks")
     ap.add_argument("--json", default=os.path.join(os.path.dirname(__file__), "results", "soundness.json"))
+    ap.add_argument("--verify", action="store_true",
+                    help="also check every certificate with the independent verifier (convexnn.verify)")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     rows = []
     for k in range(args.cases):
         rng = np.random.default_rng([args.seed, k])
-        row = run_case(k, rng, args.max_n, args.restarts, args.width)
+        row = run_case(k, rng, args.max_n, args.restarts, args.width, verify=args.verify)
         rows.append(row)
-        if row["violation"] or row["objective_mismatch"]:
+        if row["violation"] or row["objective_mismatch"] or row.get("verified_violation"):
             print("PROBLEM", json.dumps(row), flush=True)
         elif k % 25 == 0:
             print(f"case {k}: {time.perf_counter() - t0:.0f} s", flush=True)
@@ -149,7 +185,7 @@ def main(argv=None):
     print(render(rows, meta))
     with open(args.json, "w") as fh:
         json.dump({"meta": meta, "rows": rows}, fh, indent=1)
-    return 1 if any(r["violation"] or r["objective_mismatch"] for r in rows) else 0
+    return 1 if any(r["violation"] or r["objective_mismatch"] or r.get("verified_violation") for r in rows) else 0
 
 
 if __name__ == "__main__":
