@@ -356,6 +356,18 @@ def test_the_atomic_part_is_confirmed_and_stays_below_trained_networks(tmp_path)
     assert v.bound <= _trained(X, Y, reg, np.random.default_rng(0)) + 1e-9
 
 
+def test_a_wide_atomic_part_is_named_not_searched():
+    rng = np.random.default_rng(0)
+    X, G = rng.standard_normal((10, 9)), rng.standard_normal((10, 2))
+    with pytest.raises(DataError, match="d ≤ 6"):
+        sigma_upper_bound(X, G)
+    Xs, Y, reg, res = _atomic_case()
+    arrays = certificate_arrays(Xs, Y, reg, atomic=res)
+    v = verify_certificate({**arrays, "X": np.hstack([Xs, rng.standard_normal((Xs.shape[0], 7))]),
+                            "meta": json.loads(str(arrays["meta"]))})
+    assert v.bound is None and not v.confirmed and "d ≤ 6" in v.problems[0]
+
+
 def test_a_tampered_atomic_residual_is_not_confirmed_and_stays_sound():
     X, Y, reg, res = _atomic_case()
     arrays = certificate_arrays(X, Y, reg, atomic=res)

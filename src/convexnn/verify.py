@@ -40,6 +40,8 @@ CONFIRM_RTOL = 1e-6
 #: the same for the atomic dual, whose σ̄ the verifier bounds to ATOMIC_SIGMA_RTOL by branch and bound
 ATOMIC_RTOL = 1e-4
 ATOMIC_SIGMA_RTOL = 1e-5
+#: the widest design whose atomic part the verifier checks (the library computes it up to 5 columns)
+SIGMA_MAX_DIM = 6
 
 
 # ---------------------------------------------------------------------------------------------
@@ -600,6 +602,9 @@ def sigma_upper_bound(X, G, *, seeds=None, rtol: float = 1e-6, time_limit: float
 
     t0 = time.perf_counter()
     n, d = X.shape
+    if d > SIGMA_MAX_DIM:
+        raise DataError(f"the verifier's branch and bound over the sphere splits each cell into 2^(d−1) "
+                        f"children and is offered for d ≤ {SIGMA_MAX_DIM} columns; this design has d = {d}.")
     xn = np.linalg.norm(X, axis=1)
     gn = np.linalg.norm(G, axis=1)
     if d == 1:  # the sphere is {−1, +1}
@@ -767,6 +772,9 @@ def _verify_atomic(data, X, Y, gamma, facts, time_limit, progress=None) -> dict:
     if G.shape != Y.shape or not np.all(np.isfinite(G)):
         return {"bound": None, "details": {}, "problems": [f"the atomic residual Γ {G.shape} does not fit Y "
                                                             f"{Y.shape} or holds NaN/inf"]}
+    if X.shape[1] > SIGMA_MAX_DIM:
+        return {"bound": None, "details": {}, "problems": [f"the design has d = {X.shape[1]} columns; the "
+                                                            f"verifier's dual-norm search handles d ≤ {SIGMA_MAX_DIM}"]}
     seeds = data.get("atomic_seeds")
     seeds = None if seeds is None or np.ndim(seeds) != 2 or np.shape(seeds)[0] != X.shape[1] else seeds
     sigma, sigma_low, info = sigma_upper_bound(X, G, seeds=seeds, rtol=ATOMIC_SIGMA_RTOL, time_limit=time_limit,
