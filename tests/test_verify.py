@@ -380,9 +380,11 @@ def test_a_tampered_atomic_residual_is_not_confirmed_and_stays_sound():
 
 
 def test_cli_fit_certificate_with_both_parts(tmp_path, capsys):
-    cert, out = tmp_path / "c.npz", tmp_path / "v.json"
-    assert main(["fit", "random:0", "--quiet", "--time-limit", "10", "--certificate", str(cert)]) == 0
+    cert, out, rep = tmp_path / "c.npz", tmp_path / "v.json", tmp_path / "fit.json"
+    assert main(["fit", "random:0", "--quiet", "--time-limit", "10", "--certificate", str(cert),
+                 "--json", str(rep)]) == 0
     assert "SDP-NN and atomic dual" in capsys.readouterr().out
+    assert json.loads(rep.read_text())["certificate_file"] == str(cert)
     assert main(["verify", str(cert), "--json", str(out)]) == 0
     text = capsys.readouterr().out
     assert "atomic-norm dual" in text and "result            confirmed" in text

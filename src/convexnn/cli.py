@@ -160,8 +160,9 @@ def _add_certificate_arg(p: argparse.ArgumentParser) -> None:
                         "independent of the solvers")
 
 
-def _write_certificate(path, split, reg, sdp=None, atomic=None, network=None, claimed_objective=None) -> None:
-    """Write the certificate of the SDP-NN and atomic-dual results that carry one (``--certificate``)."""
+def _write_certificate(path, split, reg, sdp=None, atomic=None, network=None, claimed_objective=None) -> str | None:
+    """Write the certificate of the SDP-NN and atomic-dual results that carry one (``--certificate``);
+    returns the path written, or None (with a note) when there is nothing to certify."""
     from .verify import save_certificate
 
     sdp = sdp if sdp is not None and sdp.lower_bound is not None and sdp.solution.get("Gamma") is not None else None
@@ -170,12 +171,13 @@ def _write_certificate(path, split, reg, sdp=None, atomic=None, network=None, cl
     if sdp is None and atomic is None:
         print("note: --certificate not written: no certified bound with its dual certificate was computed "
               "(the SDP and dual stages did not run or were stopped before their first certificate)")
-        return
+        return None
     meta = {"dataset": split.dataset, "protocol": split.protocol, "bias": bool(split.bias),
             "network_objective": claimed_objective}
     save_certificate(path, split.X_train, split.Y_train, reg, sdp=sdp, atomic=atomic, network=network, meta=meta)
     print(f"certificate written to {path} ({' and '.join(n for n, r in (('SDP-NN', sdp), ('atomic dual', atomic)) if r)}"
           f"; check it with: convexnn verify {path})")
+    return str(path)
 
 
 def _check_numbers(args) -> None:
@@ -387,7 +389,7 @@ def cmd_sdp(args) -> int:
         plot_bounds(res.history, args.plot, title=f"SDP-NN on {split.dataset}, reg = {args.reg}")
         print(f"plot written to {args.plot}")
     if args.certificate:
-        _write_certificate(args.certificate, split, args.reg, sdp=res)
+        report["certificate_file"] = _write_certificate(args.certificate, split, args.reg, sdp=res)
     if args.json_path:
         write_json(report, args.json_path)
         print(f"report written to {args.json_path}")
@@ -628,8 +630,8 @@ def cmd_fit(args) -> int:
         path = net.save(args.save)
         print(f"model saved to {path}")
     if args.certificate:
-        _write_certificate(args.certificate, split, args.reg, sdp=sdp, atomic=dual, network=net,
-                           claimed_objective=None if net is None else cert.upper)
+        report["certificate_file"] = _write_certificate(args.certificate, split, args.reg, sdp=sdp, atomic=dual,
+                                                        network=net, claimed_objective=None if net is None else cert.upper)
     if args.json_path:
         write_json(report, args.json_path)
         print(f"report written to {args.json_path}")
