@@ -410,7 +410,7 @@ def cmd_verify(args) -> int:
     print(f"certificate {args.certificate}: {' + '.join(names[p] for p in meta['parts'])}; n = {X.shape[0]}, "
           f"d = {X.shape[1]} (design), c = {Y.shape[1]}, reg = {meta['reg']:g}" + (f"; {where}" if where else ""))
     t0 = time.perf_counter()
-    prog = Progress("verify: sigma", not args.quiet)
+    prog = Progress("verify", not args.quiet)
     v = verify_certificate(data, time_limit=args.time_limit, progress=prog)
     prog.done()
     elapsed = time.perf_counter() - t0

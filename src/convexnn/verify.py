@@ -414,7 +414,7 @@ _SHRINK = (0.0, 1e-12, 1e-10, 1e-8, 1e-6, 1e-4, 1e-3, 1e-2, 0.1, 0.3, 0.6, 0.9)
 _BISECT = 6
 
 
-def _sdp_bound(Xr, Yr, w, G, y, W, gamma, const, allowance, slater_y=None):
+def _sdp_bound(Xr, Yr, w, G, y, W, gamma, const, allowance, slater_y=None, progress=None):
     """The verified bound on the problem ½Σ w_i‖f(x_i) − y_i‖² + (γ/2)(‖U‖² + ‖V‖²) (rows Xr,
     targets Yr, loss weights w) from multipliers (Γ, y, W), and how it was got; its dual
     objective is −½Σ‖Γ_i‖²/w_i − ⟨Γ, Y⟩, the rest as in SPEC §3.1.
@@ -454,7 +454,10 @@ def _sdp_bound(Xr, Yr, w, G, y, W, gamma, const, allowance, slater_y=None):
         def check(t, yD):
             Gt = 0.5 * (t * G)  # Γ' = tΓ as computed; halving is exact
             free_t = t * free + (1.0 - t) * (-0.5 * yD)
-            return _lambda_min(_dual_matrix(n, d, 2.0 * Gt, free_t, t * Wsym, gamma), T)[0] >= 0, 2.0 * Gt
+            ok = _lambda_min(_dual_matrix(n, d, 2.0 * Gt, free_t, t * Wsym, gamma), T)[0] >= 0
+            if progress is not None:
+                progress({"iteration": checks, "lower_bound": b_slater})
+            return ok, 2.0 * Gt
 
         for name, yD in candidates:
             if lam >= 0:
@@ -709,7 +712,7 @@ def _atomic_bound(G, Y, reg, sigma):
     return _round_down(s * gy - 0.5 * s * s * gg, mag, G.size), s
 
 
-def _verify_sdp(data, X, Y, gamma, facts) -> dict:
+def _verify_sdp(data, X, Y, gamma, facts, progress=None) -> dict:
     """The SDP-NN part: checks, then the bound (see :func:`_sdp_bound`)."""
     problems = []
     G_f, y_f = np.asarray(data["Gamma"], dtype=np.float64), np.asarray(data["y"], dtype=np.float64)
@@ -761,7 +764,8 @@ def _verify_sdp(data, X, Y, gamma, facts) -> dict:
     yD = data.get("slater_y")
     yD = None if yD is None or np.shape(yD) != (n_red,) or not np.all(np.isfinite(yD)) \
         else np.asarray(yD, dtype=np.float64)
-    bound, more = _sdp_bound(Xb, Yb, 1.0 / (s * s), G_f, y_f, W_f, gamma / a, const, allowance, slater_y=yD)
+    bound, more = _sdp_bound(Xb, Yb, 1.0 / (s * s), G_f, y_f, W_f, gamma / a, const, allowance, slater_y=yD,
+                             progress=progress)
     details.update(more)
     return {"bound": bound, "details": details, "problems": []}
 
@@ -790,7 +794,8 @@ def verify_certificate(source, *, time_limit: float = 60.0, progress=None) -> Ve
     """Recompute a lower bound from a certificate (a path or the dict of :func:`load_certificate`)
     with the independent routines described in the module docstring; ``time_limit`` caps the
     branch and bound of the atomic part (its σ̄ stays valid when cut short or interrupted, only
-    looser); ``progress`` gets its records (see :func:`sigma_upper_bound`)."""
+    looser); ``progress`` gets records of the SDP-NN checks (iteration, lower_bound) and of the
+    search (see :func:`sigma_upper_bound`)."""
     data = load_certificate(source) if not isinstance(source, dict) else source
     meta = data["meta"]
     claimed = float(meta["claimed_bound"])
@@ -807,7 +812,7 @@ def verify_certificate(source, *, time_limit: float = 60.0, progress=None) -> Ve
         return Verification(claimed, None, False, problems=problems)
     parts = {}
     for name, facts in meta["parts"].items():
-        part = _verify_sdp(data, X, Y, gamma, facts) if name == "sdp" else \
+        part = _verify_sdp(data, X, Y, gamma, facts, progress) if name == "sdp" else \
             _verify_atomic(data, X, Y, gamma, facts, time_limit, progress)
         part_claim = float(facts["claimed_bound"])
         tol = CONFIRM_RTOL if name == "sdp" else ATOMIC_RTOL
