@@ -440,9 +440,10 @@ def cmd_verify(args) -> int:
                 print(f"  note            {d['W_entries_clipped']} negative entries of W clipped to 0")
         else:
             cs = d.get("claimed_sigma_upper")
-            print(f"  how             sigma(Gamma) <= {d['sigma_upper']:.9g} by branch and bound ({d['cells']:,} "
-                  f"cells, {d['status']}, {d['time_s']:.1f} s; best direction {d['sigma_lower']:.9g}"
-                  + (f"; the solver's sigma {cs:.9g}" if cs is not None else "") + f"), scale {d['scale']:.9g}")
+            print(f"  how             sigma(Gamma) <= {d['sigma_upper']:.9g} by branch and bound over the sphere "
+                  f"({d['cells']:,} cells, {d['status']}, {d['time_s']:.1f} s; largest value found "
+                  f"{d['sigma_lower']:.9g}" + (f", the solver's bound {cs:.9g}" if cs is not None else "")
+                  + f"); Gamma scaled by {d['scale']:.9g}")
     if v.bound is not None:
         print(f"verified bound    {v.bound:.9g}   (the best part; claimed {v.claimed_bound:.9g})")
     if v.network_objective is not None:
