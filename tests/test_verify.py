@@ -445,3 +445,33 @@ def test_an_interrupted_sdp_check_returns_a_valid_bound(stop_at, monkeypatch):
     details = v.parts["sdp"]["details"]
     assert details["interrupted"] and v.bound <= full.bound
     assert v.bound <= _trained(X, Y, reg, np.random.default_rng(1)) + 1e-9
+
+
+def test_estimators_save_a_certificate_of_their_fit(tmp_path):
+    from sklearn.datasets import load_iris
+    from sklearn.exceptions import NotFittedError
+
+    from convexnn.estimators import ConvexReLUClassifier, ConvexReLURegressor
+
+    X, y = load_iris(return_X_y=True)
+    X, y = X[::3], np.array(["setosa", "versicolor", "virginica"])[y[::3]]
+    clf = ConvexReLUClassifier(time_limit=10, restarts=1)
+    with pytest.raises(NotFittedError):
+        clf.save_certificate(tmp_path / "c.npz", X, y)
+    clf.fit(X, y)
+    v = verify_certificate(clf.save_certificate(tmp_path / "c.npz", X, y))
+    assert v.confirmed and v.claimed_bound == pytest.approx(clf.lower_bound_, rel=1e-15)
+    assert v.network_objective == pytest.approx(clf.objective_, rel=1e-10)
+    with pytest.raises(DataError, match="fitted on"):
+        clf.save_certificate(tmp_path / "d.npz", X[:-1], y[:-1])
+    with pytest.raises(DataError, match="fitted on"):
+        clf.save_certificate(tmp_path / "d.npz", X, y[::-1])
+    rng = np.random.default_rng(0)
+    Xr = rng.standard_normal((20, 2))
+    yr = np.maximum(Xr @ [1.0, -1.0], 0.0)
+    reg = ConvexReLURegressor(time_limit=10, restarts=1, bias=False).fit(Xr, yr)
+    v = verify_certificate(reg.save_certificate(tmp_path / "r.npz", Xr, yr))
+    assert v.confirmed and v.bound <= v.network_objective
+    kernel = ConvexReLURegressor(method="ntk").fit(Xr, yr)
+    with pytest.raises(DataError, match="no certified bound"):
+        kernel.save_certificate(tmp_path / "k.npz", Xr, yr)

@@ -16,7 +16,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .pipeline import METHODS, fit
-from .errors import ParameterError
+from .errors import DataError, ParameterError
 
 
 class _ConvexReLUBase(BaseEstimator):
@@ -75,11 +75,46 @@ class _ConvexReLUBase(BaseEstimator):
         self.certificate_ = res.certificate
         self.fit_result_ = res
         self._design_key = key
+        self._target_key = hashlib.sha256(np.ascontiguousarray(Y).tobytes()).hexdigest()
         self.objective_ = res.certificate.upper
         self.lower_bound_ = res.certificate.lower
         main = res.stages.get(self.method) or res.stages.get("sdp") or res.stages.get("train")
         self.n_iter_ = max(1, main.iterations if main is not None else 1)
         return self
+
+    def _targets(self, y):
+        """Y as fitted from labels/targets y (one-hot for a classifier)."""
+        raise NotImplementedError
+
+    def save_certificate(self, path, X, y):
+        """Write the certificate of this fit (``.npz``, no pickle; :mod:`convexnn.verify`) for its
+        training data ``X``, ``y`` — the ones passed to :meth:`fit`, which the file must hold since
+        the bound is a statement about them — so that ``convexnn verify PATH`` (or
+        :func:`convexnn.verify.verify_certificate`) can check it independently. Returns the path.
+        The file holds the design matrix as solved: standardised features and the ones column."""
+        from .verify import save_certificate
+
+        check_is_fitted(self, "fit_result_")
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        Xs = (X - self.mean_) / self.scale_
+        Y = self._targets(y)
+        key = (hashlib.sha256(np.ascontiguousarray(Xs).tobytes()).hexdigest(), Xs.shape, Y.shape[1], bool(self.bias))
+        if key != self._design_key or hashlib.sha256(np.ascontiguousarray(Y).tobytes()).hexdigest() != self._target_key:
+            raise DataError("save_certificate needs the training data this estimator was fitted on (X and y as "
+                            "passed to fit): the certified bound is a statement about them.")
+        res = self.fit_result_
+        sdp, dual = res.stages.get("sdp"), res.stages.get("dual")
+        sdp = sdp if sdp is not None and sdp.lower_bound is not None and sdp.solution.get("Gamma") is not None else None
+        dual = dual if dual is not None and dual.lower_bound is not None and dual.solution.get("Gamma") is not None \
+            else None
+        if sdp is None and dual is None:
+            raise DataError(f"this fit (method {self.method!r}) has no certified bound with a dual certificate "
+                            "(no SDP-NN or atomic-dual stage ran or finished); fit with certify=True or "
+                            "dual_bound=True for one.")
+        design = np.hstack([Xs, np.ones((Xs.shape[0], 1))]) if self.bias else Xs
+        return save_certificate(path, design, Y, self.reg, sdp=sdp, atomic=dual, network=self.network_,
+                                meta={"network_objective": self.objective_, "estimator": type(self).__name__,
+                                      "bias": bool(self.bias)})
 
     def _scores(self, X):
         check_is_fitted(self, "fit_result_")
@@ -124,6 +159,14 @@ class ConvexReLUClassifier(ClassifierMixin, _ConvexReLUBase):
         Y = np.eye(self.classes_.size)[idx]
         return self._fit_targets(X, Y)
 
+    def _targets(self, y):
+        y = np.asarray(y)
+        idx = np.searchsorted(self.classes_, y)
+        idx = np.clip(idx, 0, self.classes_.size - 1)
+        if y.ndim != 1 or np.any(self.classes_[idx] != y):
+            raise DataError("y holds labels the classifier was not fitted on (or is not 1-D).")
+        return np.eye(self.classes_.size)[idx]
+
     def decision_function(self, X):
         """Network outputs, one column per class (a regression onto the one-hot targets)."""
         S = self._scores(X)
@@ -159,6 +202,10 @@ class ConvexReLURegressor(RegressorMixin, _ConvexReLUBase):
         self._y_1d = y.ndim == 1
         Y = y[:, None] if y.ndim == 1 else y
         return self._fit_targets(X, Y)
+
+    def _targets(self, y):
+        y = np.asarray(y, dtype=np.float64)
+        return y[:, None] if y.ndim == 1 else y
 
     def predict(self, X):
         """Network outputs; shape (n,) when fitted on 1-D targets."""
