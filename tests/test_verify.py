@@ -220,6 +220,13 @@ def test_malformed_files_are_refused_with_a_reason(tmp_path):
     np.savez(tmp_path / "v.npz", **{**arrays, "meta": np.array(json.dumps({**meta, "version": 99}))})
     with pytest.raises(DataError, match="version"):
         load_certificate(tmp_path / "v.npz")
+    bare = {**meta, "parts": {"sdp": {"status": "optimal"}}}
+    np.savez(tmp_path / "p.npz", **{**arrays, "meta": np.array(json.dumps(bare))})
+    with pytest.raises(DataError, match="no claimed bound"):
+        load_certificate(tmp_path / "p.npz")
+    np.savez(tmp_path / "r.npz", **{**arrays, "meta": np.array(json.dumps({k: v for k, v in meta.items() if k != "reg"}))})
+    with pytest.raises(DataError, match="no reg"):
+        load_certificate(tmp_path / "r.npz")
     # inconsistent contents: no bound, the reason named
     bad = {**arrays, "meta": meta, "row_scale": arrays["row_scale"] * 3.0}
     v = verify_certificate(bad)

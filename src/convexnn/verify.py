@@ -175,11 +175,15 @@ def load_certificate(path) -> dict:
     parts = meta.get("parts")
     if not isinstance(parts, dict) or not parts or set(parts) - {"sdp", "atomic"}:
         raise DataError(f"{path}: the certificate names no known parts (expected 'sdp' and/or 'atomic').")
-    for part in parts:
+    for part, facts in parts.items():
+        if not isinstance(facts, dict) or not isinstance(facts.get("claimed_bound"), (int, float)):
+            raise DataError(f"{path}: its {part} part states no claimed bound.")
         missing = [k for k in _REQUIRED[part] if k not in data]
         if missing:
             raise DataError(f"{path} is not a complete convexnn certificate: its {part} part is missing "
                             f"{', '.join(missing)}.")
+    if not isinstance(meta.get("reg"), (int, float)) or not isinstance(meta.get("claimed_bound"), (int, float)):
+        raise DataError(f"{path}: the certificate states no reg or no claimed bound.")
     data["meta"] = meta
     return data
 
