@@ -482,3 +482,26 @@ def test_estimators_save_a_certificate_of_their_fit(tmp_path):
     kernel = ConvexReLURegressor(method="ntk").fit(Xr, yr)
     with pytest.raises(DataError, match="no certified bound"):
         kernel.save_certificate(tmp_path / "k.npz", Xr, yr)
+
+
+def test_cli_fit_says_when_its_best_bound_is_not_in_the_file(tmp_path, capsys, monkeypatch):
+    """A method's own certified bound (C-ReLU, gated, exact) above the SDP-NN and atomic-dual ones has
+    no file format: fit says the file holds the smaller bound instead of implying otherwise."""
+    import dataclasses
+
+    import convexnn.pipeline as pipeline
+
+    real = pipeline.fit
+
+    def fit_with_a_better_bound(*args, **kwargs):
+        res = real(*args, **kwargs)
+        better = dataclasses.replace(res.certificate, lower=res.certificate.lower + 0.25, lower_source="a method's own")
+        return dataclasses.replace(res, certificate=better)
+
+    monkeypatch.setattr(pipeline, "fit", fit_with_a_better_bound)
+    cert = tmp_path / "c.npz"
+    assert main(["fit", "random:0", "--quiet", "--time-limit", "5", "--dual-bound", "off",
+                 "--certificate", str(cert)]) == 0
+    out = capsys.readouterr().out
+    assert "the certificate file holds the SDP-NN/atomic-dual bound" in out and "a method's own" in out
+    assert verify_certificate(cert).confirmed

@@ -633,6 +633,11 @@ def cmd_fit(args) -> int:
     if args.certificate:
         report["certificate_file"] = _write_certificate(args.certificate, split, args.reg, sdp=sdp, atomic=dual,
                                                         network=net, claimed_objective=None if net is None else cert.upper)
+        held = [r.lower_bound for r in (sdp, dual) if r is not None and r.lower_bound is not None
+                and r.solution.get("Gamma") is not None]
+        if report["certificate_file"] and cert.lower is not None and cert.lower > max(held):
+            print(f"note: the certificate file holds the SDP-NN/atomic-dual bound {_fmt(max(held))}; the larger "
+                  f"bound {_fmt(cert.lower)} above ({cert.lower_source}) has no certificate file format yet")
     if args.json_path:
         write_json(report, args.json_path)
         print(f"report written to {args.json_path}")
