@@ -236,6 +236,17 @@ def test_malformed_files_are_refused_with_a_reason(tmp_path):
     assert "do not fit" in verify_certificate(bad).problems[0]
     bad = {**arrays, "meta": meta, "group_idx": np.zeros_like(arrays["group_idx"])}
     assert "twice" in verify_certificate(bad).problems[0]
+    # a dict is checked like a file, and bad index arrays are named, not passed to numpy
+    with pytest.raises(DataError, match="no known parts"):
+        verify_certificate({**arrays, "meta": {**meta, "parts": {}}})
+    with pytest.raises(DataError, match="must hold integers"):
+        verify_certificate({**arrays, "meta": meta, "group_ptr": arrays["group_ptr"].astype(float)})
+    sparse = {k: v for k, v in arrays.items() if k != "W"}
+    sparse.update(W_rows=np.array([0, 1], dtype=np.int32), W_cols=np.array([1], dtype=np.int32),
+                  W_vals=np.array([1.0, 2.0]), W_shape=np.array([2 * len(arrays["y"])] * 2), meta=meta)
+    assert "different lengths" in verify_certificate(sparse).problems[0]
+    sparse["W_shape"] = np.array([-3, 10**9])
+    assert "sparse W has shape" in verify_certificate(sparse).problems[0]
 
 
 def test_cli_sdp_certificate_and_verify(tmp_path, capsys):
@@ -336,6 +347,22 @@ def test_an_interrupted_sigma_search_keeps_a_valid_bound(stop_after):
     assert info["status"] == "interrupted" and len(seen) == stop_after
     assert up >= exact.lower * (1 - 1e-12) and low <= exact.upper
     assert seen[-1]["value"] >= up * (1 - 1e-12)  # the bound only tightens; the last report holds
+
+
+def test_the_sigma_search_stops_before_its_cells_outgrow_the_memory(monkeypatch):
+    import sys
+
+    import convexnn._validation as validation
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from _dual_instances import dual_norm_instance
+
+    from convexnn.atomic_dual_faces import relu_dual_norm_faces
+
+    X, G = dual_norm_instance(0)
+    monkeypatch.setattr(validation, "available_memory_bytes", lambda: 200_000)  # a few hundred cells
+    up, low, info = sigma_upper_bound(X, G, rtol=1e-9)
+    assert info["status"] == "memory" and up >= relu_dual_norm_faces(X, G).lower * (1 - 1e-12)
 
 
 def _atomic_case():

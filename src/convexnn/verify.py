@@ -42,6 +42,9 @@ ATOMIC_RTOL = 1e-4
 ATOMIC_SIGMA_RTOL = 1e-5
 #: the widest design whose atomic part the verifier checks (the library computes it up to 5 columns)
 SIGMA_MAX_DIM = 6
+#: bytes one live cell of the dual-norm search holds (two small arrays, a tuple, heap and dict entries;
+#: measured about 100 per cell on Iris, 5.3 million cells in 540 MB, so this is generous)
+_CELL_BYTES = 400
 
 
 # ---------------------------------------------------------------------------------------------
@@ -169,23 +172,36 @@ def load_certificate(path) -> dict:
         if isinstance(exc, DataError):
             raise
         raise DataError(f"could not read certificate {path}: {exc}") from exc
+    data["meta"] = meta
+    return _check_contents(data, path)
+
+
+def _check_contents(data: dict, where) -> dict:
+    """DataError unless ``data`` (arrays and ``meta``) is a complete certificate of this version."""
+    meta = data.get("meta")
     if not isinstance(meta, dict) or meta.get("version") != VERSION:
-        raise DataError(f"{path}: unsupported certificate version {meta.get('version') if isinstance(meta, dict) else None!r} "
+        raise DataError(f"{where}: unsupported certificate version {meta.get('version') if isinstance(meta, dict) else None!r} "
                         f"(this convexnn reads version {VERSION}).")
+    missing = [k for k in _REQUIRED[""] if k not in data]
+    if missing:
+        raise DataError(f"{where} is not a complete convexnn certificate: missing {', '.join(missing)}.")
     parts = meta.get("parts")
     if not isinstance(parts, dict) or not parts or set(parts) - {"sdp", "atomic"}:
-        raise DataError(f"{path}: the certificate names no known parts (expected 'sdp' and/or 'atomic').")
+        raise DataError(f"{where}: the certificate names no known parts (expected 'sdp' and/or 'atomic').")
     for part, facts in parts.items():
         if not isinstance(facts, dict) or not isinstance(facts.get("claimed_bound"), (int, float)):
-            raise DataError(f"{path}: its {part} part states no claimed bound.")
+            raise DataError(f"{where}: its {part} part states no claimed bound.")
         missing = [k for k in _REQUIRED[part] if k not in data]
         if missing:
-            raise DataError(f"{path} is not a complete convexnn certificate: its {part} part is missing "
+            raise DataError(f"{where} is not a complete convexnn certificate: its {part} part is missing "
                             f"{', '.join(missing)}.")
     if not isinstance(meta.get("reg"), (int, float)) or not isinstance(meta.get("claimed_bound"), (int, float)):
-        raise DataError(f"{path}: the certificate states no reg or no claimed bound.")
-    data["meta"] = meta
+        raise DataError(f"{where}: the certificate states no reg or no claimed bound.")
+    for key in ("group_ptr", "group_idx", "W_rows", "W_cols", "W_shape"):
+        if key in data and not np.issubdtype(np.asarray(data[key]).dtype, np.integer):
+            raise DataError(f"{where}: {key} must hold integers; got {np.asarray(data[key]).dtype}.")
     return data
+
 
 
 @dataclass
@@ -603,7 +619,8 @@ def sigma_upper_bound(X, G, *, seeds=None, rtol: float = 1e-6, time_limit: float
     also stops as soon as σ̄ ≤ ``enough`` (all a caller that needs σ ≤ enough must know).
     ``callback`` gets a dict (iteration, value = σ̄ so far, lower_bound = σ_low, cells, time_s)
     after every batch. Ctrl-C stops the search with status 'interrupted' and a σ̄ that counts the
-    cells being split, so it stays valid."""
+    cells being split, so it stays valid; so does status 'memory', when the live cells would take
+    more than half the memory an estimate may ask for."""
     import heapq
     import time
 
@@ -639,6 +656,9 @@ def sigma_upper_bound(X, G, *, seeds=None, rtol: float = 1e-6, time_limit: float
     low = max(low, float(_sigma_at(X, G, centre.T)[0].max()))
     heap = [(-float(u), i) for i, u in enumerate(ub)]
     heapq.heapify(heap)
+    from ._validation import MEMORY_FRACTION, available_memory_bytes
+
+    cell_budget = 0.5 * MEMORY_FRACTION * available_memory_bytes()
     store = {i: (axis[i], sign[i], lo[i], hi[i]) for i in range(len(ub))}
     next_id, cells, dropped, status = len(ub), len(ub), 0.0, "optimal"
     kids = np.array(np.meshgrid(*[[0, 1]] * (d - 1), indexing="ij")).reshape(d - 1, -1).T
@@ -656,6 +676,9 @@ def sigma_upper_bound(X, G, *, seeds=None, rtol: float = 1e-6, time_limit: float
                 break
             if cells >= max_cells:
                 status = "max_cells"
+                break
+            if len(store) * _CELL_BYTES > cell_budget:  # the live cells would outgrow the memory
+                status = "memory"
                 break
             inflight = top  # ≥ every bound popped below, until their children are in the heap
             take = [heapq.heappop(heap) for _ in range(min(batch, len(heap)))]
@@ -735,11 +758,17 @@ def _verify_sdp(data, X, Y, gamma, facts, progress=None) -> dict:
     if "W" in data:
         W_f = np.asarray(data["W"], dtype=np.float64)
     elif "W_vals" in data:
-        W_f = np.zeros(tuple(int(v) for v in data["W_shape"]))
+        if tuple(np.ravel(data["W_shape"])) != (2 * n_red, 2 * n_red):
+            return {"bound": None, "details": {}, "problems": problems + [
+                f"the sparse W has shape {tuple(np.ravel(data['W_shape']))}, not {(2 * n_red, 2 * n_red)}"]}
+        W_f = np.zeros((2 * n_red, 2 * n_red))
         try:
+            if not np.ndim(data["W_rows"]) == np.ndim(data["W_cols"]) == np.ndim(data["W_vals"]) == 1 \
+                    or not len(data["W_rows"]) == len(data["W_cols"]) == len(data["W_vals"]):
+                raise ValueError("different lengths")
             W_f[data["W_rows"], data["W_cols"]] = data["W_vals"]
-        except IndexError:
-            problems.append("the sparse W has indices outside its shape")
+        except (IndexError, ValueError):  # indices outside the shape, or arrays of different lengths
+            problems.append("the sparse W has indices outside its shape or index and value arrays of different lengths")
     else:
         W_f = np.zeros((2 * n_red, 2 * n_red))
     if W_f.shape != (2 * n_red, 2 * n_red):
@@ -800,7 +829,7 @@ def verify_certificate(source, *, time_limit: float = 60.0, progress=None) -> Ve
     branch and bound of the atomic part (its σ̄ stays valid when cut short or interrupted, only
     looser); ``progress`` gets records of the SDP-NN checks (iteration, lower_bound) and of the
     search (see :func:`sigma_upper_bound`)."""
-    data = load_certificate(source) if not isinstance(source, dict) else source
+    data = load_certificate(source) if not isinstance(source, dict) else _check_contents(source, "the certificate")
     meta = data["meta"]
     claimed = float(meta["claimed_bound"])
     problems = []
