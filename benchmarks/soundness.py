@@ -30,7 +30,7 @@ import numpy as np
 from scipy.optimize import minimize
 
 from convexnn.pipeline import fit
-from convexnn.verify import certificate_arrays, verify_certificate
+from convexnn.verify import certifiable, certificate_arrays, verify_certificate
 
 sys.path.insert(0, os.path.dirname(__file__))
 from _common import machine  # noqa: E402  (benchmarks/ is on sys.path)
@@ -89,9 +89,7 @@ def make_case(rng, max_n):
 
 def verify_case(Xb, Y, reg, res) -> dict:
     """The independent verifier's bound and verdict for one fit (its SDP and atomic-dual stages)."""
-    sdp, dual = res.stages.get("sdp"), res.stages.get("dual")
-    sdp = sdp if sdp is not None and sdp.solution.get("Gamma") is not None else None
-    dual = dual if dual is not None and dual.lower_bound is not None and dual.solution.get("Gamma") is not None else None
+    sdp, dual = certifiable(res.stages.get("sdp")), certifiable(res.stages.get("dual"))
     if sdp is None and dual is None:
         return {"verified_bound": None, "verified_confirmed": None, "verified_parts": {}}
     arrays = certificate_arrays(Xb, Y, reg, sdp=sdp, atomic=dual)

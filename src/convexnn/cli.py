@@ -163,11 +163,9 @@ def _add_certificate_arg(p: argparse.ArgumentParser) -> None:
 def _write_certificate(path, split, reg, sdp=None, atomic=None, network=None, claimed_objective=None) -> str | None:
     """Write the certificate of the SDP-NN and atomic-dual results that carry one (``--certificate``);
     returns the path written, or None (with a note) when there is nothing to certify."""
-    from .verify import save_certificate
+    from .verify import certifiable, save_certificate
 
-    sdp = sdp if sdp is not None and sdp.lower_bound is not None and sdp.solution.get("Gamma") is not None else None
-    atomic = atomic if atomic is not None and atomic.lower_bound is not None \
-        and atomic.solution.get("Gamma") is not None else None
+    sdp, atomic = certifiable(sdp), certifiable(atomic)
     if sdp is None and atomic is None:
         print("note: --certificate not written: no certified bound with its dual certificate was computed "
               "(the SDP and dual stages did not run or were stopped before their first certificate)")
@@ -633,8 +631,9 @@ def cmd_fit(args) -> int:
     if args.certificate:
         report["certificate_file"] = _write_certificate(args.certificate, split, args.reg, sdp=sdp, atomic=dual,
                                                         network=net, claimed_objective=None if net is None else cert.upper)
-        held = [r.lower_bound for r in (sdp, dual) if r is not None and r.lower_bound is not None
-                and r.solution.get("Gamma") is not None]
+        from .verify import certifiable
+
+        held = [r.lower_bound for r in (certifiable(sdp), certifiable(dual)) if r is not None]
         if report["certificate_file"] and cert.lower is not None and cert.lower > max(held):
             print(f"note: the certificate file holds the SDP-NN/atomic-dual bound {_fmt(max(held))}; the larger "
                   f"bound {_fmt(cert.lower)} above ({cert.lower_source}) has no certificate file format yet")

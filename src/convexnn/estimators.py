@@ -92,7 +92,7 @@ class _ConvexReLUBase(BaseEstimator):
         the bound is a statement about them — so that ``convexnn verify PATH`` (or
         :func:`convexnn.verify.verify_certificate`) can check it independently. Returns the path.
         The file holds the design matrix as solved: standardised features and the ones column."""
-        from .verify import save_certificate
+        from .verify import certifiable, save_certificate
 
         check_is_fitted(self, "fit_result_")
         X = validate_data(self, X, reset=False, dtype=np.float64)
@@ -103,10 +103,7 @@ class _ConvexReLUBase(BaseEstimator):
             raise DataError("save_certificate needs the training data this estimator was fitted on (X and y as "
                             "passed to fit): the certified bound is a statement about them.")
         res = self.fit_result_
-        sdp, dual = res.stages.get("sdp"), res.stages.get("dual")
-        sdp = sdp if sdp is not None and sdp.lower_bound is not None and sdp.solution.get("Gamma") is not None else None
-        dual = dual if dual is not None and dual.lower_bound is not None and dual.solution.get("Gamma") is not None \
-            else None
+        sdp, dual = certifiable(res.stages.get("sdp")), certifiable(res.stages.get("dual"))
         if sdp is None and dual is None:
             raise DataError(f"this fit (method {self.method!r}) has no certified bound with a dual certificate "
                             "(no SDP-NN or atomic-dual stage ran or finished); fit with certify=True or "

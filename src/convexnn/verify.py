@@ -97,6 +97,13 @@ def _atomic_arrays(result) -> tuple[dict, dict]:
     return arrays, facts
 
 
+def certifiable(result):
+    """``result`` if it carries a certified bound with its dual certificate (an SDP-NN or
+    atomic-dual result whose first certificate finished), else None: what a file can hold."""
+    ok = result is not None and result.lower_bound is not None and result.solution.get("Gamma") is not None
+    return result if ok else None
+
+
 def certificate_arrays(X, Y, reg: float, *, sdp=None, atomic=None, network=None, meta: dict | None = None) -> dict:
     """The arrays of a certificate file for design matrix ``X`` (with its ones column for a bias)
     and targets ``Y`` as solved: an SDP-NN part from ``sdp`` (a :func:`~convexnn.sdp.solve_sdp`
