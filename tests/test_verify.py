@@ -474,7 +474,9 @@ def test_an_interrupted_sdp_check_returns_a_valid_bound(stop_at, monkeypatch):
     arrays = certificate_arrays(X, Y, reg, sdp=res)
     full = verify_certificate({**arrays, "meta": json.loads(str(arrays["meta"]))})
     assert full.parts["sdp"]["details"]["checks"] >= 3
-    monkeypatch.setattr(verify, "_lambda_min", _interrupt_on_call(verify._lambda_min, stop_at))
+    # every proof goes through _proves_psd: the first call bounds ‖X‖₂, the second λ_min, later
+    # ones check the repaired combinations
+    monkeypatch.setattr(verify, "_proves_psd", _interrupt_on_call(verify._proves_psd, stop_at))
     v = verify_certificate({**arrays, "meta": json.loads(str(arrays["meta"]))})
     details = v.parts["sdp"]["details"]
     assert details["interrupted"] and v.bound <= full.bound
@@ -532,3 +534,98 @@ def test_cli_fit_says_when_its_best_bound_is_not_in_the_file(tmp_path, capsys, m
     out = capsys.readouterr().out
     assert "the certificate file holds the SDP-NN/atomic-dual bound" in out and "a method's own" in out
     assert verify_certificate(cert).confirmed
+
+
+# ---------------------------------------------------------------------------------------------
+# the proofs of positive semidefiniteness (_proves_psd): never wrong, and not vacuous
+# ---------------------------------------------------------------------------------------------
+
+def test_psd_proof_never_accepts_a_shift_above_the_exact_smallest_eigenvalue():
+    """A = BᵀB with B integer and fewer rows than columns is exact in floating point and singular,
+    so λ_min(A − s·I) = −s < 0 exactly for every s > 0: no proof may succeed, however small s is.
+    Plain floating-point Cholesky runs to completion on some of these by rounding luck (counted
+    below, so that the test keeps its teeth); the proof's own margin is what refuses them."""
+    from convexnn.verify import _cholesky_completes, _proves_psd
+
+    lucky = 0
+    for seed in range(150):
+        rng = np.random.default_rng(seed)
+        q = int(rng.integers(2, 40))
+        k = int(rng.integers(1, q))
+        for bits in (3, 20):
+            B = rng.integers(-2 ** bits, 2 ** bits, size=(k, q)).astype(np.float64)
+            A = B.T @ B
+            assert np.array_equal(A, A.T) and np.all(np.abs(A) < 2 ** 52)  # exact integers
+            lucky += _cholesky_completes(A)
+            for j in (1, 20, 40, 60, 80, 1000):
+                assert not _proves_psd(A, 2.0 ** -j)
+            # scaled far down (subnormal products) or up, the answer must not change
+            for scale in (2.0 ** -1000, 2.0 ** 400):
+                assert not _proves_psd(A * scale, scale * 2.0 ** -30)
+            if bits == 3:  # entries below 2¹⁴: exact even as subnormals, so still singular
+                assert not _proves_psd(A * 2.0 ** -1060, 2.0 ** -1074)
+    assert lucky >= 5
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_psd_proof_decides_clear_cases_of_general_matrices(seed):
+    """On full-rank Gram matrices (not exact in floating point) with λ the computed smallest
+    eigenvalue: A − (λ/2)·I ⪰ 0 is proven whenever λ is not tiny relative to ‖A‖, and a shift
+    1e-9‖A‖ above λ (beyond any rounding of the eigensolver) is never accepted."""
+    from convexnn.verify import _proves_psd
+
+    rng = np.random.default_rng(100 + seed)
+    q = int(rng.integers(1, 60))
+    B = rng.standard_normal((q + int(rng.integers(1, 5)), q)) * np.exp(rng.uniform(-3, 3))
+    A = B.T @ B
+    A = 0.5 * (A + A.T)
+    lam = float(np.linalg.eigvalsh(A)[0])
+    nA = float(np.linalg.norm(A))
+    assert lam > 1e-7 * nA  # the draw is well enough conditioned for the claim below
+    assert _proves_psd(A, 0.5 * lam)
+    assert _proves_psd(A, lam - 1e-7 * nA)
+    assert not _proves_psd(A, lam + 1e-9 * nA)
+
+
+def test_psd_proof_refuses_non_finite_input():
+    from convexnn.verify import _proves_psd
+
+    assert not _proves_psd(np.array([[np.nan]]), 0.0)
+    assert not _proves_psd(np.array([[1.0, np.inf], [np.inf, 1.0]]), 0.0)
+    assert not _proves_psd(np.eye(2), np.nan)
+    assert _proves_psd(np.eye(3), 0.5) and not _proves_psd(np.eye(3), 1.0)
+    assert _proves_psd(np.zeros((0, 0)), 0.0)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (5, 3), (40, 4), (7, 12), (300, 6)])
+def test_spectral_upper_bound_holds_and_is_tight(shape):
+    """‖X‖₂ ≤ s̄ ≤ ‖X‖₂(1 + 1e-8), also for nearly rank-one data; zero data give 0."""
+    from convexnn.verify import _spectral_upper
+
+    rng = np.random.default_rng(shape[0])
+    for X in (rng.standard_normal(shape),
+              np.outer(rng.standard_normal(shape[0]), rng.standard_normal(shape[1])) + 1e-9 * rng.standard_normal(shape),
+              1e-200 * rng.standard_normal(shape)):
+        s = np.linalg.norm(X, 2)
+        up = _spectral_upper(X)
+        assert s <= up <= s * (1 + 1e-8)
+    assert _spectral_upper(np.zeros(shape)) == 0.0
+
+
+def test_proven_lambda_min_lies_below_the_eigenvalue_and_close_to_it():
+    """The trace rule's λ_min lower bound on real dual slacks: below the computed eigenvalue (by at
+    least the products' rounding bound) and within 1e-9‖S‖ of it."""
+    from convexnn.verify import _basis, _dual_matrix, _lambda_min, _slack
+
+    rng = np.random.default_rng(4)
+    for n, d, c in ((5, 2, 1), (20, 3, 2), (40, 5, 3)):
+        X = rng.standard_normal((n, d))
+        G = 0.3 * rng.standard_normal((n, c))
+        W = np.abs(rng.standard_normal((2 * n, 2 * n)))
+        W = 0.01 * (W + W.T)
+        D = _dual_matrix(n, d, G, rng.standard_normal(n), W, 0.1)
+        T = _basis(X, c)
+        ell, lam, nS = _lambda_min(D, T)
+        S, e = _slack(D, T)
+        assert np.isfinite(ell) and ell <= lam - e
+        assert lam - ell <= 1e-9 * nS

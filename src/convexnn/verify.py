@@ -16,8 +16,10 @@ oracles (it imports neither). A file holds one or both of two parts:
   its own best-first branch and bound over the sphere, to a relative 1e-5 or a time limit, and
   evaluates the dual bound at Γ scaled by min(1, γ/σ̄).
 
-docs/mathematics.md §4 gives the derivation of every step. The rounding allowances are generous
-backward-error estimates, like the solvers' own, not an interval-arithmetic proof.
+docs/mathematics.md §4 gives the derivation of every step. Every positive-semidefiniteness
+decision is a proof in IEEE double arithmetic (:func:`_proves_psd`: our own Cholesky loop and its
+rigorous error bound), not an eigenvalue with a margin. The other rounding allowances (the
+reduction, the dual value, the σ search's cap bounds) are a-priori γ_k bounds with room to spare.
 """
 
 from __future__ import annotations
@@ -381,20 +383,140 @@ def _dual_matrix(n, d, Gamma, free, W, gamma):
     return D
 
 
-def _lambda_min(D, T):
-    """(lower bound on λ_min(TᵀDT) in exact arithmetic, computed λ_min, ‖TᵀDT‖_F).
+#: the smallest positive subnormal double: underflow's absolute error per operation is at most half of it
+_ETA = 2.0 ** -1074
 
-    The products' error is at most 2.01·γ_p·|T|ᵀ|D||T| entrywise (γ_p = pε/(1 − pε), any
-    summation order), and a backward-stable symmetric eigensolver's at most a modest multiple of
-    qε‖S‖; both are subtracted (10qε is a generous multiple)."""
+
+def _cholesky_completes(B) -> bool:
+    """Whether Cholesky's method runs to completion on the lower triangle of B (every pivot > 0).
+
+    Our own loop, so that each entry is computed the way the error analysis assumes: an inner
+    product in some order (a BLAS matrix-vector product), one subtraction, then a true division or
+    a square root — never a multiplication by a reciprocal. LAPACK's blocked routines may invert
+    triangular blocks, for which the bound below is not proven. O(q³/3) flops."""
+    q = B.shape[0]
+    L = np.zeros((q, q))
+    for j in range(q):
+        col = B[j:, j] - L[j:, :j] @ L[j, :j]
+        if not col[0] > 0.0:  # also catches NaN
+            return False
+        r = np.sqrt(col[0])
+        L[j, j] = r
+        L[j + 1:, j] = col[1:] / r
+    return bool(np.all(np.isfinite(L)))
+
+
+def _proves_psd(A, shift: float) -> bool:
+    """True only if A − shift·I ⪰ 0 holds in exact arithmetic, A symmetric (the stored doubles).
+
+    Rigorous in IEEE double arithmetic (round to nearest, underflow included): if Cholesky runs to
+    completion on B = fl(A − s·I), its computed factor satisfies R̂ᵀR̂ = B + ΔB with
+    |ΔB| ≤ γ_{q+1}|R̂ᵀ||R̂| [Higham, Accuracy and Stability, Thm 10.3], hence
+    ‖ΔB‖₂ ≤ γ_{q+1}‖R̂‖_F² ≤ γ_{q+1}/(1 − γ_{q+1})·tr B and λ_min(B) ≥ −that. The shift s exceeds
+    ``shift`` by c, which pays for this term, for the rounding of s and of B's diagonal, and for
+    underflow (an absolute 2q(q + 2)η, after [Rump 2006, BIT 46:433]). A False says nothing."""
+    A = np.asarray(A, dtype=np.float64)
+    q = A.shape[0]
+    if q == 0:
+        return bool(shift <= 0.0)
+    if not (np.isfinite(shift) and np.all(np.isfinite(A))):
+        return False
+    g = _gamma(q + 1)
+    g = g / (1.0 - g)
+    diag = np.diagonal(A) - shift
+    top = float(np.max(np.abs(diag)))
+    tiny = 2.0 * q * (q + 2) * _ETA * (1.0 + top)
+    c = 1.01 * (g * float(np.sum(np.maximum(diag, 0.0))) * (1.0 + 2.0 * _gamma(q))
+                + 2.0 * _EPS * (abs(shift) + top) + tiny) + tiny
+    s = shift + c
+    B = np.array(A)
+    i = np.arange(q)
+    B[i, i] -= s
+    if not _cholesky_completes(B):
+        return False
+    # A − shift·I = B + (s − shift)·I + E,  |E_ii| ≤ ε|B_ii|,  s − shift ≥ c − ε(|shift| + c)
+    trB = float(np.sum(np.diagonal(B))) * (1.0 + 2.0 * _gamma(q))
+    need = g * trB + _EPS * (abs(shift) + c) + _EPS * float(np.max(np.abs(np.diagonal(B)))) + tiny
+    return bool(c >= need)
+
+
+def _norm_up(A) -> float:
+    """An upper bound on ‖A‖_F, safe from underflow and overflow: computed on A scaled by a power
+    of two (exact) so that its largest entry lies in [½, 1), then raised by its rounding; entries
+    the scaling pushes below the subnormal range are paid for by an absolute term."""
+    A = np.asarray(A, dtype=np.float64)
+    m = float(np.max(np.abs(A))) if A.size else 0.0
+    if m == 0.0:
+        return 0.0
+    if not np.isfinite(m):
+        return np.inf
+    e = int(np.frexp(m)[1])
+    Z = np.ldexp(A, -e)
+    return float(np.ldexp(float(np.linalg.norm(Z)) * (1.0 + 2.0 * _gamma(A.size + 2)) + A.size * _ETA, e))
+
+
+def _slack(D, T):
+    """(S, e): the computed slack fl(TᵀDT), symmetrised (exactly symmetric as stored), and
+    e ≥ ‖S − TᵀDT‖₂ in exact arithmetic. The products' error is at most 2.01·γ_p·|T|ᵀ|D||T|
+    entrywise (γ_p = pε/(1 − pε), any summation order) plus, for underflow, an absolute
+    2pη(1 + p·max|T|) per entry; the symmetrisation's is ε|S|."""
     p, q = T.shape
     S = T.T @ (D @ T)
     absS = np.abs(T).T @ (np.abs(D) @ np.abs(T))
-    Ss = 0.5 * (S + S.T)
-    nS = float(np.linalg.norm(Ss))
-    err = 2.01 * _gamma(p) * float(np.linalg.norm(absS)) * (1.0 + 2.0 * _gamma(p)) + (10.0 * q + 2.0) * _EPS * nS
-    lam = float(np.linalg.eigvalsh(Ss)[0])
-    return lam - err, lam, nS
+    S = 0.5 * (S + S.T)
+    under = 2.0 * p * _ETA * (1.0 + p * float(np.max(np.abs(T))))
+    e = 2.01 * _gamma(p) * _norm_up(absS) * (1.0 + 2.0 * _gamma(p)) + q * under \
+        + 1.01 * _EPS * _norm_up(S)
+    return S, e
+
+
+def _proves_slack_psd(D, T) -> bool:
+    """True only if TᵀDT ⪰ 0 in exact arithmetic (:func:`_slack`, then :func:`_proves_psd`)."""
+    S, e = _slack(D, T)
+    return _proves_psd(S, e)
+
+
+def _lambda_min(D, T):
+    """(ℓ, computed λ_min, ‖TᵀDT‖_F) with ℓ ≤ λ_min(TᵀDT) *proven* (−inf if no proof was found):
+    ℓ is proposed below the eigensolver's value and accepted only once S − (ℓ + e)·I ⪰ 0 is
+    proven by :func:`_proves_psd`."""
+    S, e = _slack(D, T)
+    q = S.shape[0]
+    nS = float(np.linalg.norm(S))
+    lam = float(np.linalg.eigvalsh(S)[0])
+    step = e + (q + 2) * _EPS * (nS + q * abs(lam)) + _gamma(q + 1) * abs(float(np.trace(S)))
+    for k in range(8):
+        ell = lam - e - (4.0 ** k) * step
+        if _proves_psd(S, ell + e):  # λ_min(S) ≥ fl(ℓ + e), which may lie ε|ℓ + e| below ℓ + e
+            return ell - 2.0 * _EPS * (abs(ell) + e), lam, nS
+    return -np.inf, lam, nS
+
+
+def _spectral_upper(X) -> float:
+    """A proven upper bound on ‖X‖₂. X is scaled by a power of two (exact) to a largest entry in
+    [½, 1); the computed norm, slightly raised, is accepted once s̄²I − XᵀX ⪰ 0 is proven
+    (:func:`_proves_psd`, with the product's rounding and underflow bounded as in :func:`_slack`);
+    otherwise the Frobenius norm (:func:`_norm_up`)."""
+    X = np.asarray(X, dtype=np.float64)
+    fro = _norm_up(X)
+    if fro == 0.0 or not np.isfinite(fro):
+        return fro
+    k = int(np.frexp(float(np.max(np.abs(X))))[1])
+    Z = np.ldexp(X, -k)
+    if np.any((Z != 0) & (np.abs(Z) < np.finfo(np.float64).tiny)):  # the scaling lost bits
+        return fro
+    n = Z.shape[0]
+    G = Z.T @ Z
+    G = 0.5 * (G + G.T)
+    e = 2.01 * _gamma(n) * _norm_up(np.abs(Z).T @ np.abs(Z)) + 2.0 * G.shape[0] * n * _ETA \
+        + 1.01 * _EPS * _norm_up(G)
+    s = float(np.linalg.norm(Z, 2))
+    for i in range(4):
+        cand = s * (1.0 + 1e-9 * 100.0 ** i)
+        s2 = cand * cand * (1.0 - 2.0 * _EPS)  # ≤ cand² in exact arithmetic
+        if _proves_psd(-G, -(s2 - e)):  # s2·I − G − e·I ⪰ 0, so λ_max(ZᵀZ) ≤ s2 ≤ cand²
+            return min(float(np.ldexp(cand, k)), fro)
+    return fro
 
 
 def _slater_matrix(Xr, c, delta, gamma):
@@ -467,8 +589,9 @@ def _sdp_bound(Xr, Yr, w, G, y, W, gamma, const, allowance, slater_y=None, progr
     b_slater, t_used, checks, used = _dual_value(zeroG, Yr, w, const, allowance), 0.0, 0, "closed-form"
     lam = lam_raw = nS = delta = mu = np.nan
     interrupted = False
-    sigma_up = float(np.linalg.norm(Xr, 2)) * (1.0 + 1e-10) + 100.0 * max(Xr.shape) * _EPS * float(np.linalg.norm(Xr))
+    sigma_up = np.inf
     try:
+        sigma_up = _spectral_upper(Xr)
         lam, lam_raw, nS = _lambda_min(D, T)
         delta, mu = _slater_mu(sigma_up, gamma)
         gg, gy = float(np.vdot(G, G / w[:, None])), float(np.vdot(G, Yr))
@@ -481,7 +604,7 @@ def _sdp_bound(Xr, Yr, w, G, y, W, gamma, const, allowance, slater_y=None, progr
         def check(t, yD):
             Gt = 0.5 * (t * G)  # Γ' = tΓ as computed; halving is exact
             free_t = t * free + (1.0 - t) * (-0.5 * yD)
-            ok = _lambda_min(_dual_matrix(n, d, 2.0 * Gt, free_t, t * Wsym, gamma), T)[0] >= 0
+            ok = _proves_slack_psd(_dual_matrix(n, d, 2.0 * Gt, free_t, t * Wsym, gamma), T)
             if progress is not None:
                 progress({"iteration": checks, "lower_bound": b_slater})
             return ok, 2.0 * Gt
@@ -526,7 +649,7 @@ def _sdp_bound(Xr, Yr, w, G, y, W, gamma, const, allowance, slater_y=None, progr
     # (2) τ ≥ tr Λ_αα + tr Λ_uu + tr Λ_vv at the optimum: tr Λ_αα ≤ σ² tr Λ_uu (trace identity) and
     # (γ/2)(tr Λ_uu + tr Λ_vv) ≤ ½Σ w_i‖y_i‖² (Λ = 0 is feasible)
     tau = (1.0 + sigma_up ** 2) * float(np.sum(w[:, None] * Yr * Yr)) / gamma * (1.0 + 8.0 * _gamma(Yr.size + 4))
-    pen = tau * min(0.0, lam) if np.isfinite(lam) else -np.inf
+    pen = 0.0 if lam >= 0 else (tau * lam if np.isfinite(lam) else -np.inf)
     b_trace = _round_down(_dual_value(G, Yr, w, const, allowance) + pen, abs(pen), G.size) \
         if np.isfinite(pen) else -np.inf
     more = {"lambda_min": lam, "lambda_min_computed": lam_raw, "slack_norm": nS, "slater_delta": delta,
