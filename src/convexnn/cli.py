@@ -438,8 +438,11 @@ def cmd_verify(args) -> int:
                 print(f"  note            {d['W_entries_clipped']} negative entries of W clipped to 0")
         else:
             cs = d.get("claimed_sigma_upper")
-            print(f"  how             sigma(Gamma) <= {d['sigma_upper']:.9g} by branch and bound over the sphere "
-                  f"({d['cells']:,} cells, {d['status']}, {d['time_s']:.1f} s; largest value found "
+            how = {"faces": "enumerating the arrangement's faces", "crude": "the crude bound sum |x_i||g_i|"}.get(
+                d.get("method"), "branch and bound over the sphere")
+            unit = "faces" if d.get("method") == "faces" else "cells"
+            print(f"  how             sigma(Gamma) <= {d['sigma_upper']:.9g} by {how} "
+                  f"({d['cells']:,} {unit}, {d['status']}, {d['time_s']:.1f} s; largest value found "
                   f"{d['sigma_lower']:.9g}" + (f", the solver's bound {cs:.9g}" if cs is not None else "")
                   + f"); Gamma scaled by {d['scale']:.9g}")
     if v.bound is not None:

@@ -12,9 +12,11 @@ oracles (it imports neither). A file holds one or both of two parts:
   products and a bound on their rounding error; and repairs a slightly infeasible point towards
   a Slater point, with t proposed from a generalised eigenvalue and then *checked directly* on
   the combination's own slack, or uses the trace bound, whichever is larger.
-* *Atomic dual* (a residual Γ with σ(Γ) = max_{‖u‖=1} ‖Γᵀ(Xu)₊‖): the verifier bounds σ by
-  its own best-first branch and bound over the sphere, to a relative 1e-5 or a time limit, and
-  evaluates the dual bound at Γ scaled by min(1, γ/σ̄).
+* *Atomic dual* (a residual Γ with σ(Γ) = max_{‖u‖=1} ‖Γᵀ(Xu)₊‖): the verifier computes σ
+  exactly by enumerating the faces of the hyperplane arrangement where it is small enough
+  (:func:`sigma_by_faces`), else bounds it by its own best-first branch and bound over the
+  sphere (:func:`sigma_upper_bound`), to a relative 1e-5 or a time limit, and evaluates the dual
+  bound at Γ scaled by min(1, γ/σ̄).
 
 docs/mathematics.md §4 gives the derivation of every step. Every positive-semidefiniteness
 decision is a proof in IEEE double arithmetic (:func:`_proves_psd`: our own Cholesky loop and its
@@ -844,6 +846,258 @@ def sigma_upper_bound(X, G, *, seeds=None, rtol: float = 1e-6, time_limit: float
     return upper, low, {"cells": int(cells), "status": status, "time_s": time.perf_counter() - t0}
 
 
+# ---------------------------------------------------------------------------------------------
+# σ exactly, by enumerating the faces of the hyperplane arrangement (small designs)
+# ---------------------------------------------------------------------------------------------
+
+#: the most faces :func:`sigma_by_faces` visits; beyond, σ is left to the branch and bound
+FACES_MAX = 6_000_000
+#: rows whose unit directions differ by less are one hyperplane (the difference is paid for)
+_MERGE_TOL = 1e-7
+#: more hyperplanes than this through one vertex: the enumeration gives way to the branch and bound
+_MAX_THROUGH = 8
+#: singular values of a set of unit normals through a vertex below _RANK_ZERO count as zero, above
+#: _RANK_CLEAR as nonzero; one in between makes the rank ambiguous and the enumeration gives way
+_RANK_ZERO, _RANK_CLEAR = 1e-12, 1e-8
+
+
+def _hyperplanes(X, G):
+    """(H, P, M, margin): the design's distinct hyperplanes, unit normals H (h × d), with the linear
+    maps P_k = g⁺_k H_kᵀ (side H_k·u > 0) and M_k = −g⁻_k H_kᵀ (side H_k·u < 0) flattened to c·d,
+    such that f_H(u) = ‖Σ_k [H_k·u > 0]P_k u + [H_k·u < 0]M_k u‖ satisfies |f(u) − f_H(u)| ≤ margin
+    for every unit u. Rows whose directions agree (or are opposite) to _MERGE_TOL are merged; each
+    merge costs ‖g̃‖ times the directions' distance, and the normalisation's rounding 8γ_{d+4}‖g̃‖."""
+    norms = np.linalg.norm(X, axis=1)
+    rows = np.flatnonzero(norms > 0)
+    xh = X[rows] / norms[rows, None]
+    gt = G[rows] * norms[rows, None]
+    gnorm = np.linalg.norm(gt, axis=1)
+    m, d = xh.shape
+    group = np.full(m, -1)
+    H, gplus, gminus, margin = [], [], [], 0.0
+    for i in range(m):
+        if group[i] >= 0:
+            continue
+        dp = np.linalg.norm(xh - xh[i], axis=1)
+        dm = np.linalg.norm(xh + xh[i], axis=1)
+        same = (dp <= _MERGE_TOL) & (group < 0)
+        opp = (dm <= _MERGE_TOL) & (group < 0) & ~same
+        group[same | opp] = len(H)
+        H.append(xh[i])
+        gplus.append(gt[same].sum(axis=0))
+        gminus.append(gt[opp].sum(axis=0))
+        margin += float(np.sum(gnorm[same] * dp[same]) + np.sum(gnorm[opp] * dm[opp]))
+    H = np.array(H).reshape(-1, d)
+    c = G.shape[1]
+    P = np.einsum("kc,kd->kcd", np.array(gplus).reshape(-1, c), H).reshape(len(H), c * d)
+    M = -np.einsum("kc,kd->kcd", np.array(gminus).reshape(-1, c), H).reshape(len(H), c * d)
+    margin = (margin + 8.0 * _gamma(d + 4) * float(gnorm.sum())) * (1.0 + 1e-9)
+    return H, P, M, margin
+
+
+def _null_bases(A):
+    """Orthonormal bases of the null spaces of a batch of k × d matrices (V, k, d): a list of
+    (rows of the batch, N (len, d, d − rank), smallest kept singular value per matrix), one entry
+    per rank; None when some singular value lies between _RANK_ZERO and _RANK_CLEAR (the rank is
+    ambiguous, and with it the face's span)."""
+    V, k, d = A.shape
+    if k == 0:
+        return [(np.arange(V), np.broadcast_to(np.eye(d), (V, d, d)), np.ones(V))]
+    _, s, Vt = np.linalg.svd(A, full_matrices=True)
+    if np.any((s > _RANK_ZERO) & (s < _RANK_CLEAR)):
+        return None
+    rank = np.sum(s >= _RANK_CLEAR, axis=1)
+    out = []
+    for r in np.unique(rank):
+        rows = np.flatnonzero(rank == r)
+        smin = s[rows, r - 1] if r > 0 else np.ones(rows.size)
+        out.append((rows, np.transpose(Vt[rows, r:, :], (0, 2, 1)), smin))
+    return out
+
+
+def _face_bounds(H, P, M, K, v, patterns, c, floor):
+    """For vertices v (V, d), the hyperplanes K (V, k) through each and the sign patterns
+    (n_p, k) ∈ {−1, 0, 1}^k on K: per (vertex, pattern) an upper bound on the top eigenvalue of the
+    face's quadratic form compressed to its span, or −inf where the face needs no count — its bound
+    is at most ``floor`` (a value of σ² already attained), or it is *skippable*: its top eigenvalue
+    is clearly separated and both signs of its top eigenvector clearly break the face's signs, so
+    no maximiser of f lies inside it. Also (best λ, its unit vector) over the faces whose top
+    eigenvector keeps their signs (candidates for the lower bound). None when a span's rank is
+    ambiguous (:func:`_null_bases`)."""
+    V, d = v.shape
+    n_p = patterns.shape[0]
+    keys = {}
+    for j in range(n_p):
+        keys.setdefault((patterns[j] == 0).tobytes(), []).append(j)
+    spans = {}  # the faces' spans depend on the zero set only: shared by v and −v
+    for key in keys:
+        spans[key] = _null_bases(H[K[:, np.frombuffer(key, dtype=bool)]])
+        if spans[key] is None:
+            return None
+    plus, minus = (patterns == 1).astype(float), (patterns == -1).astype(float)
+    around = np.einsum("pk,vkx->vpx", plus, P[K]) + np.einsum("pk,vkx->vpx", minus, M[K])
+    counted = np.full((2, V, n_p), -np.inf)
+    best = (-np.inf, None)
+    for side, sg in enumerate((1.0, -1.0)):
+        sign_v = np.sign(sg * (v @ H.T))  # (V, h)
+        sign_v[np.arange(V)[:, None], K] = 0.0  # the hyperplanes through v take the pattern's sign
+        forms = ((sign_v > 0) @ P + (sign_v < 0) @ M)[:, None, :] + around  # (V, n_p, c·d)
+        best = _count_faces(H, K, patterns, keys, spans, sign_v, forms, c, floor, counted[side], best)
+    return counted, best
+
+
+def _count_faces(H, K, patterns, keys, spans, sign_v, forms, c, floor, counted, best):
+    """The work of :func:`_face_bounds` for one side (v or −v): fills ``counted``, returns the
+    best (λ, u) among faces whose top eigenvector keeps their signs."""
+    V, d = sign_v.shape[0], H.shape[1]
+    for key, js in keys.items():
+        js = np.array(js)
+        for rows, N, smin in spans[key]:
+            dim = N.shape[2]
+            if dim == 0:  # only the origin: no face
+                continue
+            sel = forms[:, js] if rows.size == V else forms[np.ix_(rows, js)]
+            A = sel.reshape(rows.size, js.size, c, d) @ N[:, None]  # (R, J, c, dim)
+            w, vecs = np.linalg.eigh(np.swapaxes(A, -1, -2) @ A)  # (R, J, dim), (R, J, dim, dim)
+            top = w[..., -1]
+            fro2 = np.sum(A * A, axis=(-1, -2))
+            # rounding of the forms, the products and the eigensolver, and of the span (angle ≤ 100dε/s_min)
+            err = 16.0 * (c + d + 2) * _EPS * fro2 + 2.0 * fro2 * (100.0 * d * _EPS / smin)[:, None]
+            ub = top + err
+            look = ub > floor
+            if not np.any(look):
+                continue
+            r_i, j_i = np.nonzero(look)
+            u = np.einsum("rdk,rk->rd", N[r_i], vecs[r_i, j_i, :, -1])  # (L, d) top eigenvectors
+            req = np.array(sign_v[rows[r_i]])  # (L, h): the face's signs
+            req[np.arange(r_i.size)[:, None], K[rows[r_i]]] = patterns[js[j_i]]
+            zu = u @ H.T
+            gap = top[r_i, j_i] - (w[r_i, j_i, -2] if dim > 1 else 0.0)
+            delta = 1e-10 + 10.0 * err[r_i, j_i] / np.maximum(gap, 1e-300) + 1000.0 * d * _EPS / smin[r_i]
+            keep_p = np.min(req * zu, axis=1)
+            keep_m = np.min(-req * zu, axis=1)
+            skip = (gap > 1e-10 * np.abs(top[r_i, j_i])) & (keep_p < -delta) & (keep_m < -delta)
+            counted[rows[r_i[~skip]], js[j_i[~skip]]] = ub[r_i[~skip], j_i[~skip]]
+            inside = np.maximum(keep_p, keep_m) >= 0.0
+            if np.any(inside):
+                t = int(np.argmax(np.where(inside, top[r_i, j_i], -np.inf)))
+                if top[r_i[t], j_i[t]] > best[0]:
+                    best = (float(top[r_i[t], j_i[t]]), u[t] if keep_p[t] >= 0 else -u[t])
+    return best
+
+
+def sigma_by_faces(X, G, *, time_limit: float = 60.0, max_faces: int | None = None, callback=None):
+    """(σ̄, σ_low, info) with σ(Γ) = max_{‖u‖=1} ‖Γᵀ(Xu)₊‖ ≤ σ̄ by enumerating the arrangement's
+    faces, or None where it does not apply (fewer than 2 or more than SIGMA_MAX_DIM columns, rank
+    below d, more than ``max_faces`` (default :data:`FACES_MAX`) faces, an ambiguous rank, more than _MAX_THROUGH hyperplanes
+    through a vertex, or the time limit), and the branch and bound is the way.
+
+    Why it is exact (docs §4): a maximiser u* lies inside one face F (fixed signs of every H_k·u,
+    zeros on a set Z), where f = ‖A_F u‖ is a quadratic form, so u* is a top eigenvector of A_F
+    compressed to null(H_Z), within F. Every face has a vertex (a ray where d − 1 independent
+    hyperplanes meet) in its closure, and around it is one of the 3^k sign patterns of the k
+    hyperplanes through the vertex. So σ² is at most the largest λ_max over the faces that cannot
+    be skipped, and a face whose top eigenvector (of either sign) lies clearly outside it can be.
+    The faces are ranked by an upper bound on their λ_max; the first that cannot be skipped gives σ̄."""
+    import itertools
+    import math
+    import time
+
+    t0 = time.perf_counter()
+    X = np.asarray(X, dtype=np.float64)
+    G = np.asarray(G, dtype=np.float64)
+    n, d = X.shape
+    c = G.shape[1]
+    max_faces = FACES_MAX if max_faces is None else max_faces
+    if d < 2 or d > SIGMA_MAX_DIM:
+        return None
+    H, P, M, margin = _hyperplanes(X, G)
+    h = len(H)
+    if h < d or np.linalg.svd(H, compute_uv=False)[-1] < 1e-8:
+        return None
+    if 2 * math.comb(h, d - 1) * 3 ** (d - 1) > max_faces:
+        return None
+    simple = {"S": [], "v": []}
+    degenerate = {}
+    it = itertools.combinations(range(h), d - 1)
+    chunk = 20_000
+    while True:
+        S = np.fromiter(itertools.chain.from_iterable(itertools.islice(it, chunk)), dtype=np.int64)
+        if S.size == 0:
+            break
+        if time.perf_counter() - t0 > time_limit:
+            return None
+        S = S.reshape(-1, d - 1)
+        A = H[S]
+        cof = np.stack([(-1) ** j * np.linalg.det(np.delete(A, j, axis=2)) for j in range(d)], axis=1)
+        r = np.linalg.norm(cof, axis=1)
+        dep = r < 1e-14
+        if np.any((r >= 1e-14) & (r < 1e-11)):  # nearly dependent normals: an ill-posed vertex
+            return None
+        S, cof, r = S[~dep], cof[~dep], r[~dep]
+        v = cof / r[:, None]
+        z = v @ H.T
+        tau = 1e-11 + 200.0 * d * _EPS / r
+        through = np.abs(z) <= tau[:, None]
+        count = through.sum(axis=1)
+        plain = count == d - 1
+        simple["S"].append(S[plain])
+        simple["v"].append(v[plain])
+        for i in np.flatnonzero(~plain):  # met by several subsets: once, both signs in _face_bounds
+            K = np.flatnonzero(through[i])
+            if len(K) > _MAX_THROUGH:
+                return None
+            degenerate.setdefault(tuple(K), v[i])
+    Ss = np.concatenate(simple["S"]) if simple["S"] else np.zeros((0, d - 1), dtype=np.int64)
+    vs = np.concatenate(simple["v"]) if simple["v"] else np.zeros((0, d))
+    pats = {}
+
+    def patterns(k):
+        if k not in pats:
+            pats[k] = np.array(list(itertools.product((-1, 0, 1), repeat=k)), dtype=np.int64).reshape(-1, k)
+        return pats[k]
+
+    groups = []  # (K (V, k), v (V, d)) per number k of hyperplanes through the vertex
+    if len(vs):
+        groups.append((Ss, vs))
+    by_k = {}
+    for K, vv in degenerate.items():
+        by_k.setdefault(len(K), ([], []))[0].append(K)
+        by_k[len(K)][1].append(vv)
+    for k, (Ks, vv) in by_k.items():
+        groups.append((np.array(Ks, dtype=np.int64), np.array(vv)))
+    faces = sum(2 * len(g[1]) * 3 ** g[0].shape[1] for g in groups)
+    if faces > max_faces:
+        return None
+    # a floor attained by f (at the hyperplanes' normals and at every vertex): faces whose bound
+    # lies below it need no check
+    vals, _ = _sigma_at(X, G, np.vstack([g[1] for g in groups] + [-g[1] for g in groups] + [H, -H]).T)
+    low = float(vals.max())
+    floor = low * low * (1.0 - 1e-9)
+    top, done = floor, 0
+    for Kg, vg in groups:
+        pt = patterns(Kg.shape[1])
+        step = max(1, int(4e6 // (len(pt) * h)))
+        for a in range(0, len(vg), step):
+            if time.perf_counter() - t0 > time_limit:
+                return None
+            res = _face_bounds(H, P, M, Kg[a:a + step], vg[a:a + step], pt, c, floor)
+            if res is None:
+                return None
+            counted, (lam, u) = res
+            top = max(top, float(counted.max()))
+            if u is not None and lam > low * low:
+                low = max(low, float(_sigma_at(X, G, u[:, None])[0][0]))
+            done += 2 * min(step, len(vg) - a) * len(pt)
+            if callback is not None:
+                callback({"iteration": done, "value": float(np.sqrt(max(top, 0.0))), "lower_bound": low,
+                          "faces": done, "time_s": time.perf_counter() - t0})
+    upper = np.sqrt(max(top, 0.0)) * (1.0 + 4.0 * _EPS) + margin
+    info = {"method": "faces", "status": "exact", "cells": int(faces),
+            "degenerate_vertices": len(degenerate), "hyperplanes": h, "time_s": time.perf_counter() - t0}
+    return max(upper, low), low, info
+
+
 def _sigma_enough(G, Y, reg, claim) -> float | None:
     """The σ̄ at which the atomic bound reaches (1 − ATOMIC_RTOL/2)·claim, so the search can stop
     there (the claim only sets when to stop, never the bound): on the rising branch of
@@ -934,7 +1188,8 @@ def _verify_sdp(data, X, Y, gamma, facts, progress=None) -> dict:
 
 
 def _verify_atomic(data, X, Y, gamma, facts, time_limit, progress=None) -> dict:
-    """The atomic-dual part: σ̄ by :func:`sigma_upper_bound`, then :func:`_atomic_bound`."""
+    """The atomic-dual part: σ̄ by :func:`sigma_by_faces` or :func:`sigma_upper_bound`, then
+    :func:`_atomic_bound`."""
     G = np.asarray(data["atomic_Gamma"], dtype=np.float64)
     if G.shape != Y.shape or not np.all(np.isfinite(G)):
         return {"bound": None, "details": {}, "problems": [f"the atomic residual Γ {G.shape} does not fit Y "
@@ -942,11 +1197,26 @@ def _verify_atomic(data, X, Y, gamma, facts, time_limit, progress=None) -> dict:
     if X.shape[1] > SIGMA_MAX_DIM:
         return {"bound": None, "details": {}, "problems": [f"the design has d = {X.shape[1]} columns; the "
                                                             f"verifier's dual-norm search handles d ≤ {SIGMA_MAX_DIM}"]}
+    import time
+
+    t0 = time.perf_counter()
     seeds = data.get("atomic_seeds")
     seeds = None if seeds is None or np.ndim(seeds) != 2 or np.shape(seeds)[0] != X.shape[1] else seeds
-    sigma, sigma_low, info = sigma_upper_bound(X, G, seeds=seeds, rtol=ATOMIC_SIGMA_RTOL, time_limit=time_limit,
-                                               enough=_sigma_enough(G, Y, gamma, float(facts["claimed_bound"])),
-                                               callback=progress)
+    # small arrangements exactly, by their faces (most of the time limit); otherwise, or if that
+    # gives way, the branch and bound with the time left
+    try:
+        exact = sigma_by_faces(X, G, time_limit=0.75 * time_limit, callback=progress)
+    except KeyboardInterrupt:  # the crude bound Σ‖x_i‖‖g_i‖ ≥ σ stands
+        crude = float(np.sum(np.linalg.norm(X, axis=1) * np.linalg.norm(G, axis=1))) * (1.0 + 8.0 * _gamma(X.size + 4))
+        exact = (crude, 0.0, {"method": "crude", "status": "interrupted", "cells": 0,
+                              "time_s": time.perf_counter() - t0})
+    if exact is not None:
+        sigma, sigma_low, info = exact
+    else:
+        sigma, sigma_low, info = sigma_upper_bound(
+            X, G, seeds=seeds, rtol=ATOMIC_SIGMA_RTOL, time_limit=max(time_limit - (time.perf_counter() - t0), 0.0),
+            enough=_sigma_enough(G, Y, gamma, float(facts["claimed_bound"])), callback=progress)
+        info = {"method": "branch-and-bound", **info}
     bound, scale = _atomic_bound(G, Y, gamma, sigma)
     details = {"sigma_upper": sigma, "sigma_lower": sigma_low, "claimed_sigma_upper": facts.get("sigma_upper"),
                "scale": scale, **info}
