@@ -649,17 +649,25 @@ def _faces_instances():
         X = rng.standard_normal((n, d)) * (1e-3 if seed % 2 else 1.0)
         X[:, -1] = 1.0
         yield seed, (X, rng.standard_normal((n, int(rng.integers(1, 4)))))
+    for seed in range(112, 124):  # a row dependent on two others up to rounding (standardised
+        n, d = int(rng.integers(8, 14)), int(rng.integers(3, 5))  # grid data): an ill-posed vertex
+        X = rng.standard_normal((n, d))
+        X[2] = 0.3 * X[0] + 0.7 * X[1]
+        if seed % 2:
+            X[5] = X[3] / 3.0 - X[4] / 7.0
+        yield seed, (X, rng.standard_normal((n, int(rng.integers(1, 4)))))
 
 
 def test_sigma_by_faces_agrees_with_the_library_enumeration():
     """The verifier's exact σ against the library's (the same mathematics, written separately):
-    σ̄ is never below the library's attained value and within 1e-9 of its bound, on 112 designs
+    σ̄ is never below the library's attained value and within 1e-9 of its bound, on 124 designs
     with parallel, antiparallel, duplicate, zero and nearly parallel rows, bias columns, small
-    integers (many hyperplanes through one vertex) and five columns."""
+    integers (many hyperplanes through one vertex), five columns, and rows dependent on others up
+    to rounding (vertices settled in exact arithmetic)."""
     from convexnn.atomic_dual_faces import relu_dual_norm_faces
     from convexnn.verify import sigma_by_faces
 
-    ran = degenerate = 0
+    ran = degenerate = exact_checks = 0
     for seed, (X, G) in _faces_instances():
         got = sigma_by_faces(X, G)
         exact = relu_dual_norm_faces(X, G)
@@ -673,7 +681,8 @@ def test_sigma_by_faces_agrees_with_the_library_enumeration():
         assert up >= exact.lower * (1 - 1e-12), (seed, up, exact.lower)
         assert up <= exact.upper * (1 + 1e-9) + 1e-12, (seed, up, exact.upper)
         assert low >= exact.lower * (1 - 1e-9), (seed, low, exact.lower)
-    assert ran >= 80 and degenerate >= 10
+        exact_checks += info["exact_checks"] > 0
+    assert ran >= 90 and degenerate >= 10 and exact_checks >= 10
 
 
 @pytest.mark.parametrize("seed", range(8))
@@ -710,6 +719,20 @@ def test_sigma_by_faces_gives_way_where_it_does_not_apply():
     X = rng.standard_normal((40, 3))
     assert sigma_by_faces(np.hstack([X, X[:, :1]]), G) is None  # rank 3 < 4
     assert sigma_by_faces(rng.standard_normal((40, 1)), G) is None
+
+
+def test_exact_rank_of_dependent_and_nearly_dependent_rows():
+    """Exactly dependent rows (small integers, a row that is an exact combination of two others)
+    get their exact rank, and a perturbation of 2⁻⁴⁰ is seen."""
+    from convexnn.verify import _exact_rank
+
+    rng = np.random.default_rng(1)
+    for _ in range(30):
+        A = rng.integers(-3, 4, size=(int(rng.integers(1, 5)), 4)).astype(float)
+        assert _exact_rank(A) == np.linalg.matrix_rank(A)
+    B = rng.integers(-50, 50, size=(2, 4)).astype(float) / 64.0  # dyadic: the sums below are exact
+    assert _exact_rank(np.vstack([B, B[0] + 2.0 * B[1]])) == 2
+    assert _exact_rank(np.vstack([B, B[0] + 2.0 * B[1] + np.array([0, 0, 0, 2.0 ** -40])])) == 3
 
 
 def test_the_atomic_part_of_small_designs_is_verified_exactly_and_large_ones_by_branch_and_bound(monkeypatch):

@@ -856,25 +856,32 @@ FACES_MAX = 6_000_000
 _MERGE_TOL = 1e-7
 #: more hyperplanes than this through one vertex: the enumeration gives way to the branch and bound
 _MAX_THROUGH = 8
-#: singular values of a set of unit normals through a vertex below _RANK_ZERO count as zero, above
-#: _RANK_CLEAR as nonzero; one in between makes the rank ambiguous and the enumeration gives way
-_RANK_ZERO, _RANK_CLEAR = 1e-12, 1e-8
+#: singular values of unit normals below this count as zero; a set with one is checked in exact
+#: arithmetic, and where its exact rank is larger the face's span is taken too large (counted,
+#: never skipped)
+_RANK_CLEAR = 1e-8
+#: subsets of d − 1 unit normals whose cofactor vector is shorter are treated in exact arithmetic
+_ILL_POSED = 1e-8
+#: exact-arithmetic checks one enumeration may make before it gives way
+_EXACT_BUDGET = 50_000
 
 
 def _hyperplanes(X, G):
-    """(H, P, M, margin): the design's distinct hyperplanes, unit normals H (h × d), with the linear
-    maps P_k = g⁺_k H_kᵀ (side H_k·u > 0) and M_k = −g⁻_k H_kᵀ (side H_k·u < 0) flattened to c·d,
-    such that f_H(u) = ‖Σ_k [H_k·u > 0]P_k u + [H_k·u < 0]M_k u‖ satisfies |f(u) − f_H(u)| ≤ margin
-    for every unit u. Rows whose directions agree (or are opposite) to _MERGE_TOL are merged; each
-    merge costs ‖g̃‖ times the directions' distance, and the normalisation's rounding 8γ_{d+4}‖g̃‖."""
+    """The design's distinct hyperplanes: (H, Hn, P, M, margin). H holds one row of X as given
+    per hyperplane (so its arrangement is X's, exactly, and exact-arithmetic checks see the data),
+    Hn the same rows normalised (for numerical decisions only); P_k = ĝ⁺_k H_kᵀ and
+    M_k = −ĝ⁻_k H_kᵀ (flattened to c·d) act on the sides H_k·u > 0 and < 0, so that
+    f_H(u) = ‖Σ_k [H_k·u > 0]P_k u + [H_k·u < 0]M_k u‖ is f itself where no rows merged. Rows whose
+    unit directions agree (or are opposite) to _MERGE_TOL join one hyperplane, with their weights
+    rescaled to its row; then |f(u) − f_H(u)| ≤ margin for every unit u, margin summing
+    ‖g_i‖‖x_i‖ times the directions' distance (plus rounding) over the merged rows."""
     norms = np.linalg.norm(X, axis=1)
     rows = np.flatnonzero(norms > 0)
     xh = X[rows] / norms[rows, None]
-    gt = G[rows] * norms[rows, None]
-    gnorm = np.linalg.norm(gt, axis=1)
     m, d = xh.shape
+    c = G.shape[1]
     group = np.full(m, -1)
-    H, gplus, gminus, margin = [], [], [], 0.0
+    reps, gplus, gminus, margin = [], [], [], 0.0
     for i in range(m):
         if group[i] >= 0:
             continue
@@ -882,48 +889,160 @@ def _hyperplanes(X, G):
         dm = np.linalg.norm(xh + xh[i], axis=1)
         same = (dp <= _MERGE_TOL) & (group < 0)
         opp = (dm <= _MERGE_TOL) & (group < 0) & ~same
-        group[same | opp] = len(H)
-        H.append(xh[i])
-        gplus.append(gt[same].sum(axis=0))
-        gminus.append(gt[opp].sum(axis=0))
-        margin += float(np.sum(gnorm[same] * dp[same]) + np.sum(gnorm[opp] * dm[opp]))
-    H = np.array(H).reshape(-1, d)
-    c = G.shape[1]
+        group[same | opp] = len(reps)
+        reps.append(rows[i])
+        gp, gm = np.zeros(c), np.zeros(c)
+        for j, side in [(j, 1) for j in np.flatnonzero(same)] + [(j, -1) for j in np.flatnonzero(opp)]:
+            gj = G[rows[j]]
+            if j == i:
+                gp = gp + gj  # the row itself: its weight exactly
+                continue
+            w = gj * (norms[rows[j]] / norms[rows[i]])
+            if side > 0:
+                gp = gp + w
+            else:
+                gm = gm + w
+            dist = dp[j] if side > 0 else dm[j]
+            margin += float(np.linalg.norm(gj)) * norms[rows[j]] * (dist + 8.0 * (d + 4) * _EPS)
+        gplus.append(gp)
+        gminus.append(gm)
+    H = X[np.array(reps, dtype=np.int64)].reshape(-1, d)
+    Hn = H / np.linalg.norm(H, axis=1, keepdims=True)
     P = np.einsum("kc,kd->kcd", np.array(gplus).reshape(-1, c), H).reshape(len(H), c * d)
     M = -np.einsum("kc,kd->kcd", np.array(gminus).reshape(-1, c), H).reshape(len(H), c * d)
-    margin = (margin + 8.0 * _gamma(d + 4) * float(gnorm.sum())) * (1.0 + 1e-9)
-    return H, P, M, margin
+    return H, Hn, P, M, margin * (1.0 + 1e-9)
 
 
-def _null_bases(A):
-    """Orthonormal bases of the null spaces of a batch of k × d matrices (V, k, d): a list of
-    (rows of the batch, N (len, d, d − rank), smallest kept singular value per matrix), one entry
-    per rank; None when some singular value lies between _RANK_ZERO and _RANK_CLEAR (the rank is
-    ambiguous, and with it the face's span)."""
-    V, k, d = A.shape
-    if k == 0:
-        return [(np.arange(V), np.broadcast_to(np.eye(d), (V, d, d)), np.ones(V))]
-    _, s, Vt = np.linalg.svd(A, full_matrices=True)
-    if np.any((s > _RANK_ZERO) & (s < _RANK_CLEAR)):
+def _exact_null(A):
+    """(rank, N) of a small matrix A of doubles in exact rational arithmetic (every double is a
+    rational number): Gauss–Jordan elimination gives a basis of the null space, Gram–Schmidt
+    (without square roots) makes it orthogonal, and each vector is rounded once and normalised, so
+    N (d × (d − rank)) is orthonormal and spans the exact null space to rounding."""
+    from fractions import Fraction
+
+    A = np.asarray(A, dtype=np.float64)
+    d = A.shape[1]
+    rows = [[Fraction(float(x)) for x in row] for row in A]
+    pivots, r = [], 0
+    for col in range(d):
+        piv = next((i for i in range(r, len(rows)) if rows[i][col] != 0), None)
+        if piv is None:
+            continue
+        rows[r], rows[piv] = rows[piv], rows[r]
+        p = rows[r][col]
+        rows[r] = [a / p for a in rows[r]]
+        for i in range(len(rows)):
+            if i != r and rows[i][col] != 0:
+                f = rows[i][col]
+                rows[i] = [a - f * b for a, b in zip(rows[i], rows[r])]
+        pivots.append(col)
+        r += 1
+    basis = []
+    for free in (j for j in range(d) if j not in pivots):
+        vec = [Fraction(0)] * d
+        vec[free] = Fraction(1)
+        for i, col in enumerate(pivots):
+            vec[col] = -rows[i][free]
+        for b in basis:  # orthogonal to the earlier ones, exactly
+            f = sum(x * y for x, y in zip(vec, b)) / sum(y * y for y in b)
+            vec = [x - f * y for x, y in zip(vec, b)]
+        basis.append(vec)
+    N = np.zeros((d, len(basis)))
+    for k, vec in enumerate(basis):
+        big = max(abs(x) for x in vec)
+        col = np.array([float(x / big) for x in vec])
+        N[:, k] = col / np.linalg.norm(col)
+    return r, N
+
+
+def _exact_rank(A) -> int:
+    """The rank of a small matrix of doubles in exact rational arithmetic (:func:`_exact_null`)."""
+    return _exact_null(A)[0]
+
+
+def _exact_vertex(A, H):
+    """For d − 1 rows A of doubles: None if they are exactly dependent, else (v, through) with v the
+    unit float direction of their exact null vector (cofactors in rational arithmetic, rounded once)
+    and ``through`` the rows of H exactly orthogonal to it."""
+    from fractions import Fraction
+
+    A = np.asarray(A, dtype=np.float64)
+    d = A.shape[1]
+    F = [[Fraction(float(x)) for x in row] for row in A]
+
+    def det(Mx):
+        Mx = [row[:] for row in Mx]
+        n, out = len(Mx), Fraction(1)
+        for col in range(n):
+            piv = next((i for i in range(col, n) if Mx[i][col] != 0), None)
+            if piv is None:
+                return Fraction(0)
+            if piv != col:
+                Mx[col], Mx[piv] = Mx[piv], Mx[col]
+                out = -out
+            out *= Mx[col][col]
+            for i in range(col + 1, n):
+                f = Mx[i][col] / Mx[col][col]
+                Mx[i] = [a - f * b for a, b in zip(Mx[i], Mx[col])]
+        return out
+
+    cof = [(-1) ** j * det([[row[k] for k in range(d) if k != j] for row in F]) for j in range(d)]
+    if all(x == 0 for x in cof):
         return None
+    through = [i for i, row in enumerate(np.asarray(H, dtype=np.float64))
+               if sum(Fraction(float(a)) * b for a, b in zip(row, cof)) == 0]
+    big = max(abs(x) for x in cof)
+    v = np.array([float(x / big) for x in cof])
+    return v / np.linalg.norm(v), through
+
+
+def _null_bases(Hn, H, K, mask, cache):
+    """Orthonormal bases of null(H[K_v, mask]) for a batch of vertices (K (V, k), mask of the zero
+    rows): a list of (rows of the batch, N (len, d, d − rank), bound on the span's angle error,
+    numerically sound?) per rank. Singular values of the unit normals below _RANK_CLEAR count as
+    zero; where there is such a one, the null space is computed in exact rational arithmetic on
+    the rows as given instead (:func:`_exact_null`, cached per set of rows), so every span is the
+    exact one to rounding."""
+    V = K.shape[0]
+    d = Hn.shape[1]
+    sub = K[:, mask]
+    k = sub.shape[1]
+    if k == 0:
+        return [(np.arange(V), np.broadcast_to(np.eye(d), (V, d, d)), np.zeros(V))]
+    _, s, Vt = np.linalg.svd(Hn[sub], full_matrices=True)
     rank = np.sum(s >= _RANK_CLEAR, axis=1)
+    # the span's angle error: ≤ 100dε/s_min from the SVD, ≤ 100dε from the exact route
+    angle = 100.0 * d * _EPS / np.where(rank > 0, s[np.arange(V), np.maximum(rank - 1, 0)], 1.0)
+    N_all = {}
+    for i in np.flatnonzero(rank < k):  # (numerically) dependent zero set: exactly, instead
+        key = tuple(sorted(sub[i]))
+        if key not in cache:
+            if cache["checks"] >= _EXACT_BUDGET:
+                return None
+            cache["checks"] += 1
+            cache[key] = _exact_null(H[list(key)])
+        rank[i], N_all[i] = cache[key]
+        angle[i] = 100.0 * d * _EPS
     out = []
     for r in np.unique(rank):
         rows = np.flatnonzero(rank == r)
-        smin = s[rows, r - 1] if r > 0 else np.ones(rows.size)
-        out.append((rows, np.transpose(Vt[rows, r:, :], (0, 2, 1)), smin))
+        N = np.transpose(Vt[rows, r:, :], (0, 2, 1)).copy()
+        for j, i in enumerate(rows):
+            if i in N_all:
+                N[j] = N_all[i]
+        out.append((rows, N, angle[rows]))
     return out
 
 
-def _face_bounds(H, P, M, K, v, patterns, c, floor):
+def _face_bounds(H, Hn, P, M, K, v, patterns, c, floor, W, cache):
     """For vertices v (V, d), the hyperplanes K (V, k) through each and the sign patterns
-    (n_p, k) ∈ {−1, 0, 1}^k on K: per (vertex, pattern) an upper bound on the top eigenvalue of the
-    face's quadratic form compressed to its span, or −inf where the face needs no count — its bound
-    is at most ``floor`` (a value of σ² already attained), or it is *skippable*: its top eigenvalue
-    is clearly separated and both signs of its top eigenvector clearly break the face's signs, so
-    no maximiser of f lies inside it. Also (best λ, its unit vector) over the faces whose top
-    eigenvector keeps their signs (candidates for the lower bound). None when a span's rank is
-    ambiguous (:func:`_null_bases`)."""
+    (n_p, k) ∈ {−1, 0, 1}^k on K, at v and at −v: per face an upper bound on the top eigenvalue of
+    its quadratic form compressed to its span, or −inf where the face needs no count — its bound
+    is at most ``floor`` (a value of f² already attained), or it is *skippable*: its top
+    eigenvalue clearly separated, and both signs of its top eigenvector clearly break the
+    face's signs, so no maximiser of f lies inside it. Also (best λ, its unit vector) over the
+    faces whose top eigenvector keeps their signs (candidates for the lower bound). None when the
+    exact checks run out (:func:`_null_bases`)."""
     V, d = v.shape
     n_p = patterns.shape[0]
     keys = {}
@@ -931,7 +1050,7 @@ def _face_bounds(H, P, M, K, v, patterns, c, floor):
         keys.setdefault((patterns[j] == 0).tobytes(), []).append(j)
     spans = {}  # the faces' spans depend on the zero set only: shared by v and −v
     for key in keys:
-        spans[key] = _null_bases(H[K[:, np.frombuffer(key, dtype=bool)]])
+        spans[key] = _null_bases(Hn, H, K, np.frombuffer(key, dtype=bool), cache)
         if spans[key] is None:
             return None
     plus, minus = (patterns == 1).astype(float), (patterns == -1).astype(float)
@@ -939,20 +1058,21 @@ def _face_bounds(H, P, M, K, v, patterns, c, floor):
     counted = np.full((2, V, n_p), -np.inf)
     best = (-np.inf, None)
     for side, sg in enumerate((1.0, -1.0)):
-        sign_v = np.sign(sg * (v @ H.T))  # (V, h)
+        sign_v = np.sign(sg * (v @ Hn.T))  # (V, h)
         sign_v[np.arange(V)[:, None], K] = 0.0  # the hyperplanes through v take the pattern's sign
         forms = ((sign_v > 0) @ P + (sign_v < 0) @ M)[:, None, :] + around  # (V, n_p, c·d)
-        best = _count_faces(H, K, patterns, keys, spans, sign_v, forms, c, floor, counted[side], best)
+        best = _count_faces(Hn, K, patterns, keys, spans, sign_v, forms, c, floor, W, counted[side], best)
     return counted, best
 
 
-def _count_faces(H, K, patterns, keys, spans, sign_v, forms, c, floor, counted, best):
+def _count_faces(Hn, K, patterns, keys, spans, sign_v, forms, c, floor, W, counted, best):
     """The work of :func:`_face_bounds` for one side (v or −v): fills ``counted``, returns the
     best (λ, u) among faces whose top eigenvector keeps their signs."""
-    V, d = sign_v.shape[0], H.shape[1]
+    V, d = sign_v.shape[0], Hn.shape[1]
+    h = Hn.shape[0]
     for key, js in keys.items():
         js = np.array(js)
-        for rows, N, smin in spans[key]:
+        for rows, N, angle in spans[key]:
             dim = N.shape[2]
             if dim == 0:  # only the origin: no face
                 continue
@@ -960,9 +1080,11 @@ def _count_faces(H, K, patterns, keys, spans, sign_v, forms, c, floor, counted, 
             A = sel.reshape(rows.size, js.size, c, d) @ N[:, None]  # (R, J, c, dim)
             w, vecs = np.linalg.eigh(np.swapaxes(A, -1, -2) @ A)  # (R, J, dim), (R, J, dim, dim)
             top = w[..., -1]
-            fro2 = np.sum(A * A, axis=(-1, -2))
-            # rounding of the forms, the products and the eigensolver, and of the span (angle ≤ 100dε/s_min)
-            err = 16.0 * (c + d + 2) * _EPS * fro2 + 2.0 * fro2 * (100.0 * d * _EPS / smin)[:, None]
+            fro = np.sqrt(np.sum(A * A, axis=(-1, -2)))
+            # rounding: the forms' sums (≤ (h + d + 4)ε·W, W = Σ‖P_k‖ + ‖M_k‖), the products and
+            # the eigensolver, and the span's angle (:func:`_null_bases`) — as λ ≤ (‖A‖ + ‖E‖)²
+            e = (h + d + 4) * _EPS * W + 16.0 * (c + d + 2) * _EPS * fro + fro * angle[:, None]
+            err = 2.0 * fro * e + e * e
             ub = top + err
             look = ub > floor
             if not np.any(look):
@@ -971,11 +1093,11 @@ def _count_faces(H, K, patterns, keys, spans, sign_v, forms, c, floor, counted, 
             u = np.einsum("rdk,rk->rd", N[r_i], vecs[r_i, j_i, :, -1])  # (L, d) top eigenvectors
             req = np.array(sign_v[rows[r_i]])  # (L, h): the face's signs
             req[np.arange(r_i.size)[:, None], K[rows[r_i]]] = patterns[js[j_i]]
-            zu = u @ H.T
+            zu = u @ Hn.T
             gap = top[r_i, j_i] - (w[r_i, j_i, -2] if dim > 1 else 0.0)
-            delta = 1e-10 + 10.0 * err[r_i, j_i] / np.maximum(gap, 1e-300) + 1000.0 * d * _EPS / smin[r_i]
-            keep_p = np.min(req * zu, axis=1)
-            keep_m = np.min(-req * zu, axis=1)
+            delta = 1e-10 + 10.0 * err[r_i, j_i] / np.maximum(gap, 1e-300) + 10.0 * angle[r_i]
+            keep_p = np.min(req * zu, axis=1) if h else np.zeros(r_i.size)
+            keep_m = np.min(-req * zu, axis=1) if h else np.zeros(r_i.size)
             skip = (gap > 1e-10 * np.abs(top[r_i, j_i])) & (keep_p < -delta) & (keep_m < -delta)
             counted[rows[r_i[~skip]], js[j_i[~skip]]] = ub[r_i[~skip], j_i[~skip]]
             inside = np.maximum(keep_p, keep_m) >= 0.0
@@ -989,16 +1111,19 @@ def _count_faces(H, K, patterns, keys, spans, sign_v, forms, c, floor, counted, 
 def sigma_by_faces(X, G, *, time_limit: float = 60.0, max_faces: int | None = None, callback=None):
     """(σ̄, σ_low, info) with σ(Γ) = max_{‖u‖=1} ‖Γᵀ(Xu)₊‖ ≤ σ̄ by enumerating the arrangement's
     faces, or None where it does not apply (fewer than 2 or more than SIGMA_MAX_DIM columns, rank
-    below d, more than ``max_faces`` (default :data:`FACES_MAX`) faces, an ambiguous rank, more than _MAX_THROUGH hyperplanes
-    through a vertex, or the time limit), and the branch and bound is the way.
+    below d, more than ``max_faces`` (default :data:`FACES_MAX`) faces, more than _MAX_THROUGH
+    hyperplanes through a vertex, more than _EXACT_BUDGET exact checks, or the time limit), and
+    the branch and bound is the way.
 
     Why it is exact (docs §4): a maximiser u* lies inside one face F (fixed signs of every H_k·u,
     zeros on a set Z), where f = ‖A_F u‖ is a quadratic form, so u* is a top eigenvector of A_F
     compressed to null(H_Z), within F. Every face has a vertex (a ray where d − 1 independent
     hyperplanes meet) in its closure, and around it is one of the 3^k sign patterns of the k
     hyperplanes through the vertex. So σ² is at most the largest λ_max over the faces that cannot
-    be skipped, and a face whose top eigenvector (of either sign) lies clearly outside it can be.
-    The faces are ranked by an upper bound on their λ_max; the first that cannot be skipped gives σ̄."""
+    be skipped, and a face whose top eigenvector (of either sign) lies clearly outside it can be;
+    so can a face whose bound lies below f² at a point already evaluated (:func:`_face_bounds`).
+    Vertices from nearly dependent normals, and ranks of nearly dependent zero sets, are settled
+    in exact rational arithmetic on the rows as given."""
     import itertools
     import math
     import time
@@ -1011,36 +1136,46 @@ def sigma_by_faces(X, G, *, time_limit: float = 60.0, max_faces: int | None = No
     max_faces = FACES_MAX if max_faces is None else max_faces
     if d < 2 or d > SIGMA_MAX_DIM:
         return None
-    H, P, M, margin = _hyperplanes(X, G)
+    H, Hn, P, M, margin = _hyperplanes(X, G)
     h = len(H)
-    if h < d or np.linalg.svd(H, compute_uv=False)[-1] < 1e-8:
+    if h < d or np.linalg.svd(Hn, compute_uv=False)[-1] < 1e-8:
         return None
     if 2 * math.comb(h, d - 1) * 3 ** (d - 1) > max_faces:
         return None
+    W = float(np.sum(np.linalg.norm(P, axis=1) + np.linalg.norm(M, axis=1)))
+    cache = {"checks": 0}
     simple = {"S": [], "v": []}
     degenerate = {}
     it = itertools.combinations(range(h), d - 1)
-    chunk = 20_000
     while True:
-        S = np.fromiter(itertools.chain.from_iterable(itertools.islice(it, chunk)), dtype=np.int64)
+        S = np.fromiter(itertools.chain.from_iterable(itertools.islice(it, 20_000)), dtype=np.int64)
         if S.size == 0:
             break
         if time.perf_counter() - t0 > time_limit:
             return None
         S = S.reshape(-1, d - 1)
-        A = H[S]
+        A = Hn[S]
         cof = np.stack([(-1) ** j * np.linalg.det(np.delete(A, j, axis=2)) for j in range(d)], axis=1)
         r = np.linalg.norm(cof, axis=1)
-        dep = r < 1e-14
-        if np.any((r >= 1e-14) & (r < 1e-11)):  # nearly dependent normals: an ill-posed vertex
-            return None
-        S, cof, r = S[~dep], cof[~dep], r[~dep]
+        ill = r < _ILL_POSED
+        for i in np.flatnonzero(ill):  # settled exactly: dependent (no vertex) or an exact vertex
+            if cache["checks"] >= _EXACT_BUDGET:
+                return None
+            cache["checks"] += 1
+            ex = _exact_vertex(H[S[i]], H)
+            if ex is None:
+                continue
+            vx, exact_through = ex
+            K = np.union1d(exact_through, np.flatnonzero(np.abs(Hn @ vx) <= 1e-9)).astype(np.int64)
+            if len(K) > _MAX_THROUGH:
+                return None
+            degenerate.setdefault(tuple(K), vx)
+        S, cof, r = S[~ill], cof[~ill], r[~ill]
         v = cof / r[:, None]
-        z = v @ H.T
+        z = v @ Hn.T
         tau = 1e-11 + 200.0 * d * _EPS / r
         through = np.abs(z) <= tau[:, None]
-        count = through.sum(axis=1)
-        plain = count == d - 1
+        plain = through.sum(axis=1) == d - 1
         simple["S"].append(S[plain])
         simple["v"].append(v[plain])
         for i in np.flatnonzero(~plain):  # met by several subsets: once, both signs in _face_bounds
@@ -1067,11 +1202,10 @@ def sigma_by_faces(X, G, *, time_limit: float = 60.0, max_faces: int | None = No
     for k, (Ks, vv) in by_k.items():
         groups.append((np.array(Ks, dtype=np.int64), np.array(vv)))
     faces = sum(2 * len(g[1]) * 3 ** g[0].shape[1] for g in groups)
-    if faces > max_faces:
+    if faces > max_faces or not groups:
         return None
-    # a floor attained by f (at the hyperplanes' normals and at every vertex): faces whose bound
-    # lies below it need no check
-    vals, _ = _sigma_at(X, G, np.vstack([g[1] for g in groups] + [-g[1] for g in groups] + [H, -H]).T)
+    # a floor attained by f (at the normals and at every vertex): faces bounded below it need no count
+    vals, _ = _sigma_at(X, G, np.vstack([g[1] for g in groups] + [-g[1] for g in groups] + [Hn, -Hn]).T)
     low = float(vals.max())
     floor = low * low * (1.0 - 1e-9)
     top, done = floor, 0
@@ -1081,7 +1215,7 @@ def sigma_by_faces(X, G, *, time_limit: float = 60.0, max_faces: int | None = No
         for a in range(0, len(vg), step):
             if time.perf_counter() - t0 > time_limit:
                 return None
-            res = _face_bounds(H, P, M, Kg[a:a + step], vg[a:a + step], pt, c, floor)
+            res = _face_bounds(H, Hn, P, M, Kg[a:a + step], vg[a:a + step], pt, c, floor, W, cache)
             if res is None:
                 return None
             counted, (lam, u) = res
@@ -1092,10 +1226,11 @@ def sigma_by_faces(X, G, *, time_limit: float = 60.0, max_faces: int | None = No
             if callback is not None:
                 callback({"iteration": done, "value": float(np.sqrt(max(top, 0.0))), "lower_bound": low,
                           "faces": done, "time_s": time.perf_counter() - t0})
-    upper = np.sqrt(max(top, 0.0)) * (1.0 + 4.0 * _EPS) + margin
-    info = {"method": "faces", "status": "exact", "cells": int(faces),
-            "degenerate_vertices": len(degenerate), "hyperplanes": h, "time_s": time.perf_counter() - t0}
-    return max(upper, low), low, info
+    # faces left below the floor have f_H ≤ low, so the margin applies to low as well
+    upper = max(float(np.sqrt(max(top, 0.0))), low) * (1.0 + 4.0 * _EPS) + margin
+    info = {"method": "faces", "status": "exact", "cells": int(faces), "degenerate_vertices": len(degenerate),
+            "exact_checks": int(cache["checks"]), "hyperplanes": h, "time_s": time.perf_counter() - t0}
+    return upper, low, info
 
 
 def _sigma_enough(G, Y, reg, claim) -> float | None:
