@@ -903,7 +903,12 @@ def _hyperplanes(X, G):
             else:
                 gm = gm + w
             dist = dp[j] if side > 0 else dm[j]
+            # the directions' distance and the rescaling's rounding
             margin += float(np.linalg.norm(gj)) * norms[rows[j]] * (dist + 8.0 * (d + 4) * _EPS)
+        members = np.flatnonzero(same | opp)
+        if members.size > 1:  # the group sums' rounding: at most (size)·ε of the members' weights
+            margin += 2.0 * members.size * _EPS * float(np.sum(np.linalg.norm(G[rows[members]], axis=1)
+                                                               * norms[rows[members]]))
         gplus.append(gp)
         gminus.append(gm)
     H = X[np.array(reps, dtype=np.int64)].reshape(-1, d)
