@@ -866,6 +866,31 @@ _ILL_POSED = 1e-8
 _EXACT_BUDGET = 50_000
 
 
+def _row_space(X, G):
+    """None when X has full column rank (smallest singular value above 1e-8 of the largest);
+    else (X', pay, qn) with X' = fl(XQ) in an orthonormal basis Q (d × r) of the numerical row
+    space, such that σ(X, G) ≤ qn·σ(X', G) + pay: for unit u and z = Qᵀu, ‖z‖ ≤ qn and
+    |x_i·u − x'_i·z| ≤ ‖x_i − Qx'_i‖ =: δ_i, so f(u) ≤ f'(z) + Σ‖g_i‖δ_i (δ_i with its rounding)."""
+    n, d = X.shape
+    if n == 0:
+        return None
+    _, s, Vt = np.linalg.svd(X, full_matrices=False)
+    if s.size == d and s[-1] >= 1e-8 * s[0]:
+        return None
+    r = int(np.sum(s >= 1e-8 * s[0]))
+    if r == 0:
+        return None
+    Q = Vt[:r].T
+    Xr = X @ Q
+    back = Xr @ Q.T
+    xn = np.linalg.norm(X, axis=1)
+    delta = np.linalg.norm(X - back, axis=1) + 8.0 * (d + r + 4) * _EPS * (xn + np.linalg.norm(Xr, axis=1))
+    pay = float(np.sum(np.linalg.norm(G, axis=1) * delta)) * (1.0 + 1e-9)
+    E = Q.T @ Q - np.eye(r)
+    qn = float(np.sqrt(1.0 + float(np.linalg.norm(E)) + 4.0 * (d + 2) * _EPS * r))
+    return Xr, pay, qn
+
+
 def _hyperplanes(X, G):
     """The design's distinct hyperplanes: (H, Hn, P, M, margin). H holds one row of X as given
     per hyperplane (so its arrangement is X's, exactly, and exact-arithmetic checks see the data),
@@ -1141,9 +1166,24 @@ def sigma_by_faces(X, G, *, time_limit: float = 60.0, max_faces: int | None = No
     max_faces = FACES_MAX if max_faces is None else max_faces
     if d < 2 or d > SIGMA_MAX_DIM:
         return None
+    reduced = _row_space(X, G)
+    if reduced is not None:  # rank r < d: σ of the data in r coordinates of the row space
+        Xr, pay, qn = reduced
+        if Xr.shape[1] == 1:
+            vals = np.linalg.norm(G.T @ np.maximum(np.hstack([Xr, -Xr]), 0.0), axis=0)
+            res = float(vals.max()) * (1.0 + 16.0 * _gamma(n + 2)), float(vals.max()), {
+                "method": "faces", "status": "exact", "cells": 2, "degenerate_vertices": 0, "exact_checks": 0,
+                "hyperplanes": 1, "time_s": 0.0}
+        else:
+            res = sigma_by_faces(Xr, G, time_limit=time_limit, max_faces=max_faces, callback=callback)
+        if res is None:
+            return None
+        up, lo, info = res
+        info = {**info, "row_space_rank": int(Xr.shape[1]), "time_s": time.perf_counter() - t0}
+        return up * qn * (1.0 + 4.0 * _EPS) + pay, max(0.0, (lo - pay) / qn), info
     H, Hn, P, M, margin = _hyperplanes(X, G)
     h = len(H)
-    if h < d or np.linalg.svd(Hn, compute_uv=False)[-1] < 1e-8:
+    if h < d:
         return None
     if 2 * math.comb(h, d - 1) * 3 ** (d - 1) > max_faces:
         return None
