@@ -791,3 +791,53 @@ def test_ctrl_c_in_the_face_enumeration_leaves_the_crude_bound(monkeypatch):
     assert d["method"] == "crude" and d["status"] == "interrupted"
     assert d["sigma_upper"] >= float(np.sum(np.linalg.norm(X, axis=1) * np.linalg.norm(G, axis=1)))
     assert v.parts["atomic"]["bound"] <= _trained(X, Y, reg, np.random.default_rng(0)) + 1e-9
+
+
+def test_an_exact_merge_lower_bounds_its_rows_exactly():
+    """Rows that are exact positive multiples of one of them merge with no Lipschitz allowance:
+    Σ½‖c_k h − y_k‖² ≥ ½ω̃‖h − ỹ‖² + c̃_g − allowance for every output h within the optimum's
+    residual bound, checked in exact rational arithmetic; rows that are parallel only up to
+    rounding are not merged this way."""
+    from fractions import Fraction
+
+    from convexnn.verify import _exact_merge
+
+    rng = np.random.default_rng(11)
+    for _ in range(40):
+        d, c, m = int(rng.integers(1, 5)), int(rng.integers(1, 4)), int(rng.integers(2, 5))
+        x0 = rng.standard_normal(d) * 10.0 ** rng.uniform(-3, 3)
+        mult = rng.choice([1.0, 2.0, 0.5, 4.0, 0.125], size=m)
+        mult[0] = 1.0
+        Xg = mult[:, None] * x0
+        Yg = rng.standard_normal((m, c)) * 10.0 ** rng.uniform(-2, 2)
+        U = 0.5 * float(np.sum(Yg * Yg))
+        row, y_t, w, cg, allow, K = _exact_merge(Xg, Yg, U)
+        assert np.array_equal(row, x0) and K == pytest.approx(np.sqrt(np.sum(Xg * Xg)), rel=1e-12)
+        for _ in range(5):
+            z = rng.standard_normal(c)
+            h = y_t + z / np.linalg.norm(z) * np.sqrt(2.0 * U / w) * rng.uniform(0, 0.999)
+            F = Fraction
+            lhs = sum(F(0.5) * sum((F(float(mk)) * F(float(hi)) - F(float(yi))) ** 2 for hi, yi in zip(h, yk))
+                      for mk, yk in zip(mult, Yg))
+            rhs = F(0.5) * F(w) * sum((F(float(hi)) - F(float(ti))) ** 2 for hi, ti in zip(h, y_t)) + F(cg) - F(allow)
+            assert lhs >= rhs
+    x0 = rng.standard_normal(3)
+    assert _exact_merge(np.array([x0, x0 * (1 + 2e-16)]), np.ones((2, 1)), 1.0) is None or \
+        np.all(x0 * (1 + 2e-16) == x0)
+    assert _exact_merge(np.array([x0, -x0]), np.ones((2, 1)), 1.0) is None  # antiparallel: not this way
+
+
+def test_exactly_parallel_rows_at_a_tiny_reg_are_confirmed(tmp_path):
+    """γ = 1e-4 and targets of scale 100: the Lipschitz allowance U/γ·Δ of an inexact merge is
+    large there; exact multiples merge exactly, so the claim is confirmed."""
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((10, 2)) * 1e3
+    X[1] = 2.0 * X[0]
+    X[2] = X[0]
+    Y = rng.standard_normal((10, 1)) * 100.0
+    res = solve_sdp(X, Y, 1e-4)
+    v = verify_certificate(save_certificate(tmp_path / "c.npz", X, Y, 1e-4, sdp=res))
+    red = v.parts["sdp"]["details"]["reduction"]
+    assert red["exact_merges"] == 1 and red["merged_groups"] == 1
+    assert v.parts["sdp"]["details"]["allowance"] < 1e-9 * 0.5 * np.sum(Y * Y)
+    assert v.confirmed

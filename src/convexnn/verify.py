@@ -289,10 +289,21 @@ def _reduce(X, Y, ptr, idx, gamma: float):
     Xr = np.zeros((len(ptr) - 1, X.shape[1]))
     Yr = np.zeros((len(ptr) - 1, Y.shape[1]))
     worst = 0.0
+    weight = np.ones(len(ptr) - 1)  # loss weight per reduced row (1 but for exact merges)
+    scale = np.ones(len(ptr) - 1)   # ‖K ê‖/‖reduced row‖: how the solver's multipliers map to it
+    exact_groups = 0
     for g in range(len(ptr) - 1):
         members = idx[ptr[g]:ptr[g + 1]]
         if members.size == 1:  # kept as given: nothing to allow for
             Xr[g], Yr[g] = X[members[0]], Y[members[0]]
+            continue
+        merged = _exact_merge(X[members], Y[members], U)
+        if merged is not None:  # rows exact positive multiples of one of them: no Lipschitz allowance
+            Xr[g], Yr[g], weight[g], c_g, allow_g, k_norm = merged
+            scale[g] = k_norm / float(np.linalg.norm(Xr[g]))
+            const += c_g
+            allowance += allow_g
+            exact_groups += 1
             continue
         m = members.size
         kappa = np.linalg.norm(X[members], axis=1)
@@ -322,9 +333,48 @@ def _reduce(X, Y, ptr, idx, gamma: float):
         const += 0.5 * sy - 0.5 * yy
         err_const += slack * (sy + yy) + d_y * (np.sqrt(yy) + d_y)
     info = {"rows": n, "reduced_rows": int(len(ptr) - 1), "zero_rows": int(zero.size),
-            "merged_groups": int(np.sum(np.diff(ptr) > 1)),
+            "merged_groups": int(np.sum(np.diff(ptr) > 1)), "exact_merges": exact_groups,
             "largest_merge_deviation": worst}
-    return Xr, Yr, const, allowance + err_const, info
+    return Xr, Yr, weight, scale, const, allowance + err_const, info
+
+
+def _exact_merge(Xg, Yg, U):
+    """A group whose rows are all exact positive multiples of its first, x_k = c_k x_0 (checked
+    in rational arithmetic): f(x_k) = c_k f(x_0) for every network, so
+    Σ½‖f(x_k) − y_k‖² = ½ω‖f(x_0) − y'‖² + c_g exactly, ω = Σc_k², y' = Σc_k y_k/ω. Returns
+    (x_0, ỹ, ω̃, c̃_g, allowance, K) with ω̃ ≤ ω and c̃_g ≤ c_g rounded down and ỹ rounded, whose
+    error the allowance pays for with the residual bound ‖f(x_0) − y'‖ ≤ √(2U/ω) (no Lipschitz
+    constant: nothing is moved); K = √Σ‖x_k‖² for the solver's scale. None otherwise."""
+    from fractions import Fraction
+
+    x0 = Xg[0]
+    j = int(np.argmax(np.abs(x0)))
+    if x0[j] == 0.0:
+        return None
+    F0 = [Fraction(float(a)) for a in x0]
+    coef = []
+    for row in Xg:
+        c = Fraction(float(row[j])) / F0[j]
+        if c <= 0 or any(Fraction(float(a)) != c * b for a, b in zip(row, F0)):
+            return None
+        coef.append(c)
+    omega = sum(c * c for c in coef)
+    Yf = [[Fraction(float(a)) for a in row] for row in Yg]
+    cdim = len(Yf[0])
+    yp = [sum(c * row[t] for c, row in zip(coef, Yf)) / omega for t in range(cdim)]
+    cg = sum(sum(a * a for a in row) for row in Yf) / 2 - omega * sum(a * a for a in yp) / 2
+    w_down = float(omega)
+    if Fraction(w_down) > omega:
+        w_down = float(np.nextafter(w_down, 0.0))
+    c_down = float(cg)
+    if Fraction(c_down) > cg:
+        c_down = float(np.nextafter(c_down, -np.inf))
+    y_t = np.array([float(a) for a in yp])
+    dy = float(np.sqrt(float(sum((Fraction(float(a)) - b) ** 2 for a, b in zip(y_t, yp))))) * (1.0 + 1e-9)
+    # ½ω̃‖h − y'‖² ≥ ½ω̃‖h − ỹ‖² − ω̃·dy·‖h − ỹ‖ and ‖h − ỹ‖ ≤ √(2U/ω̃) + dy for the optimum's h
+    allow = w_down * dy * (np.sqrt(2.0 * U / w_down) + dy) * (1.0 + 1e-9) + 4.0 * _EPS * abs(c_down)
+    K = float(np.sqrt(float(sum(c * c for c in coef)))) * float(np.linalg.norm(x0))
+    return x0.copy(), y_t, w_down, c_down, allow, K
 
 
 def _slater_mu(sigma_up: float, gamma: float):
@@ -1349,7 +1399,7 @@ def _verify_sdp(data, X, Y, gamma, facts, progress=None) -> dict:
     check_memory(8.0 * (2 * p * p + 4 * p * q + 4 * q * q + 3 * (2 * n_red) ** 2),
                  "verifying the SDP-NN part (dense p × p dual matrices)")
     # the reduced problem and its allowance
-    Xr, Yr, const, allowance, red = _reduce(X, Y, ptr, idx, gamma)
+    Xr, Yr, weight, beta, const, allowance, red = _reduce(X, Y, ptr, idx, gamma)
     details = {"reduction": red, "allowance": allowance, "W_entries_clipped": negative}
     if n_red == 0:
         return {"bound": _round_down(const - allowance, abs(const) + allowance, X.shape[0]),
@@ -1357,11 +1407,16 @@ def _verify_sdp(data, X, Y, gamma, facts, progress=None) -> dict:
     # the solver's coordinates: rows times s_i, all data divided by a, loss weights 1/s_i² (powers
     # of two, so these data are exact; the problem is the same for every network, and its SDP-NN is
     # the reduced one's up to a diagonal congruence)
+    # An exactly merged group's row is one of its rows, ‖K ê‖/β long, where the solver's was K ê:
+    # the solver's multipliers map to it by the diagonal congruence with β on its α and β rows
+    # (Γ_g·β_g, y_g·β_g², W_ab·β_a β_b; any multipliers are admissible, so this only has to be close)
     Xb, Yb = (Xr * s[:, None]) / a, Yr * s[:, None]
+    b2 = np.concatenate([beta, beta])
+    G_f, y_f, W_f = G_f * beta[:, None], y_f * beta * beta, W_f * np.outer(b2, b2)
     yD = data.get("slater_y")
     yD = None if yD is None or np.shape(yD) != (n_red,) or not np.all(np.isfinite(yD)) \
-        else np.asarray(yD, dtype=np.float64)
-    bound, more = _sdp_bound(Xb, Yb, 1.0 / (s * s), G_f, y_f, W_f, gamma / a, const, allowance, slater_y=yD,
+        else np.asarray(yD, dtype=np.float64) * beta * beta
+    bound, more = _sdp_bound(Xb, Yb, weight / (s * s), G_f, y_f, W_f, gamma / a, const, allowance, slater_y=yD,
                              progress=progress)
     details.update(more)
     return {"bound": bound, "details": details, "problems": []}
