@@ -6,8 +6,8 @@ shares no code with the solvers, with :meth:`SDPFormulation.certify` or with the
 oracles (it imports neither). A file holds one or both of two parts:
 
 * *SDP-NN* (dual multipliers Γ, y, W of the relaxation): the verifier rebuilds the row reduction
-  from the original data and the stored grouping, charging every inexact merge an explicit
-  allowance; rescales those data into the solver's coordinates by the stored powers of two
+  from the original data and the stored grouping — groups of exact positive multiples merge
+  exactly (a weighted row), every other merge is charged an explicit allowance; rescales those data into the solver's coordinates by the stored powers of two
   (exact); forms the dual slack TᵀD(Γ, y, W)T in the structured face basis T with its own dense
   products and a bound on their rounding error; and repairs a slightly infeasible point towards
   a Slater point, with t proposed from a generalised eigenvalue and then *checked directly* on
@@ -21,7 +21,8 @@ oracles (it imports neither). A file holds one or both of two parts:
 docs/mathematics.md §4 gives the derivation of every step. Every positive-semidefiniteness
 decision is a proof in IEEE double arithmetic (:func:`_proves_psd`: our own Cholesky loop and its
 rigorous error bound), not an eigenvalue with a margin. The other rounding allowances (the
-reduction, the dual value, the σ search's cap bounds) are a-priori γ_k bounds with room to spare.
+reduction, the dual value, the σ search's cap bounds and face spans) are a-priori γ_k bounds
+with room to spare.
 """
 
 from __future__ import annotations
