@@ -431,8 +431,9 @@ def cmd_verify(args) -> int:
                   + (f", t = {d['t']:.9f} towards the {d['slater_point']} Slater point, {d['checks']} direct "
                      "PSD checks" if d.get("rule") == "slater" else "")
                   + (f"; slack lambda_min {d['lambda_min']:.2e} before the repair" if "lambda_min" in d else ""))
+            exact = f", {red['exact_merges']} of them exact multiples" if red.get("exact_merges") else ""
             print(f"  data reduction  {red['rows']} rows -> {red['reduced_rows']} ({red['merged_groups']} merged "
-                  f"groups, {red['zero_rows']} zero rows; largest merge deviation "
+                  f"groups{exact}, {red['zero_rows']} zero rows; largest merge deviation "
                   f"{red['largest_merge_deviation']:.1e}; allowance {d['allowance']:.1e} subtracted)")
             if d["W_entries_clipped"]:
                 print(f"  note            {d['W_entries_clipped']} negative entries of W clipped to 0")
