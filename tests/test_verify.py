@@ -841,3 +841,25 @@ def test_exactly_parallel_rows_at_a_tiny_reg_are_confirmed(tmp_path):
     assert red["exact_merges"] == 1 and red["merged_groups"] == 1
     assert v.parts["sdp"]["details"]["allowance"] < 1e-9 * 0.5 * np.sum(Y * Y)
     assert v.confirmed
+
+
+def test_a_bound_adopted_from_another_solve_comes_with_its_multipliers():
+    """'auto' may keep one solve's iterate and the other's better bound (its failed attempt, or the
+    ADMM warm-up's). The certificate file must then hold the multipliers of that bound, or the
+    verifier cannot confirm it (9 of 100 certificates of the mid-size soundness sweep until
+    2026-12-07)."""
+    from convexnn.sdp import _merge_attempt, _solve_ipm, _solve_native
+
+    X, Y, reg, _ = _instance(2)
+    res, form = _solve_native(X, Y, reg, bias=False, tol=1e-9, time_limit=None, max_iter=3, warm_start=None,
+                              callback=None, device=None, balance_rows=True, relu_scale="auto", options={})
+    att, a_form = _solve_ipm(X, Y, reg, bias=False, tol=1e-8, time_limit=None, max_iter=100, callback=None,
+                             options={})
+    own = res.lower_bound
+    att.value = None  # an attempt without a usable iterate: the ADMM's is kept, with the better bound
+    keep, kept_form = _merge_attempt(res, form, att, a_form, 0.0)
+    assert keep is res and keep.lower_bound == att.lower_bound > own + 1e-3 * abs(own)
+    keep.solution["formulation"] = kept_form  # as solve_sdp attaches it
+    arrays = certificate_arrays(X, Y, reg, sdp=keep)
+    v = verify_certificate({**arrays, "meta": json.loads(str(arrays["meta"]))})
+    assert v.confirmed and v.parts["sdp"]["claimed_bound"] == keep.lower_bound

@@ -59,7 +59,9 @@ _CELL_BYTES = 400
 def _sdp_arrays(result) -> tuple[dict, dict]:
     """The arrays and facts of an SDP-NN part: multipliers in the solver's coordinates, the row
     grouping of its reduction, its row scales and data scale (powers of two)."""
-    sol = result.solution
+    # the multipliers that certify the result's bound: its own, or those of another solve of the
+    # same problem whose better bound it adopted (solve_sdp's 'auto' keeps them apart)
+    sol = result.solution.get("certificate") or result.solution
     form = sol.get("formulation")
     if form is None or sol.get("Gamma") is None or result.lower_bound is None:
         raise DataError("this SDP-NN result carries no dual multipliers to certify (it was interrupted "

@@ -283,6 +283,7 @@ def _polish(res: SolveResult, form: SDPFormulation, tol: float, deadline: float 
     if cert.bound > before:
         res.lower_bound = float(cert.bound)
         sol["y"], sol["W"] = y2, W2
+        sol.pop("certificate", None)  # its own multipliers certify the bound again
         # the reported point's record (its residuals), next to the polished bound
         own = [h for h in res.history if h.get("value") == res.value and "primal_residual" in h]
         rec = dict(own[-1] if own else res.history[-1] if res.history else {})
@@ -403,7 +404,7 @@ def _solve_ipm_active(X, Y, reg, *, bias, tol, time_limit, max_iter, warm_start,
         res.info["warmup"] = {"solver": "native", "time_s": pre.time_s, "iterations": pre.iterations,
                               "lower_bound": pre.lower_bound, "value": pre.value, "status": pre.status}
         if pre.lower_bound is not None and pre.lower_bound > res.lower_bound:
-            res.lower_bound = pre.lower_bound
+            _adopt_bound(res, pre)
             res.info["bound_from"] = "warmup"
     return res, form
 
@@ -609,9 +610,22 @@ def _merge_attempt(res, form, attempt, a_form, offset):
     keep.info["attempt_time_s"] = offset
     keep.history = history
     if other.lower_bound is not None and (keep.lower_bound is None or other.lower_bound > keep.lower_bound):
-        keep.lower_bound = other.lower_bound
+        _adopt_bound(keep, other, form if other is res else a_form)
         keep.info["bound_from"] = key
     return keep, keep_form
+
+
+def _adopt_bound(res: SolveResult, other: SolveResult, other_form=None) -> None:
+    """Give ``res`` the better certified bound of ``other`` (a solve of the same problem), and
+    with it the multipliers that certify it: ``solution['certificate']`` holds other's Γ, y, W,
+    formulation and data scale, which a certificate file must store instead of ``res``'s own
+    (before 2026-12-07 only the number was taken, and the file's multipliers certified less)."""
+    res.lower_bound = other.lower_bound
+    src = other.solution.get("certificate") or other.solution
+    res.solution["certificate"] = {
+        "Gamma": src.get("Gamma"), "y": src.get("y"), "W": src.get("W"),
+        "formulation": src.get("formulation") or other_form}
+    # (both were solved on the same data, so solve_sdp's data scale, set afterwards, is theirs)
 
 
 def _auto_small_active(X, Y, reg, *, bias, tol, time_limit, max_iter, callback, form, t0, warm=None):
