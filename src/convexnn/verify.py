@@ -61,7 +61,7 @@ def _sdp_arrays(result) -> tuple[dict, dict]:
     grouping of its reduction, its row scales and data scale (powers of two)."""
     # the multipliers that certify the result's bound: its own, or those of another solve of the
     # same problem whose better bound it adopted (solve_sdp's 'auto' keeps them apart)
-    sol = result.solution.get("certificate") or result.solution
+    sol = result.solution.get("certificate", result.solution)
     form = sol.get("formulation")
     if form is None or sol.get("Gamma") is None or result.lower_bound is None:
         raise DataError("this SDP-NN result carries no dual multipliers to certify (it was interrupted "
@@ -107,8 +107,10 @@ def _atomic_arrays(result) -> tuple[dict, dict]:
 def certifiable(result):
     """``result`` if it carries a certified bound with its dual certificate (an SDP-NN or
     atomic-dual result whose first certificate finished), else None: what a file can hold."""
-    ok = result is not None and result.lower_bound is not None and result.solution.get("Gamma") is not None
-    return result if ok else None
+    if result is None or result.lower_bound is None:
+        return None
+    sol = result.solution.get("certificate", result.solution)
+    return result if sol.get("Gamma") is not None else None
 
 
 def certificate_arrays(X, Y, reg: float, *, sdp=None, atomic=None, network=None, meta: dict | None = None) -> dict:

@@ -343,8 +343,9 @@ def _solve_ipm_active(X, Y, reg, *, bias, tol, time_limit, max_iter, warm_start,
     empty set; a ``work`` given without ``pre`` is the first set as it is. ``t0`` (perf_counter)
     starts the clock, the time limit included, when the warm-up ran before the call. The callback hears from the warm-up too, on one clock. The ADMM's certified
     bound is kept when it is the better one (``info['bound_from'] = 'warmup'``; its own record is
-    ``info['warmup']``); the multipliers in the solution stay the interior point's, since the
-    ADMM's belong to its row-balanced problem."""
+    ``info['warmup']``); the multipliers in the solution stay the interior point's, and the
+    ADMM's, which certify the adopted bound, go to ``solution['certificate']`` with their own
+    (row-balanced) formulation (:func:`_adopt_bound`)."""
     import time
 
     from .._validation import MEMORY_FRACTION, available_memory_bytes
@@ -446,6 +447,7 @@ def _solve_native(X, Y, reg, *, bias, tol, time_limit, max_iter, warm_start, cal
     res = solve_admm(form, tol=tol, time_limit=time_limit, max_iter=max_iter,
                      warm_start=warm_start, callback=callback, device=device, **options)
     res.info["relu_scale"] = form.relu_scale
+    res.solution["formulation"] = form  # (its multipliers belong to it, e.g. to its balanced rows)
     return res, form
 
 
@@ -617,14 +619,16 @@ def _merge_attempt(res, form, attempt, a_form, offset):
 
 def _adopt_bound(res: SolveResult, other: SolveResult, other_form=None) -> None:
     """Give ``res`` the better certified bound of ``other`` (a solve of the same problem), and
-    with it the multipliers that certify it: ``solution['certificate']`` holds other's Γ, y, W,
-    formulation and data scale, which a certificate file must store instead of ``res``'s own
-    (before 2026-12-07 only the number was taken, and the file's multipliers certified less)."""
-    res.lower_bound = other.lower_bound
+    with it the multipliers that certify it: ``solution['certificate']`` holds other's Γ, y, W
+    and formulation, which a certificate file must store instead of ``res``'s own (before
+    2026-12-07 only the number was taken, and the file's multipliers certified less). Should
+    ``other`` have none to show (no real solve does), the bound is taken all the same and the
+    certificate marked empty, so that no file claims it with the wrong multipliers."""
     src = other.solution.get("certificate") or other.solution
-    res.solution["certificate"] = {
-        "Gamma": src.get("Gamma"), "y": src.get("y"), "W": src.get("W"),
-        "formulation": src.get("formulation") or other_form}
+    form = src.get("formulation") or other_form
+    res.lower_bound = other.lower_bound
+    res.solution["certificate"] = {"Gamma": src.get("Gamma") if form is not None else None, "y": src.get("y"),
+                                   "W": src.get("W"), "formulation": form}
     # (both were solved on the same data, so solve_sdp's data scale, set afterwards, is theirs)
 
 
