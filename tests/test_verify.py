@@ -863,3 +863,20 @@ def test_a_bound_adopted_from_another_solve_comes_with_its_multipliers():
     arrays = certificate_arrays(X, Y, reg, sdp=keep)
     v = verify_certificate({**arrays, "meta": json.loads(str(arrays["meta"]))})
     assert v.confirmed and v.parts["sdp"]["claimed_bound"] == keep.lower_bound
+
+
+def test_a_bound_adopted_from_the_admm_warm_up_comes_with_its_multipliers():
+    """ipm-active keeps its ADMM warm-up's bound when that is better (here: one interior-point
+    iteration); the file then holds the warm-up's multipliers and row-balanced formulation."""
+    from convexnn.sdp import _solve_ipm_active, _solve_native
+
+    X, Y, reg, _ = _instance(5)
+    adm, _ = _solve_native(X, Y, reg, bias=False, tol=1e-9, time_limit=None, max_iter=300, warm_start=None,
+                           callback=None, device=None, balance_rows=True, relu_scale="auto", options={})
+    res, form = _solve_ipm_active(X, Y, reg, bias=False, tol=1e-9, time_limit=None, max_iter=1, warm_start=None,
+                                  callback=None, options={}, pre=adm)
+    assert res.info.get("bound_from") == "warmup" and res.lower_bound == adm.lower_bound
+    res.solution["formulation"] = form  # as solve_sdp attaches it
+    arrays = certificate_arrays(X, Y, reg, sdp=res)
+    v = verify_certificate({**arrays, "meta": json.loads(str(arrays["meta"]))})
+    assert v.confirmed and v.parts["sdp"]["claimed_bound"] == adm.lower_bound
