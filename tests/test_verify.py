@@ -710,13 +710,21 @@ def test_sigma_by_faces_is_above_a_dense_sweep_in_two_dimensions(seed):
 
 
 def test_sigma_by_faces_gives_way_where_it_does_not_apply():
-    """Too many faces, one column: None (the branch and bound's turn)."""
+    """Too many faces, one column, no time: None (the branch and bound's turn); mismatched or
+    non-finite input: a clear error."""
     from convexnn.verify import sigma_by_faces
 
     rng = np.random.default_rng(0)
     G = rng.standard_normal((40, 2))
     assert sigma_by_faces(rng.standard_normal((40, 4)), G, max_faces=1000) is None
     assert sigma_by_faces(rng.standard_normal((40, 1)), G) is None
+    assert sigma_by_faces(rng.standard_normal((40, 3)), G, time_limit=0.0) is None
+    with pytest.raises(DataError, match="same rows"):
+        sigma_by_faces(rng.standard_normal((39, 3)), G)
+    X = rng.standard_normal((40, 3))
+    X[0, 0] = np.nan
+    with pytest.raises(DataError, match="finite"):
+        sigma_by_faces(X, G)
 
 
 @pytest.mark.parametrize("kind", ["constant column and bias", "fewer rows than columns", "rank one"])
@@ -822,8 +830,10 @@ def test_an_exact_merge_lower_bounds_its_rows_exactly():
             rhs = F(0.5) * F(w) * sum((F(float(hi)) - F(float(ti))) ** 2 for hi, ti in zip(h, y_t)) + F(cg) - F(allow)
             assert lhs >= rhs
     x0 = rng.standard_normal(3)
-    assert _exact_merge(np.array([x0, x0 * (1 + 2e-16)]), np.ones((2, 1)), 1.0) is None or \
-        np.all(x0 * (1 + 2e-16) == x0)
+    x1 = 2.0 * x0
+    x1[1] = np.nextafter(x1[1], np.inf)  # parallel up to one ulp only
+    assert _exact_merge(np.array([x0, x1]), np.ones((2, 1)), 1.0) is None
+    assert _exact_merge(np.array([x0, 2.0 * x0]), np.ones((2, 1)), 1.0) is not None
     assert _exact_merge(np.array([x0, -x0]), np.ones((2, 1)), 1.0) is None  # antiparallel: not this way
 
 

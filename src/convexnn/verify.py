@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -65,7 +66,8 @@ def _sdp_arrays(result) -> tuple[dict, dict]:
     form = sol.get("formulation")
     if form is None or sol.get("Gamma") is None or result.lower_bound is None:
         raise DataError("this SDP-NN result carries no dual multipliers to certify (it was interrupted "
-                        "before its first certificate, or is not a solve_sdp result).")
+                        "before its first certificate, its bound came from a solve without multipliers, "
+                        "or it is not a solve_sdp result).")
     G = np.asarray(sol["Gamma"], dtype=np.float64)
     n_red = G.shape[0]
     W = sol.get("W")
@@ -946,7 +948,7 @@ def _row_space(X, G):
     return Xr, pay, qn
 
 
-def _hyperplanes(X, G):
+def _hyperplanes(X, G, deadline=None):
     """The design's distinct hyperplanes: (H, Hn, P, M, margin). H holds one row of X as given
     per hyperplane (so its arrangement is X's, exactly, and exact-arithmetic checks see the data),
     Hn the same rows normalised (for numerical decisions only); P_k = ĝ⁺_k H_kᵀ and
@@ -965,6 +967,8 @@ def _hyperplanes(X, G):
     for i in range(m):
         if group[i] >= 0:
             continue
+        if deadline is not None and i % 256 == 0 and time.perf_counter() > deadline:
+            return None
         dp = np.linalg.norm(xh - xh[i], axis=1)
         dm = np.linalg.norm(xh + xh[i], axis=1)
         same = (dp <= _MERGE_TOL) & (group < 0)
@@ -998,11 +1002,10 @@ def _hyperplanes(X, G):
     return H, Hn, P, M, margin * (1.0 + 1e-9)
 
 
-def _exact_null(A):
-    """(rank, N) of a small matrix A of doubles in exact rational arithmetic (every double is a
-    rational number): Gauss–Jordan elimination gives a basis of the null space, Gram–Schmidt
-    (without square roots) makes it orthogonal, and each vector is rounded once and normalised, so
-    N (d × (d − rank)) is orthonormal and spans the exact null space to rounding."""
+def _exact_null_basis(A):
+    """(rank, basis) of a small matrix A of doubles in exact rational arithmetic (every double is a
+    rational number): Gauss–Jordan elimination gives a basis of the null space, and Gram–Schmidt
+    without square roots makes it orthogonal; the basis vectors are lists of Fractions."""
     from fractions import Fraction
 
     A = np.asarray(A, dtype=np.float64)
@@ -1032,53 +1035,44 @@ def _exact_null(A):
             f = sum(x * y for x, y in zip(vec, b)) / sum(y * y for y in b)
             vec = [x - f * y for x, y in zip(vec, b)]
         basis.append(vec)
-    N = np.zeros((d, len(basis)))
+    return r, basis
+
+
+def _rounded_unit(vec) -> np.ndarray:
+    """An exact rational vector rounded once (after scaling by its largest entry) and normalised."""
+    big = max(abs(x) for x in vec)
+    v = np.array([float(x / big) for x in vec])
+    return v / np.linalg.norm(v)
+
+
+def _exact_null(A):
+    """(rank, N): :func:`_exact_null_basis` with each vector rounded once and normalised, so
+    N (d × (d − rank)) is orthonormal and spans the exact null space to rounding."""
+    r, basis = _exact_null_basis(A)
+    N = np.zeros((np.shape(A)[1], len(basis)))
     for k, vec in enumerate(basis):
-        big = max(abs(x) for x in vec)
-        col = np.array([float(x / big) for x in vec])
-        N[:, k] = col / np.linalg.norm(col)
+        N[:, k] = _rounded_unit(vec)
     return r, N
 
 
 def _exact_rank(A) -> int:
-    """The rank of a small matrix of doubles in exact rational arithmetic (:func:`_exact_null`)."""
-    return _exact_null(A)[0]
+    """The rank of a small matrix of doubles in exact rational arithmetic."""
+    return _exact_null_basis(A)[0]
 
 
 def _exact_vertex(A, H):
     """For d − 1 rows A of doubles: None if they are exactly dependent, else (v, through) with v the
-    unit float direction of their exact null vector (cofactors in rational arithmetic, rounded once)
-    and ``through`` the rows of H exactly orthogonal to it."""
+    unit float direction of their exact null vector (rounded once) and ``through`` the rows of H
+    exactly orthogonal to it."""
     from fractions import Fraction
 
-    A = np.asarray(A, dtype=np.float64)
-    d = A.shape[1]
-    F = [[Fraction(float(x)) for x in row] for row in A]
-
-    def det(Mx):
-        Mx = [row[:] for row in Mx]
-        n, out = len(Mx), Fraction(1)
-        for col in range(n):
-            piv = next((i for i in range(col, n) if Mx[i][col] != 0), None)
-            if piv is None:
-                return Fraction(0)
-            if piv != col:
-                Mx[col], Mx[piv] = Mx[piv], Mx[col]
-                out = -out
-            out *= Mx[col][col]
-            for i in range(col + 1, n):
-                f = Mx[i][col] / Mx[col][col]
-                Mx[i] = [a - f * b for a, b in zip(Mx[i], Mx[col])]
-        return out
-
-    cof = [(-1) ** j * det([[row[k] for k in range(d) if k != j] for row in F]) for j in range(d)]
-    if all(x == 0 for x in cof):
+    rank, basis = _exact_null_basis(A)
+    if rank < np.shape(A)[0]:
         return None
+    vec = basis[0]
     through = [i for i, row in enumerate(np.asarray(H, dtype=np.float64))
-               if sum(Fraction(float(a)) * b for a, b in zip(row, cof)) == 0]
-    big = max(abs(x) for x in cof)
-    v = np.array([float(x / big) for x in cof])
-    return v / np.linalg.norm(v), through
+               if sum(Fraction(float(a)) * b for a, b in zip(row, vec)) == 0]
+    return _rounded_unit(vec), through
 
 
 def _null_bases(Hn, H, K, mask, cache):
@@ -1216,6 +1210,10 @@ def sigma_by_faces(X, G, *, time_limit: float = 60.0, max_faces: int | None = No
     t0 = time.perf_counter()
     X = np.asarray(X, dtype=np.float64)
     G = np.asarray(G, dtype=np.float64)
+    if X.ndim != 2 or G.ndim != 2 or G.shape[0] != X.shape[0] or not (np.all(np.isfinite(X))
+                                                                     and np.all(np.isfinite(G))):
+        raise DataError(f"sigma_by_faces needs finite X (n × d) and G (n × c) with the same rows; got shapes "
+                        f"{X.shape} and {G.shape}.")
     n, d = X.shape
     c = G.shape[1]
     max_faces = FACES_MAX if max_faces is None else max_faces
@@ -1236,7 +1234,10 @@ def sigma_by_faces(X, G, *, time_limit: float = 60.0, max_faces: int | None = No
         up, lo, info = res
         info = {**info, "row_space_rank": int(Xr.shape[1]), "time_s": time.perf_counter() - t0}
         return up * qn * (1.0 + 4.0 * _EPS) + pay, max(0.0, (lo - pay) / qn), info
-    H, Hn, P, M, margin = _hyperplanes(X, G)
+    planes = _hyperplanes(X, G, deadline=t0 + time_limit)
+    if planes is None:
+        return None
+    H, Hn, P, M, margin = planes
     h = len(H)
     if h < d:
         return None
@@ -1259,7 +1260,7 @@ def sigma_by_faces(X, G, *, time_limit: float = 60.0, max_faces: int | None = No
         r = np.linalg.norm(cof, axis=1)
         ill = r < _ILL_POSED
         for i in np.flatnonzero(ill):  # settled exactly: dependent (no vertex) or an exact vertex
-            if cache["checks"] >= _EXACT_BUDGET:
+            if cache["checks"] >= _EXACT_BUDGET or time.perf_counter() - t0 > time_limit:
                 return None
             cache["checks"] += 1
             ex = _exact_vertex(H[S[i]], H)
