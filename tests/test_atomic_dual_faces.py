@@ -119,7 +119,9 @@ def test_faces_refuse_large_arrangements_and_honour_limits():
     X = rng.standard_normal((60, 4))
     G = rng.standard_normal((60, 2))
     count = arrangement_face_count(X)
-    assert count == 2 * 34220 * 27  # 2·C(60, 3)·3³
+    # 2^(k−1) claimed faces around each of the 2·C(60, k − 1) vertices of the levels k = 4, 3, and
+    # all 3 around those of the circle k = 2 (each face once, not once per vertex: 2·C(60, 3)·3³ before)
+    assert count == 2 * 34220 * 8 + 2 * 1770 * 4 + 2 * 60 * 3
     assert relu_dual_norm_faces(X, G, max_faces=count - 1) is None
     res = relu_dual_norm_faces(X, G, time_limit=1e-9)
     assert res.status == "time_limit"
@@ -249,7 +251,8 @@ def test_small_chunks_give_the_same_result(monkeypatch):
     calls = []
     batched = faces._degenerate
     monkeypatch.setattr(faces, "_degenerate",
-                        lambda F, V, IDX, deadline=None: calls.append(len(V)) or batched(F, V, IDX, deadline))
+                        lambda F, V, IDX, deadline=None, fixed=None: calls.append(len(V)) or batched(F, V, IDX, deadline,
+                                                                                                   fixed))
     monkeypatch.setattr(faces, "_CHUNK_ENTRIES", 400)
     small = relu_dual_norm_faces(X, G)
     assert len(calls) > 3  # the degenerate vertices did come in several batches
@@ -298,7 +301,108 @@ def test_a_deadline_in_the_degenerate_vertices_returns_a_valid_crude_bound(monke
     G = rng.standard_normal((30, 2))
     exact = relu_dual_norm_faces(X, G)
     real = faces._degenerate
-    monkeypatch.setattr(faces, "_degenerate", lambda F, V, IDX, deadline=None: real(F, V, IDX, 0.0))
+    monkeypatch.setattr(faces, "_degenerate", lambda F, V, IDX, deadline=None, fixed=None: real(F, V, IDX, 0.0, fixed))
     res = relu_dual_norm_faces(X, G, time_limit=600)
     assert res.status == "time_limit"
     assert res.upper >= exact.upper
+
+
+def _quotients(monkeypatch):
+    """Count the quotient levels the enumeration walks (vertices where many hyperplanes meet)."""
+    import convexnn.atomic_dual_faces as faces
+
+    calls = []
+    real = faces._Level.quotient
+    monkeypatch.setattr(faces._Level, "quotient", lambda self, *a: calls.append(len(a[2])) or real(self, *a))
+    return calls
+
+
+def test_each_face_once_from_its_lowest_vertex_of_a_slice():
+    # in general position every face is processed at one vertex only: 2^(k−1) of the 3^(k−1)
+    # faces around each vertex of each level, so the count is the estimate, far below 3^(r−1) per vertex
+    rng = np.random.default_rng(31)
+    X = rng.standard_normal((40, 4))
+    G = rng.standard_normal((40, 3))
+    res = relu_dual_norm_faces(X, G)
+    est = arrangement_face_count(X)
+    assert est == 2 * 9880 * 8 + 2 * 780 * 4 + 2 * 40 * 3
+    assert est <= res.cells <= 1.01 * est  # near ties claim both sides: a few more
+    assert res.cells < 2 * 9880 * 27 / 3
+    _, _, sigma = nonneg_pca_oracle(X, G, method="exact")
+    assert res.lower == pytest.approx(sigma, rel=1e-9)
+    assert res.upper <= res.lower * (1 + 1e-8) + 1e-12
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_other_slices_and_row_orders_give_the_same_maximum(monkeypatch, seed):
+    # which vertex claims a face depends on the slice (a, φ) and the faces crossing it go to the
+    # next level; a face missed by that bookkeeping would show as a different maximum
+    import convexnn.atomic_dual_faces as faces
+
+    X, G = dual_norm_instance(seed + 100, kinds=5, max_rows=22)
+    ref = relu_dual_norm_faces(X, G)
+    for s in (1, 2, 3):
+        monkeypatch.setattr(faces, "_SLICE_SEED", s)
+        perm = np.random.default_rng(s).permutation(len(X))
+        res = relu_dual_norm_faces(X[perm], G[perm])
+        assert res.lower == pytest.approx(ref.lower, rel=1e-9, abs=1e-12)
+        assert res.upper == pytest.approx(ref.upper, rel=1e-8, abs=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_many_hyperplanes_through_a_vertex_walk_a_quotient_level(monkeypatch, seed):
+    # small integers: up to a dozen hyperplanes meet at some vertices, where 3^m sign choices
+    # would be millions; the faces around them are those of a quotient level (and its own levels)
+    rng = np.random.default_rng(seed)
+    X = rng.integers(-2, 3, size=(45, 4)).astype(float)
+    X = X[np.linalg.norm(X, axis=1) > 0]
+    G = rng.standard_normal((len(X), 2))
+    calls = _quotients(monkeypatch)
+    res = relu_dual_norm_faces(X, G)
+    assert res is not None and res.status == "optimal"
+    assert calls and max(calls) >= 7
+    _, _, sigma = nonneg_pca_oracle(X, G, method="exact")  # an independent recursion over the cones
+    assert res.lower == pytest.approx(sigma, rel=1e-7)
+    assert res.upper >= sigma * (1 - 1e-12)
+    assert res.upper <= res.lower * (1 + 1e-8) + 1e-12
+
+
+def test_a_maximum_inside_nested_quotient_levels(monkeypatch):
+    # eight rows through the ray e₄ (all orthogonal to it), seven of them also orthogonal to e₁:
+    # in the quotient at e₄ those seven meet again at e₁, a quotient inside the quotient (every
+    # other row meets the plane of e₁ and e₄ in another such vertex). Checked against dense
+    # sampling, the recursive oracle and the branch and bound
+    rng = np.random.default_rng(7)
+    plane = rng.standard_normal((7, 2))
+    rows = [np.r_[0.0, p, 0.0] for p in plane] + [np.r_[1.0, rng.standard_normal(2), 0.0]]
+    X = np.vstack(rows + [rng.standard_normal(4) for _ in range(12)] + [[1.0, 0.0, 0.0, 1.0]])
+    G = np.vstack([-np.ones((8, 1)), -np.abs(rng.standard_normal((12, 1))), [[3.0]]])
+    G[7] = 0.0
+    calls = _quotients(monkeypatch)
+    res = relu_dual_norm_faces(X, G)
+    assert res.status == "optimal"
+    assert len(calls) >= 4 and max(calls) >= 7  # ±e₄, and ±e₁ inside each of those
+    U = rng.standard_normal((4, 400_000))
+    U /= np.linalg.norm(U, axis=0)
+    assert res.lower >= _f(X, G, U).max() * (1 - 1e-12)
+    _, _, sigma = nonneg_pca_oracle(X, G, method="exact")
+    assert res.lower == pytest.approx(sigma, rel=1e-8)
+    b = relu_dual_norm_bound(X, G, tol=1e-5)
+    assert b.lower * (1 - 1e-12) <= res.upper and res.lower <= b.upper * (1 + 1e-12)
+
+
+def test_a_bias_column_on_repeated_values_matches_the_branch_and_bound(monkeypatch):
+    # what Iris with a bias looks like: features on a coarse grid plus the ones column, so many
+    # affine hyperplanes share a point; five columns (no recursive oracle), so the branch and
+    # bound's certified interval is the check
+    rng = np.random.default_rng(3)
+    X = np.hstack([rng.integers(0, 4, size=(30, 4)) / 3.0, np.ones((30, 1))])
+    G = rng.standard_normal((30, 1))
+    calls = _quotients(monkeypatch)
+    res = relu_dual_norm_faces(X, G)
+    assert res.status == "optimal" and calls
+    b = relu_dual_norm_bound(X, G, tol=1e-4, time_limit=120)
+    assert b.status == "optimal"
+    assert b.lower * (1 - 1e-12) <= res.upper
+    assert res.lower <= b.upper * (1 + 1e-12)
+    assert res.upper <= res.lower * (1 + 1e-8) + 1e-12

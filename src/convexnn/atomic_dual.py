@@ -1046,6 +1046,9 @@ _CG_SPREADS = (0.02, 0.1)
 # benchmarks/oracle.py at 11b1260; the guess leaves room for slower machines)
 _CG_FACE_PEAKS = 128
 _FACE_SECONDS = 1e-6
+# 'auto' enumerates an arrangement beyond the default size when its expected time is at most this
+# share of the time limit
+_CG_FACES_SHARE = 0.5
 # pricing between certifications: candidate directions (the arrangement's vertices, all of them or a
 # sample), at most _PRICE_ENTRIES rows × candidates; the violated ones at least _PRICE_SEP rad apart,
 # at most _PRICE_ATOMS per round; a certification at least every _CG_PRICE_ROUNDS rounds
@@ -1363,7 +1366,8 @@ def atomic_dual_certificate(X, Y, reg: float, *, init=None, init_output=None, ti
     bound of :func:`atomic_dual_bound`: ``oracle`` 'faces' computes σ exactly by enumerating the
     arrangement's faces (:func:`convexnn.atomic_dual_faces.relu_dual_norm_faces`), 'branch-and-bound'
     bounds it by :func:`relu_dual_norm_bound`, 'auto' (default) takes the enumeration when it has at
-    most 5·10⁶ faces (Iris: 3.6·10⁶) and fits the time left. A round certifies when pricing finds
+    most 5·10⁶ faces (Iris: 1.1·10⁶), or when its expected time (10⁻⁶ s per face) is at most half of
+    ``time_limit`` (Iris with a bias: 4·10⁷ faces, from a time limit of 80 s), and fits the time left. A round certifies when pricing finds
     nothing violated, when its potential bound (σ = the priced maximum) is within ``tol``, every
     15 rounds, when the time left would not fit another round and the oracle, in every round of
     a final stretch (four enumerations, at most 40 % of ``time_limit``) while the last
@@ -1455,7 +1459,10 @@ def atomic_dual_certificate(X, Y, reg: float, *, init=None, init_output=None, ti
     # fits the time left, at the rate the last enumeration ran), else the branch and bound
     from .atomic_dual_faces import arrangement_face_count, enumeration_fits, relu_dual_norm_faces
 
-    use_faces = oracle == "faces" or (oracle == "auto" and enumeration_fits(X))
+    # (beyond the default size, where its expected time leaves most of the time limit to the rounds:
+    # Iris with a bias, 4·10⁷ faces, about 45 s on 2 cores; docs/mathematics.md §7.3)
+    use_faces = oracle == "faces" or (oracle == "auto" and (
+        enumeration_fits(X) or arrangement_face_count(X) * _FACE_SECONDS <= _CG_FACES_SHARE * float(time_limit)))
     faces = arrangement_face_count(X) if use_faces else 0
     face_rate = _FACE_SECONDS
     # pricing between certifications; where the branch and bound certifies, with ascents (a sample
