@@ -890,3 +890,122 @@ def test_a_bound_adopted_from_the_admm_warm_up_comes_with_its_multipliers():
     arrays = certificate_arrays(X, Y, reg, sdp=res)
     v = verify_certificate({**arrays, "meta": json.loads(str(arrays["meta"]))})
     assert v.confirmed and v.parts["sdp"]["claimed_bound"] == adm.lower_bound
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_sigma_by_faces_walks_quotient_levels_where_many_hyperplanes_meet(seed, monkeypatch):
+    """Small integers: up to a dozen hyperplanes through one vertex, beyond the 3^k patterns the
+    verifier would take (_MAX_THROUGH = 8); their faces come from a quotient level. Checked
+    against the recursive oracle of the Frank–Wolfe baseline (a third enumeration, over cones)
+    and the library's; other slices (seeds) give the same σ̄."""
+    import convexnn.verify as vf
+    from convexnn.atomic_dual_faces import relu_dual_norm_faces
+    from convexnn.baselines.sahiner import nonneg_pca_oracle
+    from convexnn.verify import sigma_by_faces
+
+    rng = np.random.default_rng(seed)
+    X = rng.integers(-2, 3, size=(45, 4)).astype(float)
+    X = X[np.linalg.norm(X, axis=1) > 0]
+    G = rng.standard_normal((len(X), 2))
+    calls = []
+    real = vf._around_vertex
+    monkeypatch.setattr(vf, "_around_vertex", lambda *a: calls.append(len(a[4])) or real(*a))
+    up, low, info = sigma_by_faces(X, G, time_limit=120)
+    assert info["status"] == "exact" and max(calls) > vf._MAX_THROUGH
+    _, _, sigma = nonneg_pca_oracle(X, G, method="exact")
+    assert up >= sigma * (1 - 1e-12) and low == pytest.approx(sigma, rel=1e-7)
+    assert up <= relu_dual_norm_faces(X, G).upper * (1 + 1e-9) + 1e-12
+    if seed == 0:
+        monkeypatch.setattr(vf, "_SLICE_SEED", 17)
+        up2, low2, _ = sigma_by_faces(X, G, time_limit=120)
+        assert up2 == pytest.approx(up, rel=1e-9) and low2 == pytest.approx(low, rel=1e-9)
+
+
+def test_sigma_by_faces_bounds_each_face_once():
+    """In general position a vertex takes 2^(d−1) of the 3^(d−1) patterns around it: the faces
+    bounded are the estimate (a few more at near ties), about a third of all patterns on d = 4."""
+    from convexnn.verify import _faces_estimate, sigma_by_faces
+
+    rng = np.random.default_rng(12)
+    X = rng.standard_normal((30, 4))
+    G = rng.standard_normal((30, 3))
+    up, low, info = sigma_by_faces(X, G)
+    est = _faces_estimate(30, 4)
+    assert est == 2 * 4060 * 8 + 2 * 435 * 4 + 2 * 30 * 3
+    assert est <= info["cells"] <= 1.01 * est
+    assert up <= low * (1 + 1e-9) + 1e-12
+
+
+def test_sigma_by_faces_on_a_bias_column_over_repeated_values():
+    """Features on a coarse grid and a ones column, as with Iris and a bias (affine hyperplanes
+    through common points): the verifier's σ̄ against the library's and the branch and bound's."""
+    from convexnn.atomic_dual_faces import relu_dual_norm_faces
+    from convexnn.verify import sigma_by_faces
+
+    rng = np.random.default_rng(3)
+    X = np.hstack([rng.integers(0, 4, size=(22, 4)) / 3.0, np.ones((22, 1))])
+    G = rng.standard_normal((22, 2))
+    up, low, info = sigma_by_faces(X, G, time_limit=300)
+    lib = relu_dual_norm_faces(X, G)
+    assert info["status"] == "exact" and info["degenerate_vertices"] > 0
+    assert up >= lib.lower * (1 - 1e-12) and up <= lib.upper * (1 + 1e-9) + 1e-12
+    b_up, b_low, _ = sigma_upper_bound(X, G, rtol=1e-3, time_limit=120)
+    assert b_low <= up * (1 + 1e-12) and low <= b_up * (1 + 1e-12)
+
+
+def test_a_short_time_limit_names_the_one_that_enumerates(tmp_path):
+    """With too little time for the faces the verifier bounds σ by branch and bound and says
+    which time limit would let it enumerate them."""
+    from convexnn.verify import _faces_estimate, _FACE_SECONDS, _verify_atomic
+
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((40, 4))
+    Y = rng.standard_normal((40, 1))
+    G = 0.1 * rng.standard_normal((40, 1))
+    need = _faces_estimate(40, 4) * _FACE_SECONDS / 0.75
+    out = _verify_atomic({"atomic_Gamma": G}, X, Y, 0.1, {"claimed_bound": 0.0}, time_limit=0.5 * need)
+    d = out["details"]
+    assert d["method"] == "branch-and-bound"
+    assert need <= d["faces_time_limit"] < need + 10
+    out = _verify_atomic({"atomic_Gamma": G}, X, Y, 0.1, {"claimed_bound": 0.0}, time_limit=2 * need + 5)
+    assert out["details"]["method"] == "faces" and "faces_time_limit" not in out["details"]
+
+
+def test_every_cell_that_random_directions_meet_is_bounded(monkeypatch):
+    """Completeness of the faces bounded: with claims, slices and quotient levels each cell is
+    bounded at one vertex only, so a bookkeeping error would drop cells. Every cell (sign vector)
+    that 300,000 random directions land in must be among those bounded — here with ten
+    hyperplanes through ±e₄ (a quotient level) and nine of them through ±e₁ inside it."""
+    import convexnn.verify as vf
+
+    rng = np.random.default_rng(5)
+    plane = rng.standard_normal((9, 2))
+    X = np.vstack([np.c_[np.zeros(9), plane, np.zeros(9)], np.r_[1.0, rng.standard_normal(2), 0.0],
+                   rng.standard_normal((10, 4))])
+    G = rng.standard_normal((len(X), 2))
+    seen = set()
+    real = vf._face_bounds
+
+    def recording(H, Hn, P, M, K, v, patterns, c, floor, W, cache, fixed=None, claimed=None):
+        for side in (1.0, -1.0):
+            s = np.sign(side * (v @ Hn.T))
+            if fixed is not None:
+                s[:, fixed != 0] = fixed[fixed != 0]
+            for i in range(len(v)):
+                for j in range(len(patterns)):
+                    if claimed is None or claimed[i, j]:
+                        row = s[i].copy()
+                        row[K[i]] = patterns[j]
+                        if np.all(row != 0):
+                            seen.add(row.astype(np.int8).tobytes())
+        return real(H, Hn, P, M, K, v, patterns, c, floor, W, cache, fixed=fixed, claimed=claimed)
+
+    monkeypatch.setattr(vf, "_face_bounds", recording)
+    up, low, info = vf.sigma_by_faces(X, G, time_limit=120)
+    assert info["status"] == "exact"
+    H, Hn = vf._hyperplanes(X, G)[:2]
+    assert len(H) == len(X)  # no merges: the cells are those of the rows
+    U = rng.standard_normal((4, 300_000))
+    cells = {np.sign(u).astype(np.int8).tobytes() for u in (Hn @ U).T}
+    assert len(cells) > 500
+    assert cells <= seen, f"{len(cells - seen)} cells never bounded"

@@ -73,7 +73,9 @@ _RECHECK = 1e-3
 _PREFILTER = 16
 # vertices where at least this many hyperplanes meet are walked as a quotient level (_Level.quotient)
 # instead of through all 3^m sign choices of their hyperplanes
-_QUOTIENT_MIN = 7
+_QUOTIENT_MIN = 9
+# (vertex, sign choice) pairs per batch around degenerate vertices
+_PAIRS = 8192
 # the slice order (_chunk): the seed of every level's a and φ, the relative size of φᵀy_j below
 # which both sides of hyperplane j are claimed, and |aᵀv| below which a vertex claims every face
 _SLICE_SEED = 20261207
@@ -491,12 +493,23 @@ def _degenerate(F: _Faces, V: np.ndarray, IDX: np.ndarray, deadline: float | Non
                 Bz = np.broadcast_to(np.eye(F.r), (len(rows), F.r, F.r))
             else:
                 Bz = np.swapaxes(Vt[rows, rk:, :], 1, 2)
-            T = IDX[rows]
-            for signs in itertools.product((-1, 1), repeat=len(nz)):
-                cb = np.zeros(m, np.int8)
-                cb[nz] = signs
-                M = F.matrices(base[rows], T, cb)
-                got = _process(F, M @ Bz, Bz, req0[rows], T, np.broadcast_to(cb, T.shape), H_sub, sub)
+            # every sign choice of the other rows at once, in slices of at most _PAIRS (vertex, choice) pairs
+            signs = np.array(list(itertools.product((-1, 1), repeat=len(nz))), dtype=np.int8).reshape(2 ** len(nz), len(nz))
+            nc = len(signs)
+            cbs = np.zeros((nc, m), np.int8)
+            cbs[:, nz] = signs
+            step = max(1, _PAIRS // nc)
+            for r0 in range(0, len(rows), step):
+                rr = rows[r0:r0 + step]
+                T = IDX[rr]
+                M = np.repeat(base[rr][:, None, :], nc, axis=1)  # (R, choices, c·r)
+                for j, pos in enumerate(nz):
+                    M += np.where((signs[:, j] > 0)[None, :, None], F.Ap[T[:, pos]][:, None, :],
+                                  F.Am[T[:, pos]][:, None, :])
+                B = np.repeat(Bz[r0:r0 + step], nc, axis=0)
+                Tr = np.repeat(T, nc, axis=0)
+                got = _process(F, M.reshape(-1, F.c, F.r) @ B, B, np.repeat(req0[rr], nc, axis=0), Tr,
+                               np.tile(cbs, (len(rr), 1)), H_sub, sub)
                 if got is not None:
                     out.append(got[:3])
     if not out:

@@ -446,6 +446,9 @@ def cmd_verify(args) -> int:
                   f"({d['cells']:,} {unit}, {d['status']}, {d['time_s']:.1f} s; largest value found "
                   f"{d['sigma_lower']:.9g}" + (f", the solver's bound {cs:.9g}" if cs is not None else "")
                   + f"); Gamma scaled by {d['scale']:.9g}")
+            if d.get("faces_time_limit") is not None:
+                print(f"  note            with --time-limit {d['faces_time_limit']:.0f} or more, sigma is computed exactly "
+                      "by enumerating the arrangement's faces instead")
     if v.bound is not None:
         print(f"verified bound    {v.bound:.9g}   (the best part; claimed {v.claimed_bound:.9g})")
     if v.network_objective is not None:
@@ -934,8 +937,10 @@ def build_parser() -> argparse.ArgumentParser:
                                    "semidefiniteness with its own Cholesky test; it shares no code with the "
                                    "solvers. It also recomputes the stored network's objective. An "
                                    "atomic-dual part's dual norm sigma is computed exactly by enumerating "
-                                   "the faces of the hyperplane arrangement (up to 6 million), else bounded "
-                                   "by the verifier's own branch and bound. Exit status 0 when every part's "
+                                   "the faces of the hyperplane arrangement, each face once (where the time "
+                                   "limit allows it: about 6 microseconds per face; Iris 1.1 million faces, "
+                                   "Iris with a bias 47 million), else bounded by the verifier's own branch "
+                                   "and bound. Exit status 0 when every part's "
                                    "claimed bound is confirmed (to a relative 1e-6 for SDP-NN, 1e-4 for the "
                                    "atomic dual), 1 otherwise.")
     p.add_argument("certificate", help="a .npz file written with --certificate")

@@ -343,6 +343,10 @@ def fit(
         upper = problem.objective(net.U, net.V)
     cert = OptimalityCertificate(cert.lower, upper, cert.lower_source,
                                  f"NN-TRAIN objective of the returned network ({name})")
+    if run_dual and dual.info.get("oracle") != "faces" and cert.lower == dual.lower_bound:
+        hint = _faces_hint(problem.X, cert.gap)
+        if hint is not None:
+            notes.append(hint)
     sdp = stages.get("sdp")
     if (sdp is not None and sdp.status == "time_limit" and sdp.lower_bound is not None
             and cert.lower == sdp.lower_bound and cert.gap is not None and cert.gap > _SLOW_SDP_GAP):
@@ -438,6 +442,29 @@ def _method_time_limit_note(method: str, res: SolveResult, objective: float, zer
         note += f"; its network is no better than the zero network (objective {objective:.6g})"
     hint = " or fewer activation patterns (method 'crelu' with n_gates)" if method == "exact" else ""
     return note + f"; a longer time limit{hint} can improve it"
+
+
+# the dual stage's hint names a time limit only where the enumeration would take at most this long
+_FACES_HINT_MAX_S = 600.0
+
+
+def _faces_hint(X, gap) -> str | None:
+    """A note for a gap the branch and bound left open (above 10·_DUAL_TOL) where the arrangement's
+    faces could be enumerated exactly with a longer time limit: the dual stage (0.8 of half the
+    time limit) enumerates once the expected time is at most _CG_FACES_SHARE of its own."""
+    from .atomic_dual import _CG_FACES_SHARE, _FACE_SECONDS
+    from .atomic_dual_faces import arrangement_face_count
+
+    if gap is None or gap <= 10 * _DUAL_TOL:
+        return None
+    faces = arrangement_face_count(X)
+    expected = faces * _FACE_SECONDS
+    if expected > _FACES_HINT_MAX_S:
+        return None
+    need = 10.0 * np.ceil(1.2 * expected / (_CG_FACES_SHARE * 0.8 * 0.5) / 10.0)
+    return (f"the dual norm was bounded by branch and bound, which leaves most of this gap; its "
+            f"arrangement ({faces:.2g} faces) can be enumerated exactly in about {expected:.0f} s here: a time "
+            f"limit of {need:.0f} s or more (--time-limit {need:.0f}, time_limit={need:.0f}) lets the dual stage do that")
 
 
 def _stage_time_limit(time_limit, share: float) -> float | None:

@@ -908,7 +908,7 @@ def sigma_upper_bound(X, G, *, seeds=None, rtol: float = 1e-6, time_limit: float
 # ---------------------------------------------------------------------------------------------
 
 #: the most faces :func:`sigma_by_faces` visits; beyond, σ is left to the branch and bound
-FACES_MAX = 6_000_000
+FACES_MAX = 200_000_000
 #: rows whose unit directions differ by less are one hyperplane (the difference is paid for)
 _MERGE_TOL = 1e-7
 #: more hyperplanes than this through one vertex: the enumeration gives way to the branch and bound
@@ -921,6 +921,16 @@ _RANK_CLEAR = 1e-8
 _ILL_POSED = 1e-8
 #: exact-arithmetic checks one enumeration may make before it gives way
 _EXACT_BUDGET = 50_000
+#: vertices where at least this many hyperplanes meet: their faces by a quotient level, not 3^k patterns
+_QUOTIENT_MIN = 7
+#: the slice order (:func:`_claims`): its seed, the relative size of φᵀy_j below which both sides
+#: are taken, and |aᵀv| below which a vertex takes every face around it
+_SLICE_SEED = 1_000_003
+_SLICE_TIE = 1e-8
+_SLICE_NEAR = 1e-6
+#: seconds per face the enumeration is expected to need (Iris with a bias: 5.7·10⁻⁶, one core); larger
+#: arrangements than the time limit allows go to the branch and bound at once
+_FACE_SECONDS = 6e-6
 
 
 def _row_space(X, G):
@@ -1113,7 +1123,7 @@ def _null_bases(Hn, H, K, mask, cache):
     return out
 
 
-def _face_bounds(H, Hn, P, M, K, v, patterns, c, floor, W, cache):
+def _face_bounds(H, Hn, P, M, K, v, patterns, c, floor, W, cache, fixed=None, claimed=None):
     """For vertices v (V, d), the hyperplanes K (V, k) through each and the sign patterns
     (n_p, k) ∈ {−1, 0, 1}^k on K, at v and at −v: per face an upper bound on the top eigenvalue of
     its quadratic form compressed to its span, or −inf where the face needs no count — its bound
@@ -1121,7 +1131,10 @@ def _face_bounds(H, Hn, P, M, K, v, patterns, c, floor, W, cache):
     eigenvalue clearly separated, and both signs of its top eigenvector clearly break the
     face's signs, so no maximiser of f lies inside it. Also (best λ, its unit vector) over the
     faces whose top eigenvector keeps their signs (candidates for the lower bound). None when the
-    exact checks run out (:func:`_null_bases`)."""
+    exact checks run out (:func:`_null_bases`). Rows where ``fixed`` (h) is nonzero keep that sign at
+    both v and −v (a quotient level's vertices stand for faces around the vertex it came from);
+    ``claimed`` (V, n_p), if given, names the (vertex, pattern) pairs to bound, for both signs of
+    the vertex (:func:`_claims`); the others are left at −inf."""
     V, d = v.shape
     n_p = patterns.shape[0]
     keys = {}
@@ -1138,16 +1151,19 @@ def _face_bounds(H, Hn, P, M, K, v, patterns, c, floor, W, cache):
     best = (-np.inf, None)
     for side, sg in enumerate((1.0, -1.0)):
         sign_v = np.sign(sg * (v @ Hn.T))  # (V, h)
+        if fixed is not None:
+            sign_v[:, fixed != 0] = fixed[fixed != 0]
         sign_v[np.arange(V)[:, None], K] = 0.0  # the hyperplanes through v take the pattern's sign
         forms = ((sign_v > 0) @ P + (sign_v < 0) @ M)[:, None, :] + around  # (V, n_p, c·d)
-        best = _count_faces(Hn, K, patterns, keys, spans, sign_v, forms, c, floor, W, counted[side], best)
+        best = _count_faces(Hn, K, patterns, keys, spans, sign_v, forms, c, floor, W, counted[side], best,
+                            claimed)
     return counted, best
 
 
-def _count_faces(Hn, K, patterns, keys, spans, sign_v, forms, c, floor, W, counted, best):
+def _count_faces(Hn, K, patterns, keys, spans, sign_v, forms, c, floor, W, counted, best, claimed=None):
     """The work of :func:`_face_bounds` for one side (v or −v): fills ``counted``, returns the
     best (λ, u) among faces whose top eigenvector keeps their signs."""
-    V, d = sign_v.shape[0], Hn.shape[1]
+    d = Hn.shape[1]
     h = Hn.shape[0]
     for key, js in keys.items():
         js = np.array(js)
@@ -1155,43 +1171,160 @@ def _count_faces(Hn, K, patterns, keys, spans, sign_v, forms, c, floor, W, count
             dim = N.shape[2]
             if dim == 0:  # only the origin: no face
                 continue
-            sel = forms[:, js] if rows.size == V else forms[np.ix_(rows, js)]
-            A = sel.reshape(rows.size, js.size, c, d) @ N[:, None]  # (R, J, c, dim)
-            w, vecs = np.linalg.eigh(np.swapaxes(A, -1, -2) @ A)  # (R, J, dim), (R, J, dim, dim)
-            top = w[..., -1]
+            if claimed is None:
+                pr, pj = np.divmod(np.arange(rows.size * js.size), js.size)
+            else:
+                pr, pj = np.nonzero(claimed[np.ix_(rows, js)])
+            if pr.size == 0:
+                continue
+            A = forms[rows[pr], js[pj]].reshape(pr.size, c, d) @ N[pr]  # (L, c, dim)
+            w, vecs = np.linalg.eigh(np.swapaxes(A, -1, -2) @ A)  # (L, dim), (L, dim, dim)
+            top = w[:, -1]
             fro = np.sqrt(np.sum(A * A, axis=(-1, -2)))
             # rounding: the forms' sums (≤ (h + d + 4)ε·W, W = Σ‖P_k‖ + ‖M_k‖), the products and
             # the eigensolver, and the span's angle (:func:`_null_bases`) — as λ ≤ (‖A‖ + ‖E‖)²
-            e = (h + d + 4) * _EPS * W + 16.0 * (c + d + 2) * _EPS * fro + fro * angle[:, None]
+            e = (h + d + 4) * _EPS * W + 16.0 * (c + d + 2) * _EPS * fro + fro * angle[pr]
             err = 2.0 * fro * e + e * e
             ub = top + err
-            look = ub > floor
-            if not np.any(look):
+            look = np.flatnonzero(ub > floor)
+            if look.size == 0:
                 continue
-            r_i, j_i = np.nonzero(look)
-            u = np.einsum("rdk,rk->rd", N[r_i], vecs[r_i, j_i, :, -1])  # (L, d) top eigenvectors
+            r_i, j_i = pr[look], pj[look]
+            u = np.einsum("rdk,rk->rd", N[r_i], vecs[look, :, -1])  # (L, d) top eigenvectors
             req = np.array(sign_v[rows[r_i]])  # (L, h): the face's signs
             req[np.arange(r_i.size)[:, None], K[rows[r_i]]] = patterns[js[j_i]]
             zu = u @ Hn.T
-            gap = top[r_i, j_i] - (w[r_i, j_i, -2] if dim > 1 else 0.0)
-            delta = 1e-10 + 10.0 * err[r_i, j_i] / np.maximum(gap, 1e-300) + 10.0 * angle[r_i]
+            gap = top[look] - (w[look, -2] if dim > 1 else 0.0)
+            delta = 1e-10 + 10.0 * err[look] / np.maximum(gap, 1e-300) + 10.0 * angle[r_i]
             keep_p = np.min(req * zu, axis=1) if h else np.zeros(r_i.size)
             keep_m = np.min(-req * zu, axis=1) if h else np.zeros(r_i.size)
-            skip = (gap > 1e-10 * np.abs(top[r_i, j_i])) & (keep_p < -delta) & (keep_m < -delta)
-            counted[rows[r_i[~skip]], js[j_i[~skip]]] = ub[r_i[~skip], j_i[~skip]]
+            skip = (gap > 1e-10 * np.abs(top[look])) & (keep_p < -delta) & (keep_m < -delta)
+            counted[rows[r_i[~skip]], js[j_i[~skip]]] = ub[look[~skip]]
             inside = np.maximum(keep_p, keep_m) >= 0.0
             if np.any(inside):
-                t = int(np.argmax(np.where(inside, top[r_i, j_i], -np.inf)))
-                if top[r_i[t], j_i[t]] > best[0]:
-                    best = (float(top[r_i[t], j_i[t]]), u[t] if keep_p[t] >= 0 else -u[t])
+                t = int(np.argmax(np.where(inside, top[look], -np.inf)))
+                if top[look[t]] > best[0]:
+                    best = (float(top[look[t]]), u[t] if keep_p[t] >= 0 else -u[t])
     return best
+
+
+def _claims(Hn, K, E, a, phi, v):
+    """Which faces around the vertices v (V, d) of a level (extra rows E: the level's space is
+    their orthogonal complement) each vertex takes, for the slice aᵀu = ±1 and the order φ: the
+    edge y_j of the slice leaving v along hyperplane K_j (Hn_K y_j = e_j, E y_j = 0, aᵀy_j = 0), the
+    side g_j = sign(φᵀy_j) along which φ grows, and where both sides are taken (near ties, and
+    vertices near aᵀu = 0, which take every face). See :func:`sigma_by_faces`."""
+    V, d = v.shape
+    m = K.shape[1]
+    Mx = np.concatenate([Hn[K], np.broadcast_to(E, (V,) + E.shape), np.broadcast_to(a, (V, 1, d))], axis=1)
+    near = np.abs(v @ a) <= _SLICE_NEAR
+    Mx[near] = np.eye(d)
+    Y = np.linalg.inv(Mx)[:, :, :m]
+    dots = np.einsum("d,vdj->vj", phi, Y)
+    # the inverse is backward stable: its error in y_j is about dε·cond(Mx)·‖y_j‖ ≤ dε‖Mx‖‖Y‖·‖y_j‖
+    size = np.sqrt(np.sum(Mx * Mx, axis=(1, 2)) * np.sum(Y * Y, axis=(1, 2)))
+    tie = np.abs(dots) <= _SLICE_TIE * np.linalg.norm(Y, axis=1) * (1.0 + size[:, None])
+    return np.sign(dots), tie | near[:, None]
+
+
+def _level_vertices(H, Hn, S, E, deadline, cache):
+    """The vertices of the arrangement of the rows S restricted to E⊥ (E: extra rows, the level's
+    space is their orthogonal complement): subsets of d − 1 − len(E) rows of S whose hyperplanes
+    meet E⊥ in a ray. Returns ((K, v) of the vertices where exactly those meet, {rows through:
+    vertex} of the others) or None (time, or the exact checks ran out); nearly dependent subsets
+    are settled in exact rational arithmetic on the rows as given (E's rows are doubles, exact too)."""
+    import itertools
+    import time
+
+    d = Hn.shape[1]
+    m = d - 1 - len(E)
+    Sset = np.asarray(S, dtype=np.int64)
+    Ks, vs, degenerate = [], [], {}
+    it = itertools.combinations(Sset.tolist(), m)
+    while True:
+        Sub = np.fromiter(itertools.chain.from_iterable(itertools.islice(it, 20_000)), dtype=np.int64)
+        if Sub.size == 0:
+            break
+        if time.perf_counter() > deadline:
+            return None
+        Sub = Sub.reshape(-1, m)
+        A = np.concatenate([Hn[Sub], np.broadcast_to(E, (len(Sub),) + E.shape)], axis=1)
+        cof = np.stack([(-1) ** j * np.linalg.det(np.delete(A, j, axis=2)) for j in range(d)], axis=1)
+        r = np.linalg.norm(cof, axis=1)
+        ill = r < _ILL_POSED
+        for i in np.flatnonzero(ill):  # settled exactly: dependent (no vertex) or an exact vertex
+            if cache["checks"] >= _EXACT_BUDGET or time.perf_counter() > deadline:
+                return None
+            cache["checks"] += 1
+            ex = _exact_vertex(np.vstack([H[Sub[i]], E]), H)
+            if ex is None:
+                continue
+            vx, exact_through = ex
+            near = Sset[np.abs(Hn[Sset] @ vx) <= 1e-9]
+            K = np.union1d(np.intersect1d(exact_through, Sset), near).astype(np.int64)
+            degenerate.setdefault(tuple(K), vx)
+        Sub, cof, r = Sub[~ill], cof[~ill], r[~ill]
+        v = cof / r[:, None]
+        z = v @ Hn[Sset].T
+        tau = 1e-11 + 200.0 * d * _EPS / r
+        through = np.abs(z) <= tau[:, None]
+        plain = through.sum(axis=1) == m
+        Ks.append(Sub[plain])
+        vs.append(v[plain])
+        for i in np.flatnonzero(~plain):  # met by more rows: once, every pattern, both signs
+            degenerate.setdefault(tuple(Sset[through[i]]), v[i])
+    K = np.concatenate(Ks) if Ks else np.zeros((0, m), dtype=np.int64)
+    v = np.concatenate(vs) if vs else np.zeros((0, d))
+    return (K, v), degenerate
+
+
+def _faces_estimate(h: int, d: int) -> int:
+    """Faces :func:`sigma_by_faces` bounds with h hyperplanes in general position: 2^(k−1) around each
+    of the 2·C(h, k − 1) vertices of its levels k = d, …, 3, and 3 around those of the circle k = 2."""
+    import math
+
+    total = 2 * h * 3
+    for k in range(3, d + 1):
+        total += 2 * math.comb(h, k - 1) * 2 ** (k - 1)
+    return total
+
+
+def _around_vertex(Hn, S, E, fixed, K, v, k, groups):
+    """The faces around a degenerate vertex v of a level (rows S on E⊥, ``fixed`` the signs of the
+    others) where the rows K meet: with fewer than _QUOTIENT_MIN, every sign pattern of K (a group
+    appended to ``groups``); else, for each of ±v, a quotient level — the rows K on (E, v)⊥, every
+    other row of S with its sign at that ray (returned) — and the ray itself (all of K zero).
+    None where the patterns would be too many (the branch and bound decides)."""
+    h, d = Hn.shape
+    if len(K) < _QUOTIENT_MIN or k < 3:
+        if len(K) > _MAX_THROUGH:
+            return None
+        groups.append((K[None, :], v[None, :], _patterns_all(len(K)), fixed, None))
+        return []
+    levels = []
+    for w in (v, -v):
+        fx = np.zeros(h) if fixed is None else fixed.copy()
+        rest = np.setdiff1d(S, K)
+        fx[rest] = np.sign(Hn[rest] @ w)
+        levels.append((np.vstack([E, w]), K, fx))
+    # the rays ±v themselves: every row of K zero, the others with their signs there
+    groups.append((K[None, :], v[None, :], np.zeros((1, len(K)), dtype=np.int64), fixed, None))
+    return levels
+
+
+def _patterns_all(k):
+    """All 3^k sign patterns (−1, 0, 1) on k hyperplanes."""
+    import itertools
+
+    return np.array(list(itertools.product((-1, 0, 1), repeat=k)), dtype=np.int64).reshape(-1, k)
 
 
 def sigma_by_faces(X, G, *, time_limit: float = 60.0, max_faces: int | None = None, callback=None):
     """(σ̄, σ_low, info) with σ(Γ) = max_{‖u‖=1} ‖Γᵀ(Xu)₊‖ ≤ σ̄ by enumerating the arrangement's
     faces, or None where it does not apply (fewer than 2 or more than SIGMA_MAX_DIM columns, rank
-    below d, more than ``max_faces`` (default :data:`FACES_MAX`) faces, more than _MAX_THROUGH
-    hyperplanes through a vertex, more than _EXACT_BUDGET exact checks, or the time limit), and
+    below d, more than ``max_faces`` (default :data:`FACES_MAX`) faces or an expected time
+    (_FACE_SECONDS per face) beyond the time limit, more than _MAX_THROUGH hyperplanes through a
+    vertex outside a quotient level, more than _EXACT_BUDGET exact checks, or the time limit), and
     the branch and bound is the way.
 
     Why it is exact (docs §4): a maximiser u* lies inside one face F (fixed signs of every H_k·u,
@@ -1202,9 +1335,17 @@ def sigma_by_faces(X, G, *, time_limit: float = 60.0, max_faces: int | None = No
     be skipped, and a face whose top eigenvector (of either sign) lies clearly outside it can be;
     so can a face whose bound lies below f² at a point already evaluated (:func:`_face_bounds`).
     Vertices from nearly dependent normals, and ranks of nearly dependent zero sets, are settled
-    in exact rational arithmetic on the rows as given."""
+    in exact rational arithmetic on the rows as given.
+
+    Each face is bounded once (docs §4, "each face once"): a face on one side of a generic
+    hyperplane aᵀu = 0, cut by aᵀu = ±1, is a polytope whose vertices are arrangement vertices, and
+    a generic φ is lowest at exactly one of them — the one where φ grows along every edge of the face
+    leaving it (:func:`_claims`), so a vertex takes 2^(d−1) of its 3^(d−1) patterns. The faces
+    that cross aᵀu = 0 are those of the arrangement on a⊥ (a *level*, extra rows E = [a]), walked
+    the same way down to a circle. Around a vertex where at least _QUOTIENT_MIN hyperplanes meet,
+    the faces are those of these hyperplanes on v⊥ (a quotient level, E = [v], the other rows with
+    their signs at v), and the ray v itself."""
     import itertools
-    import math
     import time
 
     t0 = time.perf_counter()
@@ -1241,51 +1382,12 @@ def sigma_by_faces(X, G, *, time_limit: float = 60.0, max_faces: int | None = No
     h = len(H)
     if h < d:
         return None
-    if 2 * math.comb(h, d - 1) * 3 ** (d - 1) > max_faces:
+    if _faces_estimate(h, d) > max_faces or _faces_estimate(h, d) * _FACE_SECONDS > time_limit:
         return None
     W = float(np.sum(np.linalg.norm(P, axis=1) + np.linalg.norm(M, axis=1)))
     cache = {"checks": 0}
-    simple = {"S": [], "v": []}
-    degenerate = {}
-    it = itertools.combinations(range(h), d - 1)
-    while True:
-        S = np.fromiter(itertools.chain.from_iterable(itertools.islice(it, 20_000)), dtype=np.int64)
-        if S.size == 0:
-            break
-        if time.perf_counter() - t0 > time_limit:
-            return None
-        S = S.reshape(-1, d - 1)
-        A = Hn[S]
-        cof = np.stack([(-1) ** j * np.linalg.det(np.delete(A, j, axis=2)) for j in range(d)], axis=1)
-        r = np.linalg.norm(cof, axis=1)
-        ill = r < _ILL_POSED
-        for i in np.flatnonzero(ill):  # settled exactly: dependent (no vertex) or an exact vertex
-            if cache["checks"] >= _EXACT_BUDGET or time.perf_counter() - t0 > time_limit:
-                return None
-            cache["checks"] += 1
-            ex = _exact_vertex(H[S[i]], H)
-            if ex is None:
-                continue
-            vx, exact_through = ex
-            K = np.union1d(exact_through, np.flatnonzero(np.abs(Hn @ vx) <= 1e-9)).astype(np.int64)
-            if len(K) > _MAX_THROUGH:
-                return None
-            degenerate.setdefault(tuple(K), vx)
-        S, cof, r = S[~ill], cof[~ill], r[~ill]
-        v = cof / r[:, None]
-        z = v @ Hn.T
-        tau = 1e-11 + 200.0 * d * _EPS / r
-        through = np.abs(z) <= tau[:, None]
-        plain = through.sum(axis=1) == d - 1
-        simple["S"].append(S[plain])
-        simple["v"].append(v[plain])
-        for i in np.flatnonzero(~plain):  # met by several subsets: once, both signs in _face_bounds
-            K = np.flatnonzero(through[i])
-            if len(K) > _MAX_THROUGH:
-                return None
-            degenerate.setdefault(tuple(K), v[i])
-    Ss = np.concatenate(simple["S"]) if simple["S"] else np.zeros((0, d - 1), dtype=np.int64)
-    vs = np.concatenate(simple["v"]) if simple["v"] else np.zeros((0, d))
+    deadline = t0 + time_limit
+    rng = np.random.default_rng(_SLICE_SEED)
     pats = {}
 
     def patterns(k):
@@ -1293,43 +1395,90 @@ def sigma_by_faces(X, G, *, time_limit: float = 60.0, max_faces: int | None = No
             pats[k] = np.array(list(itertools.product((-1, 0, 1), repeat=k)), dtype=np.int64).reshape(-1, k)
         return pats[k]
 
-    groups = []  # (K (V, k), v (V, d)) per number k of hyperplanes through the vertex
-    if len(vs):
-        groups.append((Ss, vs))
-    by_k = {}
-    for K, vv in degenerate.items():
-        by_k.setdefault(len(K), ([], []))[0].append(K)
-        by_k[len(K)][1].append(vv)
-    for k, (Ks, vv) in by_k.items():
-        groups.append((np.array(Ks, dtype=np.int64), np.array(vv)))
-    faces = sum(2 * len(g[1]) * 3 ** g[0].shape[1] for g in groups)
+    # Levels (E: extra rows, the level's space is E⊥; S: its rows; fixed: the signs of the others).
+    # Groups: (K, v, patterns, fixed, claims) — faces around the vertices v, those claimed only.
+    levels = [(np.zeros((0, d)), np.arange(h), None)]
+    groups = []
+    shared = {}  # degenerate vertices of the levels on all rows: the whole arrangement's faces around them
+    n_degenerate = 0
+    while levels or shared:
+        if not levels:  # the levels on all rows are done: around their degenerate vertices (merged)
+            for Kd, vd in shared.items():
+                more = _around_vertex(Hn, np.arange(h), np.zeros((0, d)), None, np.array(Kd, dtype=np.int64),
+                                      vd, d, groups)
+                if more is None:
+                    return None
+                levels += more
+            shared = {}
+            continue
+        E, S, fixed = levels.pop(0)
+        k = d - len(E)  # the level's dimension
+        found = _level_vertices(H, Hn, S, E, deadline, cache)
+        if found is None:
+            return None
+        (K, v), degenerate = found
+        if len(K) == 0 and not degenerate:
+            return None  # a level without vertices (not expected): the branch and bound decides
+        if len(K):
+            if k >= 3:
+                a, phi = rng.standard_normal((2, d))
+                a, phi = a / np.linalg.norm(a), phi / np.linalg.norm(phi)
+                g, free = _claims(Hn, K, E, a, phi, v)
+                levels.append((np.vstack([E, a]), S, fixed))  # the faces that cross aᵀu = 0
+            else:  # a circle: every face around every vertex (an arc is seen from both its ends)
+                g, free = np.zeros(K.shape), np.ones(K.shape, bool)
+            groups.append((K, v, patterns(K.shape[1]), fixed, (g, free)))
+        n_degenerate += len(degenerate)
+        if fixed is None:
+            shared.update(degenerate)
+            continue
+        for Kd, vd in degenerate.items():
+            more = _around_vertex(Hn, S, E, fixed, np.array(Kd, dtype=np.int64), vd, k, groups)
+            if more is None:
+                return None
+            levels += more
+    faces = 0
+    for Kg, vg, pt, fx, cl in groups:
+        if cl is None:
+            faces += 2 * len(vg) * len(pt)
+        else:
+            g, free = cl
+            faces += 2 * int(np.sum(np.prod(np.where(free, 3, 2), axis=1)))
     if faces > max_faces or not groups:
         return None
     # a floor attained by f (at the normals and at every vertex): faces bounded below it need no count
-    vals, _ = _sigma_at(X, G, np.vstack([g[1] for g in groups] + [-g[1] for g in groups] + [Hn, -Hn]).T)
-    low = float(vals.max())
+    # (the vertices of a level stand for directions of the sphere all the same)
+    dirs = np.vstack([g[1] for g in groups] + [Hn])
+    low = 0.0
+    for a0 in range(0, len(dirs), 50_000):  # in slices: n × (vertices) values would be gigabytes
+        vals, _ = _sigma_at(X, G, np.hstack([dirs[a0:a0 + 50_000].T, -dirs[a0:a0 + 50_000].T]))
+        low = max(low, float(vals.max()))
     floor = low * low * (1.0 - 1e-9)
     top, done = floor, 0
-    for Kg, vg in groups:
-        pt = patterns(Kg.shape[1])
-        step = max(1, int(4e6 // (len(pt) * h)))
-        for a in range(0, len(vg), step):
+    for Kg, vg, pt, fx, cl in groups:
+        step = max(1, int(1.6e7 // (len(pt) * h)))  # (vertices, patterns, c·d) forms: about 0.1–0.2 GB
+        for a0 in range(0, len(vg), step):
             if time.perf_counter() - t0 > time_limit:
                 return None
-            res = _face_bounds(H, Hn, P, M, Kg[a:a + step], vg[a:a + step], pt, c, floor, W, cache)
+            sl = slice(a0, a0 + step)
+            claimed = None
+            if cl is not None:
+                g, free = cl[0][sl], cl[1][sl]
+                claimed = np.all((pt[None, :, :] == 0) | (pt[None, :, :] == g[:, None, :]) | free[:, None, :], axis=2)
+            res = _face_bounds(H, Hn, P, M, Kg[sl], vg[sl], pt, c, floor, W, cache, fixed=fx, claimed=claimed)
             if res is None:
                 return None
             counted, (lam, u) = res
             top = max(top, float(counted.max()))
             if u is not None and lam > low * low:
                 low = max(low, float(_sigma_at(X, G, u[:, None])[0][0]))
-            done += 2 * min(step, len(vg) - a) * len(pt)
+            done += 2 * (len(vg[sl]) * len(pt) if claimed is None else int(claimed.sum()))
             if callback is not None:
                 callback({"iteration": done, "value": float(np.sqrt(max(top, 0.0))), "lower_bound": low,
                           "faces": done, "time_s": time.perf_counter() - t0})
     # faces left below the floor have f_H ≤ low, so the margin applies to low as well
     upper = max(float(np.sqrt(max(top, 0.0))), low) * (1.0 + 4.0 * _EPS) + margin
-    info = {"method": "faces", "status": "exact", "cells": int(faces), "degenerate_vertices": len(degenerate),
+    info = {"method": "faces", "status": "exact", "cells": int(done), "degenerate_vertices": n_degenerate,
             "exact_checks": int(cache["checks"]), "hyperplanes": h, "time_s": time.perf_counter() - t0}
     return upper, low, info
 
@@ -1458,6 +1607,10 @@ def _verify_atomic(data, X, Y, gamma, facts, time_limit, progress=None) -> dict:
             X, G, seeds=seeds, rtol=ATOMIC_SIGMA_RTOL, time_limit=max(time_limit - (time.perf_counter() - t0), 0.0),
             enough=_sigma_enough(G, Y, gamma, float(facts["claimed_bound"])), callback=progress)
         info = {"method": "branch-and-bound", **info}
+        # the time limit at which the enumeration would run instead (three quarters of it go there)
+        need = _faces_estimate(X.shape[0], X.shape[1]) * _FACE_SECONDS / 0.75
+        if time_limit < need <= 3600.0:
+            info["faces_time_limit"] = float(10.0 * np.ceil(need / 10.0))
     bound, scale = _atomic_bound(G, Y, gamma, sigma)
     details = {"sigma_upper": sigma, "sigma_lower": sigma_low, "claimed_sigma_upper": facts.get("sigma_upper"),
                "scale": scale, **info}
