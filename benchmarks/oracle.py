@@ -127,16 +127,16 @@ def render(data) -> str:
 
 def compare(old_path, new_path) -> str:
     old, new = (json.load(open(p)) for p in (old_path, new_path))
-    key = lambda r: (r["case"], r["tol"])  # noqa: E731
+    key = lambda r: (r["case"], r.get("oracle", "branch-and-bound"), r["tol"])  # noqa: E731
     olds = {key(r): r for r in old["rows"]}
     lines = [f"Old: {old['commit']}; new: {new['commit']}; {new['machine']}; medians of {new['repeats']}.", "",
-             "| case | tol | cells old → new | time old → new (s) | ratio | σ̄/γ old → new |",
-             "|---|---|---|---|---|---|"]
+             "| case | oracle | tol | cells / faces old → new | time old → new (s) | ratio | σ̄/γ old → new |",
+             "|---|---|---|---|---|---|---|"]
     for r in new["rows"]:
-        o = olds.get(key(r)) if r.get("oracle", "branch-and-bound") == "branch-and-bound" else None
+        o = olds.get(key(r))
         if o is None:
             continue
-        lines.append(f"| {r['case']} | {r['tol']:g} | {o['cells']:,} → {r['cells']:,} | "
+        lines.append(f"| {r['case']} | {key(r)[1]} | {r['tol']:g} | {o['cells']:,} → {r['cells']:,} | "
                      f"{o['time_s']:.2f} → {r['time_s']:.2f} | {o['time_s'] / r['time_s']:.2f} | "
                      f"{o['sigma_upper_over_reg']:.5f} → {r['sigma_upper_over_reg']:.5f} |")
     return "\n".join(lines)

@@ -900,7 +900,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dual-bound", dest="dual_bound", choices=["auto", "on", "off"], default="auto",
                    help="a second certified lower bound: the atomic-norm dual by column generation from "
                         "the trained network's neurons, its dual norm computed exactly by enumerating "
-                        "the faces of the hyperplane arrangement where that is small (e.g. Iris), else "
+                        "the faces of the hyperplane arrangement where that fits the time (Iris: about "
+                        "a second; Iris with a bias: --time-limit 240 or more), else "
                         "bounded by branch and bound over the sphere (its network competes too): "
                         "auto (default) = when the design has "
                         "<= 5 columns, bias included; on = up to 8 columns; off = never. Takes at most "
@@ -938,7 +939,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "solvers. It also recomputes the stored network's objective. An "
                                    "atomic-dual part's dual norm sigma is computed exactly by enumerating "
                                    "the faces of the hyperplane arrangement, each face once (where the time "
-                                   "limit allows it: about 6 microseconds per face; Iris 1.1 million faces, "
+                                   "limit allows it: about 8 microseconds per face; Iris 1.1 million faces, "
                                    "Iris with a bias 47 million), else bounded by the verifier's own branch "
                                    "and bound. Exit status 0 when every part's "
                                    "claimed bound is confirmed (to a relative 1e-6 for SDP-NN, 1e-4 for the "

@@ -128,7 +128,8 @@ def fit(
     ``dual_bound``: a second certified lower bound, from the atomic-norm dual by column generation
     started from the returned network's neurons (:func:`convexnn.atomic_dual.atomic_dual_certificate`,
     stage 'dual'; the dual norm σ is computed exactly by enumerating the hyperplane arrangement's
-    faces where it has at most 5·10⁶ of them, else bounded by branch and bound over the sphere). Its network
+    faces where it has at most 5·10⁶ of them or they fit its time limit, else bounded by branch and
+    bound over the sphere; a note names the time limit at which they would fit). Its network
     (and an L-BFGS polish of it) join the candidates. 'auto' (default) runs it when ``certify`` is
     not False, the design has at most 5 columns (bias included) and the certificate so far is
     not already within 1e-3, for at most half the time limit (at least 1 s; 30 s without one)

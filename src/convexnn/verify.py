@@ -928,9 +928,10 @@ _QUOTIENT_MIN = 7
 _SLICE_SEED = 1_000_003
 _SLICE_TIE = 1e-8
 _SLICE_NEAR = 1e-6
-#: seconds per face the enumeration is expected to need (Iris with a bias: 5.7·10⁻⁶, one core); larger
+#: seconds per face the enumeration is expected to need (Iris with a bias: 5.7·10⁻⁶ on one core, and its
+#: degenerate vertices add 17 % to the estimate of faces); larger
 #: arrangements than the time limit allows go to the branch and bound at once
-_FACE_SECONDS = 6e-6
+_FACE_SECONDS = 8e-6
 
 
 def _row_space(X, G):
