@@ -25,3 +25,14 @@ def dual_norm_instance(seed: int, kinds: int = 4, max_rows: int = 30):
     elif kind == 4:  # small integers: many hyperplanes through one vertex
         X = rng.integers(-2, 3, size=(n, d)).astype(float)
     return X, G
+
+
+def nested_quotient_instance(seed: int = 5):
+    """(X, G, rng) with ten rows through ±e₄ (all orthogonal to it), nine of them also through ±e₁,
+    and ten random rows: a vertex whose faces need a quotient level, and a quotient inside it.
+    ``rng`` continues the stream (for random directions)."""
+    rng = np.random.default_rng(seed)
+    plane = rng.standard_normal((9, 2))
+    X = np.vstack([np.c_[np.zeros(9), plane, np.zeros(9)], np.r_[1.0, rng.standard_normal(2), 0.0],
+                   rng.standard_normal((10, 4))])
+    return X, rng.standard_normal((len(X), 2)), rng

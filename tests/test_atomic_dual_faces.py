@@ -10,7 +10,7 @@ import itertools
 
 import numpy as np
 import pytest
-from _dual_instances import dual_norm_instance
+from _dual_instances import dual_norm_instance, nested_quotient_instance
 
 from convexnn.atomic_dual import _Pricer, atomic_dual_certificate, relu_dual_norm_bound
 from convexnn.atomic_dual_faces import arrangement_face_count, relu_dual_norm_faces
@@ -436,11 +436,7 @@ def test_every_cell_that_random_directions_meet_is_processed(monkeypatch):
     (a quotient level), nine of them through ±e₁ inside it."""
     import convexnn.atomic_dual_faces as faces
 
-    rng = np.random.default_rng(5)
-    plane = rng.standard_normal((9, 2))
-    X = np.vstack([np.c_[np.zeros(9), plane, np.zeros(9)], np.r_[1.0, rng.standard_normal(2), 0.0],
-                   rng.standard_normal((10, 4))])
-    G = rng.standard_normal((len(X), 2))
+    X, G, rng = nested_quotient_instance()
     seen = set()
     real = faces._process
 

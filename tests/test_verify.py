@@ -976,13 +976,14 @@ def test_every_cell_that_random_directions_meet_is_bounded(monkeypatch):
     bounded at one vertex only, so a bookkeeping error would drop cells. Every cell (sign vector)
     that 300,000 random directions land in must be among those bounded — here with ten
     hyperplanes through ±e₄ (a quotient level) and nine of them through ±e₁ inside it."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from _dual_instances import nested_quotient_instance
+
     import convexnn.verify as vf
 
-    rng = np.random.default_rng(5)
-    plane = rng.standard_normal((9, 2))
-    X = np.vstack([np.c_[np.zeros(9), plane, np.zeros(9)], np.r_[1.0, rng.standard_normal(2), 0.0],
-                   rng.standard_normal((10, 4))])
-    G = rng.standard_normal((len(X), 2))
+    X, G, rng = nested_quotient_instance()
     seen = set()
     real = vf._face_bounds
 
