@@ -413,6 +413,11 @@ def _chunk(F: _Faces, T: np.ndarray, lv: _Level | None = None):
     else:
         loose, tight = np.arange(n), np.zeros(0, np.intp)
     masks = np.array(list(itertools.product((0, 1), repeat=k - 1)), dtype=np.int8)
+    if len(tight):
+        gt = g[tight].astype(np.int8)
+        Tt = Trows[tight]
+        side = [np.where(gt[:, j:j + 1] > 0, F.Ap[Tt[:, j]], F.Am[Tt[:, j]]) for j in range(k - 1)]
+        bases_t = {z: b[tight] for z, b in bases.items() if len(z) > 0}
     for sgn in (1.0, -1.0):
         if n == 0:
             break
@@ -423,17 +428,21 @@ def _chunk(F: _Faces, T: np.ndarray, lv: _Level | None = None):
         req0 = np.where(through, 0.0, np.sign(P))
         if len(tight):
             # the claimed faces: sign g_j or 0 on each hyperplane through the vertex (a per-row choice)
-            gt = g[tight].astype(np.int8)
-            Tt = Trows[tight]
-            side = [np.where(gt[:, j:j + 1] > 0, F.Ap[Tt[:, j]], F.Am[Tt[:, j]]) for j in range(k - 1)]
+            base_t, req_t = base[tight], req0[tight]
             for mask in masks:
                 z = tuple(np.flatnonzero(mask == 0))
-                M = base[tight]
+                M = base_t
                 for j in np.flatnonzero(mask):
                     M = M + side[j]
-                Bz = (sgn * v[tight])[:, :, None] if len(z) == r - 1 else bases[z][tight]
+                M = M.reshape(-1, F.c, r)
+                if len(z) == r - 1:
+                    Bz = (sgn * v[tight])[:, :, None]
+                elif len(z) == 0:  # a cell: its span is everything, B = I
+                    Bz = np.broadcast_to(np.eye(r), (len(tight), r, r))
+                else:
+                    Bz = bases_t[z]
                 visited += len(tight)
-                got = _process(F, M.reshape(-1, F.c, r) @ Bz, Bz, req0[tight], Tt, gt * mask, H_sub, sub)
+                got = _process(F, M if len(z) == 0 else M @ Bz, Bz, req_t, Tt, gt * mask, H_sub, sub)
                 if got is not None:
                     lam, U, inside, which = got
                     at = Tt[which] if top else np.full((len(which), r - 1), -1, np.intp)
