@@ -1346,7 +1346,6 @@ def sigma_by_faces(X, G, *, time_limit: float = 60.0, max_faces: int | None = No
     the same way down to a circle. Around a vertex where at least _QUOTIENT_MIN hyperplanes meet,
     the faces are those of these hyperplanes on v⊥ (a quotient level, E = [v], the other rows with
     their signs at v), and the ray v itself."""
-    import itertools
     import time
 
     t0 = time.perf_counter()
@@ -1393,7 +1392,7 @@ def sigma_by_faces(X, G, *, time_limit: float = 60.0, max_faces: int | None = No
 
     def patterns(k):
         if k not in pats:
-            pats[k] = np.array(list(itertools.product((-1, 0, 1), repeat=k)), dtype=np.int64).reshape(-1, k)
+            pats[k] = _patterns_all(k)
         return pats[k]
 
     # Levels (E: extra rows, the level's space is E⊥; S: its rows; fixed: the signs of the others).
