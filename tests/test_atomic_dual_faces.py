@@ -456,3 +456,48 @@ def test_every_cell_that_random_directions_meet_is_processed(monkeypatch):
     cells = {np.sign(u).astype(np.int8).tobytes() for u in (H @ U).T}
     assert len(cells) > 500
     assert cells <= seen, f"{len(cells - seen)} cells never processed"
+
+
+def test_what_the_enumeration_keeps_is_the_top_of_the_full_lists():
+    """The enumeration keeps, chunk by chunk, the largest λ and the best inside faces (overall and
+    with a vertex on the top level) instead of every face that counts: against a full sort of
+    everything added, with ties, empty chunks and chunks without an inside face."""
+    from convexnn.atomic_dual_faces import _Kept
+
+    rng = np.random.default_rng(8)
+    kept = _Kept(3, 50)
+    lams, Us, insides, ats = [], [], [], []
+    for size in [0, 7, 400, 1, 120, 900, 3, 0, 250]:
+        lam = np.round(rng.random(size), 2)  # ties
+        U = rng.standard_normal((size, 3))
+        inside = rng.random(size) < (0.0 if size == 3 else 0.3)
+        at = np.where(rng.random((size, 1)) < 0.4, -1, rng.integers(0, 30, (size, 2)))
+        kept.add(lam, U, inside, at)
+        lams.append(lam), Us.append(U), insides.append(inside), ats.append(at)
+    lam, U, inside, at = (np.concatenate(lams), np.vstack(Us), np.concatenate(insides), np.vstack(ats))
+    assert kept.lam_max == lam.max()
+    for sel, mine in ((inside, np.ones(len(kept.lam), bool)), (inside & (at[:, 0] >= 0), kept.at[:, 0] >= 0)):
+        assert np.sum(sel) > 50  # the lists were cut
+        np.testing.assert_array_equal(np.sort(kept.lam[mine])[::-1][:50], np.sort(lam[sel])[::-1][:50])
+    # every kept entry is one that was added, with its own direction and vertex
+    for l, u, a in zip(kept.lam, kept.U, kept.at):
+        j = np.flatnonzero(np.all(U == u, axis=1))
+        assert len(j) == 1 and lam[j[0]] == l and inside[j[0]] and np.array_equal(at[j[0]], a)
+
+
+def test_peaks_and_vertices_do_not_depend_on_how_many_faces_are_kept(monkeypatch):
+    """σ, its maximiser, the peaks and their vertices with the default kept size and with the
+    smallest one (the peaks' own count): the same, since both keep the top of λ."""
+    import convexnn.atomic_dual_faces as faces
+
+    rng = np.random.default_rng(21)
+    X = rng.standard_normal((40, 4))
+    G = rng.standard_normal((40, 3))
+    full = relu_dual_norm_faces(X, G, peaks=8)
+    real = faces._Kept
+    monkeypatch.setattr(faces, "_Kept", lambda r, size: real(r, 32))
+    small = relu_dual_norm_faces(X, G, peaks=8)
+    assert small.upper == full.upper and small.lower == full.lower
+    np.testing.assert_array_equal(small.u, full.u)
+    np.testing.assert_array_equal(small.peaks, full.peaks)
+    np.testing.assert_array_equal(small.vertices, full.vertices)

@@ -1010,3 +1010,61 @@ def test_every_cell_that_random_directions_meet_is_bounded(monkeypatch):
     cells = {np.sign(u).astype(np.int8).tobytes() for u in (Hn @ U).T}
     assert len(cells) > 500
     assert cells <= seen, f"{len(cells - seen)} cells never bounded"
+
+
+def test_dependent_zero_sets_spanning_d_minus_1_dimensions_take_the_svd_ray():
+    """Zero sets with more rows than their rank: where the rows clearly span d − 1 dimensions the
+    face is the ray they meet in (or nothing), and the SVD's last vector is that ray within the
+    angle reported — checked against the exact rational null space, with no exact-arithmetic
+    check spent; a perturbation of 2⁻⁴⁰ (exact rank d: no face) is still a unit ray; a set of
+    lower rank goes to exact arithmetic, as before."""
+    from fractions import Fraction
+
+    from convexnn.verify import _exact_null_basis, _null_bases
+
+    rng = np.random.default_rng(5)
+    d = 4
+    z = np.array([1.0, -2.0, 0.0, 3.0])
+    R = rng.integers(-3, 4, size=(6, d)).astype(float)
+    H = R * (z @ z) - np.outer(R @ z, z)  # integer rows, each exactly orthogonal to z
+    assert np.all(H @ z == 0)
+    Hn = H / np.linalg.norm(H, axis=1, keepdims=True)
+    K = np.arange(6)[None, :]
+    cache = {"checks": 0}
+    (rows, N, angle), = _null_bases(Hn, H, K, np.ones(6, bool), cache)
+    assert cache["checks"] == 0 and N.shape == (1, d, 1)
+    rank, basis = _exact_null_basis(H)
+    assert rank == d - 1
+    exact = np.array([float(Fraction(x)) for x in basis[0]])
+    exact /= np.linalg.norm(exact)
+    sin = np.sqrt(max(0.0, 1.0 - float(exact @ N[0, :, 0]) ** 2))
+    assert sin <= angle[0] + 1e-15 and angle[0] < 1e-9
+    H2 = H.copy()
+    H2[5, 0] += 2.0 ** -40
+    assert _exact_null_basis(H2)[0] == d
+    (_, N2, _), = _null_bases(H2 / np.linalg.norm(H2, axis=1, keepdims=True), H2, K, np.ones(6, bool), cache)
+    assert cache["checks"] == 0 and np.linalg.norm(N2[0, :, 0]) == pytest.approx(1.0)
+    # three rows in a plane (rank 2 < d − 1): exact arithmetic decides
+    H3 = np.vstack([H[:2], H[0] + 2.0 * H[1]])
+    out = _null_bases(H3 / np.linalg.norm(H3, axis=1, keepdims=True), H3, np.arange(3)[None, :], np.ones(3, bool),
+                      cache)
+    assert cache["checks"] == 1 and out[0][1].shape == (1, d, 2)
+
+
+def test_sigma_by_faces_does_not_depend_on_batches_or_threads(monkeypatch):
+    """Degenerate vertices bounded together (one batch per size and signs) or one by one, on one
+    core or several: the same σ̄ and σ_low, on small-integer designs with many of them."""
+    import convexnn._validation as validation
+    import convexnn.verify as vf
+    from convexnn.verify import sigma_by_faces
+
+    rng = np.random.default_rng(2)
+    X = np.hstack([rng.integers(0, 4, size=(24, 3)) / 3.0, np.ones((24, 1))])
+    G = rng.standard_normal((24, 2))
+    up, low, info = sigma_by_faces(X, G, time_limit=120)
+    assert info["degenerate_vertices"] > 10
+    monkeypatch.setattr(vf, "_batched", lambda groups: groups)
+    monkeypatch.setattr(validation, "cpu_cores", lambda cap=8: 1)
+    up1, low1, info1 = sigma_by_faces(X, G, time_limit=120)
+    assert info1["cells"] == info["cells"]
+    assert up1 == pytest.approx(up, rel=1e-12) and low1 == pytest.approx(low, rel=1e-12)

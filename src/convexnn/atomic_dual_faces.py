@@ -538,14 +538,47 @@ def _estimate(h: int, r: int) -> int:
     return total
 
 
-def _walk(pool, threads: int, F: _Faces, lv: _Level, deadline):
-    """Every vertex of the level ``lv`` (subsets of k − 1 of its rows, in chunks across the pool):
-    (parts, degenerate vertices, faces visited), or None once ``deadline`` has passed."""
+class _Kept:
+    """What the enumeration keeps of the faces that count, chunk by chunk: the largest λ, and the
+    ``size`` largest λ (with direction and vertex) among the faces whose maximum lies inside them,
+    both overall and among those with a vertex on the top level (at ≥ 0). σ, its maximiser, the
+    peaks and their vertices are read off these; the full lists ran to 3·10⁶ faces on Iris with a
+    bias, whose values took seconds to evaluate."""
+
+    def __init__(self, r: int, size: int):
+        self.size = size
+        self.lam_max = -np.inf
+        self.lam, self.U, self.at = np.zeros(0), np.zeros((0, r)), np.zeros((0, r - 1), np.intp)
+
+    def _top(self, lam: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        if len(idx) <= self.size:
+            return idx
+        return idx[np.argpartition(lam[idx], -self.size)[-self.size:]]
+
+    def add(self, lam: np.ndarray, U: np.ndarray, inside: np.ndarray, at: np.ndarray):
+        if len(lam) == 0:
+            return
+        self.lam_max = max(self.lam_max, float(lam.max()))
+        if not np.any(inside):
+            return
+        lam = np.concatenate([self.lam, lam[inside]])
+        U = np.vstack([self.U, U[inside]])
+        at = np.vstack([self.at, at[inside]])
+        if len(lam) > 2 * self.size:
+            keep = np.union1d(self._top(lam, np.arange(len(lam))), self._top(lam, np.flatnonzero(at[:, 0] >= 0)))
+            lam, U, at = lam[keep], U[keep], at[keep]
+        self.lam, self.U, self.at = lam, U, at
+
+
+def _walk(pool, threads: int, F: _Faces, lv: _Level, deadline, kept: "_Kept"):
+    """Every vertex of the level ``lv`` (subsets of k − 1 of its rows, in chunks across the pool),
+    its faces that count added to ``kept``: (degenerate vertices, faces visited), or None once
+    ``deadline`` has passed."""
     m, k = len(lv.S), lv.k
     n_sub = lv.subsets()
     chunk = int(min(_VERTEX_CHUNK, max(64, _CHUNK_ENTRIES // F.h)))
     subsets = itertools.combinations(range(m), k - 1)
-    parts, degenerate, faces, pending = [], {}, 0, []
+    degenerate, faces, pending = {}, 0, []
     for s0 in range(0, n_sub, chunk):
         if deadline is not None and time.perf_counter() >= deadline:
             for fut in pending:
@@ -557,19 +590,20 @@ def _walk(pool, threads: int, F: _Faces, lv: _Level, deadline):
         pending.append(pool.submit(_chunk, F, T, lv))
         while len(pending) >= threads or (pending and s0 + c >= n_sub):
             lam, U, inside, at, deg, nf = pending.pop(0).result()
-            parts.append((lam, U, inside, at))
+            kept.add(lam, U, inside, at)
             degenerate.update(deg)
             faces += nf
-    return parts, degenerate, faces
+    return degenerate, faces
 
 
-def _around(pool, threads: int, F: _Faces, lv: _Level, degenerate: dict, deadline, rng):
+def _around(pool, threads: int, F: _Faces, lv: _Level, degenerate: dict, deadline, rng, kept: "_Kept"):
     """The faces around the degenerate vertices of the level ``lv`` (rows through it → vertex):
     every sign choice of the rows through a vertex where fewer than _QUOTIENT_MIN meet (batched),
     else a quotient level per sign of the vertex (returned, to be walked) and the vertex's own
-    ray. Returns (parts, quotient levels, faces visited); parts is None once ``deadline`` passed."""
+    ray; the faces that count go to ``kept``. Returns (quotient levels, faces visited), or None
+    once ``deadline`` has passed."""
     r, h = F.r, F.h
-    parts, quotients, faces = [], [], 0
+    quotients, faces = [], 0
     fixed = lv.fixed if np.any(lv.outside) else None
     few = {}
     for idx, v in degenerate.items():
@@ -586,7 +620,7 @@ def _around(pool, threads: int, F: _Faces, lv: _Level, degenerate: dict, deadlin
             through[0, T] = True
             M = F.base(P, through).reshape(1, F.c, r)
             lam, _ = _top_eigen(M @ w[None, :, None], need_vector=False)
-            parts.append((lam, w[None, :], np.ones(1, bool), np.full((1, r - 1), -1, np.intp)))
+            kept.add(lam, w[None, :], np.ones(1, bool), np.full((1, r - 1), -1, np.intp))
             faces += 1
     per_call = max(1, _CHUNK_ENTRIES // (2 * h))  # vertices per batch (k × h arrays)
     pending = []
@@ -602,14 +636,14 @@ def _around(pool, threads: int, F: _Faces, lv: _Level, degenerate: dict, deadlin
             while len(pending) >= threads:
                 got = pending.pop(0).result()
                 if got is None:
-                    return None, [], faces
-                parts.append((*got, np.full((len(got[0]), r - 1), -1, np.intp)))
+                    return None
+                kept.add(*got, np.full((len(got[0]), r - 1), -1, np.intp))
     for fut in pending:
         got = fut.result()
         if got is None:
-            return None, [], faces
-        parts.append((*got, np.full((len(got[0]), r - 1), -1, np.intp)))
-    return parts, quotients, faces
+            return None
+        kept.add(*got, np.full((len(got[0]), r - 1), -1, np.intp))
+    return quotients, faces
 
 def relu_dual_norm_faces(X, G, *, max_faces: int = FACES_DEFAULT_MAX, time_limit: float | None = None,
                          peaks: int = 256) -> DualNormBound | None:
@@ -664,62 +698,59 @@ def relu_dual_norm_faces(X, G, *, max_faces: int = FACES_DEFAULT_MAX, time_limit
     if not _fits(_estimate(h, r), h, max_faces):
         return None
     F = _Faces(H, ap, am)
+    kept = _Kept(r, max(4096, 16 * peaks))
     rng = np.random.default_rng(_SLICE_SEED)  # the slices of every level: the enumeration is deterministic
     deadline = None if time_limit is None else t0 + time_limit
     top = _Level(F, np.eye(r), np.arange(h), np.zeros(h), np.eye(r), rng, top=True)
     queue = [top]
-    parts, shared = [], {}  # shared: the degenerate vertices of the levels on all rows, merged
+    shared = {}  # the degenerate vertices of the levels on all rows, merged
     faces = 0
     status = "optimal"
     try:
         with blas_threads(0), ThreadPoolExecutor(threads := cpu_cores()) as pool:
             while queue or shared:
                 if not queue:  # the levels on all rows are done: the faces around their degenerate vertices
-                    found, more, nf = _around(pool, threads, F, top, shared, deadline, rng)
+                    got = _around(pool, threads, F, top, shared, deadline, rng, kept)
                     shared = {}
                 else:
                     lv = queue.pop(0)
                     if lv.k >= 3:
                         queue.append(lv.below(F, rng))
-                    got = _walk(pool, threads, F, lv, deadline)
+                    got = _walk(pool, threads, F, lv, deadline, kept)
                     if got is None:
                         status = "time_limit"
                         break
-                    found, deg, nf = got
+                    deg, nf = got
                     if nf == 0 and not deg:
                         return None  # a level without vertices (X has full rank, so not expected): the branch and bound decides
-                    parts += found
                     faces += nf
                     if not np.any(lv.outside):
                         shared.update(deg)
                         continue
-                    found, more, nf = _around(pool, threads, F, lv, deg, deadline, rng)
-                if found is None:
+                    got = _around(pool, threads, F, lv, deg, deadline, rng, kept)
+                if got is None:
                     status = "time_limit"
                     break
-                parts += found
+                more, nf = got
                 queue += more
                 faces += nf
     except KeyboardInterrupt:
         status = "interrupted"
     if status != "optimal":
         return result(crude, e0, 0.0, status, faces, e0[:, None])
-    lam = np.concatenate([p[0] for p in parts])
-    U = np.vstack([p[1] for p in parts])
-    inside = np.concatenate([p[2] for p in parts])
-    at = np.vstack([p[3] for p in parts])
-    upper = math.sqrt(max(float(lam.max()) if len(lam) else 0.0, 0.0)) + err
+    lam, U, at = kept.lam, kept.U, kept.at
+    upper = math.sqrt(max(kept.lam_max, 0.0)) + err
     # the vertices of the best faces whose maximum lies inside them: pricing looks around them next
-    best = np.flatnonzero(inside & (at[:, 0] >= 0))
+    best = np.flatnonzero(at[:, 0] >= 0)
     best = best[np.argsort(lam[best])[::-1][:peaks]]
     vertices = np.unique(at[best], axis=0) if len(best) else None
-    D = B @ U[inside].T  # the faces' maxima, in the coordinates of X
+    D = B @ U.T  # the faces' maxima, in the coordinates of X
     nd = np.linalg.norm(D, axis=0)
     D = D[:, nd > 0.5] / nd[nd > 0.5]  # (a face where M_F = 0 has no direction)
     if D.shape[1] == 0:
         return result(upper, B[:, 0], float(values(B[:, :1])[0]), status, faces, B[:, :1], vertices)
     vals = values(D)
     j = int(np.argmax(vals))
-    kept = _Peaks(d, size=peaks, sep=1e-6)
-    kept.add(D.T, vals)
-    return result(upper, D[:, j], float(vals[j]), status, faces, kept.directions(D[:, j]), vertices)
+    found = _Peaks(d, size=peaks, sep=1e-6)
+    found.add(D.T, vals)
+    return result(upper, D[:, j], float(vals[j]), status, faces, found.directions(D[:, j]), vertices)

@@ -928,10 +928,10 @@ _QUOTIENT_MIN = 7
 _SLICE_SEED = 1_000_003
 _SLICE_TIE = 1e-8
 _SLICE_NEAR = 1e-6
-#: seconds per face the enumeration is expected to need (Iris with a bias: 5.7·10⁻⁶ on one core, and its
-#: degenerate vertices add 17 % to the estimate of faces); larger
-#: arrangements than the time limit allows go to the branch and bound at once
-_FACE_SECONDS = 8e-6
+#: seconds per face the enumeration is expected to need (Iris with a bias: 2.4·10⁻⁶ on two cores, one-off,
+#: and its degenerate vertices add 17 % to the estimate of faces; about 1.5 times that leaves room for a
+#: slower machine); larger arrangements than the time limit allows go to the branch and bound at once
+_FACE_SECONDS = 4e-6
 
 
 def _row_space(X, G):
@@ -1104,7 +1104,12 @@ def _null_bases(Hn, H, K, mask, cache):
     # the span's angle error: ≤ 100dε/s_min from the SVD, ≤ 100dε from the exact route
     angle = 100.0 * d * _EPS / np.where(rank > 0, s[np.arange(V), np.maximum(rank - 1, 0)], 1.0)
     N_all = {}
-    for i in np.flatnonzero(rank < k):  # (numerically) dependent zero set: exactly, instead
+    # (numerically) dependent zero sets: exactly, instead — unless their rows clearly span d − 1
+    # dimensions: the exact null space is then a ray within the SVD's angle of its last vector
+    # (exact rank d − 1, Wedin's bound as for independent rows) or nothing (exact rank d: no
+    # face, and bounding a ray there only adds a value f attains); most dependent sets are those,
+    # five rows nearly through one vertex
+    for i in np.flatnonzero((rank < k) & (rank != d - 1)):
         key = tuple(sorted(sub[i]))
         if key not in cache:
             if cache["checks"] >= _EXACT_BUDGET:
@@ -1117,9 +1122,9 @@ def _null_bases(Hn, H, K, mask, cache):
     for r in np.unique(rank):
         rows = np.flatnonzero(rank == r)
         N = np.transpose(Vt[rows, r:, :], (0, 2, 1)).copy()
-        for j, i in enumerate(rows):
-            if i in N_all:
-                N[j] = N_all[i]
+        for i, Ni in N_all.items():
+            if rank[i] == r:
+                N[np.searchsorted(rows, i)] = Ni
         out.append((rows, N, angle[rows]))
     return out
 
@@ -1147,30 +1152,13 @@ def _face_bounds(H, Hn, P, M, K, v, patterns, c, floor, W, cache, fixed=None, cl
         if spans[key] is None:
             return None
     plus, minus = (patterns == 1).astype(float), (patterns == -1).astype(float)
-    around = np.einsum("pk,vkx->vpx", plus, P[K]) + np.einsum("pk,vkx->vpx", minus, M[K])
-    counted = np.full((2, V, n_p), -np.inf)
-    best = (-np.inf, None)
-    for side, sg in enumerate((1.0, -1.0)):
-        sign_v = np.sign(sg * (v @ Hn.T))  # (V, h)
-        if fixed is not None:
-            sign_v[:, fixed != 0] = fixed[fixed != 0]
-        sign_v[np.arange(V)[:, None], K] = 0.0  # the hyperplanes through v take the pattern's sign
-        forms = ((sign_v > 0) @ P + (sign_v < 0) @ M)[:, None, :] + around  # (V, n_p, c·d)
-        best = _count_faces(Hn, K, patterns, keys, spans, sign_v, forms, c, floor, W, counted[side], best,
-                            claimed)
-    return counted, best
-
-
-def _count_faces(Hn, K, patterns, keys, spans, sign_v, forms, c, floor, W, counted, best, claimed=None):
-    """The work of :func:`_face_bounds` for one side (v or −v): fills ``counted``, returns the
-    best (λ, u) among faces whose top eigenvector keeps their signs."""
-    d = Hn.shape[1]
-    h = Hn.shape[0]
+    # the (vertex, pattern) pairs to bound, per zero set and rank, with their patterns' part of
+    # the forms (shared by v and −v): only the claimed pairs, 2^(d−1) of the 3^(d−1) patterns
+    jobs = []
     for key, js in keys.items():
         js = np.array(js)
         for rows, N, angle in spans[key]:
-            dim = N.shape[2]
-            if dim == 0:  # only the origin: no face
+            if N.shape[2] == 0:  # only the origin: no face
                 continue
             if claimed is None:
                 pr, pj = np.divmod(np.arange(rows.size * js.size), js.size)
@@ -1178,34 +1166,77 @@ def _count_faces(Hn, K, patterns, keys, spans, sign_v, forms, c, floor, W, count
                 pr, pj = np.nonzero(claimed[np.ix_(rows, js)])
             if pr.size == 0:
                 continue
-            A = forms[rows[pr], js[pj]].reshape(pr.size, c, d) @ N[pr]  # (L, c, dim)
+            vr, jp = rows[pr], js[pj]
+            around = (np.einsum("lk,lkx->lx", plus[jp], P[K[vr]])
+                      + np.einsum("lk,lkx->lx", minus[jp], M[K[vr]]))  # (L, c·d)
+            jobs.append((vr, jp, N[pr], angle[pr], around))
+    counted = np.full((2, V, n_p), -np.inf)
+    best = (-np.inf, None)
+    for side, sg in enumerate((1.0, -1.0)):
+        sign_v = np.sign(sg * (v @ Hn.T))  # (V, h)
+        if fixed is not None:
+            sign_v[:, fixed != 0] = fixed[fixed != 0]
+        sign_v[np.arange(V)[:, None], K] = 0.0  # the hyperplanes through v take the pattern's sign
+        base = (sign_v > 0) @ P + (sign_v < 0) @ M  # (V, c·d): the rows off the vertex
+        best = _count_faces(Hn, K, patterns, jobs, sign_v, base, c, floor, W, counted[side], best)
+    return counted, best
+
+
+#: hyperplanes that each face's eigenvector is checked against first (:func:`_count_faces`)
+_PRE_ROWS = 16
+
+
+def _count_faces(Hn, K, patterns, jobs, sign_v, base, c, floor, W, counted, best):
+    """The work of :func:`_face_bounds` for one side (v or −v): fills ``counted``, returns the
+    best (λ, u) among faces whose top eigenvector keeps their signs."""
+    d = Hn.shape[1]
+    h = Hn.shape[0]
+    for vr, jp, N, angle, around in jobs:  # vertices, patterns, spans, their angle errors, the patterns' forms
+        dim = N.shape[2]
+        A = (base[vr] + around).reshape(len(vr), c, d) @ N  # (L, c, dim)
+        if c < dim:  # the same nonzero eigenvalues from the smaller c × c Gram matrix A Aᵀ
+            w, vl = np.linalg.eigh(A @ np.swapaxes(A, -1, -2))
+            vtop = np.einsum("rcm,rc->rm", A, vl[:, :, -1])  # Aᵀ w₁ = √λ₁ times the top eigenvector
+            vtop /= np.maximum(np.linalg.norm(vtop, axis=1, keepdims=True), 1e-300)
+        else:
             w, vecs = np.linalg.eigh(np.swapaxes(A, -1, -2) @ A)  # (L, dim), (L, dim, dim)
-            top = w[:, -1]
-            fro = np.sqrt(np.sum(A * A, axis=(-1, -2)))
-            # rounding: the forms' sums (≤ (h + d + 4)ε·W, W = Σ‖P_k‖ + ‖M_k‖), the products and
-            # the eigensolver, and the span's angle (:func:`_null_bases`) — as λ ≤ (‖A‖ + ‖E‖)²
-            e = (h + d + 4) * _EPS * W + 16.0 * (c + d + 2) * _EPS * fro + fro * angle[pr]
-            err = 2.0 * fro * e + e * e
-            ub = top + err
-            look = np.flatnonzero(ub > floor)
-            if look.size == 0:
-                continue
-            r_i, j_i = pr[look], pj[look]
-            u = np.einsum("rdk,rk->rd", N[r_i], vecs[look, :, -1])  # (L, d) top eigenvectors
-            req = np.array(sign_v[rows[r_i]])  # (L, h): the face's signs
-            req[np.arange(r_i.size)[:, None], K[rows[r_i]]] = patterns[js[j_i]]
-            zu = u @ Hn.T
-            gap = top[look] - (w[look, -2] if dim > 1 else 0.0)
-            delta = 1e-10 + 10.0 * err[look] / np.maximum(gap, 1e-300) + 10.0 * angle[r_i]
-            keep_p = np.min(req * zu, axis=1) if h else np.zeros(r_i.size)
-            keep_m = np.min(-req * zu, axis=1) if h else np.zeros(r_i.size)
-            skip = (gap > 1e-10 * np.abs(top[look])) & (keep_p < -delta) & (keep_m < -delta)
-            counted[rows[r_i[~skip]], js[j_i[~skip]]] = ub[look[~skip]]
-            inside = np.maximum(keep_p, keep_m) >= 0.0
-            if np.any(inside):
-                t = int(np.argmax(np.where(inside, top[look], -np.inf)))
-                if top[look[t]] > best[0]:
-                    best = (float(top[look[t]]), u[t] if keep_p[t] >= 0 else -u[t])
+            vtop = vecs[:, :, -1]
+        top = w[:, -1]
+        fro = np.sqrt(np.sum(A * A, axis=(-1, -2)))
+        # rounding: the forms' sums (≤ (h + d + 4)ε·W, W = Σ‖P_k‖ + ‖M_k‖), the products and
+        # the eigensolver, and the span's angle (:func:`_null_bases`) — as λ ≤ (‖A‖ + ‖E‖)²
+        e = (h + d + 4) * _EPS * W + 16.0 * (c + d + 2) * _EPS * fro + fro * angle
+        err = 2.0 * fro * e + e * e
+        ub = top + err
+        look = np.flatnonzero(ub > floor)
+        if look.size == 0:
+            continue
+        u = np.einsum("rdk,rk->rd", N[look], vtop[look])  # (L, d) top eigenvectors
+        gap = top[look] - (w[look, -2] if w.shape[1] > 1 else 0.0)
+        delta = 1e-10 + 10.0 * err[look] / np.maximum(gap, 1e-300) + 10.0 * angle[look]
+        separated = gap > 1e-10 * np.abs(top[look])
+        if h > _PRE_ROWS:
+            # most eigenvectors break a few hyperplanes by far: a spread subset of them, with
+            # the hyperplanes through the vertex left free (a weaker test, as sound: a face
+            # broken on a subset is broken), settles those before the check on all h
+            sub = np.unique(np.linspace(0, h - 1, _PRE_ROWS).astype(np.intp))
+            rs, zs = sign_v[vr[look]][:, sub], u @ Hn[sub].T
+            out = separated & (np.min(rs * zs, axis=1) < -delta) & (np.min(-rs * zs, axis=1) < -delta)
+            rest = np.flatnonzero(~out)
+            look, u, delta, separated = look[rest], u[rest], delta[rest], separated[rest]
+        rv, rj = vr[look], jp[look]
+        req = np.array(sign_v[rv])  # (L, h): the face's signs
+        req[np.arange(look.size)[:, None], K[rv]] = patterns[rj]
+        zu = u @ Hn.T
+        keep_p = np.min(req * zu, axis=1) if h else np.zeros(look.size)
+        keep_m = np.min(-req * zu, axis=1) if h else np.zeros(look.size)
+        skip = separated & (keep_p < -delta) & (keep_m < -delta)
+        counted[rv[~skip], rj[~skip]] = ub[look[~skip]]
+        inside = np.maximum(keep_p, keep_m) >= 0.0
+        if np.any(inside):
+            t = int(np.argmax(np.where(inside, top[look], -np.inf)))
+            if top[look[t]] > best[0]:
+                best = (float(top[look[t]]), u[t] if keep_p[t] >= 0 else -u[t])
     return best
 
 
@@ -1311,6 +1342,24 @@ def _around_vertex(Hn, S, E, fixed, K, v, k, groups):
     # the rays ±v themselves: every row of K zero, the others with their signs there
     groups.append((K[None, :], v[None, :], np.zeros((1, len(K)), dtype=np.int64), fixed, None))
     return levels
+
+
+def _batched(groups):
+    """The groups with every pattern of their rows (degenerate vertices, one group each, and the
+    rays of quotient levels) merged where they share the number of rows, the patterns and the
+    fixed signs, so that they are bounded in batches: one by one, their many small eigenvalue
+    problems cost more than the level's own faces (Iris with a bias: hundreds of such vertices)."""
+    merged, out = {}, []
+    for g in groups:
+        Kg, vg, pt, fx, cl = g
+        if cl is not None:
+            out.append(g)
+            continue
+        key = (Kg.shape[1], pt.tobytes(), None if fx is None else fx.tobytes())
+        merged.setdefault(key, []).append(g)
+    for gs in merged.values():
+        out.append((np.vstack([g[0] for g in gs]), np.vstack([g[1] for g in gs]), gs[0][2], gs[0][3], None))
+    return out
 
 
 def _patterns_all(k):
@@ -1437,6 +1486,7 @@ def sigma_by_faces(X, G, *, time_limit: float = 60.0, max_faces: int | None = No
             if more is None:
                 return None
             levels += more
+    groups = _batched(groups)
     faces = 0
     for Kg, vg, pt, fx, cl in groups:
         if cl is None:
@@ -1455,27 +1505,53 @@ def sigma_by_faces(X, G, *, time_limit: float = 60.0, max_faces: int | None = No
         low = max(low, float(vals.max()))
     floor = low * low * (1.0 - 1e-9)
     top, done = floor, 0
-    for Kg, vg, pt, fx, cl in groups:
-        step = max(1, int(1.6e7 // (len(pt) * h)))  # (vertices, patterns, c·d) forms: about 0.1–0.2 GB
-        for a0 in range(0, len(vg), step):
-            if time.perf_counter() - t0 > time_limit:
-                return None
-            sl = slice(a0, a0 + step)
-            claimed = None
-            if cl is not None:
-                g, free = cl[0][sl], cl[1][sl]
-                claimed = np.all((pt[None, :, :] == 0) | (pt[None, :, :] == g[:, None, :]) | free[:, None, :], axis=2)
-            res = _face_bounds(H, Hn, P, M, Kg[sl], vg[sl], pt, c, floor, W, cache, fixed=fx, claimed=claimed)
-            if res is None:
-                return None
-            counted, (lam, u) = res
-            top = max(top, float(counted.max()))
-            if u is not None and lam > low * low:
-                low = max(low, float(_sigma_at(X, G, u[:, None])[0][0]))
-            done += 2 * (len(vg[sl]) * len(pt) if claimed is None else int(claimed.sum()))
-            if callback is not None:
-                callback({"iteration": done, "value": float(np.sqrt(max(top, 0.0))), "lower_bound": low,
-                          "faces": done, "time_s": time.perf_counter() - t0})
+
+    def bound(Kg, vg, pt, fx, cl, sl):  # one slice of a group's vertices
+        claimed = None
+        if cl is not None:
+            g, free = cl[0][sl], cl[1][sl]
+            claimed = np.all((pt[None, :, :] == 0) | (pt[None, :, :] == g[:, None, :]) | free[:, None, :], axis=2)
+        res = _face_bounds(H, Hn, P, M, Kg[sl], vg[sl], pt, c, floor, W, cache, fixed=fx, claimed=claimed)
+        n_faces = 2 * (len(vg[sl]) * len(pt) if claimed is None else int(claimed.sum()))
+        return res, n_faces
+
+    tasks = ((Kg, vg, pt, fx, cl, slice(a0, a0 + step)) for Kg, vg, pt, fx, cl in groups
+             for step in [max(1, int(1.6e7 // (len(pt) * h)))]  # (vertices, patterns, c·d) forms: about 0.1–0.2 GB
+             for a0 in range(0, len(vg), step))
+    # the slices run on every core (numpy's batched eigensolvers release the GIL), at most two
+    # per core in flight; results are taken in order, and top and low are maxima, so the
+    # outcome does not depend on the threads
+    import itertools
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ._validation import cpu_cores
+
+    threads = cpu_cores()
+    pending = []
+    with ThreadPoolExecutor(threads) as pool:
+        for task in itertools.chain(tasks, [None]):
+            if task is not None:
+                if time.perf_counter() - t0 > time_limit:
+                    for fut in pending:
+                        fut.cancel()
+                    return None
+                pending.append(pool.submit(bound, *task))
+                if len(pending) < 2 * threads:
+                    continue
+            while pending and (task is None or len(pending) >= 2 * threads):
+                res, n_faces = pending.pop(0).result()
+                if res is None:
+                    for fut in pending:
+                        fut.cancel()
+                    return None
+                counted, (lam, u) = res
+                top = max(top, float(counted.max()))
+                if u is not None and lam > low * low:
+                    low = max(low, float(_sigma_at(X, G, u[:, None])[0][0]))
+                done += n_faces
+                if callback is not None:
+                    callback({"iteration": done, "value": float(np.sqrt(max(top, 0.0))), "lower_bound": low,
+                              "faces": done, "time_s": time.perf_counter() - t0})
     # faces left below the floor have f_H ≤ low, so the margin applies to low as well
     upper = max(float(np.sqrt(max(top, 0.0))), low) * (1.0 + 4.0 * _EPS) + margin
     info = {"method": "faces", "status": "exact", "cells": int(done), "degenerate_vertices": n_degenerate,
