@@ -11,7 +11,8 @@ flatter residual, like those column generation certifies at the end (minutes to 
 Notes). Then
 `relu_dual_norm_bound(X, Γ, tol)` runs ``--repeats`` times,
 and, side by side, the exact face enumeration `relu_dual_norm_faces(X, Γ)` where the arrangement
-has at most 5·10⁶ faces (rows with tol 0); the table gives the cells (faces), the median time,
+has at most `--faces-max` faces (5·10⁶ by default; rows with tol 0; `--tols ''` runs only
+those); a case ending in `:bias` has the ones column. The table gives the cells (faces), the median time,
 σ̄/γ and σ̄/σ_lower.
 
 To compare code versions side by side, run the old one from a worktree on the same machine:
@@ -60,13 +61,13 @@ def _commit() -> str:
         return "unknown"
 
 
-def residual(name, protocol, reg, rounds=0):
+def residual(name, protocol, reg, rounds=0, bias=False):
     """(X, Γ) of the case: the first-round master residual, or with ``rounds`` the residual after
     that many more rounds of pricing by ascents (2,000 random starts, the 100 best violated
     directions and small clouds around them join the dictionary; a later, flatter residual, like
     the ones column generation certifies at the end); built without any time limit."""
     split = prepare(name, protocol=protocol)
-    problem = TrainingProblem.from_data(split.X_train, split.Y_train, reg)
+    problem = TrainingProblem.from_data(split.X_train, split.Y_train, reg, bias=bias)
     X, Y = problem.X, problem.Y
     U = train_lbfgs(problem, width=50, restarts=0, seed=np.random.default_rng(0), max_iter=2000).solution["U"]
     rng = np.random.default_rng(0)
@@ -89,18 +90,20 @@ def residual(name, protocol, reg, rounds=0):
     return X, Y - H @ W
 
 
-def run(cases, tols, repeats):
+def run(cases, tols, repeats, faces_max=FACES_DEFAULT_MAX):
     rows = []
     for case in cases.split(","):
         name, protocol, reg, *more = case.split(":")
         reg = float(reg)
-        X, G = residual(name, protocol, reg, int(more[0]) if more else 0)
-        exact = arrangement_face_count(X) <= FACES_DEFAULT_MAX
+        bias = "bias" in more
+        more = [m for m in more if m != "bias"]
+        X, G = residual(name, protocol, reg, int(more[0]) if more else 0, bias=bias)
+        exact = arrangement_face_count(X) <= faces_max
         for tol in tols + ([0.0] if exact else []):
             times, last = [], None
             for _ in range(repeats):
                 t = time.perf_counter()
-                last = (relu_dual_norm_faces(X, G) if tol == 0 else
+                last = (relu_dual_norm_faces(X, G, max_faces=max(faces_max, FACES_DEFAULT_MAX)) if tol == 0 else
                         relu_dual_norm_bound(X, G, tol=tol, time_limit=600))
                 times.append(time.perf_counter() - t)
             row = {"case": case, "oracle": "faces" if tol == 0 else "branch-and-bound", "tol": tol,
@@ -145,8 +148,11 @@ def compare(old_path, new_path) -> str:
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cases", default=DEFAULT_CASES,
-                    help="name:protocol:reg[:rounds],... — rounds: a later residual, after that many "
-                         "rounds of pricing by ascents (default: %(default)s)")
+                    help="name:protocol:reg[:rounds][:bias],... — rounds: a later residual, after that many "
+                         "rounds of pricing by ascents; bias: with the ones column (default: %(default)s)")
+    ap.add_argument("--faces-max", type=float, default=FACES_DEFAULT_MAX,
+                    help="enumerate the faces where the arrangement has at most this many "
+                         "(Iris with a bias: 4.7·10⁷, about 40 s; default: %(default)g)")
     ap.add_argument("--tols", default="1e-2,1e-3", help="oracle tolerances (default: %(default)s)")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results", "oracle.json"))
@@ -157,7 +163,8 @@ def main():
         print(compare(*args.compare))
         return
     commit = _commit()
-    rows = run(args.cases, [float(t) for t in args.tols.split(",")], args.repeats)
+    tols = [float(t) for t in args.tols.split(",")] if args.tols else []
+    rows = run(args.cases, tols, args.repeats, int(args.faces_max))
     out = {"commit": commit, "machine": machine(), "repeats": args.repeats, "rows": rows}
     with open(args.out, "w") as fh:
         json.dump(out, fh, indent=1)
