@@ -939,7 +939,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "solvers. It also recomputes the stored network's objective. An "
                                    "atomic-dual part's dual norm sigma is computed exactly by enumerating "
                                    "the faces of the hyperplane arrangement, each face once (where the time "
-                                   "limit allows it: about 8 microseconds per face; Iris 1.1 million faces, "
+                                   "limit allows it: about 4 microseconds per face; Iris 1.1 million faces, "
                                    "Iris with a bias 47 million), else bounded by the verifier's own branch "
                                    "and bound. Exit status 0 when every part's "
                                    "claimed bound is confirmed (to a relative 1e-6 for SDP-NN, 1e-4 for the "

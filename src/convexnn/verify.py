@@ -1516,7 +1516,7 @@ def sigma_by_faces(X, G, *, time_limit: float = 60.0, max_faces: int | None = No
         return res, n_faces
 
     tasks = ((Kg, vg, pt, fx, cl, slice(a0, a0 + step)) for Kg, vg, pt, fx, cl in groups
-             for step in [max(1, int(1.6e7 // (len(pt) * h)))]  # (vertices, patterns, c·d) forms: about 0.1–0.2 GB
+             for step in [max(1, int(1.6e7 // (len(pt) * h)))]  # slices of (vertices × patterns × h) ≤ 1.6·10⁷
              for a0 in range(0, len(vg), step))
     # the slices run on every core (numpy's batched eigensolvers release the GIL), at most two
     # per core in flight; results are taken in order, and top and low are maxima, so the
