@@ -501,3 +501,30 @@ def test_peaks_and_vertices_do_not_depend_on_how_many_faces_are_kept(monkeypatch
     np.testing.assert_array_equal(small.u, full.u)
     np.testing.assert_array_equal(small.peaks, full.peaks)
     np.testing.assert_array_equal(small.vertices, full.vertices)
+
+
+def test_tabulated_complements_are_the_direct_ones(monkeypatch):
+    """The complements of sets of hyperplanes come from a table computed once per enumeration: the
+    same subspaces as a QR of the rows in any order, and the same σ, peaks and vertices as with
+    no table at all."""
+    import convexnn.atomic_dual_faces as faces
+    from convexnn.atomic_dual_faces import _design, _Faces
+
+    rng = np.random.default_rng(31)
+    X = np.hstack([rng.integers(0, 4, size=(30, 3)) / 3.0, rng.standard_normal((30, 1)), np.ones((30, 1))])
+    G = rng.standard_normal((30, 2))
+    H, ap, am, _, _ = _design(X, G)
+    F = _Faces(H, ap, am)
+    F.tabulate()
+    assert sorted(F.tables) == [1, 2, 3]
+    for m in (1, 2, 3):
+        rows = np.array([rng.choice(F.h, m, replace=False) for _ in range(200)])
+        got, want = F.complements(rows), F.basis(F.H[rows])
+        np.testing.assert_allclose(got @ np.swapaxes(got, 1, 2), want @ np.swapaxes(want, 1, 2), atol=1e-12)
+        np.testing.assert_allclose(np.einsum("kmr,krj->kmj", F.H[rows], got), 0.0, atol=1e-12)
+    full = relu_dual_norm_faces(X, G, peaks=16)
+    monkeypatch.setattr(faces, "_TABLE_MAX", 0)
+    plain = relu_dual_norm_faces(X, G, peaks=16)
+    assert plain.cells == full.cells
+    assert plain.upper == pytest.approx(full.upper, rel=1e-12) and plain.lower == pytest.approx(full.lower, rel=1e-12)
+    np.testing.assert_allclose(plain.peaks, full.peaks, atol=1e-9)

@@ -1068,3 +1068,26 @@ def test_sigma_by_faces_does_not_depend_on_batches_or_threads(monkeypatch):
     up1, low1, info1 = sigma_by_faces(X, G, time_limit=120)
     assert info1["cells"] == info["cells"]
     assert up1 == pytest.approx(up, rel=1e-12) and low1 == pytest.approx(low, rel=1e-12)
+
+
+def test_tabulated_svds_of_row_subsets_give_the_same_sigma(monkeypatch):
+    """The SVDs of the rows of each subset come from a table over all subsets, read by their
+    lexicographic rank: the rank matches itertools' order, and σ̄, σ_low and the faces are those
+    of SVDs computed at each vertex."""
+    import itertools
+
+    import convexnn.verify as vf
+    from convexnn.verify import _subset_rank, sigma_by_faces
+
+    for h in (1, 2, 7, 30):
+        for k in range(1, min(h, 4) + 1):
+            subsets = np.array(list(itertools.combinations(range(h), k)), dtype=np.int64)
+            np.testing.assert_array_equal(_subset_rank(subsets, h), np.arange(len(subsets)))
+    rng = np.random.default_rng(4)
+    X = np.hstack([rng.integers(0, 4, size=(26, 3)) / 3.0, rng.standard_normal((26, 1)), np.ones((26, 1))])
+    G = rng.standard_normal((26, 2))
+    up, low, info = sigma_by_faces(X, G, time_limit=120)
+    monkeypatch.setattr(vf, "_SVD_TABLE", 0)
+    up0, low0, info0 = sigma_by_faces(X, G, time_limit=120)
+    assert info0["cells"] == info["cells"] and info0["exact_checks"] == info["exact_checks"]
+    assert up0 == pytest.approx(up, rel=1e-12) and low0 == pytest.approx(low, rel=1e-12)

@@ -71,6 +71,8 @@ _EIGENGAP = 1e-4
 _RECHECK = 1e-3
 # hyperplanes that every face's eigenvector is checked against first (the others only if it passes)
 _PREFILTER = 16
+# the complements of sets of m hyperplanes are tabulated once where h^m is at most this (_Faces.tabulate)
+_TABLE_MAX = 2_000_000
 # vertices where at least this many hyperplanes meet are walked as a quotient level (_Level.quotient)
 # instead of through all 3^m sign choices of their hyperplanes
 _QUOTIENT_MIN = 9
@@ -191,6 +193,27 @@ class _Faces:
             return np.broadcast_to(np.eye(self.r), (len(normals), self.r, self.r))
         Q, _ = np.linalg.qr(np.transpose(normals, (0, 2, 1)), mode="complete")
         return Q[:, :, m:]
+
+    def tabulate(self):
+        """The complements of every set of m ≤ r − 2 hyperplanes, computed once (where h^m ≤
+        _TABLE_MAX): a face's span is the complement of its zero rows, and a set of rows is the zero
+        set of faces around many vertices (on Iris with a bias each 3-set at about 140)."""
+        self.tables = {}
+        for m in range(1, self.r - 1):
+            if self.h ** m > _TABLE_MAX:
+                break
+            sets = np.array(list(itertools.combinations(range(self.h), m)), dtype=np.intp).reshape(-1, m)
+            where = np.full(self.h ** m, -1, dtype=np.intp)  # sorted rows (as a base-h number) → set
+            where[np.ravel_multi_index(tuple(sets.T), (self.h,) * m)] = np.arange(len(sets))
+            self.tables[m] = (where, self.basis(self.H[sets]))
+
+    def complements(self, rows: np.ndarray) -> np.ndarray:
+        """:meth:`basis` of the hyperplanes ``rows`` (k × m), from the table where there is one."""
+        table = getattr(self, "tables", {}).get(rows.shape[1])
+        if table is None:
+            return self.basis(self.H[rows])
+        where, bases = table
+        return bases[where[np.ravel_multi_index(tuple(np.sort(rows, axis=1).T), (self.h,) * rows.shape[1])]]
 
 
 def _top2(K: np.ndarray):
@@ -402,7 +425,7 @@ def _chunk(F: _Faces, T: np.ndarray, lv: _Level | None = None):
     through = np.zeros(P0.shape, bool)
     through[np.arange(n)[:, None], Trows] = True
     zero_sets = sorted({tuple(np.flatnonzero(cb == 0)) for cb in combos}, key=len)
-    bases = {z: F.basis(F.H[Trows[:, list(z)]]) for z in zero_sets if len(z) < r - 1}
+    bases = {z: F.complements(Trows[:, list(z)]) for z in zero_sets if len(z) < r - 1}
     sub = np.unique(np.linspace(0, F.h - 1, min(F.h, _PREFILTER)).astype(np.intp))
     H_sub = F.H[sub]
     out = []
@@ -698,6 +721,7 @@ def relu_dual_norm_faces(X, G, *, max_faces: int = FACES_DEFAULT_MAX, time_limit
     if not _fits(_estimate(h, r), h, max_faces):
         return None
     F = _Faces(H, ap, am)
+    F.tabulate()
     kept = _Kept(r, max(4096, 16 * peaks))
     rng = np.random.default_rng(_SLICE_SEED)  # the slices of every level: the enumeration is deterministic
     deadline = None if time_limit is None else t0 + time_limit
