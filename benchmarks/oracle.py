@@ -152,7 +152,7 @@ def main():
                          "rounds of pricing by ascents; bias: with the ones column (default: %(default)s)")
     ap.add_argument("--faces-max", type=float, default=FACES_DEFAULT_MAX,
                     help="enumerate the faces where the arrangement has at most this many "
-                         "(Iris with a bias: 4.7·10⁷, about 40 s; default: %(default)g)")
+                         "(Iris with a bias: 4.7·10⁷, about 30 s; default: %(default)g)")
     ap.add_argument("--tols", default="1e-2,1e-3", help="oracle tolerances (default: %(default)s)")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results", "oracle.json"))

@@ -1460,7 +1460,7 @@ def atomic_dual_certificate(X, Y, reg: float, *, init=None, init_output=None, ti
     from .atomic_dual_faces import arrangement_face_count, enumeration_fits, relu_dual_norm_faces
 
     # (beyond the default size, where its expected time leaves most of the time limit to the rounds:
-    # Iris with a bias, 4·10⁷ faces, about 40 s on 2 cores; docs/mathematics.md §7.3)
+    # Iris with a bias, 4·10⁷ faces, about 30 s on 2 cores; docs/mathematics.md §7.3)
     use_faces = oracle == "faces" or (oracle == "auto" and (
         enumeration_fits(X) or arrangement_face_count(X) * _FACE_SECONDS <= _CG_FACES_SHARE * float(time_limit)))
     faces = arrangement_face_count(X) if use_faces else 0

@@ -1153,8 +1153,8 @@ def _subset_rank(sub, h):
 def _svd_tables(Hn, cache):
     """The SVDs of the unit normals of every subset of k ≤ d − 2 rows, in ``cache`` (where there are
     at most _SVD_TABLE subsets): a face's span is the null space of its zero rows, and a subset of
-    rows is the zero set of faces around many vertices (on Iris with a bias each 3-subset at about
-    140 of them), which :func:`_null_bases` otherwise decomposed again at each."""
+    rows is the zero set of faces around many vertices (on Iris with a bias each set of 3 of the 75 rows
+    at the 72 vertices of 4 that hold it), which :func:`_null_bases` otherwise decomposed again at each."""
     import itertools
     import math
 
