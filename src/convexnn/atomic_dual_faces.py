@@ -159,6 +159,7 @@ class _Faces:
         self.combos = np.array(list(itertools.product((-1, 0, 1), repeat=r - 1)), dtype=np.int8)
         # the zero sets of the combos, as tuples of positions, and each zero set's combos
         self.zero_sets = sorted({tuple(np.flatnonzero(cb == 0)) for cb in self.combos}, key=len)
+        self.tables = {}  # m → (index of each sorted m-set of rows, their complements): see tabulate
 
     def vertices(self, T: np.ndarray):
         """Unit rays v (k × r) where the hyperplanes T (k × (r − 1)) meet, the distance margin of
@@ -199,7 +200,6 @@ class _Faces:
         _TABLE_MAX): a face's span is the complement of its zero rows, and a set of rows is the zero
         set of faces around many vertices (on Iris with a bias each set of 3 of the 75 hyperplanes
         at the 72 vertices of 4 that hold it)."""
-        self.tables = {}
         for m in range(1, self.r - 1):
             if self.h ** m > _TABLE_MAX:
                 break
@@ -210,7 +210,7 @@ class _Faces:
 
     def complements(self, rows: np.ndarray) -> np.ndarray:
         """:meth:`basis` of the hyperplanes ``rows`` (k × m), from the table where there is one."""
-        table = getattr(self, "tables", {}).get(rows.shape[1])
+        table = self.tables.get(rows.shape[1])
         if table is None:
             return self.basis(self.H[rows])
         where, bases = table
