@@ -473,7 +473,8 @@ def test_what_the_enumeration_keeps_is_the_top_of_the_full_lists():
         inside = rng.random(size) < (0.0 if size == 3 else 0.3)
         at = np.where(rng.random((size, 1)) < 0.4, -1, rng.integers(0, 30, (size, 2)))
         kept.add(lam, U, inside, at)
-        lams.append(lam), Us.append(U), insides.append(inside), ats.append(at)
+        for store, part in zip((lams, Us, insides, ats), (lam, U, inside, at)):
+            store.append(part)
     lam, U, inside, at = (np.concatenate(lams), np.vstack(Us), np.concatenate(insides), np.vstack(ats))
     assert kept.lam_max == lam.max()
     for sel, mine in ((inside, np.ones(len(kept.lam), bool)), (inside & (at[:, 0] >= 0), kept.at[:, 0] >= 0)):
