@@ -432,11 +432,11 @@ def _interrupt_on_call(fn, k):
     """``fn``, except that its k-th call raises KeyboardInterrupt (a Ctrl-C at that point)."""
     calls = []
 
-    def flaky(*args):
+    def flaky(*args, **kwargs):
         calls.append(1)
         if len(calls) == k:
             raise KeyboardInterrupt
-        return fn(*args)
+        return fn(*args, **kwargs)
 
     return flaky
 
@@ -1091,3 +1091,23 @@ def test_tabulated_svds_of_row_subsets_give_the_same_sigma(monkeypatch):
     up0, low0, info0 = sigma_by_faces(X, G, time_limit=120)
     assert info0["cells"] == info["cells"] and info0["exact_checks"] == info["exact_checks"]
     assert up0 == pytest.approx(up, rel=1e-12) and low0 == pytest.approx(low, rel=1e-12)
+
+
+def test_ctrl_c_inside_a_threaded_slice_of_faces_reaches_the_caller(monkeypatch):
+    """A Ctrl-C while a worker thread bounds a slice of faces comes out of the enumeration as
+    KeyboardInterrupt (the queued slices are dropped), and the atomic part then keeps the crude
+    bound Σ‖x_i‖‖g_i‖, as for a Ctrl-C anywhere else in it."""
+    import convexnn.verify as vf
+    from convexnn.verify import _verify_atomic, sigma_by_faces
+
+    rng = np.random.default_rng(6)
+    X, Y = rng.standard_normal((30, 4)), rng.standard_normal((30, 1))
+    G = 0.1 * rng.standard_normal((30, 1))
+    monkeypatch.setattr(vf, "_face_bounds", _interrupt_on_call(vf._face_bounds, 1))
+    with pytest.raises(KeyboardInterrupt):
+        sigma_by_faces(X, G)
+    monkeypatch.setattr(vf, "_face_bounds", _interrupt_on_call(vf._face_bounds, 1))
+    out = _verify_atomic({"atomic_Gamma": G}, X, Y, 0.1, {"claimed_bound": 0.0}, time_limit=60)
+    d = out["details"]
+    assert d["method"] == "crude" and d["status"] == "interrupted"
+    assert d["sigma_upper"] >= float(np.sum(np.linalg.norm(X, axis=1) * np.linalg.norm(G, axis=1)))

@@ -464,7 +464,7 @@ def _faces_hint(X, gap) -> str | None:
         return None
     need = 10.0 * np.ceil(1.2 * expected / (_CG_FACES_SHARE * 0.8 * 0.5) / 10.0)
     return (f"the dual norm was bounded by branch and bound, which leaves most of this gap; its "
-            f"arrangement ({faces:.2g} faces) can be enumerated exactly in about {expected:.0f} s here: a time "
+            f"arrangement ({faces:.2g} faces) can be enumerated exactly in at most about {expected:.0f} s: a time "
             f"limit of {need:.0f} s or more (--time-limit {need:.0f}, time_limit={need:.0f}) lets the dual stage do that")
 
 

@@ -1567,12 +1567,11 @@ def sigma_by_faces(X, G, *, time_limit: float = 60.0, max_faces: int | None = No
 
     threads = cpu_cores()
     pending = []
-    with ThreadPoolExecutor(threads) as pool:
+    pool = ThreadPoolExecutor(threads)
+    try:
         for task in itertools.chain(tasks, [None]):
             if task is not None:
                 if time.perf_counter() - t0 > time_limit:
-                    for fut in pending:
-                        fut.cancel()
                     return None
                 pending.append(pool.submit(bound, *task))
                 if len(pending) < 2 * threads:
@@ -1580,8 +1579,6 @@ def sigma_by_faces(X, G, *, time_limit: float = 60.0, max_faces: int | None = No
             while pending and (task is None or len(pending) >= 2 * threads):
                 res, n_faces = pending.pop(0).result()
                 if res is None:
-                    for fut in pending:
-                        fut.cancel()
                     return None
                 counted, (lam, u) = res
                 top = max(top, float(counted.max()))
@@ -1591,6 +1588,8 @@ def sigma_by_faces(X, G, *, time_limit: float = 60.0, max_faces: int | None = No
                 if callback is not None:
                     callback({"iteration": done, "value": float(np.sqrt(max(top, 0.0))), "lower_bound": low,
                               "faces": done, "time_s": time.perf_counter() - t0})
+    finally:  # a Ctrl-C (or an early return) need not wait for the slices still queued
+        pool.shutdown(wait=True, cancel_futures=True)
     # faces left below the floor have f_H ≤ low, so the margin applies to low as well
     upper = max(float(np.sqrt(max(top, 0.0))), low) * (1.0 + 4.0 * _EPS) + margin
     info = {"method": "faces", "status": "exact", "cells": int(done), "degenerate_vertices": n_degenerate,
