@@ -217,6 +217,12 @@ class _Faces:
         return bases[where[np.ravel_multi_index(tuple(np.sort(rows, axis=1).T), (self.h,) * rows.shape[1])]]
 
 
+def _row_norms(U: np.ndarray) -> np.ndarray:
+    """Euclidean norms of the rows of a k × r array (3× faster than ``np.linalg.norm(U, axis=1)``
+    for r ≤ 5, one-off)."""
+    return np.sqrt(np.einsum("kr,kr->k", U, U))
+
+
 def _top2(A: np.ndarray):
     """The two largest eigenvalues of the Gram matrices K = A Aᵀ of batched s × t matrices A, and a
     unit eigenvector of the largest (s ≤ 3 in closed form, the branch and bound's formulas; LAPACK
@@ -289,9 +295,9 @@ def _directions(MB: np.ndarray, Bz: np.ndarray, exact: bool = False):
         l1, l2, w = _top2(A)
     if left:
         w = np.einsum("kcm,kc->km", MB, w)
-        w /= np.maximum(np.linalg.norm(w, axis=1, keepdims=True), 1e-300)
+        w /= np.maximum(_row_norms(w), 1e-300)[:, None]
     U = np.einsum("krm,km->kr", Bz, w)
-    U /= np.maximum(np.linalg.norm(U, axis=1, keepdims=True), 1e-300)
+    U /= np.maximum(_row_norms(U), 1e-300)[:, None]
     return l1, U, (l1 - l2) > _EIGENGAP * np.maximum(np.abs(l1), 1e-300)
 
 
