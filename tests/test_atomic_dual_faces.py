@@ -529,3 +529,81 @@ def test_tabulated_complements_are_the_direct_ones(monkeypatch):
     assert plain.cells == full.cells
     assert plain.upper == pytest.approx(full.upper, rel=1e-12) and plain.lower == pytest.approx(full.lower, rel=1e-12)
     np.testing.assert_allclose(plain.peaks, full.peaks, atol=1e-9)
+
+
+@pytest.mark.parametrize("shape", [(1, 4), (2, 5), (3, 5), (3, 2), (4, 5)])
+def test_closed_form_top_eigenpairs_match_lapack(shape):
+    # _top2 reads the Gram matrix A Aᵀ entry by entry (closed forms up to 3 × 3): its two largest
+    # eigenvalues and top eigenvector against LAPACK's, on random, rank-deficient, zero and
+    # repeated-eigenvalue matrices
+    from convexnn.atomic_dual_faces import _top2
+
+    rng = np.random.default_rng(sum(shape))
+    s, t = shape
+    A = rng.standard_normal((400, s, t))
+    A[:40] = A[:40, :1]  # equal rows: rank one
+    A[40:50] = 0.0  # K = 0: the first unit vector
+    A[50:60] = np.eye(s, t)[None] * 2.0  # a repeated top eigenvalue (when s ≤ t)
+    A[60:70] = 0.0  # diagonal K with its top in the second place: some candidate vectors vanish
+    for i in range(min(s, t)):
+        A[60:70, i, i] = np.sqrt([1.0, 5.0, 0.5, 0.25][i])
+    l1, l2, W = _top2(A)
+    evals, evecs = np.linalg.eigh(np.einsum("kst,kut->ksu", A, A))
+    scale = np.maximum(evals[:, -1], 1e-300)
+    second = evals[:, -2] if s > 1 else np.zeros(len(A))
+    sep = evals[:, -1] - second > 1e-3 * scale
+    # where two eigenvalues coincide (λ₁ = λ₂, or rank one: λ₂ = λ₃ = 0) the trigonometric formula
+    # gives them to about √ε relative: enough for the separation test (1e-4 relative), and faces
+    # whose top eigenvalue is not separated are re-solved by LAPACK; elsewhere to rounding
+    assert np.all(np.abs(l1 - evals[:, -1]) <= 1e-6 * scale + 1e-12)
+    assert np.all(np.abs(l2 - second) <= 1e-6 * scale + 1e-12)
+    assert np.all(np.abs(l1 - evals[:, -1])[sep] <= 1e-12 * scale[sep])
+    assert np.allclose(np.linalg.norm(W, axis=1), 1.0)
+    if s <= 3:  # the closed forms' choice where K = 0 (LAPACK's above)
+        assert np.all(W[40:50, 0] == 1.0)
+    K = np.einsum("kst,kut->ksu", A, A)
+    resid = np.linalg.norm(np.einsum("ksu,ku->ks", K, W) - l1[:, None] * W, axis=1)
+    assert np.all(resid[sep] <= 1e-8 * scale[sep])
+    assert np.sum(sep) > 200  # most of them are separated, so the check above has teeth
+
+
+def test_transposed_violations_are_the_plain_ones():
+    from convexnn.atomic_dual_faces import _violation
+
+    rng = np.random.default_rng(2)
+    S = rng.standard_normal((500, 16))
+    req = rng.integers(-1, 2, size=(500, 16)).astype(np.int8)
+    plain, flip = _violation(S, req)
+    viol, flip_t = _violation(np.ascontiguousarray(S.T), req.T, axis=0)
+    assert np.array_equal(plain, viol) and np.array_equal(flip, flip_t)
+    # by hand: the smaller of how far u and −u break the required signs
+    RS = req * S
+    assert np.array_equal(plain, np.minimum(np.maximum(0, -RS.min(1)), np.maximum(0, RS.max(1))))
+
+
+def test_both_signs_of_degenerate_vertices_share_their_spans_exactly(monkeypatch):
+    # _around batches each degenerate vertex with its opposite, and _degenerate computes each zero
+    # set's span once for the two; the faces that count are those of the two signs run apart
+    import convexnn.atomic_dual_faces as faces
+
+    rng = np.random.default_rng(11)
+    X = rng.integers(-3, 4, size=(30, 4)).astype(float)
+    G = rng.standard_normal((30, 2))
+    H, ap, am, _, _ = faces._design(X, G)
+    F = faces._Faces(H, ap, am)
+    seen = []
+    batched = faces._degenerate
+    monkeypatch.setattr(faces, "_degenerate", lambda F, V, IDX, deadline=None, fixed=None: seen.append((V, IDX)) or
+                        batched(F, V, IDX, deadline, fixed))
+    relu_dual_norm_faces(X, G)
+    V, IDX = max(seen, key=lambda vi: len(vi[0]))
+    k = len(V) // 2
+    assert len(V) > 4 and np.array_equal(IDX[:k], IDX[k:])
+    both = batched(F, V, IDX)
+    apart = [batched(F, V[:k], IDX[:k]), batched(F, V[k:], IDX[k:])]
+    def rows(lam, U, inside):  # the faces that count, in a fixed order (batches list them by zero set)
+        T = np.column_stack([lam, U, inside])
+        return T[np.lexsort(T.T[::-1])]
+
+    assert len(both[0]) > 100
+    assert np.array_equal(rows(*both), rows(*(np.concatenate([a[j] for a in apart]) for j in range(3))))
