@@ -412,7 +412,7 @@ def test_fit_names_the_time_limit_that_would_enumerate_the_faces():
     # a gap the branch and bound left open, on an arrangement small enough to enumerate with more
     # time: the note names a time limit at which the dual stage's share covers the enumeration
     from convexnn.atomic_dual import _CG_FACES_SHARE, _FACE_SECONDS
-    from convexnn.pipeline import _faces_hint
+    from convexnn.pipeline import _FACES_HINT_MAX_S, _faces_hint
 
     rng = np.random.default_rng(0)
     X = np.hstack([rng.standard_normal((75, 4)), np.ones((75, 1))])  # Iris-sized, with a bias
@@ -425,7 +425,7 @@ def test_fit_names_the_time_limit_that_would_enumerate_the_faces():
     assert _faces_hint(X, 0.005) is None  # the gap is already small
     assert _faces_hint(X, None) is None
     big = np.hstack([rng.standard_normal((700, 3)), np.ones((700, 1))])  # Bank Notes-sized: out of reach
-    assert arrangement_face_count(big) * _FACE_SECONDS > 600
+    assert arrangement_face_count(big) * _FACE_SECONDS > _FACES_HINT_MAX_S
     assert _faces_hint(big, 0.3) is None
 
 
@@ -607,3 +607,53 @@ def test_both_signs_of_degenerate_vertices_share_their_spans_exactly(monkeypatch
 
     assert len(both[0]) > 100
     assert np.array_equal(rows(*both), rows(*(np.concatenate([a[j] for a in apart]) for j in range(3))))
+
+
+def test_the_clock_projects_the_end_from_the_faces_done():
+    import time
+
+    from convexnn.atomic_dual_faces import _PROJECT_MARGIN, _Clock
+
+    now = time.perf_counter()
+    # 1 s for the first 20 of 100 faces: the other 80 project 4 s, times the margin
+    clock = _Clock(now - 1.0, now + 1.0 + 4.0 * _PROJECT_MARGIN + 5.0, 100)
+    assert not clock.late(10)  # below _PROJECT_FROM: no projection yet
+    assert not clock.late(10)  # the end projected well before the deadline
+    tight = _Clock(now - 1.0, now + 1.0 + 4.0 * _PROJECT_MARGIN - 1.0, 100)
+    assert not tight.late(10) and tight.late(10)
+    assert not _Clock(now - 1.0, None, 100).late(50)  # no deadline, no projection
+    late = _Clock(now - 1.0, now + 100.0, 100)
+    assert late.late(120) is False  # past the estimate nothing is left to project
+    assert late.done == 120
+
+
+def test_an_enumeration_that_projects_its_end_past_the_limit_gives_up_early(monkeypatch):
+    # with a huge margin every projection overruns: the enumeration stops once _PROJECT_FROM of its
+    # faces are done, long before its time limit, with the crude (valid) bound and the faces done
+    import convexnn.atomic_dual_faces as faces
+
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((60, 4))
+    G = rng.standard_normal((60, 2))
+    exact = relu_dual_norm_faces(X, G)
+    monkeypatch.setattr(faces, "_PROJECT_MARGIN", 1e12)
+    res = relu_dual_norm_faces(X, G, time_limit=600)
+    assert res.status == "time_limit" and res.time_s < 60
+    assert faces._PROJECT_FROM * arrangement_face_count(X) <= res.cells < exact.cells
+    assert res.upper >= exact.upper
+    assert relu_dual_norm_faces(X, G).status == "optimal"  # without a time limit nothing is projected
+
+
+def test_column_generation_falls_back_to_the_branch_and_bound_when_the_enumeration_gives_up(monkeypatch):
+    import convexnn.atomic_dual_faces as faces
+
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((40, 3))
+    Y = rng.standard_normal((40, 2))
+    monkeypatch.setattr(faces, "_PROJECT_MARGIN", 1e12)
+    res = atomic_dual_certificate(X, Y, 0.1, time_limit=8.0, oracle="faces", seed=0)
+    assert res.lower_bound is not None and res.info["oracle"] == "branch-and-bound"
+    problem = TrainingProblem(X, Y, 0.1)
+    net = train_lbfgs(problem, width=20, restarts=0, seed=np.random.default_rng(0), max_iter=500)
+    assert res.lower_bound <= net.value + 1e-9
+    assert res.lower_bound <= res.value + 1e-9

@@ -1042,13 +1042,15 @@ _CG_DICTIONARY_BYTES = 64e6
 _CG_CLOUD = 8
 _CG_SPREADS = (0.02, 0.1)
 # atoms added per round from the faces' maxima (the most violated first), and the time per face
-# assumed before the first enumeration has been timed (2 cores: 2.3–2.5 s for Iris's 3.6·10⁶ in
-# benchmarks/oracle.py at 11b1260; the guess leaves room for slower machines)
+# (of arrangement_face_count's estimate) assumed before the first enumeration has been timed
+# (2 cores: 0.5 µs for Iris with a bias, 4.0·10⁷ faces in 20 s, 2026-12-07; the guess leaves room
+# for slower machines, and an enumeration that projects its end beyond its time limit gives up
+# early, leaving the rest of the time to the branch and bound)
 _CG_FACE_PEAKS = 128
-_FACE_SECONDS = 1e-6
+_FACE_SECONDS = 6e-7
 # 'auto' enumerates an arrangement beyond the default size when its expected time is at most this
 # share of the time limit
-_CG_FACES_SHARE = 0.5
+_CG_FACES_SHARE = 0.8
 # pricing between certifications: candidate directions (the arrangement's vertices, all of them or a
 # sample), at most _PRICE_ENTRIES rows × candidates; the violated ones at least _PRICE_SEP rad apart,
 # at most _PRICE_ATOMS per round; a certification at least every _CG_PRICE_ROUNDS rounds
@@ -1457,7 +1459,7 @@ def atomic_dual_certificate(X, Y, reg: float, *, init=None, init_output=None, ti
     rounds = 0
     # the oracle: the exact enumeration of the arrangement's faces where it is small enough (and
     # fits the time left, at the rate the last enumeration ran), else the branch and bound
-    from .atomic_dual_faces import arrangement_face_count, enumeration_fits, relu_dual_norm_faces
+    from .atomic_dual_faces import _PROJECT_MARGIN, arrangement_face_count, enumeration_fits, relu_dual_norm_faces
 
     # (beyond the default size, where its expected time leaves most of the time limit to the rounds:
     # Iris with a bias, 4·10⁷ faces, about 30 s on 2 cores; docs/mathematics.md §7.3)
@@ -1533,6 +1535,8 @@ def atomic_dual_certificate(X, Y, reg: float, *, init=None, init_output=None, ti
                     elif nb is not None and nb.status == "interrupted":
                         raise KeyboardInterrupt
                     else:
+                        if nb is not None and nb.cells > 0:  # it gave up early: the rate it projected
+                            face_rate = max(face_rate, _PROJECT_MARGIN * nb.time_s / nb.cells)
                         nb = None
                 if nb is None:
                     used = "branch-and-bound"

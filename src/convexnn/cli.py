@@ -901,7 +901,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a second certified lower bound: the atomic-norm dual by column generation from "
                         "the trained network's neurons, its dual norm computed exactly by enumerating "
                         "the faces of the hyperplane arrangement where that fits the time (Iris: about "
-                        "a second; Iris with a bias: --time-limit 240 or more), else "
+                        "a second; Iris with a bias: --time-limit 90 or more), else "
                         "bounded by branch and bound over the sphere (its network competes too): "
                         "auto (default) = when the design has "
                         "<= 5 columns, bias included; on = up to 8 columns; off = never. Takes at most "
