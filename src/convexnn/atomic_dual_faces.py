@@ -335,11 +335,13 @@ def _face_maxima(F: "_Faces", MB: np.ndarray, Bz: np.ndarray, req: np.ndarray, e
     return l1, np.where(flip[:, None], -U, U), viol, separated
 
 
-def _counted(F: _Faces, MB: np.ndarray, Bz: np.ndarray, req: np.ndarray):
-    """(λ rounded up, direction, inside, which) for the faces that count among those given (see
-    :func:`_face_maxima`; ``which`` are their positions); faces near their boundary or with close
-    eigenvalues are re-solved by LAPACK before they are skipped."""
-    _, U, viol, sep = _face_maxima(F, MB, Bz, req)
+def _counted(F: _Faces, MB: np.ndarray, Bz: np.ndarray, req: np.ndarray, U: np.ndarray, sep: np.ndarray):
+    """(λ rounded up, direction, inside, which) for the faces that count among those given, with
+    their closed-form directions U (either sign) and separations (see :func:`_face_maxima`;
+    ``which`` are their positions); faces near their boundary or with close eigenvalues are
+    re-solved by LAPACK before they are skipped."""
+    viol, flip = _violation(U @ F.H.T, req)
+    U = np.where(flip[:, None], -U, U)
     near = (viol <= _RECHECK) | ~sep
     if np.any(near):
         idx = np.flatnonzero(near)
@@ -423,7 +425,7 @@ def _process(F: _Faces, MB, Bz, req0, Trows, combos, H_sub, sub):
         return None
     req = req0[rest]
     req[np.arange(len(rest))[:, None], Trows[rest]] = combos[rest]
-    lam, U, inside, which = _counted(F, MB[rest], Bz[rest], req)
+    lam, U, inside, which = _counted(F, MB[rest], Bz[rest], req, U[rest], sep[rest])
     if len(lam) == 0:
         return None
     return lam, U, inside, rest[which]
