@@ -773,8 +773,9 @@ def relu_dual_norm_faces(X, G, *, max_faces: int = FACES_DEFAULT_MAX, time_limit
     face–hyperplane pairs, scaled up with ``max_faces``; :func:`arrangement_face_count` estimates the
     faces) or, unexpectedly, meets a level without vertices: the caller then uses the branch and
     bound. At
-    ``time_limit`` or on Ctrl-C it returns a valid but crude bound (the sum of the hyperplanes'
-    weights) with status 'time_limit' / 'interrupted'.
+    ``time_limit`` (or as soon as the faces done project its end beyond it: :class:`_Clock`) or on
+    Ctrl-C it returns a valid but crude bound (the sum of the hyperplanes' weights) with status
+    'time_limit' / 'interrupted', and ``cells`` the faces visited so far.
     """
     t0 = time.perf_counter()
     X = as_float_matrix(X, "X")
