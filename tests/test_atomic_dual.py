@@ -1067,3 +1067,35 @@ def test_the_master_leaves_the_next_certification_its_reserve(monkeypatch):
     assert calls and seen[0][1] is None  # the first pass: no round yet, no reserve
     after = [keep for at, keep in seen if at > calls[0][0]]
     assert after and all(keep is not None and keep >= 1.6 for keep in after)
+
+
+def test_the_dual_stage_gets_what_the_stages_before_it_left_of_the_time_limit(monkeypatch):
+    # half the time limit at least; when the stages before it were quick, the rest of the limit (so
+    # a time limit bounds the whole run), of which column generation gets 0.8
+    import time
+
+    import convexnn.pipeline as pipeline
+
+    seen = []
+    real = pipeline.atomic_dual_certificate
+
+    def spy(*args, **kwargs):
+        seen.append((time.perf_counter(), kwargs["time_limit"]))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "atomic_dual_certificate", spy)
+    rng = np.random.default_rng(8)
+    X = rng.standard_normal((30, 3))
+    Y = rng.standard_normal((30, 2))
+    t0 = time.perf_counter()
+    res = fit(X, Y, 0.1, method="lbfgs", width=10, restarts=1, time_limit=40)
+    (t_dual, limit), = seen
+    before = t_dual - t0
+    assert before < 20  # quick first stages on this small problem
+    assert limit == pytest.approx(0.8 * (40 - before), abs=0.5)
+    assert limit > 0.8 * 0.5 * 40
+    assert res.times["dual"] <= 40 - before + 1.0
+    # without a time limit the stage keeps its 30 s
+    seen.clear()
+    fit(X, Y, 0.1, method="lbfgs", width=10, restarts=1, max_iter=50)
+    assert seen[0][1] == pytest.approx(0.8 * 30.0)

@@ -418,10 +418,17 @@ def test_fit_names_the_time_limit_that_would_enumerate_the_faces():
     X = np.hstack([rng.standard_normal((75, 4)), np.ones((75, 1))])  # Iris-sized, with a bias
     faces = arrangement_face_count(X)
     assert 3e7 < faces < 5e7
-    note = _faces_hint(X, 0.12)
-    need = float(note.split("--time-limit ")[1].split(",")[0])
-    assert 0.8 * 0.5 * need * _CG_FACES_SHARE >= faces * _FACE_SECONDS  # enough for the enumeration
-    assert need <= 1.3 * faces * _FACE_SECONDS / (0.8 * 0.5 * _CG_FACES_SHARE) + 10  # and not much more
+    # the dual stage gets half the limit, or what the stages before it (``before`` s) left of it
+    # if more: the note's limit covers the enumeration either way, and is not much more
+    needs = []
+    for before in (0.0, 5.0, 1000.0):
+        note = _faces_hint(X, 0.12, before)
+        need = float(note.split("--time-limit ")[1].split(",")[0])
+        stage = max(0.5 * need, need - before)
+        assert 0.8 * stage * _CG_FACES_SHARE >= faces * _FACE_SECONDS  # enough for the enumeration
+        assert 0.8 * (stage - 10) * _CG_FACES_SHARE <= 1.3 * faces * _FACE_SECONDS  # and not much more
+        needs.append(need)
+    assert needs[0] <= needs[1] < needs[2]  # slow first stages leave the dual stage its half
     assert _faces_hint(X, 0.005) is None  # the gap is already small
     assert _faces_hint(X, None) is None
     big = np.hstack([rng.standard_normal((700, 3)), np.ones((700, 1))])  # Bank Notes-sized: out of reach

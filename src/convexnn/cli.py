@@ -863,7 +863,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "and network from the atomic-norm dual (see --dual-bound); prints the "
                                    "certified gap and train/test metrics. The SDP solve gets --time-limit, "
                                    "the rounding a quarter of it, the L-BFGS training and the dual stage "
-                                   "half of it each (so about 2.25x the limit at most); when the SDP solve is on its "
+                                   "half of it each, the dual stage more when the stages before it left more of the "
+                                   "limit (so about 2.25x the limit at most, and about the limit when the "
+                                   "first stages are quick); when the SDP solve is on its "
                                    "first-order route (ADMM) and still more than 10% from its bound at half "
                                    "its limit, it stops there and the dual stage also gets its remaining time.")
     _add_data_args(p)
@@ -901,11 +903,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a second certified lower bound: the atomic-norm dual by column generation from "
                         "the trained network's neurons, its dual norm computed exactly by enumerating "
                         "the faces of the hyperplane arrangement where that fits the time (Iris: about "
-                        "a second; Iris with a bias: --time-limit 90 or more), else "
+                        "a second; Iris with a bias: from a time limit of about 45 s, the default included), else "
                         "bounded by branch and bound over the sphere (its network competes too): "
                         "auto (default) = when the design has "
-                        "<= 5 columns, bias included; on = up to 8 columns; off = never. Takes at most "
-                        "half the time limit (a longer limit buys more rounds); the certificate keeps "
+                        "<= 5 columns, bias included; on = up to 8 columns; off = never. Takes half the time "
+                        "limit, or what the stages before it left of it if more (a longer limit buys more "
+                        "rounds); the certificate keeps "
                         "the larger bound")
     p.add_argument("--save", default=None, metavar="PATH", help="save the network (.npz, no pickle)")
     p.set_defaults(func=cmd_fit)

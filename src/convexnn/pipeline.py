@@ -132,8 +132,9 @@ def fit(
     bound over the sphere; a note names the time limit at which they would fit). Its network
     (and an L-BFGS polish of it) join the candidates. 'auto' (default) runs it when ``certify`` is
     not False, the design has at most 5 columns (bias included) and the certificate so far is
-    not already within 1e-3, for at most half the time limit (at least 1 s; 30 s without one)
-    or until its own gap is ≤ 1e-3; True runs it for up to 8 columns; False never. The
+    not already within 1e-3, for at most half the time limit or what the stages before it left
+    of the limit, whichever is more (at least 1 s; 30 s without one), or until its own gap is
+    ≤ 1e-3; True runs it for up to 8 columns; False never. The
     certificate keeps the larger bound and the best network. When it is to run under a time
     limit, an SDP-NN solve on the first-order route (ADMM) still more than 10 % from its certified
     bound at half the limit stops there, and the dual stage gets the SDP stage's remaining time
@@ -195,6 +196,7 @@ def fit(
     if method in KERNEL_METHODS:
         return _fit_kernel(X, Y, reg, bias=bias, kind=method)
 
+    t_fit = time.perf_counter()
     stages: dict[str, SolveResult] = {}
     times: dict[str, float] = {}
     notes: list[str] = []
@@ -317,7 +319,12 @@ def fit(
                         "and no dual stage ran (the certificate was already within its tolerance)"))
     if run_dual:
         t = time.perf_counter()
+        before = t - t_fit
         budget = _dual_time_limit(time_limit) + handed
+        if time_limit is not None and not handed:
+            # or what the stages before it left of the time limit, when that is more: the limit then
+            # bounds the whole run (Iris with a bias: 56 s instead of 30, enough to enumerate its faces)
+            budget = max(budget, float(time_limit) - before)
         dual = atomic_dual_certificate(problem.X, problem.Y, problem.reg, init=net.U, init_output=net.V,
                                        time_limit=0.8 * budget, tol=_DUAL_TOL, seed=rng,
                                        callback=dual_callback, progress=dual_callback)
@@ -345,7 +352,7 @@ def fit(
     cert = OptimalityCertificate(cert.lower, upper, cert.lower_source,
                                  f"NN-TRAIN objective of the returned network ({name})")
     if run_dual and dual.info.get("oracle") != "faces" and cert.lower == dual.lower_bound:
-        hint = _faces_hint(problem.X, cert.gap)
+        hint = _faces_hint(problem.X, cert.gap, before)
         if hint is not None:
             notes.append(hint)
     sdp = stages.get("sdp")
@@ -450,10 +457,11 @@ def _method_time_limit_note(method: str, res: SolveResult, objective: float, zer
 _FACES_HINT_MAX_S = 300.0
 
 
-def _faces_hint(X, gap) -> str | None:
+def _faces_hint(X, gap, before: float = 0.0) -> str | None:
     """A note for a gap the branch and bound left open (above 10·_DUAL_TOL) where the arrangement's
     faces could be enumerated exactly with a longer time limit: the dual stage (0.8 of half the
-    time limit) enumerates once the expected time is at most _CG_FACES_SHARE of its own."""
+    time limit, or of what the stages before it, ``before`` seconds, left of it if more)
+    enumerates once the expected time is at most _CG_FACES_SHARE of its own."""
     from .atomic_dual import _CG_FACES_SHARE, _FACE_SECONDS
     from .atomic_dual_faces import arrangement_face_count
 
@@ -463,7 +471,8 @@ def _faces_hint(X, gap) -> str | None:
     expected = faces * _FACE_SECONDS
     if expected > _FACES_HINT_MAX_S:
         return None
-    need = 10.0 * np.ceil(1.2 * expected / (_CG_FACES_SHARE * 0.8 * 0.5) / 10.0)
+    work = 1.2 * expected / (_CG_FACES_SHARE * 0.8)  # the dual stage's time that covers it
+    need = 10.0 * np.ceil(min(work / 0.5, work + before) / 10.0)
     return (f"the dual norm was bounded by branch and bound, which leaves most of this gap; its "
             f"arrangement ({faces:.2g} faces) can be enumerated exactly in about {expected:.0f} s: a time "
             f"limit of {need:.0f} s or more (--time-limit {need:.0f}, time_limit={need:.0f}) lets the dual stage do that")
