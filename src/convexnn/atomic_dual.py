@@ -1461,8 +1461,9 @@ def atomic_dual_certificate(X, Y, reg: float, *, init=None, init_output=None, ti
     # fits the time left, at the rate the last enumeration ran), else the branch and bound
     from .atomic_dual_faces import _PROJECT_MARGIN, arrangement_face_count, enumeration_fits, relu_dual_norm_faces
 
-    # (beyond the default size, where its expected time leaves most of the time limit to the rounds:
-    # Iris with a bias, 4·10⁷ faces, about 30 s on 2 cores; docs/mathematics.md §7.3)
+    # (beyond the default size, where its expected time is at most _CG_FACES_SHARE of the time limit:
+    # Iris with a bias, 4·10⁷ faces, about 20 s on 2 cores; an enumeration that would overrun gives
+    # up early; docs/mathematics.md §7.3)
     use_faces = oracle == "faces" or (oracle == "auto" and (
         enumeration_fits(X) or arrangement_face_count(X) * _FACE_SECONDS <= _CG_FACES_SHARE * float(time_limit)))
     faces = arrangement_face_count(X) if use_faces else 0

@@ -78,13 +78,13 @@ _TABLE_MAX = 2_000_000
 _QUOTIENT_MIN = 9
 # (vertex, sign choice) pairs per batch around degenerate vertices
 _PAIRS = 8192
-# the slice order (_chunk): the seed of every level's a and φ, the relative size of φᵀy_j below
-# which both sides of hyperplane j are claimed, and |aᵀv| below which a vertex claims every face
 # an enumeration with a time limit projects its end once this share of the estimated faces is
 # done, and gives up when the projection, the rest's time times the margin, passes the deadline
 # (Iris with a bias: 89 % of the estimated faces after 65 % of the time, then slower vertices)
 _PROJECT_FROM = 0.15
 _PROJECT_MARGIN = 1.5
+# the slice order (_chunk): the seed of every level's a and φ, the relative size of φᵀy_j below
+# which both sides of hyperplane j are claimed, and |aᵀv| below which a vertex claims every face
 _SLICE_SEED = 20261207
 _SLICE_TIE = 1e-10
 _SLICE_NEAR = 1e-6

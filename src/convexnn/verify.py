@@ -1212,8 +1212,8 @@ def _face_bounds(H, Hn, P, M, K, v, patterns, c, floor, W, cache, fixed=None, cl
     by_dim = {}
     for job in jobs:
         by_dim.setdefault(job[2].shape[2], []).append(job)
-    jobs = [job[0] if len(job) == 1 else tuple(np.concatenate([j[i] for j in job]) for i in range(5))
-            for job in by_dim.values()]
+    jobs = [same[0] if len(same) == 1 else tuple(np.concatenate([job[i] for job in same]) for i in range(5))
+            for same in by_dim.values()]
     counted = np.full((2, V, n_p), -np.inf)
     best = (-np.inf, None)
     for side, sg in enumerate((1.0, -1.0)):
