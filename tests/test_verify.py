@@ -1083,6 +1083,8 @@ def test_tabulated_svds_of_row_subsets_give_the_same_sigma(monkeypatch):
         for k in range(1, min(h, 4) + 1):
             subsets = np.array(list(itertools.combinations(range(h), k)), dtype=np.int64)
             np.testing.assert_array_equal(_subset_rank(subsets, h), np.arange(len(subsets)))
+            # with the binomials computed once per enumeration (as sigma_by_faces passes them)
+            np.testing.assert_array_equal(_subset_rank(subsets, h, vf._binomials(h, 5)), np.arange(len(subsets)))
     rng = np.random.default_rng(4)
     X = np.hstack([rng.integers(0, 4, size=(26, 3)) / 3.0, rng.standard_normal((26, 1)), np.ones((26, 1))])
     G = rng.standard_normal((26, 2))

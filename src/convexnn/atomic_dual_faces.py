@@ -25,7 +25,7 @@ with every other hyperplane keeping its sign at the vertex. The enumeration visi
 vertex where a generic linear order of a slice is lowest (2^(d−1) faces per vertex, :func:`_chunk`);
 the faces the slices cut are walked on lower-dimensional levels, and the faces around a vertex
 where many hyperplanes meet on a quotient level (:class:`_Level`). Iris (n = 75, d = 4): 1.1·10⁶
-faces, about a second; Iris with a bias (d = 5): 4.7·10⁷, about 30 s on 2 cores; Bank Notes
+faces, about half a second; Iris with a bias (d = 5): 4.7·10⁷, about 18 s on 2 cores; Bank Notes
 (n = 686): 8.6·10⁸, out of reach, where the branch and bound stays.
 
 Certification: a face is skipped only when its top eigenvalue is separated from the next one (so

@@ -27,8 +27,10 @@ with room to spare.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -1101,7 +1103,7 @@ def _null_bases(Hn, H, K, mask, cache):
         return [(np.arange(V), np.broadcast_to(np.eye(d), (V, d, d)), np.zeros(V))]
     table = cache.get(("svd", k))
     if table is not None:  # the same subsets of rows meet at many vertices: their SVDs, once
-        idx = _subset_rank(sub, Hn.shape[0])
+        idx = _subset_rank(sub, Hn.shape[0], cache.get("comb"))
         s, Vt = table[0][idx], table[1][idx]
     else:
         _, s, Vt = np.linalg.svd(Hn[sub], full_matrices=True)
@@ -1116,11 +1118,14 @@ def _null_bases(Hn, H, K, mask, cache):
     # five rows nearly through one vertex
     for i in np.flatnonzero((rank < k) & (rank != d - 1)):
         key = tuple(sorted(sub[i]))
-        if key not in cache:
-            if cache["checks"] >= _EXACT_BUDGET:
-                return None
-            cache["checks"] += 1
-            cache[key] = _exact_null(H[list(key)])
+        # (under the enumeration's lock: slices run on threads, and each set is counted and
+        # decomposed once, whatever the threads)
+        with cache.get("lock", contextlib.nullcontext()):
+            if key not in cache:
+                if cache["checks"] >= _EXACT_BUDGET:
+                    return None
+                cache["checks"] += 1
+                cache[key] = _exact_null(H[list(key)])
         rank[i], N_all[i] = cache[key]
         angle[i] = 100.0 * d * _EPS
     out = []
@@ -1138,15 +1143,23 @@ def _null_bases(Hn, H, K, mask, cache):
 _SVD_TABLE = 300_000
 
 
-def _subset_rank(sub, h):
+def _binomials(h, k):
+    """C(x, i) for x < h, i ≤ k (h × (k + 1), int64)."""
+    import math
+
+    return np.array([[math.comb(x, i) for i in range(k + 1)] for x in range(h)], dtype=np.int64)
+
+
+def _subset_rank(sub, h, comb=None):
     """Positions of the sorted k-subsets ``sub`` (V × k) of range(h) in the lexicographic order of
     itertools.combinations: C(h, k) − 1 minus the colexicographic rank Σ_i C(b_i, i) of the
-    complemented subset b = h − 1 − (reversed sub)."""
+    complemented subset b = h − 1 − (reversed sub). ``comb``: :func:`_binomials` (h, ≥ k), if at hand."""
     import math
 
     V, k = sub.shape
     b = (h - 1 - sub)[:, ::-1]
-    comb = np.array([[math.comb(x, i) for i in range(k + 1)] for x in range(h)], dtype=np.int64)
+    if comb is None or comb.shape[1] <= k:
+        comb = _binomials(h, k)
     return math.comb(h, k) - 1 - np.sum(comb[b, np.arange(1, k + 1)], axis=1)
 
 
@@ -1159,6 +1172,7 @@ def _svd_tables(Hn, cache):
     import math
 
     h, d = Hn.shape
+    cache["comb"] = _binomials(h, d)  # for :func:`_subset_rank`, computed once
     for k in range(1, d - 1):
         if math.comb(h, k) > _SVD_TABLE:
             break
@@ -1480,7 +1494,7 @@ def sigma_by_faces(X, G, *, time_limit: float = 60.0, max_faces: int | None = No
     if _faces_estimate(h, d) > max_faces or _faces_estimate(h, d) * _FACE_SECONDS > time_limit:
         return None
     W = float(np.sum(np.linalg.norm(P, axis=1) + np.linalg.norm(M, axis=1)))
-    cache = {"checks": 0}
+    cache = {"checks": 0, "lock": threading.Lock()}
     _svd_tables(Hn, cache)
     deadline = t0 + time_limit
     rng = np.random.default_rng(_SLICE_SEED)
