@@ -761,7 +761,7 @@ def _group_lasso_kkt(H, Y, W, reg):
 
 @pytest.mark.parametrize("atoms", [8, 40])  # fewer atoms than rows (Gram form) and more
 def test_group_lasso_master_meets_its_optimality_conditions(atoms):
-    from convexnn.atomic_dual import _group_lasso_fista, _solve_master
+    from convexnn.atomic_dual import _group_lasso_fista, _solve_master, _solve_master_fista
 
     rng = np.random.default_rng(18)
     X = rng.standard_normal((25, 3))
@@ -777,6 +777,125 @@ def test_group_lasso_master_meets_its_optimality_conditions(atoms):
     H = np.maximum(X @ D, 0.0)
     W = _solve_master(H, Y, 0.5, np.zeros((3000, 2)), time.perf_counter() + 30)
     assert _group_lasso_kkt(H, Y, W, 0.5) < 1e-3
+    # and by FISTA alone, as for more than _CG_NEWTON_MAX_ROWS rows
+    W = _solve_master_fista(H, Y, 0.5, np.zeros((3000, 2)), time.perf_counter() + 30)
+    assert _group_lasso_kkt(H, Y, W, 0.5) < 1e-3
+
+
+def _clouded_dictionary(seed, n=30, d=3, base=40, cloud=40, reg=0.01):
+    """A master problem like column generation's late ones: clouds of nearly equal atoms (spread
+    0.02) around a few directions, a bias column, small γ: far more atoms than rows, and features
+    so correlated that FISTA's step 1/L is tiny."""
+    rng = np.random.default_rng(seed)
+    X = np.hstack([rng.standard_normal((n, d - 1)), np.ones((n, 1))])
+    Y = np.sign(rng.standard_normal((n, 2)))
+    B = rng.standard_normal((d, base))
+    D = np.repeat(B, cloud, axis=1) + 0.02 * rng.standard_normal((d, base * cloud))
+    D /= np.linalg.norm(D, axis=0)
+    return np.maximum(X @ D, 0.0), Y, reg
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_newton_master_reaches_clarabel_s_optimum_where_fista_stalls(seed):
+    """The master's optimum against Clarabel on its dual, the projection of Y onto
+    {Γ : ‖H_jᵀΓ‖ ≤ γ for all j}: the Newton solver's network is within 10⁻⁶ of it (relative),
+    where FISTA's working set (the solver before 2026-12-07) stays more than 1 % above."""
+    cp = pytest.importorskip("cvxpy")
+    from convexnn.atomic_dual import _solve_master, _solve_master_fista
+
+    H, Y, reg = _clouded_dictionary(seed)
+    G = cp.Variable(Y.shape)
+    prob = cp.Problem(cp.Maximize(cp.sum(cp.multiply(G, Y)) - 0.5 * cp.sum_squares(G)),
+                      [cp.norm(H.T @ G, 2, axis=1) <= reg])
+    prob.solve(solver="CLARABEL")
+    best = prob.value  # = the master's optimum (strong duality)
+
+    def objective(W):
+        R = Y - H @ W
+        return 0.5 * float(np.sum(R * R)) + reg * float(np.sum(np.linalg.norm(W, axis=1)))
+
+    W0 = np.zeros((H.shape[1], 2))
+    W = _solve_master(H, Y, reg, W0, time.perf_counter() + 60)
+    assert abs(objective(W) - best) <= 1e-6 * best
+    assert _group_lasso_kkt(H, Y, W, reg) < 1e-3
+    assert objective(_solve_master_fista(H, Y, reg, W0, time.perf_counter() + 60)) > 1.01 * best
+    # warm: from a perturbed copy of its own solution, the same optimum
+    W1 = _solve_master(H, Y, reg, W * 1.5, time.perf_counter() + 60)
+    assert abs(objective(W1) - best) <= 1e-6 * best
+
+
+def test_the_variational_form_of_the_master_matches_its_derivatives_and_its_network():
+    """g(η) = ½⟨Y, Γ⟩ + ½γΣ η_j with Γ = γ(H diag η Hᵀ + γI)⁻¹Y: its gradient against central
+    differences, Γ = Y − HW for the network W_j = η_j H_jᵀΓ/γ it defines, and g(η) ≥ that
+    network's objective (γ‖w‖ ≤ ½γ(‖w‖²/η + η)), with equality at the optimum."""
+    from convexnn.atomic_dual import _eta_value, _group_lasso_newton
+
+    H, Y, reg = _clouded_dictionary(3, base=5, cloud=4, reg=0.3)
+    rng = np.random.default_rng(5)
+    eta = rng.uniform(0.0, 2.0, H.shape[1])
+    value, grad, G, S, _ = _eta_value(H, Y, reg, eta)
+    h = 1e-6
+    for j in rng.choice(H.shape[1], 6, replace=False):
+        e = np.zeros_like(eta)
+        e[j] = h
+        fd = (_eta_value(H, Y, reg, eta + e)[0] - _eta_value(H, Y, reg, eta - e)[0]) / (2 * h)
+        assert abs(fd - grad[j]) <= 1e-6 * max(1.0, abs(grad[j]))
+    W = eta[:, None] * S / reg
+    assert np.allclose(Y - H @ W, G, atol=1e-10)
+    R = Y - H @ W
+    objective = 0.5 * float(np.sum(R * R)) + reg * float(np.sum(np.linalg.norm(W, axis=1)))
+    assert value >= objective - 1e-12
+    eta, G, S = _group_lasso_newton(H, Y, reg, eta, np.inf, tol=1e-10)
+    W = eta[:, None] * S / reg
+    R = Y - H @ W
+    objective = 0.5 * float(np.sum(R * R)) + reg * float(np.sum(np.linalg.norm(W, axis=1)))
+    assert abs(_eta_value(H, Y, reg, eta)[0] - objective) <= 1e-8 * objective
+    assert _group_lasso_kkt(H, Y, W, reg) < 1e-4
+
+
+def test_master_uses_fista_alone_above_the_newton_row_limit(monkeypatch):
+    """Newton's n × n systems are for at most _CG_NEWTON_MAX_ROWS rows; beyond, FISTA alone."""
+    import convexnn.atomic_dual as ad
+
+    H, Y, reg = _clouded_dictionary(5, base=5, cloud=4, reg=0.3)
+    called = []
+    real = ad._group_lasso_newton
+    monkeypatch.setattr(ad, "_group_lasso_newton", lambda *a, **k: called.append(1) or real(*a, **k))
+    ad._solve_master(H, Y, reg, np.zeros((H.shape[1], 2)), time.perf_counter() + 10)
+    assert called
+    called.clear()
+    monkeypatch.setattr(ad, "_CG_NEWTON_MAX_ROWS", H.shape[0] - 1)
+    W = ad._solve_master(H, Y, reg, np.zeros((H.shape[1], 2)), time.perf_counter() + 10)
+    assert not called and _group_lasso_kkt(H, Y, W, reg) < 1e-3
+
+
+@pytest.mark.parametrize("oracle, enumerations, expect", [
+    ("faces", 5, True),  # a small arrangement: time for many enumerations
+    ("faces", 10**12, False),  # not enough time for that many: FISTA's inexact master
+    ("branch-and-bound", 5, False),  # the branch and bound certifies: FISTA's master
+])
+def test_column_generation_takes_the_exact_master_only_with_time_for_several_enumerations(
+        monkeypatch, oracle, enumerations, expect):
+    import convexnn.atomic_dual as ad
+
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((20, 3))
+    Y = rng.standard_normal((20, 2))
+    seen = []
+    real = ad._solve_master
+    monkeypatch.setattr(ad, "_solve_master", lambda *a, exact=True, **k: seen.append(exact) or real(*a, exact=exact, **k))
+    monkeypatch.setattr(ad, "_CG_NEWTON_ENUMERATIONS", enumerations)
+    res = atomic_dual_certificate(X, Y, 0.1, time_limit=20, oracle=oracle)
+    assert res.lower_bound is not None and seen and set(seen) == {expect}
+
+
+def test_newton_master_stops_at_its_deadline_with_the_network_it_started_from():
+    from convexnn.atomic_dual import _eta_value, _group_lasso_newton
+
+    H, Y, reg = _clouded_dictionary(4, base=5, cloud=4, reg=0.3)
+    eta0 = np.full(H.shape[1], 0.1)
+    eta, G, _ = _group_lasso_newton(H, Y, reg, eta0, time.perf_counter() - 1.0)
+    assert np.array_equal(eta, eta0) and np.allclose(G, _eta_value(H, Y, reg, eta0)[2])
 
 
 def test_the_dual_stage_of_fit_gets_half_the_time_limit():

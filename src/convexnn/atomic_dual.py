@@ -1101,6 +1101,11 @@ _CG_FISTA_ITERATIONS = 3000
 # the master's Newton solver (over n × n systems, so up to this many rows; FISTA beyond): relative
 # duality gap at which it stops, and its iterations per working set
 _CG_NEWTON_MAX_ROWS = 400
+# ... used where the exact oracle (the enumeration) has time for at least this many certifications
+# in what is left of the time limit (docs/mathematics.md §7.3: an exact master's residual is tight
+# on the dictionary and larger between its atoms until the enumerations' maxima join it; with one
+# or two certifications FISTA's inexact residual certified more: Iris with a bias, γ = 0.01)
+_CG_NEWTON_ENUMERATIONS = 5
 _CG_NEWTON_TOL = 1e-6
 _CG_NEWTON_ITERATIONS = 200
 # the final stretch that certifies every round while pricing misses the certified maxima: room for
@@ -1290,7 +1295,7 @@ def _eta_value(H: np.ndarray, Y: np.ndarray, reg: float, eta: np.ndarray):
 
 
 def _group_lasso_newton(H: np.ndarray, Y: np.ndarray, reg: float, eta: np.ndarray, deadline: float,
-                        tol: float = _CG_NEWTON_TOL, iterations: int = _CG_NEWTON_ITERATIONS):
+                        tol: float | None = None, iterations: int | None = None):
     """min over η ≥ 0 of g(η) (:func:`_eta_value`), a smooth convex problem whose solution gives
     the group lasso's W_j = η_j S_j/γ and its residual Y − HW = Γ: projected Newton steps on the
     variables not held at zero (Bertsekas' ε-active set), with Levenberg damping (the Hessian
@@ -1298,9 +1303,10 @@ def _group_lasso_newton(H: np.ndarray, Y: np.ndarray, reg: float, eta: np.ndarra
     ``tol`` relative. FISTA on W stalls on these ill-conditioned dictionaries (one-off, Iris with a
     bias at γ = 0.01: objective 0.4013 where the optimum, Clarabel's and this, is 0.39001).
     Returns (η, Γ, S)."""
+    tol = _CG_NEWTON_TOL if tol is None else tol
     value, grad, G, S, factor = _eta_value(H, Y, reg, eta)
     damping = 1e-3
-    for _ in range(iterations):
+    for _ in range(_CG_NEWTON_ITERATIONS if iterations is None else iterations):
         W = eta[:, None] * S / reg
         R = Y - H @ W
         primal = 0.5 * float(np.vdot(R, R)) + reg * float(np.sum(np.linalg.norm(W, axis=1)))
@@ -1354,12 +1360,14 @@ def _master_budget(remaining: float, keep: float | None) -> float:
     return budget
 
 
-def _solve_master(H: np.ndarray, Y: np.ndarray, reg: float, W: np.ndarray, deadline: float) -> np.ndarray:
+def _solve_master(H: np.ndarray, Y: np.ndarray, reg: float, W: np.ndarray, deadline: float,
+                  exact: bool = True) -> np.ndarray:
     """The atomic problem restricted to the dictionary's atoms (a group lasso over the features
     H = (X D)_+), solved over a working set of atoms that grows by the most violated optimality
-    conditions ‖H_jᵀ(Y − HW)‖ ≤ γ: by :func:`_group_lasso_newton` from the current weights (η_j =
-    ‖W_j‖) where n ≤ _CG_NEWTON_MAX_ROWS (a FISTA pass first when W = 0), else by FISTA."""
-    newton = H.shape[0] <= _CG_NEWTON_MAX_ROWS
+    conditions ‖H_jᵀ(Y − HW)‖ ≤ γ: with ``exact``, by :func:`_group_lasso_newton` from the current
+    weights (η_j = ‖W_j‖) where n ≤ _CG_NEWTON_MAX_ROWS (a FISTA pass first when W = 0), else by
+    FISTA passes (which stop short of the optimum on ill-conditioned dictionaries)."""
+    newton = exact and H.shape[0] <= _CG_NEWTON_MAX_ROWS
     eta = np.linalg.norm(W, axis=1)
     if newton and np.any(eta > 0):
         G = Y - H @ W
@@ -1579,6 +1587,7 @@ def atomic_dual_certificate(X, Y, reg: float, *, init=None, init_output=None, ti
     # costs seconds and a flatter residual costs more (docs/mathematics.md §7.3)
     pricer = _Pricer(X, rng, ascent=not use_faces)
     bnb_time = None  # the last branch and bound's time
+    exact = False  # the master by Newton (from the round the enumeration leaves time for it on)
     since_cert = 0
     miss = None  # how far the last certification's σ̄ lay above the priced σ (relative)
     best_oracle = None  # the oracle of the best bound
@@ -1590,7 +1599,9 @@ def atomic_dual_certificate(X, Y, reg: float, *, init=None, init_output=None, ti
             if not use_faces and rounds > 0:  # the next branch and bound's expected time, and a round
                 keep = (_CG_BNB_MARGIN * bnb_time if bnb_time is not None
                         else _CG_BNB_FIRST * float(time_limit)) + (time.perf_counter() - t0) / rounds
-            W = _solve_master(H, Y, reg, W, time.perf_counter() + _master_budget(remaining, keep))
+            # the exact master once the enumeration has time for _CG_NEWTON_ENUMERATIONS certifications
+            exact = exact or (use_faces and _CG_NEWTON_ENUMERATIONS * faces * face_rate <= remaining)
+            W = _solve_master(H, Y, reg, W, time.perf_counter() + _master_budget(remaining, keep), exact=exact)
             value = problem_value(W, H)
             if value < best_value:
                 best_value, best_net = value, _network(D, W)
