@@ -854,7 +854,8 @@ def test_the_variational_form_of_the_master_matches_its_derivatives_and_its_netw
 
 
 def test_master_uses_fista_alone_above_the_newton_row_limit(monkeypatch):
-    """Newton's n × n systems are for at most _CG_NEWTON_MAX_ROWS rows; beyond, FISTA alone."""
+    """Newton's n × n systems are for at most _CG_NEWTON_MAX_ROWS rows, its k × k ones for at
+    most _CG_NEWTON_MAX_ATOMS atoms; beyond, FISTA alone."""
     import convexnn.atomic_dual as ad
 
     H, Y, reg = _clouded_dictionary(5, base=5, cloud=4, reg=0.3)
@@ -865,6 +866,11 @@ def test_master_uses_fista_alone_above_the_newton_row_limit(monkeypatch):
     assert called
     called.clear()
     monkeypatch.setattr(ad, "_CG_NEWTON_MAX_ROWS", H.shape[0] - 1)
+    W = ad._solve_master(H, Y, reg, np.zeros((H.shape[1], 2)), time.perf_counter() + 10)
+    assert not called and _group_lasso_kkt(H, Y, W, reg) < 1e-3
+    # and where the working set outgrows _CG_NEWTON_MAX_ATOMS (k × k systems)
+    monkeypatch.setattr(ad, "_CG_NEWTON_MAX_ROWS", H.shape[0])
+    monkeypatch.setattr(ad, "_CG_NEWTON_MAX_ATOMS", 5)
     W = ad._solve_master(H, Y, reg, np.zeros((H.shape[1], 2)), time.perf_counter() + 10)
     assert not called and _group_lasso_kkt(H, Y, W, reg) < 1e-3
 

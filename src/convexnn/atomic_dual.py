@@ -1107,6 +1107,7 @@ _CG_NEWTON_MAX_ROWS = 400
 # or two certifications FISTA's inexact residual certified more: Iris with a bias, γ = 0.01)
 _CG_NEWTON_ENUMERATIONS = 5
 _CG_NEWTON_TOL = 1e-6
+_CG_NEWTON_MAX_ATOMS = 3000  # in its working set (beyond: FISTA's passes)
 _CG_NEWTON_ITERATIONS = 200
 # the final stretch that certifies every round while pricing misses the certified maxima: room for
 # this many enumerations, at most this share of the time limit (one-off, Iris γ = 0.01: 0.67–1.48 %
@@ -1314,15 +1315,16 @@ def _group_lasso_newton(H: np.ndarray, Y: np.ndarray, reg: float, eta: np.ndarra
         dual, _ = _scaled_dual_value(G, Y, sigma, reg)
         if primal - dual <= tol * abs(primal) or time.perf_counter() >= deadline:
             break
-        A = H.T @ scipy.linalg.cho_solve(factor, H, check_finite=False)
-        hess = A * (S @ S.T) / reg
-        diag = np.maximum(np.diag(hess), 1e-300)
+        # HᵀM⁻¹H = LᵀL with L = C⁻ᵀH (M = CᵀC): its diagonal for all, its block for the free variables
+        L = scipy.linalg.solve_triangular(factor[0], H, trans="T", lower=factor[1], check_finite=False)
+        diag = np.maximum(np.einsum("ij,ij->j", L, L) * np.einsum("ij,ij->i", S, S) / reg, 1e-300)
         width = float(np.linalg.norm(eta - np.maximum(0.0, eta - grad / diag)))
         held = (eta <= min(1e-3 * float(eta.max(initial=0.0)), width)) & (grad > 0)
         free = np.flatnonzero(~held)
         step = -grad / diag  # held variables: a scaled gradient step (to zero)
         if len(free):
-            Hf = hess[np.ix_(free, free)]
+            Lf, Sf = L[:, free], S[free]
+            Hf = (Lf.T @ Lf) * (Sf @ Sf.T) / reg
             Hf[np.diag_indices_from(Hf)] += damping * diag[free]
             try:
                 step[free] = -scipy.linalg.solve(Hf, grad[free], assume_a="pos", check_finite=False)
@@ -1365,22 +1367,19 @@ def _solve_master(H: np.ndarray, Y: np.ndarray, reg: float, W: np.ndarray, deadl
     """The atomic problem restricted to the dictionary's atoms (a group lasso over the features
     H = (X D)_+), solved over a working set of atoms that grows by the most violated optimality
     conditions ‖H_jᵀ(Y − HW)‖ ≤ γ: with ``exact``, by :func:`_group_lasso_newton` from the current
-    weights (η_j = ‖W_j‖) where n ≤ _CG_NEWTON_MAX_ROWS (a FISTA pass first when W = 0), else by
-    FISTA passes (which stop short of the optimum on ill-conditioned dictionaries)."""
-    newton = exact and H.shape[0] <= _CG_NEWTON_MAX_ROWS
+    weights (η_j = ‖W_j‖, zero included) where n ≤ _CG_NEWTON_MAX_ROWS and the working set has at
+    most _CG_NEWTON_MAX_ATOMS atoms, else by FISTA passes (which stop short of the optimum on
+    ill-conditioned dictionaries)."""
+    if not (exact and H.shape[0] <= _CG_NEWTON_MAX_ROWS):
+        return _solve_master_fista(H, Y, reg, W, deadline)
     eta = np.linalg.norm(W, axis=1)
-    if newton and np.any(eta > 0):
-        G = Y - H @ W
-    else:
-        W = _solve_master_fista(H, Y, reg, W, deadline)
-        if not newton:
-            return W
-        eta = np.linalg.norm(W, axis=1)
-        G = Y - H @ W
+    G = Y - H @ W
     scores = np.linalg.norm(H.T @ G, axis=1)
     active = np.union1d(np.flatnonzero(eta > 0), np.argsort(scores)[-_CG_ADD:])
     best = W
     while True:
+        if len(active) > _CG_NEWTON_MAX_ATOMS:  # its k × k systems would cost more than FISTA's passes
+            return _solve_master_fista(H, Y, reg, best, deadline)
         try:
             e, G, S = _group_lasso_newton(H[:, active], Y, reg, eta[active], deadline)
         except np.linalg.LinAlgError:  # (not seen: M = H diag(η) Hᵀ + γI is positive definite)
@@ -1474,7 +1473,9 @@ def atomic_dual_certificate(X, Y, reg: float, *, init=None, init_output=None, ti
     ``init``, e.g. a trained network's neurons, plus random ones) is a group lasso over the
     features (Xu_j)_+; its optimum is a network (neuron u_j√‖w_j‖ with output weights
     w_j/√‖w_j‖ has exactly the cost γ‖w_j‖), so its value is an upper bound on p*, and its
-    residual Γ satisfies ‖Γᵀ(Xu_j)_+‖ ≤ γ on every atom. Rounds alternate the group lasso with
+    residual Γ satisfies ‖Γᵀ(Xu_j)_+‖ ≤ γ on every atom (solved by FISTA passes, or exactly by
+    Newton on its variational form from the round where the enumeration has time left for five
+    certifications: :func:`_solve_master`). Rounds alternate the group lasso with
     *pricing*: the values of ‖Γᵀ(Xu)_+‖ at the arrangement's vertices (all, or a sample) and at
     maxima found before (with the branch and bound, also the ends of projected power iterations
     from random directions and from those candidates); the violated directions (with small clouds around them) join the
