@@ -895,6 +895,23 @@ def test_column_generation_takes_the_exact_master_only_with_time_for_several_enu
     assert res.lower_bound is not None and seen and set(seen) == {expect}
 
 
+def test_newton_master_handles_atoms_whose_features_vanish_without_warnings():
+    """An atom inactive on every row has a zero feature column, hence a zero row of the Hessian;
+    the master must still reach its optimality conditions, silently (no LinAlgWarning)."""
+    import warnings
+
+    from convexnn.atomic_dual import _solve_master
+
+    H, Y, reg = _clouded_dictionary(6, base=5, cloud=4, reg=0.3)
+    H = np.hstack([H, np.zeros((H.shape[0], 3))])
+    W0 = np.zeros((H.shape[1], 2))
+    W0[-3:] = 1.0  # weight on the dead atoms: η > 0 where the Hessian's rows vanish
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        W = _solve_master(H, Y, reg, W0, time.perf_counter() + 30)
+    assert _group_lasso_kkt(H, Y, W, reg) < 1e-3 and np.all(W[-3:] == 0)
+
+
 def test_newton_master_stops_at_its_deadline_with_the_network_it_started_from():
     from convexnn.atomic_dual import _eta_value, _group_lasso_newton
 

@@ -28,6 +28,7 @@ import itertools
 import math
 import numbers
 import time
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -1329,9 +1330,12 @@ def _group_lasso_newton(H: np.ndarray, Y: np.ndarray, reg: float, eta: np.ndarra
         if len(free):
             Lf, Sf = L[:, free], S[free]
             Hf = (Lf.T @ Lf) * (Sf @ Sf.T) / reg
-            Hf[np.diag_indices_from(Hf)] += damping * diag[free]
+            # (plus a floor for atoms whose features vanish on the data: zero rows of the Hessian)
+            Hf[np.diag_indices_from(Hf)] += damping * diag[free] + 1e-12 * float(np.mean(diag[free]))
             try:
-                step[free] = -scipy.linalg.solve(Hf, grad[free], assume_a="pos", check_finite=False)
+                with warnings.catch_warnings():  # an ill-conditioned step is the line search's to judge
+                    warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)
+                    step[free] = -scipy.linalg.solve(Hf, grad[free], assume_a="pos", check_finite=False)
             except (np.linalg.LinAlgError, ValueError):
                 step[free] = -np.linalg.lstsq(Hf, grad[free], rcond=None)[0]
         if not np.all(np.isfinite(step)):
