@@ -1099,17 +1099,17 @@ _CG_MAX_CELLS = 2_000_000
 _CG_LAST_MAX_CELLS = 10**9
 _CG_FINAL_TOL = 0.2
 _CG_FISTA_ITERATIONS = 3000
-# the master's Newton solver (over n × n systems, so up to this many rows; FISTA beyond): relative
-# duality gap at which it stops, and its iterations per working set
+# the master's Newton solver (over n × n systems, so up to this many rows; FISTA beyond)
 _CG_NEWTON_MAX_ROWS = 400
 # ... used where the exact oracle (the enumeration) has time for at least this many certifications
 # in what is left of the time limit (docs/mathematics.md §7.3: an exact master's residual is tight
 # on the dictionary and larger between its atoms until the enumerations' maxima join it; with one
 # or two certifications FISTA's inexact residual certified more: Iris with a bias, γ = 0.01)
 _CG_NEWTON_ENUMERATIONS = 5
+# ... stopping at this relative duality gap, for working sets of at most _CG_NEWTON_MAX_ATOMS atoms
+# (beyond: FISTA's passes), in passes of _CG_NEWTON_ITERATIONS iterations, _CG_NEWTON_PASSES at most
 _CG_NEWTON_TOL = 1e-6
-_CG_NEWTON_MAX_ATOMS = 3000  # in its working set (beyond: FISTA's passes)
-# iterations per pass over a working set, and passes per master at most
+_CG_NEWTON_MAX_ATOMS = 3000
 _CG_NEWTON_ITERATIONS = 20
 _CG_NEWTON_PASSES = 50
 # the final stretch that certifies every round while pricing misses the certified maxima: room for
@@ -1408,8 +1408,9 @@ def _solve_master(H: np.ndarray, Y: np.ndarray, reg: float, W: np.ndarray, deadl
             return best
         # the next pass: the atoms in use, those still violated, and the most violated outside; a
         # pass cut at its iteration cap restarts on that smaller set (and fresh damping), which ends
-        # the zigzag of nearly equal atoms trading weight at their bounds (one-off, Iris γ = 0.1: a
-        # master that took 200 iterations and 6.7 s in one pass took 1.6 s in passes of 20)
+        # the zigzag of nearly equal atoms trading weight at their bounds (one-off, a saved Iris
+        # master at γ = 0.1 on one BLAS thread: 0.43 s in one pass of 200 iterations, 0.14 s in
+        # passes of 20)
         active = np.union1d(np.union1d(np.flatnonzero(eta > 0), np.intersect1d(violated, active)),
                             out[np.argsort(scores[out])[-_CG_ADD:]])
 
