@@ -1311,9 +1311,8 @@ def _group_lasso_newton(H: np.ndarray, Y: np.ndarray, reg: float, eta: np.ndarra
     value, grad, G, S, factor = _eta_value(H, Y, reg, eta)
     damping = 1e-3
     for _ in range(_CG_NEWTON_ITERATIONS if iterations is None else iterations):
-        W = eta[:, None] * S / reg
-        R = Y - H @ W
-        primal = 0.5 * float(np.vdot(R, R)) + reg * float(np.sum(np.linalg.norm(W, axis=1)))
+        # the network W_j = η_j S_j/γ has the residual Y − HW = Γ exactly (HW = (M − γI)Γ/γ = Y − Γ)
+        primal = 0.5 * float(np.vdot(G, G)) + float(np.dot(np.linalg.norm(S, axis=1), eta))  # γ‖W_j‖ = η_j‖S_j‖
         sigma = float(np.sqrt(np.max(np.einsum("ij,ij->i", S, S), initial=0.0)))  # on these atoms
         dual, _ = _scaled_dual_value(G, Y, sigma, reg)
         if primal - dual <= tol * abs(primal):
